@@ -1,0 +1,16 @@
+//! revoke-role-bot: two-person, audited revocation of an IAM role's sessions from Slack.
+
+pub mod aws;
+pub mod cli;
+pub mod config;
+pub mod demo;
+pub mod domain;
+pub mod http;
+pub mod http_client;
+pub mod lookup;
+pub mod memory;
+pub mod ports;
+pub mod service;
+pub mod slack;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,605 @@
+//! The audit store on DynamoDB (SPEC §7). One table, string keys `pk`/`sk`:
+//!
+//! | item | pk | sk | other attributes |
+//! |---|---|---|---|
+//! | request | `REQ#<id>` | `REQ` | `kind`=request, `state`, `version`, `role_arn`, `requester`, `created_at`, `expires_at`, `open_state` (only while pending/approved), `data` (JSON), `card_channel`, `card_ts` |
+//! | event | `REQ#<id>` | `EVT#<seq, 20 digits>` | `kind`=event, `seq`, `prev_hash`, `hash`, `request_id`, `type`, `actor`, `at`, and each optional field |
+//! | chain head | `CHAIN` | `HEAD` | `seq`, `hash` |
+//! | idempotency key | `KEY#<key>` | `KEY` | `request_id` |
+//!
+//! Indexes: `by_role` (`role_arn`, `created_at`), `by_actor` (`actor`, `at`), `by_time` (`kind`, `created_at`),
+//! `by_open_state` (`open_state`, `expires_at`).
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, Put, ScalarAttributeType, TransactWriteItem, Update,
+};
+use chrono::{DateTime, SecondsFormat, Utc};
+use rand::Rng;
+
+use super::describe;
+use crate::domain::audit::{AuditEvent, EventDraft, EventKind, GENESIS_HASH};
+use crate::domain::ids::{RequestId, SlackUserId};
+use crate::domain::request::{CardRef, Request};
+use crate::domain::role_arn::RoleArn;
+use crate::ports::{AuditStore, Page, StoreError};
+
+pub const INDEXES: [(&str, &str, &str); 4] = [
+    ("by_role", "role_arn", "created_at"),
+    ("by_actor", "actor", "at"),
+    ("by_time", "kind", "created_at"),
+    ("by_open_state", "open_state", "expires_at"),
+];
+
+const MAX_CHAIN_RETRIES: usize = 200;
+
+type Item = HashMap<String, AttributeValue>;
+
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+fn n(v: u64) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+fn ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+fn unavailable<E, R>(e: SdkError<E, R>) -> StoreError
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug + 'static,
+{
+    StoreError::Unavailable(describe(&e))
+}
+fn get_s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
+    item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
+}
+fn get_n(item: &Item, k: &str) -> Option<u64> {
+    item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+}
+fn build_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Unavailable(format!("invalid DynamoDB request: {e}"))
+}
+
+fn request_pk(id: &RequestId) -> String {
+    format!("REQ#{id}")
+}
+
+fn request_attributes(r: &Request) -> Result<Item, StoreError> {
+    let mut data = r.clone();
+    data.card = None;
+    let json = serde_json::to_string(&data).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    let mut item = Item::from([
+        ("state".to_string(), s(r.state.as_str())),
+        ("version".to_string(), n(r.version)),
+        ("data".to_string(), s(json)),
+    ]);
+    if r.state.is_open() {
+        item.insert("open_state".into(), s(r.state.as_str()));
+    }
+    Ok(item)
+}
+
+fn request_from_item(item: &Item) -> Result<Request, StoreError> {
+    let data = get_s(item, "data").ok_or_else(|| StoreError::Unavailable("request item without data".into()))?;
+    let mut r: Request =
+        serde_json::from_str(data).map_err(|e| StoreError::Unavailable(format!("unreadable request item: {e}")))?;
+    if let (Some(channel), Some(ts)) = (get_s(item, "card_channel"), get_s(item, "card_ts"))
+        && let Ok(channel) = crate::domain::ids::ChannelId::parse(channel)
+    {
+        r.card = Some(CardRef { channel, ts: ts.to_string() });
+    }
+    Ok(r)
+}
+
+fn event_item(e: &AuditEvent) -> Item {
+    let d = &e.draft;
+    let mut item = Item::from([
+        ("pk".to_string(), s(request_pk(&d.request_id))),
+        ("sk".to_string(), s(format!("EVT#{:020}", e.seq))),
+        ("kind".to_string(), s("event")),
+        ("seq".to_string(), n(e.seq)),
+        ("prev_hash".to_string(), s(&e.prev_hash)),
+        ("hash".to_string(), s(&e.hash)),
+        ("request_id".to_string(), s(d.request_id.as_str())),
+        ("type".to_string(), s(d.kind.as_str())),
+        ("actor".to_string(), s(&d.actor)),
+        ("at".to_string(), s(&d.at)),
+    ]);
+    for (k, v) in [
+        ("event_role_arn", &d.role_arn),
+        ("reason", &d.reason),
+        ("cutoff", &d.cutoff),
+        ("policy_sha256", &d.policy_sha256),
+        ("error", &d.error),
+        ("detail", &d.detail),
+    ] {
+        if let Some(v) = v {
+            item.insert(k.to_string(), s(v));
+        }
+    }
+    item
+}
+
+/// Rebuild an event from its attributes one by one, so that editing any of them breaks its hash.
+fn event_from_item(item: &Item) -> Option<AuditEvent> {
+    let opt = |k: &str| get_s(item, k).map(str::to_string);
+    Some(AuditEvent {
+        seq: get_n(item, "seq")?,
+        prev_hash: opt("prev_hash").unwrap_or_default(),
+        hash: opt("hash").unwrap_or_default(),
+        draft: EventDraft {
+            request_id: RequestId::parse(get_s(item, "request_id")?).ok()?,
+            kind: EventKind::parse(get_s(item, "type")?)?,
+            actor: opt("actor").unwrap_or_default(),
+            at: opt("at").unwrap_or_default(),
+            role_arn: opt("event_role_arn"),
+            reason: opt("reason"),
+            cutoff: opt("cutoff"),
+            policy_sha256: opt("policy_sha256"),
+            error: opt("error"),
+            detail: opt("detail"),
+        },
+    })
+}
+
+/// What a transaction wrote besides the event and the chain head.
+enum Guard<'a> {
+    None,
+    Create { request: &'a Request, key: Option<&'a str> },
+    Transition { next: &'a Request },
+}
+
+impl DynamoStore {
+    pub fn new(config: &aws_config::SdkConfig, table: &str) -> Self {
+        DynamoStore { client: Client::new(config), table: table.to_string() }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    async fn head(&self) -> Result<(u64, String), StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s("CHAIN"))
+            .key("sk", s("HEAD"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(match out.item() {
+            Some(item) => (get_n(item, "seq").unwrap_or(0), get_s(item, "hash").unwrap_or(GENESIS_HASH).to_string()),
+            None => (0, GENESIS_HASH.to_string()),
+        })
+    }
+
+    fn guard_items(&self, guard: &Guard<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
+        match guard {
+            Guard::None => Ok(vec![]),
+            Guard::Create { request, key } => {
+                let mut item = request_attributes(request)?;
+                item.insert("pk".into(), s(request_pk(&request.id)));
+                item.insert("sk".into(), s("REQ"));
+                item.insert("kind".into(), s("request"));
+                item.insert("role_arn".into(), s(request.role.to_string()));
+                item.insert("requester".into(), s(request.requester.as_str()));
+                item.insert("created_at".into(), s(ts(&request.created_at)));
+                item.insert("expires_at".into(), s(ts(&request.expires_at)));
+                let mut out = vec![TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .set_item(Some(item))
+                            .condition_expression("attribute_not_exists(pk)")
+                            .build()
+                            .map_err(build_err)?,
+                    )
+                    .build()];
+                if let Some(k) = key {
+                    out.push(
+                        TransactWriteItem::builder()
+                            .put(
+                                Put::builder()
+                                    .table_name(&self.table)
+                                    .item("pk", s(format!("KEY#{k}")))
+                                    .item("sk", s("KEY"))
+                                    .item("request_id", s(request.id.as_str()))
+                                    .condition_expression("attribute_not_exists(pk)")
+                                    .build()
+                                    .map_err(build_err)?,
+                            )
+                            .build(),
+                    );
+                }
+                Ok(out)
+            }
+            Guard::Transition { next } => {
+                let attrs = request_attributes(next)?;
+                let mut update = Update::builder()
+                    .table_name(&self.table)
+                    .key("pk", s(request_pk(&next.id)))
+                    .key("sk", s("REQ"))
+                    .condition_expression("#v = :expected")
+                    .expression_attribute_names("#v", "version")
+                    .expression_attribute_names("#s", "state")
+                    .expression_attribute_names("#d", "data")
+                    .expression_attribute_values(":expected", n(next.version.saturating_sub(1)))
+                    .expression_attribute_values(":v", n(next.version))
+                    .expression_attribute_values(":s", attrs["state"].clone())
+                    .expression_attribute_values(":d", attrs["data"].clone());
+                update = if let Some(open) = attrs.get("open_state") {
+                    update
+                        .expression_attribute_names("#o", "open_state")
+                        .expression_attribute_values(":o", open.clone())
+                        .update_expression("SET #v = :v, #s = :s, #d = :d, #o = :o")
+                } else {
+                    update
+                        .expression_attribute_names("#o", "open_state")
+                        .update_expression("SET #v = :v, #s = :s, #d = :d REMOVE #o")
+                };
+                Ok(vec![TransactWriteItem::builder().update(update.build().map_err(build_err)?).build()])
+            }
+        }
+    }
+
+    /// Append `draft` to the chain in one transaction with `guard`. A lost race on the chain head is
+    /// retried here; a failed guard is the caller's to handle.
+    async fn append(&self, guard: Guard<'_>, draft: EventDraft) -> Result<(), StoreError> {
+        let guards = self.guard_items(&guard)?;
+        let guard_count = guards.len();
+        for attempt in 0..MAX_CHAIN_RETRIES {
+            let (seq, prev) = self.head().await?;
+            let event = draft.clone().seal(seq + 1, &prev);
+            let head = if seq == 0 {
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.table)
+                            .item("pk", s("CHAIN"))
+                            .item("sk", s("HEAD"))
+                            .item("seq", n(event.seq))
+                            .item("hash", s(&event.hash))
+                            .condition_expression("attribute_not_exists(pk)")
+                            .build()
+                            .map_err(build_err)?,
+                    )
+                    .build()
+            } else {
+                TransactWriteItem::builder()
+                    .update(
+                        Update::builder()
+                            .table_name(&self.table)
+                            .key("pk", s("CHAIN"))
+                            .key("sk", s("HEAD"))
+                            .update_expression("SET seq = :n, #h = :h")
+                            .condition_expression("seq = :old")
+                            .expression_attribute_names("#h", "hash")
+                            .expression_attribute_values(":n", n(event.seq))
+                            .expression_attribute_values(":h", s(&event.hash))
+                            .expression_attribute_values(":old", n(seq))
+                            .build()
+                            .map_err(build_err)?,
+                    )
+                    .build()
+            };
+            let put_event = TransactWriteItem::builder()
+                .put(
+                    Put::builder()
+                        .table_name(&self.table)
+                        .set_item(Some(event_item(&event)))
+                        .condition_expression("attribute_not_exists(pk)")
+                        .build()
+                        .map_err(build_err)?,
+                )
+                .build();
+            let mut items = guards.clone();
+            items.push(put_event);
+            items.push(head);
+            match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    let reasons: Vec<Option<String>> = match e.as_service_error() {
+                        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
+                            c.cancellation_reasons().iter().map(|r| r.code().map(str::to_string)).collect()
+                        }
+                        Some(other) if other.code() == Some("TransactionConflictException") => vec![],
+                        _ => return Err(unavailable(e)),
+                    };
+                    let failed = |i: usize| reasons.get(i).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed");
+                    match guard {
+                        Guard::Create { key: Some(_), .. } if failed(1) => return Err(StoreError::Duplicate),
+                        Guard::Create { .. } if failed(0) => return Err(StoreError::Duplicate),
+                        Guard::Transition { .. } if failed(0) => return Err(StoreError::Conflict),
+                        _ => {}
+                    }
+                    let _ = guard_count;
+                    // The chain head moved (or a transaction was in flight): back off a little and retry.
+                    let jitter = rand::rng().random_range(0..(5 + attempt as u64 * 2).min(50));
+                    tokio::time::sleep(Duration::from_millis(jitter)).await;
+                }
+            }
+        }
+        Err(StoreError::Unavailable("the audit chain stayed contended; giving up".into()))
+    }
+
+    async fn query_requests(
+        &self,
+        index: &str,
+        hash_key: &str,
+        hash_value: &str,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError> {
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(index)
+            .expression_attribute_names("#h", hash_key)
+            .expression_attribute_values(":h", s(hash_value))
+            .scan_index_forward(false)
+            .limit(limit as i32 + 1);
+        q = match since {
+            Some(t) => q
+                .key_condition_expression("#h = :h AND created_at >= :since")
+                .expression_attribute_values(":since", s(ts(&t))),
+            None => q.key_condition_expression("#h = :h"),
+        };
+        let out = q.send().await.map_err(unavailable)?;
+        let mut items = out.items().iter().map(request_from_item).collect::<Result<Vec<_>, _>>()?;
+        let scanned = out.scanned_count() as usize;
+        let more = items.len() > limit as usize || out.last_evaluated_key().is_some() && items.len() >= limit as usize;
+        items.truncate(limit as usize);
+        Ok(Page { items, more, scanned })
+    }
+
+    /// `create-table`: the table and its indexes, if missing (local development and tests).
+    pub async fn create_table(&self) -> Result<bool, StoreError> {
+        if self.client.describe_table().table_name(&self.table).send().await.is_ok() {
+            return Ok(false);
+        }
+        let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(build_err);
+        let mut attrs = HashSet::new();
+        let mut req = self
+            .client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key("pk", KeyType::Hash)?)
+            .key_schema(key("sk", KeyType::Range)?);
+        attrs.insert("pk");
+        attrs.insert("sk");
+        for (name, h, r) in INDEXES {
+            attrs.insert(h);
+            attrs.insert(r);
+            req = req.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(name)
+                    .key_schema(key(h, KeyType::Hash)?)
+                    .key_schema(key(r, KeyType::Range)?)
+                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .build()
+                    .map_err(build_err)?,
+            );
+        }
+        for a in attrs {
+            req = req.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(a)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()
+                    .map_err(build_err)?,
+            );
+        }
+        req.send().await.map_err(unavailable)?;
+        for _ in 0..60 {
+            let d = self.client.describe_table().table_name(&self.table).send().await.map_err(unavailable)?;
+            if d.table().and_then(|t| t.table_status()).map(|s| s.as_str()) == Some("ACTIVE") {
+                return Ok(true);
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        Err(StoreError::Unavailable(format!("table {} did not become ACTIVE", self.table)))
+    }
+}
+
+#[async_trait]
+impl AuditStore for DynamoStore {
+    async fn create(&self, request: &Request, event: EventDraft, key: Option<&str>) -> Result<(), StoreError> {
+        self.append(Guard::Create { request, key }, event).await
+    }
+
+    async fn transition(&self, next: &Request, event: EventDraft) -> Result<(), StoreError> {
+        self.append(Guard::Transition { next }, event).await
+    }
+
+    async fn record(&self, event: EventDraft) -> Result<(), StoreError> {
+        self.append(Guard::None, event).await
+    }
+
+    async fn set_card(&self, id: &RequestId, card: &CardRef) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(request_pk(id)))
+            .key("sk", s("REQ"))
+            .update_expression("SET card_channel = :c, card_ts = :t")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":c", s(card.channel.as_str()))
+            .expression_attribute_values(":t", s(&card.ts))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn get(&self, id: &RequestId) -> Result<Option<Request>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(request_pk(id)))
+            .key("sk", s("REQ"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item().map(request_from_item).transpose()
+    }
+
+    async fn events_for(&self, id: &RequestId) -> Result<Vec<AuditEvent>, StoreError> {
+        let mut events = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+                .expression_attribute_values(":pk", s(request_pk(id)))
+                .expression_attribute_values(":evt", s("EVT#"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            events.extend(out.items().iter().filter_map(event_from_item));
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok(events);
+            }
+        }
+    }
+
+    async fn open_requests(&self) -> Result<Vec<Request>, StoreError> {
+        let mut out = Vec::new();
+        for state in ["approved", "pending"] {
+            let mut start = None;
+            loop {
+                let page = self
+                    .client
+                    .query()
+                    .table_name(&self.table)
+                    .index_name("by_open_state")
+                    .key_condition_expression("open_state = :s")
+                    .expression_attribute_values(":s", s(state))
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                for item in page.items() {
+                    out.push(request_from_item(item)?);
+                }
+                start = page.last_evaluated_key().cloned();
+                if start.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn requests_by_role(&self, role: &RoleArn, since: Option<DateTime<Utc>>, limit: u32) -> Result<Page<Request>, StoreError> {
+        self.query_requests("by_role", "role_arn", &role.to_string(), since, limit).await
+    }
+
+    async fn requests_by_user(&self, user: &SlackUserId, since: Option<DateTime<Utc>>, limit: u32) -> Result<Page<Request>, StoreError> {
+        let mut ids: Vec<String> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut scanned = 0;
+        let mut start = None;
+        let mut exhausted = false;
+        while ids.len() <= limit as usize {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by_actor")
+                .expression_attribute_values(":a", s(user.as_str()))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start);
+            q = match since {
+                Some(t) => q.key_condition_expression("actor = :a AND #at >= :since").expression_attribute_names("#at", "at").expression_attribute_values(":since", s(ts(&t))),
+                None => q.key_condition_expression("actor = :a"),
+            };
+            let out = q.send().await.map_err(unavailable)?;
+            scanned += out.scanned_count() as usize;
+            for item in out.items() {
+                if let Some(id) = get_s(item, "request_id")
+                    && seen.insert(id.to_string())
+                {
+                    ids.push(id.to_string());
+                }
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                exhausted = true;
+                break;
+            }
+        }
+        let more = ids.len() > limit as usize || !exhausted;
+        let mut items = Vec::new();
+        for id in ids.iter().take(limit as usize) {
+            if let Ok(id) = RequestId::parse(id)
+                && let Some(r) = self.get(&id).await?
+            {
+                scanned += 1;
+                items.push(r);
+            }
+        }
+        items.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+        Ok(Page { items, more: more && ids.len() > limit as usize, scanned })
+    }
+
+    async fn latest_requests(&self, since: Option<DateTime<Utc>>, limit: u32) -> Result<Page<Request>, StoreError> {
+        self.query_requests("by_time", "kind", "request", since, limit).await
+    }
+
+    async fn whole_chain(&self) -> Result<(Vec<AuditEvent>, u64), StoreError> {
+        let (head, _) = self.head().await?;
+        let mut events = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .scan()
+                .table_name(&self.table)
+                .filter_expression("kind = :e")
+                .expression_attribute_values(":e", s("event"))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(unavailable)?;
+            events.extend(out.items().iter().filter_map(event_from_item));
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() {
+                return Ok((events, head));
+            }
+        }
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.client.describe_table().table_name(&self.table).send().await.map_err(unavailable)?;
+        Ok(())
+    }
+}

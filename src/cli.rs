@@ -1,0 +1,215 @@
+//! The command line (SPEC §8).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+
+use crate::aws::dynamodb::DynamoStore;
+use crate::config::{Settings, SlackSecrets};
+use crate::domain::audit::verify_chain;
+use crate::domain::command::{AUDIT_DEFAULT_LIMIT, AuditQuery, AuditTarget, parse_duration};
+use crate::domain::ids::{RequestId, SlackUserId};
+use crate::domain::policy::{Cutoff, PolicyDocument};
+use crate::domain::role_arn::RoleSpec;
+use crate::lookup::{Found, query};
+use crate::ports::AuditStore;
+use crate::startup::Application;
+
+#[derive(Parser, Debug)]
+#[command(name = "revoke-role-bot", version, about = "Two-person, audited revocation of leaked IAM role sessions from Slack")]
+pub struct Cli {
+    /// The TOML config file (overrides REVOKE_ROLE_BOT_CONFIG).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Cmd {
+    /// Serve the Slack endpoints (the default).
+    #[command(after_help = "Example:\n  SLACK_SIGNING_SECRET=… SLACK_BOT_TOKEN=xoxb-… revoke-role-bot serve --config bot.toml")]
+    Serve,
+    /// Validate the config file.
+    #[command(after_help = "Example:\n  revoke-role-bot check-config --config bot.toml")]
+    CheckConfig,
+    /// Run a scripted incident against the real server on loopback, with no Slack and no AWS.
+    #[command(after_help = "Example:\n  cargo run -- demo")]
+    Demo,
+    /// Print the exact AWSRevokeOlderSessions document for a cut-off.
+    #[command(after_help = "Example:\n  revoke-role-bot policy --cutoff 2026-11-23T12:00:00Z")]
+    Policy {
+        /// RFC 3339 time, rounded up to the whole second; `now` for the current time.
+        #[arg(long)]
+        cutoff: String,
+    },
+    /// Create the audit table and its indexes if missing (local development and tests).
+    #[command(after_help = "Example:\n  AWS_ENDPOINT_URL=http://127.0.0.1:5000 revoke-role-bot create-table --config bot.toml")]
+    CreateTable,
+    /// Look up the audit trail, or verify its hash chain.
+    #[command(after_help = "Examples:\n  revoke-role-bot audit --role prod/app-deployer --since 7d\n  revoke-role-bot audit --request rr-7f3k2q9x --json\n  revoke-role-bot audit verify")]
+    Audit(AuditArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub verify: Option<AuditSub>,
+    /// A role ARN, `account/Name` or a bare name.
+    #[arg(long, conflicts_with_all = ["request", "user"])]
+    pub role: Option<String>,
+    /// A request id, e.g. rr-7f3k2q9x.
+    #[arg(long, conflicts_with = "user")]
+    pub request: Option<String>,
+    /// A Slack user id, e.g. U01ALICE.
+    #[arg(long)]
+    pub user: Option<String>,
+    /// Only requests newer than this, e.g. 7d.
+    #[arg(long)]
+    pub since: Option<String>,
+    #[arg(long, default_value_t = AUDIT_DEFAULT_LIMIT)]
+    pub limit: u32,
+    /// One JSON object per event.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditSub {
+    /// Walk the hash chain and name the first event that is missing or altered.
+    Verify,
+}
+
+fn settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let path = Settings::resolve_path(cli.config.as_deref())?;
+    Ok(Settings::load(&path)?)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.as_ref().unwrap_or(&Cmd::Serve) {
+        Cmd::Serve => {
+            let settings = settings(&cli)?;
+            let secrets = SlackSecrets::from_env()?;
+            Application::build(settings, secrets).await?.run_until_stopped().await
+        }
+        Cmd::CheckConfig => {
+            let s = settings(&cli)?;
+            println!(
+                "ok: config is valid ({} account(s), {} requester entries, {} approver entries, table {})",
+                s.accounts.len(),
+                s.requesters.len(),
+                s.approvers.len(),
+                s.table
+            );
+            Ok(())
+        }
+        Cmd::Demo => crate::demo::run().await,
+        Cmd::Policy { cutoff } => {
+            let c = if cutoff == "now" {
+                Cutoff::at_or_after(chrono::Utc::now())
+            } else {
+                Cutoff::parse(cutoff)?
+            };
+            println!("{}", PolicyDocument::revoke_older_sessions(c).to_pretty_json());
+            Ok(())
+        }
+        Cmd::CreateTable => {
+            let s = settings(&cli)?;
+            let store = DynamoStore::new(&crate::aws::load_config().await, &s.table);
+            if store.create_table().await? {
+                println!("created table {} with its indexes", s.table);
+            } else {
+                println!("table {} already exists", s.table);
+            }
+            Ok(())
+        }
+        Cmd::Audit(args) => {
+            let s = settings(&cli)?;
+            let store: Arc<dyn AuditStore> = Arc::new(DynamoStore::new(&crate::aws::load_config().await, &s.table));
+            match args.verify {
+                Some(AuditSub::Verify) => verify(store.as_ref()).await,
+                None => audit(store.as_ref(), &s, args).await,
+            }
+        }
+    }
+}
+
+async fn verify(store: &dyn AuditStore) -> anyhow::Result<()> {
+    let (events, head) = store.whole_chain().await?;
+    let count = events.len();
+    let breaks = verify_chain(events, head);
+    if breaks.is_empty() {
+        println!("ok: {count} events, chain intact up to #{head}");
+        return Ok(());
+    }
+    for b in &breaks {
+        println!("BROKEN: {b}");
+    }
+    bail!("the audit chain is broken in {} place(s); the first: {}", breaks.len(), breaks[0])
+}
+
+async fn audit(store: &dyn AuditStore, s: &Settings, a: &AuditArgs) -> anyhow::Result<()> {
+    let target = if let Some(r) = &a.role {
+        AuditTarget::Role(RoleSpec::parse(r)?)
+    } else if let Some(r) = &a.request {
+        AuditTarget::Request(RequestId::parse(r)?)
+    } else if let Some(u) = &a.user {
+        AuditTarget::User(SlackUserId::parse(u)?)
+    } else {
+        AuditTarget::Latest
+    };
+    let since = a.since.as_deref().map(parse_duration).transpose()?;
+    if !(1..=1000).contains(&a.limit) {
+        bail!("--limit takes 1 to 1000");
+    }
+    let q = AuditQuery { target, since, limit: a.limit };
+    let found = query(store, s, &q).await.map_err(anyhow::Error::msg).context("audit lookup")?;
+    match found {
+        Found::One { request, events } => {
+            if a.json {
+                for e in events {
+                    println!("{}", serde_json::to_string(&e)?);
+                }
+            } else {
+                println!("{}  {}  {}  by {}  reason: {}", request.id, request.state.as_str(), request.role, request.requester, request.reason);
+                for e in events {
+                    let d = &e.draft;
+                    println!(
+                        "  #{:<6} {}  {:<18} {:<12} {}",
+                        e.seq,
+                        d.at,
+                        d.kind.as_str(),
+                        d.actor,
+                        [d.cutoff.as_deref(), d.detail.as_deref(), d.error.as_deref()].iter().flatten().cloned().collect::<Vec<_>>().join("  ")
+                    );
+                }
+            }
+        }
+        Found::Many { page, .. } => {
+            for r in &page.items {
+                if a.json {
+                    for e in store.events_for(&r.id).await? {
+                        println!("{}", serde_json::to_string(&e)?);
+                    }
+                } else {
+                    println!(
+                        "{}  {:<9} {}  by {}  approvers {}  cut-off {}  {}",
+                        r.id,
+                        r.state.as_str(),
+                        r.role,
+                        r.requester,
+                        r.approvals.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(","),
+                        r.cutoff.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                        r.created_at.format("%Y-%m-%d %H:%M:%SZ")
+                    );
+                }
+            }
+            if page.more {
+                eprintln!("more than {} match; narrow with --since, --role, --user or raise --limit", a.limit);
+            }
+        }
+    }
+    Ok(())
+}

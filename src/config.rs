@@ -1,0 +1,405 @@
+//! Settings (SPEC §6): a TOML file for everything but secrets, which come only from the environment.
+//! Read and validated once at start; a missing or bad key stops the process with the key's name.
+
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::domain::command::parse_duration;
+use crate::domain::ids::{ChannelId, Principal};
+use crate::domain::role_arn::{AccountId, ArnPattern, RoleArn, RoleSpec};
+
+pub const CONFIG_ENV: &str = "REVOKE_ROLE_BOT_CONFIG";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no config file: pass --config <file> or set {CONFIG_ENV}")]
+    NoFile,
+    #[error("cannot read config file {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("config file {path}: {message}")]
+    Syntax { path: PathBuf, message: String },
+    #[error("config key `{key}`: {message}")]
+    Key { key: String, message: String },
+    #[error("environment variable {name}: {message}")]
+    Env { name: &'static str, message: String },
+}
+
+fn key_err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Key { key: key.into(), message: message.into() }
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub table: String,
+    pub approvals_required: u32,
+    pub expires_after: Duration,
+    pub requesters: Vec<Principal>,
+    pub approvers: Vec<Principal>,
+    /// Empty: any channel.
+    pub channels: Vec<ChannelId>,
+    pub allow: Vec<ArnPattern>,
+    pub protect: Vec<ArnPattern>,
+    pub accounts: Vec<Account>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: Option<String>,
+    pub partition: String,
+    pub assume_role_arn: Option<RoleArn>,
+    pub external_id: Option<String>,
+}
+
+/// Secrets and endpoints from the environment. Secrets never reach a log line.
+#[derive(Clone)]
+pub struct SlackSecrets {
+    pub signing_secret: SecretString,
+    pub bot_token: SecretString,
+    pub api_url: Option<String>,
+}
+
+impl std::fmt::Debug for SlackSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SlackSecrets")
+            .field("signing_secret", &"[redacted]")
+            .field("bot_token", &"[redacted]")
+            .field("api_url", &self.api_url)
+            .finish()
+    }
+}
+
+impl SlackSecrets {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        fn required(name: &'static str) -> Result<SecretString, ConfigError> {
+            match std::env::var(name) {
+                Ok(v) if !v.trim().is_empty() => Ok(SecretString::from(v)),
+                Ok(_) => Err(ConfigError::Env { name, message: "is empty".into() }),
+                Err(_) => Err(ConfigError::Env { name, message: "is not set".into() }),
+            }
+        }
+        let api_url = std::env::var("SLACK_API_URL").ok().filter(|s| !s.is_empty());
+        if let Some(url) = &api_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(ConfigError::Env { name: "SLACK_API_URL", message: "must be an http(s) URL".into() });
+        }
+        Ok(SlackSecrets {
+            signing_secret: required("SLACK_SIGNING_SECRET")?,
+            bot_token: required("SLACK_BOT_TOKEN")?,
+            api_url: api_url.map(|u| u.trim_end_matches('/').to_string()),
+        })
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    listen: Option<String>,
+    audit: Option<RawAudit>,
+    approval: Option<RawApproval>,
+    access: Option<RawAccess>,
+    roles: Option<RawRoles>,
+    accounts: Option<Vec<RawAccount>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    table: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawApproval {
+    approvals_required: Option<i64>,
+    expires_after: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccess {
+    requesters: Option<Vec<String>>,
+    approvers: Option<Vec<String>>,
+    channels: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRoles {
+    allow: Option<Vec<String>>,
+    protect: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    id: Option<String>,
+    name: Option<String>,
+    partition: Option<String>,
+    assume_role_arn: Option<String>,
+    external_id: Option<String>,
+}
+
+impl Settings {
+    /// The config path: the flag wins over the environment variable.
+    pub fn resolve_path(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
+        if let Some(p) = flag {
+            return Ok(p.to_path_buf());
+        }
+        match std::env::var_os(CONFIG_ENV) {
+            Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
+            _ => Err(ConfigError::NoFile),
+        }
+    }
+
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Self::from_toml(&text).map_err(|e| match e {
+            ConfigError::Syntax { message, .. } => ConfigError::Syntax { path: path.to_path_buf(), message },
+            other => other,
+        })
+    }
+
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: PathBuf::new(),
+            message: e.message().to_string() + &e.span().map(|s| format!(" (at byte {})", s.start)).unwrap_or_default(),
+        })?;
+
+        let listen = raw.listen.as_deref().unwrap_or("0.0.0.0:3000");
+        let listen: SocketAddr = listen
+            .parse()
+            .map_err(|_| key_err("listen", format!("`{listen}` is not an address:port")))?;
+
+        let table = raw
+            .audit
+            .and_then(|a| a.table)
+            .filter(|t| !t.trim().is_empty())
+            .ok_or_else(|| key_err("audit.table", "missing: name the DynamoDB audit table"))?;
+        if table.len() < 3 || table.len() > 255 || !table.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+            return Err(key_err("audit.table", format!("`{table}` is not a DynamoDB table name")));
+        }
+
+        let (approvals_required, expires_after) = match raw.approval {
+            None => (1, Duration::from_secs(1800)),
+            Some(a) => {
+                let n = a.approvals_required.unwrap_or(1);
+                if !(1..=10).contains(&n) {
+                    return Err(key_err("approval.approvals_required", format!("{n} is not between 1 and 10")));
+                }
+                let exp = match a.expires_after {
+                    None => Duration::from_secs(1800),
+                    Some(s) => parse_duration(&s).map_err(|e| key_err("approval.expires_after", e.0))?,
+                };
+                (n as u32, exp)
+            }
+        };
+
+        let access = raw.access.ok_or_else(|| key_err("access", "missing: list `requesters` and `approvers`"))?;
+        let principals = |key: &str, list: Option<Vec<String>>| -> Result<Vec<Principal>, ConfigError> {
+            let list = list.ok_or_else(|| key_err(key, "missing (an empty list means nobody)"))?;
+            list.iter()
+                .map(|s| Principal::parse(s.trim()).map_err(|e| key_err(key, e.0)))
+                .collect()
+        };
+        let requesters = principals("access.requesters", access.requesters)?;
+        let approvers = principals("access.approvers", access.approvers)?;
+        let channels = access
+            .channels
+            .unwrap_or_default()
+            .iter()
+            .map(|c| ChannelId::parse(c.trim()).map_err(|e| key_err("access.channels", e.0)))
+            .collect::<Result<Vec<_>, _>>()?;
+
+        let roles = raw.roles.ok_or_else(|| key_err("roles.allow", "missing: which roles may be revoked"))?;
+        let patterns = |key: &str, list: Vec<String>| -> Result<Vec<ArnPattern>, ConfigError> {
+            list.iter().map(|p| ArnPattern::parse(p).map_err(|e| key_err(key, e.0))).collect()
+        };
+        let allow = patterns(
+            "roles.allow",
+            roles.allow.ok_or_else(|| key_err("roles.allow", "missing: which roles may be revoked"))?,
+        )?;
+        let protect = patterns("roles.protect", roles.protect.unwrap_or_default())?;
+
+        let raw_accounts = raw.accounts.unwrap_or_default();
+        if raw_accounts.is_empty() {
+            return Err(key_err("accounts", "missing: configure at least one [[accounts]] with an `id`"));
+        }
+        let mut accounts = Vec::new();
+        let mut seen = HashSet::new();
+        for (i, a) in raw_accounts.into_iter().enumerate() {
+            let k = |f: &str| format!("accounts[{i}].{f}");
+            let id = a.id.ok_or_else(|| key_err(k("id"), "missing"))?;
+            let id = AccountId::parse(id.trim()).map_err(|e| key_err(k("id"), e.0))?;
+            if !seen.insert(id.as_str().to_string()) {
+                return Err(key_err(k("id"), format!("{id} is configured twice")));
+            }
+            if let Some(n) = &a.name {
+                if n.is_empty() || n.len() > 64 || !n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+                    return Err(key_err(k("name"), format!("`{n}` must be 1–64 letters, digits, - _ or .")));
+                }
+                if !seen.insert(n.clone()) {
+                    return Err(key_err(k("name"), format!("`{n}` is used twice")));
+                }
+            }
+            let partition = a.partition.unwrap_or_else(|| "aws".into());
+            if !["aws", "aws-us-gov", "aws-cn"].contains(&partition.as_str()) {
+                return Err(key_err(k("partition"), format!("`{partition}` is not aws, aws-us-gov or aws-cn")));
+            }
+            let assume_role_arn = a
+                .assume_role_arn
+                .map(|s| RoleArn::parse(&s).map_err(|e| key_err(k("assume_role_arn"), e.0)))
+                .transpose()?;
+            if a.external_id.is_some() && assume_role_arn.is_none() {
+                return Err(key_err(k("external_id"), "is only used with assume_role_arn"));
+            }
+            accounts.push(Account { id, name: a.name, partition, assume_role_arn, external_id: a.external_id });
+        }
+
+        Ok(Settings {
+            listen,
+            table,
+            approvals_required,
+            expires_after,
+            requesters,
+            approvers,
+            channels,
+            allow,
+            protect,
+            accounts,
+        })
+    }
+
+    pub fn account(&self, id: &AccountId) -> Option<&Account> {
+        self.accounts.iter().find(|a| &a.id == id)
+    }
+
+    /// Turn what a person typed into a full ARN, using the configured accounts (SPEC §2).
+    pub fn resolve_role(&self, spec: &RoleSpec) -> Result<RoleArn, String> {
+        let by_name_or_id = |key: &str| {
+            self.accounts
+                .iter()
+                .find(|a| a.id.as_str() == key || a.name.as_deref() == Some(key))
+        };
+        match spec {
+            RoleSpec::Arn(arn) => {
+                if self.account(arn.account()).is_none() {
+                    return Err(format!(
+                        "account {} is not configured for revoke-role-bot; configured: {}",
+                        arn.account(),
+                        self.account_list()
+                    ));
+                }
+                Ok(arn.clone())
+            }
+            RoleSpec::InAccount { account, name } => {
+                let a = by_name_or_id(account).ok_or_else(|| {
+                    format!("`{account}` is not a configured account; configured: {}", self.account_list())
+                })?;
+                RoleArn::new(&a.partition, a.id.clone(), name).map_err(|e| e.0)
+            }
+            RoleSpec::Bare(name) => match self.accounts.as_slice() {
+                [only] => RoleArn::new(&only.partition, only.id.clone(), name).map_err(|e| e.0),
+                _ => Err(format!(
+                    "several accounts are configured, so name the account: `<account>/{name}` (accounts: {})",
+                    self.account_list()
+                )),
+            },
+        }
+    }
+
+    fn account_list(&self) -> String {
+        self.accounts
+            .iter()
+            .map(|a| match &a.name {
+                Some(n) => format!("{n} ({})", a.id),
+                None => a.id.to_string(),
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+listen = "127.0.0.1:3000"
+[audit]
+table = "revoke-role-bot-audit"
+[approval]
+approvals_required = 2
+expires_after = "15m"
+[access]
+requesters = ["U01ALICE", "S01ONCALL"]
+approvers = ["S01SECLEAD"]
+channels = []
+[roles]
+allow = ["arn:aws:iam::*:role/*"]
+protect = ["arn:aws:iam::*:role/break-glass-*"]
+[[accounts]]
+id = "111111111111"
+name = "prod"
+[[accounts]]
+id = "222222222222"
+name = "staging"
+assume_role_arn = "arn:aws:iam::222222222222:role/revoke-role-bot-target"
+external_id = "xyz"
+"#;
+
+    fn err(text: &str) -> String {
+        Settings::from_toml(text).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn the_spec_example_loads() {
+        let s = Settings::from_toml(GOOD).unwrap();
+        assert_eq!(s.approvals_required, 2);
+        assert_eq!(s.expires_after, Duration::from_secs(900));
+        assert_eq!(s.requesters.len(), 2);
+        assert_eq!(s.accounts[1].assume_role_arn.as_ref().unwrap().name(), "revoke-role-bot-target");
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        assert!(err(&GOOD.replace("table = \"revoke-role-bot-audit\"", "")).contains("`audit.table`"));
+        assert!(err(&GOOD.replace("requesters = [\"U01ALICE\", \"S01ONCALL\"]", "")).contains("`access.requesters`"));
+        assert!(err(&GOOD.replace("\"U01ALICE\"", "\"alice\"")).contains("`access.requesters`"));
+        assert!(err(&GOOD.replace("approvals_required = 2", "approvals_required = 0")).contains("`approval.approvals_required`"));
+        assert!(err(&GOOD.replace("\"15m\"", "\"soon\"")).contains("`approval.expires_after`"));
+        assert!(err(&GOOD.replace("\"222222222222\"", "\"2222\"")).contains("`accounts[1].id`"));
+        assert!(err(&GOOD.replace("\"staging\"", "\"prod\"")).contains("`accounts[1].name`"));
+        assert!(err(&GOOD.replace("arn:aws:iam::*:role/break", "role/break")).contains("`roles.protect`"));
+        assert!(err(&GOOD.replace("127.0.0.1:3000", "nowhere")).contains("`listen`"));
+        assert!(err(&format!("{GOOD}\nbogus = 1")).contains("bogus"));
+        assert!(err("[audit]\ntable = \"t-1\"\n[access]\nrequesters=[]\napprovers=[]\n[roles]\nallow=[]\n").contains("`accounts`"));
+    }
+
+    #[test]
+    fn empty_lists_load_and_mean_nobody() {
+        let s = Settings::from_toml(&GOOD.replace("[\"S01SECLEAD\"]", "[]")).unwrap();
+        assert!(s.approvers.is_empty());
+    }
+
+    #[test]
+    fn roles_resolve_through_accounts() {
+        let s = Settings::from_toml(GOOD).unwrap();
+        let r = |t: &str| s.resolve_role(&RoleSpec::parse(t).unwrap());
+        assert_eq!(r("prod/app").unwrap().to_string(), "arn:aws:iam::111111111111:role/app");
+        assert_eq!(r("222222222222/app").unwrap().to_string(), "arn:aws:iam::222222222222:role/app");
+        assert!(r("app").unwrap_err().contains("name the account"));
+        assert!(r("dev/app").unwrap_err().contains("not a configured account"));
+        assert!(r("arn:aws:iam::333333333333:role/app").unwrap_err().contains("not configured"));
+        let one = Settings::from_toml(&GOOD.split("[[accounts]]\nid = \"222222222222\"").next().unwrap().to_string()).unwrap();
+        assert_eq!(one.resolve_role(&RoleSpec::Bare("app".into())).unwrap().to_string(), "arn:aws:iam::111111111111:role/app");
+    }
+}

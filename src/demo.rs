@@ -1,0 +1,246 @@
+//! `revoke-role-bot demo`: the real server on loopback, with the store and IAM in memory and Slack
+//! replaced by a console, driven through a scripted incident with Slack-signed HTTP requests.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use async_trait::async_trait;
+use secrecy::SecretString;
+
+use crate::config::Settings;
+use crate::domain::audit::verify_chain;
+use crate::domain::ids::{ChannelId, SlackGroupId, SlackUserId};
+use crate::domain::policy::POLICY_NAME;
+use crate::domain::request::{CardRef, State};
+use crate::domain::role_arn::RoleArn;
+use crate::http_client::HttpClient;
+use crate::memory::{MemoryIam, MemoryStore};
+use crate::ports::{AuditStore, Card, Reply, Slack, SlackError};
+use crate::service::App;
+use crate::slack::card;
+use crate::slack::verify::sign;
+use crate::startup::Application;
+
+const SECRET: &str = "demo-signing-secret";
+const CHANNEL: &str = "C0INCIDENT";
+const ROLE: &str = "arn:aws:iam::111111111111:role/app-deployer";
+
+const CONFIG: &str = r#"
+listen = "127.0.0.1:0"
+[audit]
+table = "demo-audit"
+[approval]
+approvals_required = 1
+expires_after = "30m"
+[access]
+requesters = ["U0ALICE", "U0BOB"]
+approvers  = ["U0ALICE", "U0BOB"]
+[roles]
+allow   = ["arn:aws:iam::*:role/*"]
+protect = ["arn:aws:iam::*:role/break-glass-*"]
+[[accounts]]
+id = "111111111111"
+name = "prod"
+"#;
+
+fn person(id: &str) -> &'static str {
+    match id {
+        "U0ALICE" => "alice",
+        "U0BOB" => "bob",
+        "U0EVE" => "eve",
+        _ => "someone",
+    }
+}
+
+/// Slack as a console: every message is kept, in order, with who would see it.
+#[derive(Default)]
+struct ConsoleSlack {
+    seen: Mutex<Vec<String>>,
+}
+
+impl ConsoleSlack {
+    fn push(&self, s: String) {
+        if let Ok(mut v) = self.seen.lock() {
+            v.push(s);
+        }
+    }
+    fn drain(&self) -> Vec<String> {
+        self.seen.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+    }
+}
+
+fn plain(s: &str) -> String {
+    crate::domain::command::decode_slack_text(s)
+        .replace("<@U0ALICE>", "@alice")
+        .replace("<@U0BOB>", "@bob")
+        .replace("<@U0EVE>", "@eve")
+}
+
+fn indent(s: &str) -> String {
+    s.lines().map(|l| format!("    │ {l}")).collect::<Vec<_>>().join("\n")
+}
+
+#[async_trait]
+impl Slack for ConsoleSlack {
+    async fn post_card(&self, channel: &ChannelId, c: &Card) -> Result<CardRef, SlackError> {
+        self.push(format!("  [#incident, everyone sees] approval card posted:\n{}", indent(&plain(&card::as_text(c)))));
+        Ok(CardRef { channel: channel.clone(), ts: "1700000000.000100".into() })
+    }
+    async fn update_card(&self, _at: &CardRef, c: &Card) -> Result<(), SlackError> {
+        self.push(format!("  [#incident, everyone sees] card updated: {}", plain(&card::status_line(&c.request))));
+        Ok(())
+    }
+    async fn respond(&self, response_url: &str, reply: &Reply) -> Result<(), SlackError> {
+        let who = response_url.rsplit('/').next().unwrap_or("someone");
+        let to = if reply.in_channel { "#incident, everyone sees".to_string() } else { format!("only {who} sees") };
+        self.push(format!("  [{to}]\n{}", indent(&plain(&reply.text()))));
+        Ok(())
+    }
+    async fn group_members(&self, _group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError> {
+        Err(SlackError("the demo has no user groups".into()))
+    }
+}
+
+struct Driver {
+    http: HttpClient,
+    base: String,
+    slack: Arc<ConsoleSlack>,
+    store: Arc<MemoryStore>,
+    n: u32,
+}
+
+impl Driver {
+    async fn signed_post(&self, path: &str, body: String) -> anyhow::Result<(u16, String)> {
+        let ts = chrono::Utc::now().timestamp().to_string();
+        let headers = [
+            ("content-type", "application/x-www-form-urlencoded".to_string()),
+            ("x-slack-request-timestamp", ts.clone()),
+            ("x-slack-signature", sign(SECRET, &ts, body.as_bytes())),
+        ];
+        self.http
+            .post(&format!("{}{path}", self.base), &headers, body.into_bytes())
+            .await
+            .map_err(|e| anyhow::anyhow!("request to the demo server failed: {e}"))
+    }
+
+    async fn command(&mut self, user: &str, text: &str) -> anyhow::Result<()> {
+        self.n += 1;
+        println!("\n▶ {} types: /revoke-role {text}", person(user));
+        let body = serde_urlencoded::to_string([
+            ("command", "/revoke-role"),
+            ("text", &crate::domain::command::escape_slack_text(text)),
+            ("user_id", user),
+            ("channel_id", CHANNEL),
+            ("response_url", &format!("http://127.0.0.1:9/respond/{}", person(user))),
+            ("trigger_id", &format!("demo.{}", self.n)),
+        ])?;
+        let (status, answer) = self.signed_post("/slack/commands", body).await?;
+        let text = serde_json::from_str::<serde_json::Value>(&answer)
+            .ok()
+            .and_then(|v| v["text"].as_str().map(str::to_string))
+            .unwrap_or(answer);
+        println!("  [only {} sees, at once, HTTP {status}]\n{}", person(user), indent(&plain(&text)));
+        Ok(())
+    }
+
+    async fn click(&mut self, user: &str, action: &str, request: &str) -> anyhow::Result<()> {
+        println!("\n▶ {} clicks {action} on {request}", person(user));
+        let payload = serde_json::json!({
+            "type": "block_actions",
+            "user": {"id": user},
+            "actions": [{"action_id": action, "value": request}],
+            "response_url": format!("http://127.0.0.1:9/respond/{}", person(user)),
+        });
+        let body = serde_urlencoded::to_string([("payload", payload.to_string())])?;
+        let (status, _) = self.signed_post("/slack/interactions", body).await?;
+        if status != 200 {
+            bail!("the server answered {status} to a click");
+        }
+        Ok(())
+    }
+
+    /// Wait until `count` messages reached "Slack", then print them in order.
+    async fn show(&self, count: usize) -> anyhow::Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let ready = self.slack.seen.lock().map(|v| v.len() >= count).unwrap_or(true);
+            if ready {
+                break;
+            }
+            if Instant::now() > deadline {
+                bail!("the demo server did not answer in time");
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        for line in self.slack.drain() {
+            println!("{line}");
+        }
+        Ok(())
+    }
+}
+
+pub async fn run() -> anyhow::Result<()> {
+    let settings = Arc::new(Settings::from_toml(CONFIG).context("demo config")?);
+    let store = Arc::new(MemoryStore::default());
+    let iam = Arc::new(MemoryIam::default());
+    let role = RoleArn::parse(ROLE).context("demo role")?;
+    iam.add_role(&role, &["app-deployer-ec2"]);
+    iam.add_role(&RoleArn::parse("arn:aws:iam::111111111111:role/break-glass-admin").context("demo role")?, &[]);
+    let slack = Arc::new(ConsoleSlack::default());
+    let self_role = RoleArn::parse("arn:aws:iam::111111111111:role/revoke-role-bot").ok();
+    let app = App::new(settings, store.clone(), iam.clone(), slack.clone(), self_role);
+    let server = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), app, SecretString::from(SECRET)).await?;
+    let addr = server.local_addr();
+    let handle = tokio::spawn(server.run_until_stopped());
+
+    println!("revoke-role-bot demo: the real server on http://{addr}, an in-memory audit store and IAM,");
+    println!("and Slack played by this console. Every request below is signed the way Slack signs it.");
+    println!("Cast: alice and bob are on-call responders; eve is not on the requesters list.");
+
+    let mut d = Driver { http: HttpClient::new()?, base: format!("http://{addr}"), slack, store: store.clone(), n: 0 };
+
+    d.command("U0EVE", "prod/app-deployer INC-4711 keys leaked").await?;
+    d.show(1).await?;
+
+    d.command("U0ALICE", "prod/break-glass-admin INC-4711").await?;
+    d.show(1).await?;
+
+    d.command("U0ALICE", "prod/app-deployer INC-4711 AWS keys for app-deployer pasted in a public CI log").await?;
+    d.show(2).await?;
+
+    let latest = d.store.latest_requests(None, 1).await?.items;
+    let Some(request) = latest.first() else { bail!("no request was created") };
+    let id = request.id.to_string();
+
+    d.click("U0ALICE", "approve", &id).await?;
+    d.show(1).await?;
+
+    d.click("U0BOB", "approve", &id).await?;
+    d.show(2).await?;
+    let done = d.store.get(&request.id).await?.map(|r| r.state);
+    if done != Some(State::Applied) {
+        bail!("the request did not end applied: {done:?}");
+    }
+
+    println!("\n▶ what IAM now holds on {ROLE}, inline policy {POLICY_NAME}:");
+    let doc = iam.policy(&role).unwrap_or_default();
+    println!("{}", indent(&doc));
+
+    d.command("U0BOB", &format!("status {id}")).await?;
+    d.show(1).await?;
+    d.command("U0BOB", "audit prod/app-deployer --since 1d").await?;
+    d.show(1).await?;
+
+    let (events, head) = store.whole_chain().await?;
+    let breaks = verify_chain(events.clone(), head);
+    if breaks.is_empty() {
+        println!("\n▶ revoke-role-bot audit verify: the chain of {} events is intact.", events.len());
+    } else {
+        bail!("audit chain broken: {breaks:?}");
+    }
+    println!("\nDone. In production the same server talks to Slack, IAM and DynamoDB: see README.md.");
+    handle.abort();
+    Ok(())
+}

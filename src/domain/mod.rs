@@ -1,0 +1,9 @@
+//! The domain: plain types with no knowledge of HTTP, Slack or AWS.
+
+pub mod audit;
+pub mod command;
+pub mod ids;
+pub mod policy;
+pub mod request;
+pub mod role_arn;
+pub mod preview;

@@ -1,0 +1,377 @@
+//! IAM role ARNs, the ways a person may name a role, and ARN patterns from the config.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("{0}")]
+pub struct RoleError(pub String);
+
+const PARTITIONS: &[&str] = &["aws", "aws-us-gov", "aws-cn"];
+
+/// A 12-digit AWS account id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct AccountId(String);
+
+impl AccountId {
+    pub fn parse(s: &str) -> Result<Self, RoleError> {
+        if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+            Ok(AccountId(s.to_string()))
+        } else {
+            Err(RoleError(format!("`{s}` is not an AWS account id (12 digits)")))
+        }
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+impl TryFrom<String> for AccountId {
+    type Error = RoleError;
+    fn try_from(s: String) -> Result<Self, RoleError> {
+        Self::parse(&s)
+    }
+}
+impl From<AccountId> for String {
+    fn from(v: AccountId) -> String {
+        v.0
+    }
+}
+impl fmt::Display for AccountId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// IAM's rule for role names: 1–64 characters of `[\w+=,.@-]`.
+pub fn check_role_name(name: &str) -> Result<(), RoleError> {
+    if name.is_empty() {
+        return Err(RoleError("the role name is empty".into()));
+    }
+    if name.chars().count() > 64 {
+        return Err(RoleError(format!(
+            "`{}…` is longer than IAM's 64-character limit for role names",
+            name.chars().take(20).collect::<String>()
+        )));
+    }
+    if let Some(bad) = name
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_+=,.@-".contains(*c)))
+    {
+        return Err(RoleError(format!(
+            "`{name}` is not a valid role name: `{bad}` is not allowed (letters, digits and _+=,.@- only)"
+        )));
+    }
+    Ok(())
+}
+
+fn check_path(path: &str) -> Result<(), RoleError> {
+    let ok = path.starts_with('/')
+        && path.ends_with('/')
+        && path.len() <= 512
+        && !path.contains("//")
+        && path.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c));
+    if ok {
+        Ok(())
+    } else {
+        Err(RoleError(format!("`{path}` is not a valid IAM path")))
+    }
+}
+
+/// A fully qualified IAM role: `arn:<partition>:iam::<account>:role<path><name>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RoleArn {
+    partition: String,
+    account: AccountId,
+    path: String,
+    name: String,
+}
+
+impl RoleArn {
+    pub fn parse(s: &str) -> Result<Self, RoleError> {
+        let parts: Vec<&str> = s.splitn(6, ':').collect();
+        let [arn, partition, service, region, account, resource] = parts.as_slice() else {
+            return Err(RoleError(format!(
+                "`{s}` is not a role ARN (expected arn:aws:iam::123456789012:role/Name)"
+            )));
+        };
+        if *arn != "arn" {
+            return Err(RoleError(format!("`{s}` does not start with `arn:`")));
+        }
+        if !PARTITIONS.contains(partition) {
+            return Err(RoleError(format!(
+                "`{partition}` is not an AWS partition (aws, aws-us-gov or aws-cn)"
+            )));
+        }
+        if *service != "iam" || !region.is_empty() {
+            return Err(RoleError(format!(
+                "`{s}` is not an IAM ARN (expected arn:{partition}:iam::<account>:role/<name>)"
+            )));
+        }
+        let account = AccountId::parse(account)?;
+        let Some(rest) = resource.strip_prefix("role/") else {
+            return Err(RoleError(format!(
+                "`{s}` names a `{}`, not a role",
+                resource.split('/').next().unwrap_or_default()
+            )));
+        };
+        let (path, name) = match rest.rfind('/') {
+            Some(i) => (format!("/{}", &rest[..=i]), &rest[i + 1..]),
+            None => ("/".to_string(), rest),
+        };
+        check_path(&path)?;
+        check_role_name(name)?;
+        Ok(RoleArn {
+            partition: (*partition).to_string(),
+            account,
+            path,
+            name: name.to_string(),
+        })
+    }
+
+    pub fn new(partition: &str, account: AccountId, name: &str) -> Result<Self, RoleError> {
+        check_role_name(name)?;
+        if !PARTITIONS.contains(&partition) {
+            return Err(RoleError(format!("`{partition}` is not an AWS partition")));
+        }
+        Ok(RoleArn {
+            partition: partition.into(),
+            account,
+            path: "/".into(),
+            name: name.into(),
+        })
+    }
+
+    pub fn account(&self) -> &AccountId {
+        &self.account
+    }
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    pub fn partition(&self) -> &str {
+        &self.partition
+    }
+
+    /// Return a copy with the path IAM reports (names are unique per account, paths are not part of identity).
+    pub fn with_path(&self, path: &str) -> Self {
+        let mut r = self.clone();
+        if check_path(path).is_ok() {
+            r.path = path.to_string();
+        }
+        r
+    }
+}
+
+impl fmt::Display for RoleArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "arn:{}:iam::{}:role{}{}",
+            self.partition, self.account, self.path, self.name
+        )
+    }
+}
+impl TryFrom<String> for RoleArn {
+    type Error = RoleError;
+    fn try_from(s: String) -> Result<Self, RoleError> {
+        Self::parse(&s)
+    }
+}
+impl From<RoleArn> for String {
+    fn from(v: RoleArn) -> String {
+        v.to_string()
+    }
+}
+
+/// How a person named the role in a command, before the configured accounts resolve it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RoleSpec {
+    Arn(RoleArn),
+    /// `<account name or id>/<RoleName>`
+    InAccount { account: String, name: String },
+    /// `<RoleName>`, valid when exactly one account is configured.
+    Bare(String),
+}
+
+impl RoleSpec {
+    pub fn parse(s: &str) -> Result<Self, RoleError> {
+        if s.starts_with("arn:") {
+            return RoleArn::parse(s).map(RoleSpec::Arn);
+        }
+        match s.split_once('/') {
+            Some((account, name)) => {
+                if account.is_empty() {
+                    return Err(RoleError(format!("`{s}`: the account before `/` is missing")));
+                }
+                if !account
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                {
+                    return Err(RoleError(format!(
+                        "`{account}` is not an account name or id"
+                    )));
+                }
+                if name.contains('/') {
+                    return Err(RoleError(format!(
+                        "`{s}`: give a role with a path as a full ARN"
+                    )));
+                }
+                check_role_name(name)?;
+                Ok(RoleSpec::InAccount {
+                    account: account.into(),
+                    name: name.into(),
+                })
+            }
+            None => {
+                check_role_name(s)?;
+                Ok(RoleSpec::Bare(s.into()))
+            }
+        }
+    }
+}
+
+impl fmt::Display for RoleSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RoleSpec::Arn(a) => write!(f, "{a}"),
+            RoleSpec::InAccount { account, name } => write!(f, "{account}/{name}"),
+            RoleSpec::Bare(n) => f.write_str(n),
+        }
+    }
+}
+
+/// An ARN pattern from the config, where `*` matches any run of characters (including `/`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArnPattern(String);
+
+impl ArnPattern {
+    pub fn parse(s: &str) -> Result<Self, RoleError> {
+        if !s.starts_with("arn:") {
+            return Err(RoleError(format!(
+                "`{s}` is not an ARN pattern (expected e.g. arn:aws:iam::*:role/*)"
+            )));
+        }
+        Ok(ArnPattern(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn matches(&self, arn: &RoleArn) -> bool {
+        glob_match(self.0.as_bytes(), arn.to_string().as_bytes())
+    }
+}
+
+/// Iterative glob with `*` only; linear in practice, no recursion to blow the stack on hostile input.
+fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        if p < pattern.len() && pattern[p] == b'*' {
+            star = Some((p, t));
+            p += 1;
+        } else if p < pattern.len() && pattern[p] == text[t] {
+            p += 1;
+            t += 1;
+        } else if let Some((sp, st)) = star {
+            p = sp + 1;
+            t = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    pattern[p..].iter().all(|&c| c == b'*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_plain_and_pathed_arns() {
+        let a = RoleArn::parse("arn:aws:iam::111111111111:role/app-deployer").unwrap();
+        assert_eq!(a.name(), "app-deployer");
+        assert_eq!(a.path(), "/");
+        assert_eq!(a.account().as_str(), "111111111111");
+        let b = RoleArn::parse("arn:aws-us-gov:iam::111111111111:role/team/ci/builder").unwrap();
+        assert_eq!(b.path(), "/team/ci/");
+        assert_eq!(b.name(), "builder");
+        assert_eq!(b.to_string(), "arn:aws-us-gov:iam::111111111111:role/team/ci/builder");
+        assert!(RoleArn::parse("arn:aws-cn:iam::111111111111:role/x").is_ok());
+    }
+
+    #[test]
+    fn refuses_malformed_arns_with_a_reason() {
+        for (bad, says) in [
+            ("arn:aws:iam::1111:role/x", "12 digits"),
+            ("arn:aws:iam::111111111111:user/x", "not a role"),
+            ("arn:aws:s3:::bucket", "not an IAM ARN"),
+            ("arn:gcp:iam::111111111111:role/x", "partition"),
+            ("arn:aws:iam::111111111111:role/", "empty"),
+            ("arn:aws:iam::111111111111:role/bad*name", "not allowed"),
+            ("arn:aws:iam::111111111111", "not a role ARN"),
+            ("arn:aws:iam:us-east-1:111111111111:role/x", "not an IAM ARN"),
+        ] {
+            let err = RoleArn::parse(bad).unwrap_err().0;
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        let long = format!("arn:aws:iam::111111111111:role/{}", "a".repeat(65));
+        assert!(RoleArn::parse(&long).unwrap_err().0.contains("64"));
+    }
+
+    #[test]
+    fn role_specs_cover_arn_account_and_bare_forms() {
+        assert!(matches!(
+            RoleSpec::parse("arn:aws:iam::111111111111:role/x").unwrap(),
+            RoleSpec::Arn(_)
+        ));
+        assert_eq!(
+            RoleSpec::parse("prod/app").unwrap(),
+            RoleSpec::InAccount { account: "prod".into(), name: "app".into() }
+        );
+        assert_eq!(RoleSpec::parse("app+x=y,z.w@v-1_").unwrap(), RoleSpec::Bare("app+x=y,z.w@v-1_".into()));
+        assert!(RoleSpec::parse("/app").is_err());
+        assert!(RoleSpec::parse("prod/a/b").is_err());
+        assert!(RoleSpec::parse("app;rm").is_err());
+    }
+
+    #[test]
+    fn patterns_match_with_stars() {
+        let arn = RoleArn::parse("arn:aws:iam::111111111111:role/ops/break-glass-admin").unwrap();
+        assert!(ArnPattern::parse("arn:aws:iam::*:role/*").unwrap().matches(&arn));
+        assert!(ArnPattern::parse("arn:aws:iam::*:role/*break-glass-*").unwrap().matches(&arn));
+        assert!(!ArnPattern::parse("arn:aws:iam::*:role/break-glass-*").unwrap().matches(&arn));
+        assert!(!ArnPattern::parse("arn:aws:iam::222222222222:role/*").unwrap().matches(&arn));
+        assert!(ArnPattern::parse("role/*").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn arn_parser_never_panics_and_round_trips(s in "\\PC{0,120}") {
+            if let Ok(a) = RoleArn::parse(&s) {
+                prop_assert_eq!(RoleArn::parse(&a.to_string()).unwrap(), a);
+            }
+        }
+
+        #[test]
+        fn valid_arns_round_trip(acct in "[0-9]{12}", path in "(/[a-z]{1,8}){0,3}", name in "[A-Za-z0-9_+=,.@-]{1,64}") {
+            let s = format!("arn:aws:iam::{acct}:role{path}/{name}");
+            let a = RoleArn::parse(&s).unwrap();
+            prop_assert_eq!(a.to_string(), s);
+            prop_assert_eq!(a.name(), name.as_str());
+        }
+
+        #[test]
+        fn glob_never_panics(p in "[a*:/]{0,20}", t in "[a:/]{0,40}") {
+            let _ = glob_match(p.as_bytes(), t.as_bytes());
+        }
+    }
+}

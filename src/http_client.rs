@@ -1,0 +1,38 @@
+//! A small HTTP(S) client for what slack-morphism does not cover: `response_url` replies with
+//! `response_type`, and the demo's signed requests to its own server.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+
+#[derive(Clone)]
+pub struct HttpClient {
+    inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+}
+
+impl HttpClient {
+    pub fn new() -> std::io::Result<Self> {
+        let https = hyper_rustls::HttpsConnectorBuilder::new()
+            .with_native_roots()?
+            .https_or_http()
+            .enable_http1()
+            .build();
+        Ok(HttpClient { inner: Client::builder(TokioExecutor::new()).build(https) })
+    }
+
+    /// POST a body; returns the status and the response body.
+    pub async fn post(&self, url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<(u16, String), String> {
+        let mut req = hyper::Request::post(url);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let req = req.body(Full::new(Bytes::from(body))).map_err(|e| e.to_string())?;
+        let resp = self.inner.request(req).await.map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let bytes = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    }
+}

@@ -1,0 +1,196 @@
+//! `POST /slack/commands` and `POST /slack/interactions`: decode at the edge, hand domain types to the service.
+//! Both answer without waiting on any network call.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::domain::ids::{ChannelId, RequestId, SlackUserId};
+use crate::domain::request::Action;
+use crate::ports::Reply;
+use crate::service::{App, ClickContext, CommandContext};
+
+#[derive(Deserialize)]
+struct CommandForm {
+    user_id: Option<String>,
+    channel_id: Option<String>,
+    text: Option<String>,
+    response_url: Option<String>,
+    trigger_id: Option<String>,
+}
+
+fn bad_request(what: &str) -> Response {
+    tracing::info!(what, "malformed Slack request");
+    (StatusCode::BAD_REQUEST, "malformed request").into_response()
+}
+
+pub fn reply_json(reply: &Reply) -> serde_json::Value {
+    serde_json::json!({
+        "response_type": if reply.in_channel { "in_channel" } else { "ephemeral" },
+        "text": reply.text(),
+    })
+}
+
+/// Decode a signed slash-command body into the service's context.
+pub fn decode_command(body: &[u8]) -> Result<CommandContext, &'static str> {
+    let form: CommandForm = serde_urlencoded::from_bytes(body).map_err(|_| "form")?;
+    let user = SlackUserId::parse(form.user_id.as_deref().unwrap_or_default()).map_err(|_| "user_id")?;
+    let channel = ChannelId::parse(form.channel_id.as_deref().unwrap_or_default()).map_err(|_| "channel_id")?;
+    let response_url = form.response_url.filter(|u| u.starts_with("https://") || u.starts_with("http://")).ok_or("response_url")?;
+    Ok(CommandContext {
+        user,
+        channel,
+        text: form.text.unwrap_or_default(),
+        response_url,
+        trigger_id: form.trigger_id.filter(|t| !t.is_empty() && t.len() <= 256),
+    })
+}
+
+pub async fn command(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    match decode_command(&body) {
+        Ok(ctx) => Json(reply_json(&app.on_command(ctx))).into_response(),
+        Err(what) => bad_request(what),
+    }
+}
+
+#[derive(Deserialize)]
+struct InteractionForm {
+    payload: String,
+}
+
+#[derive(Deserialize)]
+struct Payload {
+    #[serde(rename = "type")]
+    kind: String,
+    user: Option<IdField>,
+    #[serde(default)]
+    actions: Vec<ActionField>,
+    response_url: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct IdField {
+    id: String,
+}
+
+#[derive(Deserialize)]
+struct ActionField {
+    action_id: String,
+    value: Option<String>,
+}
+
+/// What an interaction payload asks for, if it is one of our buttons.
+#[derive(Debug)]
+pub enum Interaction {
+    Click(ClickContext),
+    /// Valid, but nothing for us (another interaction type).
+    Ignore,
+}
+
+pub fn decode_interaction(body: &[u8]) -> Result<Interaction, &'static str> {
+    let form: InteractionForm = serde_urlencoded::from_bytes(body).map_err(|_| "form")?;
+    let payload: Payload = serde_json::from_str(&form.payload).map_err(|_| "payload")?;
+    if payload.kind != "block_actions" {
+        return Ok(Interaction::Ignore);
+    }
+    let [action] = payload.actions.as_slice() else {
+        return Err("actions");
+    };
+    let act = Action::parse(&action.action_id).ok_or("action_id")?;
+    let request_id = RequestId::parse(action.value.as_deref().unwrap_or_default()).map_err(|_| "value")?;
+    let user = SlackUserId::parse(&payload.user.ok_or("user")?.id).map_err(|_| "user")?;
+    let response_url = payload
+        .response_url
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .ok_or("response_url")?;
+    Ok(Interaction::Click(ClickContext { user, action: act, request_id, response_url }))
+}
+
+pub async fn interaction(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    match decode_interaction(&body) {
+        Ok(Interaction::Click(ctx)) => {
+            app.on_click(ctx);
+            StatusCode::OK.into_response()
+        }
+        Ok(Interaction::Ignore) => StatusCode::OK.into_response(),
+        Err(what) => bad_request(what),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn form(payload: &serde_json::Value) -> Vec<u8> {
+        serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap().into_bytes()
+    }
+
+    fn click(action_id: &str, value: &str) -> serde_json::Value {
+        serde_json::json!({
+            "type": "block_actions",
+            "user": {"id": "U0BOB"},
+            "actions": [{"action_id": action_id, "value": value}],
+            "response_url": "https://hooks.slack.com/actions/1",
+        })
+    }
+
+    #[test]
+    fn decodes_our_buttons() {
+        let Interaction::Click(c) = decode_interaction(&form(&click("approve", "rr-7f3k2q9x"))).unwrap() else {
+            panic!()
+        };
+        assert_eq!(c.action, Action::Approve);
+        assert_eq!(c.request_id.as_str(), "rr-7f3k2q9x");
+    }
+
+    #[test]
+    fn refuses_forged_or_incomplete_payloads() {
+        assert_eq!(decode_interaction(&form(&click("delete_everything", "rr-7f3k2q9x"))).unwrap_err(), "action_id");
+        assert_eq!(decode_interaction(&form(&click("approve", "rr-../../x"))).unwrap_err(), "value");
+        let mut no_user = click("approve", "rr-7f3k2q9x");
+        no_user.as_object_mut().unwrap().remove("user");
+        assert_eq!(decode_interaction(&form(&no_user)).unwrap_err(), "user");
+        let mut two = click("approve", "rr-7f3k2q9x");
+        two["actions"] = serde_json::json!([{"action_id":"approve","value":"rr-7f3k2q9x"},{"action_id":"approve","value":"rr-7f3k2q9x"}]);
+        assert_eq!(decode_interaction(&form(&two)).unwrap_err(), "actions");
+        assert_eq!(decode_interaction(b"payload=%7B").unwrap_err(), "payload");
+        assert_eq!(decode_interaction(b"\xff\xfe").unwrap_err(), "form");
+        assert!(matches!(
+            decode_interaction(&form(&serde_json::json!({"type": "view_submission"}))),
+            Ok(Interaction::Ignore)
+        ));
+    }
+
+    #[test]
+    fn decodes_commands_and_refuses_missing_fields() {
+        let ok = b"user_id=U0ALICE&channel_id=C0INC&text=help&response_url=https%3A%2F%2Fx&trigger_id=1.2";
+        let c = decode_command(ok).unwrap();
+        assert_eq!(c.text, "help");
+        assert_eq!(c.trigger_id.as_deref(), Some("1.2"));
+        assert_eq!(decode_command(b"channel_id=C0INC&response_url=https%3A%2F%2Fx").unwrap_err(), "user_id");
+        assert_eq!(decode_command(b"user_id=alice&channel_id=C0INC").unwrap_err(), "user_id");
+        assert_eq!(decode_command(b"user_id=U0A&channel_id=C0INC&response_url=file%3A%2F%2Fx").unwrap_err(), "response_url");
+    }
+
+    proptest! {
+        #[test]
+        fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = decode_interaction(&bytes);
+            let _ = decode_command(&bytes);
+        }
+
+        #[test]
+        fn huge_or_odd_values_are_refused_not_accepted(action in "\\PC{0,50}", value in "\\PC{0,200}") {
+            if let Ok(Interaction::Click(c)) = decode_interaction(&form(&click(&action, &value))) {
+                prop_assert!(["approve", "reject", "cancel"].contains(&action.as_str()));
+                prop_assert!(c.request_id.as_str().len() == 11);
+            }
+        }
+    }
+}

@@ -1,0 +1,7 @@
+//! Slack at the edge: request verification, handlers, Block Kit and the Web API adapter.
+
+pub mod blocks;
+pub mod card;
+pub mod client;
+pub mod handlers;
+pub mod verify;

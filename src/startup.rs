@@ -1,0 +1,99 @@
+//! Building and running the server: production wiring and the pieces tests and the demo reuse.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tracing::{error, info, warn};
+
+use crate::aws::dynamodb::DynamoStore;
+use crate::aws::iam::AwsIam;
+use crate::config::{Settings, SlackSecrets};
+use crate::service::App;
+use crate::slack::client::SlackWebApi;
+
+/// How often approved-but-unfinished requests are finished and overdue ones expired.
+pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(30);
+
+pub struct Application {
+    listener: TcpListener,
+    app: Arc<App>,
+    signing_secret: SecretString,
+}
+
+impl Application {
+    /// Bind (port 0 picks a free port) with the given service.
+    pub async fn bind(addr: SocketAddr, app: Arc<App>, signing_secret: SecretString) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+        Ok(Application { listener, app, signing_secret })
+    }
+
+    /// The production wiring: DynamoDB, IAM per account, the Slack Web API.
+    pub async fn build(settings: Settings, secrets: SlackSecrets) -> anyhow::Result<Self> {
+        let settings = Arc::new(settings);
+        let aws = crate::aws::load_config().await;
+        let self_role = match crate::aws::caller_identity(&aws).await {
+            Ok((caller, role)) => {
+                info!(%caller, "running as");
+                role
+            }
+            Err(e) => anyhow::bail!("cannot tell which AWS identity the bot runs as (sts:GetCallerIdentity): {e}"),
+        };
+        let store = Arc::new(DynamoStore::new(&aws, &settings.table));
+        let iam = Arc::new(AwsIam::new(&aws, &settings.accounts).await);
+        let slack = Arc::new(SlackWebApi::new(&secrets.bot_token, secrets.api_url.as_deref())?);
+        let app = App::new(settings.clone(), store, iam, slack, self_role);
+        Self::bind(settings.listen, app, secrets.signing_secret).await
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+    }
+
+    pub fn app(&self) -> Arc<App> {
+        self.app.clone()
+    }
+
+    /// Serve until SIGTERM/ctrl-c, finishing approved requests on start and periodically.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let app = self.app.clone();
+        tokio::spawn(async move {
+            loop {
+                match app.recover().await {
+                    Ok(0) => {}
+                    Ok(n) => info!(finished = n, "recovered approved requests"),
+                    Err(e) => warn!(error = %e, "recovery pass failed; will retry"),
+                }
+                tokio::time::sleep(RECOVERY_INTERVAL).await;
+            }
+        });
+        info!(addr = %self.local_addr(), "listening");
+        let router = crate::http::router(self.app, self.signing_secret);
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| {
+                error!(error = %e, "server stopped");
+                anyhow::anyhow!(e)
+            })
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    info!("shutting down");
+}
