@@ -18,7 +18,11 @@ use crate::ports::AuditStore;
 use crate::startup::Application;
 
 #[derive(Parser, Debug)]
-#[command(name = "revoke-role-bot", version, about = "Two-person, audited revocation of leaked IAM role sessions from Slack")]
+#[command(
+    name = "revoke-role-bot",
+    version,
+    about = "Two-person, audited revocation of leaked IAM role sessions from Slack"
+)]
 pub struct Cli {
     /// The TOML config file (overrides REVOKE_ROLE_BOT_CONFIG).
     #[arg(long, global = true, value_name = "FILE")]
@@ -30,7 +34,9 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Cmd {
     /// Serve the Slack endpoints (the default).
-    #[command(after_help = "Example:\n  SLACK_SIGNING_SECRET=… SLACK_BOT_TOKEN=xoxb-… revoke-role-bot serve --config bot.toml")]
+    #[command(
+        after_help = "Example:\n  SLACK_SIGNING_SECRET=… SLACK_BOT_TOKEN=xoxb-… revoke-role-bot serve --config bot.toml"
+    )]
     Serve,
     /// Validate the config file.
     #[command(after_help = "Example:\n  revoke-role-bot check-config --config bot.toml")]
@@ -46,10 +52,14 @@ pub enum Cmd {
         cutoff: String,
     },
     /// Create the audit table and its indexes if missing (local development and tests).
-    #[command(after_help = "Example:\n  AWS_ENDPOINT_URL=http://127.0.0.1:5000 revoke-role-bot create-table --config bot.toml")]
+    #[command(
+        after_help = "Example:\n  AWS_ENDPOINT_URL=http://127.0.0.1:5000 revoke-role-bot create-table --config bot.toml"
+    )]
     CreateTable,
     /// Look up the audit trail, or verify its hash chain.
-    #[command(after_help = "Examples:\n  revoke-role-bot audit --role prod/app-deployer --since 7d\n  revoke-role-bot audit --request rr-7f3k2q9x --json\n  revoke-role-bot audit verify")]
+    #[command(
+        after_help = "Examples:\n  revoke-role-bot audit --role prod/app-deployer --since 7d\n  revoke-role-bot audit --request rr-7f3k2q9x --json\n  revoke-role-bot audit verify"
+    )]
     Audit(AuditArgs),
 }
 
@@ -92,7 +102,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Serve => {
             let settings = settings(&cli)?;
             let secrets = SlackSecrets::from_env()?;
-            Application::build(settings, secrets).await?.run_until_stopped().await
+            Application::build(settings, secrets)
+                .await?
+                .run_until_stopped()
+                .await
         }
         Cmd::CheckConfig => {
             let s = settings(&cli)?;
@@ -112,7 +125,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 Cutoff::parse(cutoff)?
             };
-            println!("{}", PolicyDocument::revoke_older_sessions(c).to_pretty_json());
+            println!(
+                "{}",
+                PolicyDocument::revoke_older_sessions(c).to_pretty_json()
+            );
             Ok(())
         }
         Cmd::CreateTable => {
@@ -127,7 +143,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Audit(args) => {
             let s = settings(&cli)?;
-            let store: Arc<dyn AuditStore> = Arc::new(DynamoStore::new(&crate::aws::load_config().await, &s.table));
+            let store: Arc<dyn AuditStore> =
+                Arc::new(DynamoStore::new(&crate::aws::load_config().await, &s.table));
             match args.verify {
                 Some(AuditSub::Verify) => verify(store.as_ref()).await,
                 None => audit(store.as_ref(), &s, args).await,
@@ -147,7 +164,11 @@ async fn verify(store: &dyn AuditStore) -> anyhow::Result<()> {
     for b in &breaks {
         println!("BROKEN: {b}");
     }
-    bail!("the audit chain is broken in {} place(s); the first: {}", breaks.len(), breaks[0])
+    bail!(
+        "the audit chain is broken in {} place(s); the first: {}",
+        breaks.len(),
+        breaks[0]
+    )
 }
 
 async fn audit(store: &dyn AuditStore, s: &Settings, a: &AuditArgs) -> anyhow::Result<()> {
@@ -164,8 +185,15 @@ async fn audit(store: &dyn AuditStore, s: &Settings, a: &AuditArgs) -> anyhow::R
     if !(1..=1000).contains(&a.limit) {
         bail!("--limit takes 1 to 1000");
     }
-    let q = AuditQuery { target, since, limit: a.limit };
-    let found = query(store, s, &q).await.map_err(anyhow::Error::msg).context("audit lookup")?;
+    let q = AuditQuery {
+        target,
+        since,
+        limit: a.limit,
+    };
+    let found = query(store, s, &q)
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("audit lookup")?;
     match found {
         Found::One { request, events } => {
             if a.json {
@@ -173,7 +201,14 @@ async fn audit(store: &dyn AuditStore, s: &Settings, a: &AuditArgs) -> anyhow::R
                     println!("{}", serde_json::to_string(&e)?);
                 }
             } else {
-                println!("{}  {}  {}  by {}  reason: {}", request.id, request.state.as_str(), request.role, request.requester, request.reason);
+                println!(
+                    "{}  {}  {}  by {}  reason: {}",
+                    request.id,
+                    request.state.as_str(),
+                    request.role,
+                    request.requester,
+                    request.reason
+                );
                 for e in events {
                     let d = &e.draft;
                     println!(
@@ -182,7 +217,12 @@ async fn audit(store: &dyn AuditStore, s: &Settings, a: &AuditArgs) -> anyhow::R
                         d.at,
                         d.kind.as_str(),
                         d.actor,
-                        [d.cutoff.as_deref(), d.detail.as_deref(), d.error.as_deref()].iter().flatten().cloned().collect::<Vec<_>>().join("  ")
+                        [d.cutoff.as_deref(), d.detail.as_deref(), d.error.as_deref()]
+                            .iter()
+                            .flatten()
+                            .cloned()
+                            .collect::<Vec<_>>()
+                            .join("  ")
                     );
                 }
             }
@@ -200,14 +240,23 @@ async fn audit(store: &dyn AuditStore, s: &Settings, a: &AuditArgs) -> anyhow::R
                         r.state.as_str(),
                         r.role,
                         r.requester,
-                        r.approvals.iter().map(|u| u.as_str()).collect::<Vec<_>>().join(","),
-                        r.cutoff.map(|c| c.to_string()).unwrap_or_else(|| "-".into()),
+                        r.approvals
+                            .iter()
+                            .map(|u| u.as_str())
+                            .collect::<Vec<_>>()
+                            .join(","),
+                        r.cutoff
+                            .map(|c| c.to_string())
+                            .unwrap_or_else(|| "-".into()),
                         r.created_at.format("%Y-%m-%d %H:%M:%SZ")
                     );
                 }
             }
             if page.more {
-                eprintln!("more than {} match; narrow with --since, --role, --user or raise --limit", a.limit);
+                eprintln!(
+                    "more than {} match; narrow with --since, --role, --user or raise --limit",
+                    a.limit
+                );
             }
         }
     }

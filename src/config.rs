@@ -20,7 +20,10 @@ pub enum ConfigError {
     #[error("no config file: pass --config <file> or set {CONFIG_ENV}")]
     NoFile,
     #[error("cannot read config file {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("config file {path}: {message}")]
     Syntax { path: PathBuf, message: String },
     #[error("config key `{key}`: {message}")]
@@ -30,7 +33,10 @@ pub enum ConfigError {
 }
 
 fn key_err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
-    ConfigError::Key { key: key.into(), message: message.into() }
+    ConfigError::Key {
+        key: key.into(),
+        message: message.into(),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -80,15 +86,26 @@ impl SlackSecrets {
         fn required(name: &'static str) -> Result<SecretString, ConfigError> {
             match std::env::var(name) {
                 Ok(v) if !v.trim().is_empty() => Ok(SecretString::from(v)),
-                Ok(_) => Err(ConfigError::Env { name, message: "is empty".into() }),
-                Err(_) => Err(ConfigError::Env { name, message: "is not set".into() }),
+                Ok(_) => Err(ConfigError::Env {
+                    name,
+                    message: "is empty".into(),
+                }),
+                Err(_) => Err(ConfigError::Env {
+                    name,
+                    message: "is not set".into(),
+                }),
             }
         }
-        let api_url = std::env::var("SLACK_API_URL").ok().filter(|s| !s.is_empty());
+        let api_url = std::env::var("SLACK_API_URL")
+            .ok()
+            .filter(|s| !s.is_empty());
         if let Some(url) = &api_url
             && !(url.starts_with("https://") || url.starts_with("http://"))
         {
-            return Err(ConfigError::Env { name: "SLACK_API_URL", message: "must be an http(s) URL".into() });
+            return Err(ConfigError::Env {
+                name: "SLACK_API_URL",
+                message: "must be an http(s) URL".into(),
+            });
         }
         Ok(SlackSecrets {
             signing_secret: required("SLACK_SIGNING_SECRET")?,
@@ -160,10 +177,15 @@ impl Settings {
     }
 
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Self::from_toml(&text).map_err(|e| match e {
-            ConfigError::Syntax { message, .. } => ConfigError::Syntax { path: path.to_path_buf(), message },
+            ConfigError::Syntax { message, .. } => ConfigError::Syntax {
+                path: path.to_path_buf(),
+                message,
+            },
             other => other,
         })
     }
@@ -171,7 +193,10 @@ impl Settings {
     pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
         let raw: RawFile = toml::from_str(text).map_err(|e| ConfigError::Syntax {
             path: PathBuf::new(),
-            message: e.message().to_string() + &e.span().map(|s| format!(" (at byte {})", s.start)).unwrap_or_default(),
+            message: e.message().to_string()
+                + &e.span()
+                    .map(|s| format!(" (at byte {})", s.start))
+                    .unwrap_or_default(),
         })?;
 
         let listen = raw.listen.as_deref().unwrap_or("0.0.0.0:3000");
@@ -184,8 +209,16 @@ impl Settings {
             .and_then(|a| a.table)
             .filter(|t| !t.trim().is_empty())
             .ok_or_else(|| key_err("audit.table", "missing: name the DynamoDB audit table"))?;
-        if table.len() < 3 || table.len() > 255 || !table.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
-            return Err(key_err("audit.table", format!("`{table}` is not a DynamoDB table name")));
+        if table.len() < 3
+            || table.len() > 255
+            || !table
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+        {
+            return Err(key_err(
+                "audit.table",
+                format!("`{table}` is not a DynamoDB table name"),
+            ));
         }
 
         let (approvals_required, expires_after) = match raw.approval {
@@ -193,18 +226,27 @@ impl Settings {
             Some(a) => {
                 let n = a.approvals_required.unwrap_or(1);
                 if !(1..=10).contains(&n) {
-                    return Err(key_err("approval.approvals_required", format!("{n} is not between 1 and 10")));
+                    return Err(key_err(
+                        "approval.approvals_required",
+                        format!("{n} is not between 1 and 10"),
+                    ));
                 }
                 let exp = match a.expires_after {
                     None => Duration::from_secs(1800),
-                    Some(s) => parse_duration(&s).map_err(|e| key_err("approval.expires_after", e.0))?,
+                    Some(s) => {
+                        parse_duration(&s).map_err(|e| key_err("approval.expires_after", e.0))?
+                    }
                 };
                 (n as u32, exp)
             }
         };
 
-        let access = raw.access.ok_or_else(|| key_err("access", "missing: list `requesters` and `approvers`"))?;
-        let principals = |key: &str, list: Option<Vec<String>>| -> Result<Vec<Principal>, ConfigError> {
+        let access = raw
+            .access
+            .ok_or_else(|| key_err("access", "missing: list `requesters` and `approvers`"))?;
+        let principals = |key: &str,
+                          list: Option<Vec<String>>|
+         -> Result<Vec<Principal>, ConfigError> {
             let list = list.ok_or_else(|| key_err(key, "missing (an empty list means nobody)"))?;
             list.iter()
                 .map(|s| Principal::parse(s.trim()).map_err(|e| key_err(key, e.0)))
@@ -219,19 +261,28 @@ impl Settings {
             .map(|c| ChannelId::parse(c.trim()).map_err(|e| key_err("access.channels", e.0)))
             .collect::<Result<Vec<_>, _>>()?;
 
-        let roles = raw.roles.ok_or_else(|| key_err("roles.allow", "missing: which roles may be revoked"))?;
+        let roles = raw
+            .roles
+            .ok_or_else(|| key_err("roles.allow", "missing: which roles may be revoked"))?;
         let patterns = |key: &str, list: Vec<String>| -> Result<Vec<ArnPattern>, ConfigError> {
-            list.iter().map(|p| ArnPattern::parse(p).map_err(|e| key_err(key, e.0))).collect()
+            list.iter()
+                .map(|p| ArnPattern::parse(p).map_err(|e| key_err(key, e.0)))
+                .collect()
         };
         let allow = patterns(
             "roles.allow",
-            roles.allow.ok_or_else(|| key_err("roles.allow", "missing: which roles may be revoked"))?,
+            roles
+                .allow
+                .ok_or_else(|| key_err("roles.allow", "missing: which roles may be revoked"))?,
         )?;
         let protect = patterns("roles.protect", roles.protect.unwrap_or_default())?;
 
         let raw_accounts = raw.accounts.unwrap_or_default();
         if raw_accounts.is_empty() {
-            return Err(key_err("accounts", "missing: configure at least one [[accounts]] with an `id`"));
+            return Err(key_err(
+                "accounts",
+                "missing: configure at least one [[accounts]] with an `id`",
+            ));
         }
         let mut accounts = Vec::new();
         let mut seen = HashSet::new();
@@ -243,8 +294,16 @@ impl Settings {
                 return Err(key_err(k("id"), format!("{id} is configured twice")));
             }
             if let Some(n) = &a.name {
-                if n.is_empty() || n.len() > 64 || !n.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
-                    return Err(key_err(k("name"), format!("`{n}` must be 1–64 letters, digits, - _ or .")));
+                if n.is_empty()
+                    || n.len() > 64
+                    || !n
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+                {
+                    return Err(key_err(
+                        k("name"),
+                        format!("`{n}` must be 1–64 letters, digits, - _ or ."),
+                    ));
                 }
                 if !seen.insert(n.clone()) {
                     return Err(key_err(k("name"), format!("`{n}` is used twice")));
@@ -252,16 +311,28 @@ impl Settings {
             }
             let partition = a.partition.unwrap_or_else(|| "aws".into());
             if !["aws", "aws-us-gov", "aws-cn"].contains(&partition.as_str()) {
-                return Err(key_err(k("partition"), format!("`{partition}` is not aws, aws-us-gov or aws-cn")));
+                return Err(key_err(
+                    k("partition"),
+                    format!("`{partition}` is not aws, aws-us-gov or aws-cn"),
+                ));
             }
             let assume_role_arn = a
                 .assume_role_arn
                 .map(|s| RoleArn::parse(&s).map_err(|e| key_err(k("assume_role_arn"), e.0)))
                 .transpose()?;
             if a.external_id.is_some() && assume_role_arn.is_none() {
-                return Err(key_err(k("external_id"), "is only used with assume_role_arn"));
+                return Err(key_err(
+                    k("external_id"),
+                    "is only used with assume_role_arn",
+                ));
             }
-            accounts.push(Account { id, name: a.name, partition, assume_role_arn, external_id: a.external_id });
+            accounts.push(Account {
+                id,
+                name: a.name,
+                partition,
+                assume_role_arn,
+                external_id: a.external_id,
+            });
         }
 
         Ok(Settings {
@@ -302,7 +373,10 @@ impl Settings {
             }
             RoleSpec::InAccount { account, name } => {
                 let a = by_name_or_id(account).ok_or_else(|| {
-                    format!("`{account}` is not a configured account; configured: {}", self.account_list())
+                    format!(
+                        "`{account}` is not a configured account; configured: {}",
+                        self.account_list()
+                    )
                 })?;
                 RoleArn::new(&a.partition, a.id.clone(), name).map_err(|e| e.0)
             }
@@ -366,19 +440,33 @@ external_id = "xyz"
         assert_eq!(s.approvals_required, 2);
         assert_eq!(s.expires_after, Duration::from_secs(900));
         assert_eq!(s.requesters.len(), 2);
-        assert_eq!(s.accounts[1].assume_role_arn.as_ref().unwrap().name(), "revoke-role-bot-target");
+        assert_eq!(
+            s.accounts[1].assume_role_arn.as_ref().unwrap().name(),
+            "revoke-role-bot-target"
+        );
     }
 
     #[test]
     fn errors_name_the_key() {
-        assert!(err(&GOOD.replace("table = \"revoke-role-bot-audit\"", "")).contains("`audit.table`"));
-        assert!(err(&GOOD.replace("requesters = [\"U01ALICE\", \"S01ONCALL\"]", "")).contains("`access.requesters`"));
+        assert!(
+            err(&GOOD.replace("table = \"revoke-role-bot-audit\"", "")).contains("`audit.table`")
+        );
+        assert!(
+            err(&GOOD.replace("requesters = [\"U01ALICE\", \"S01ONCALL\"]", ""))
+                .contains("`access.requesters`")
+        );
         assert!(err(&GOOD.replace("\"U01ALICE\"", "\"alice\"")).contains("`access.requesters`"));
-        assert!(err(&GOOD.replace("approvals_required = 2", "approvals_required = 0")).contains("`approval.approvals_required`"));
+        assert!(
+            err(&GOOD.replace("approvals_required = 2", "approvals_required = 0"))
+                .contains("`approval.approvals_required`")
+        );
         assert!(err(&GOOD.replace("\"15m\"", "\"soon\"")).contains("`approval.expires_after`"));
         assert!(err(&GOOD.replace("\"222222222222\"", "\"2222\"")).contains("`accounts[1].id`"));
         assert!(err(&GOOD.replace("\"staging\"", "\"prod\"")).contains("`accounts[1].name`"));
-        assert!(err(&GOOD.replace("arn:aws:iam::*:role/break", "role/break")).contains("`roles.protect`"));
+        assert!(
+            err(&GOOD.replace("arn:aws:iam::*:role/break", "role/break"))
+                .contains("`roles.protect`")
+        );
         assert!(err(&GOOD.replace("127.0.0.1:3000", "nowhere")).contains("`listen`"));
         assert!(err(&format!("{GOOD}\nbogus = 1")).contains("bogus"));
         assert!(err("[audit]\ntable = \"t-1\"\n[access]\nrequesters=[]\napprovers=[]\n[roles]\nallow=[]\n").contains("`accounts`"));
@@ -394,12 +482,35 @@ external_id = "xyz"
     fn roles_resolve_through_accounts() {
         let s = Settings::from_toml(GOOD).unwrap();
         let r = |t: &str| s.resolve_role(&RoleSpec::parse(t).unwrap());
-        assert_eq!(r("prod/app").unwrap().to_string(), "arn:aws:iam::111111111111:role/app");
-        assert_eq!(r("222222222222/app").unwrap().to_string(), "arn:aws:iam::222222222222:role/app");
+        assert_eq!(
+            r("prod/app").unwrap().to_string(),
+            "arn:aws:iam::111111111111:role/app"
+        );
+        assert_eq!(
+            r("222222222222/app").unwrap().to_string(),
+            "arn:aws:iam::222222222222:role/app"
+        );
         assert!(r("app").unwrap_err().contains("name the account"));
-        assert!(r("dev/app").unwrap_err().contains("not a configured account"));
-        assert!(r("arn:aws:iam::333333333333:role/app").unwrap_err().contains("not configured"));
-        let one = Settings::from_toml(&GOOD.split("[[accounts]]\nid = \"222222222222\"").next().unwrap().to_string()).unwrap();
-        assert_eq!(one.resolve_role(&RoleSpec::Bare("app".into())).unwrap().to_string(), "arn:aws:iam::111111111111:role/app");
+        assert!(
+            r("dev/app")
+                .unwrap_err()
+                .contains("not a configured account")
+        );
+        assert!(
+            r("arn:aws:iam::333333333333:role/app")
+                .unwrap_err()
+                .contains("not configured")
+        );
+        let one_account = GOOD
+            .split("[[accounts]]\nid = \"222222222222\"")
+            .next()
+            .unwrap();
+        let one = Settings::from_toml(one_account).unwrap();
+        assert_eq!(
+            one.resolve_role(&RoleSpec::Bare("app".into()))
+                .unwrap()
+                .to_string(),
+            "arn:aws:iam::111111111111:role/app"
+        );
     }
 }

@@ -67,7 +67,10 @@ impl ConsoleSlack {
         }
     }
     fn drain(&self) -> Vec<String> {
-        self.seen.lock().map(|mut v| std::mem::take(&mut *v)).unwrap_or_default()
+        self.seen
+            .lock()
+            .map(|mut v| std::mem::take(&mut *v))
+            .unwrap_or_default()
     }
 }
 
@@ -79,22 +82,38 @@ fn plain(s: &str) -> String {
 }
 
 fn indent(s: &str) -> String {
-    s.lines().map(|l| format!("    │ {l}")).collect::<Vec<_>>().join("\n")
+    s.lines()
+        .map(|l| format!("    │ {l}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[async_trait]
 impl Slack for ConsoleSlack {
     async fn post_card(&self, channel: &ChannelId, c: &Card) -> Result<CardRef, SlackError> {
-        self.push(format!("  [#incident, everyone sees] approval card posted:\n{}", indent(&plain(&card::as_text(c)))));
-        Ok(CardRef { channel: channel.clone(), ts: "1700000000.000100".into() })
+        self.push(format!(
+            "  [#incident, everyone sees] approval card posted:\n{}",
+            indent(&plain(&card::as_text(c)))
+        ));
+        Ok(CardRef {
+            channel: channel.clone(),
+            ts: "1700000000.000100".into(),
+        })
     }
     async fn update_card(&self, _at: &CardRef, c: &Card) -> Result<(), SlackError> {
-        self.push(format!("  [#incident, everyone sees] card updated: {}", plain(&card::status_line(&c.request))));
+        self.push(format!(
+            "  [#incident, everyone sees] card updated: {}",
+            plain(&card::status_line(&c.request))
+        ));
         Ok(())
     }
     async fn respond(&self, response_url: &str, reply: &Reply) -> Result<(), SlackError> {
         let who = response_url.rsplit('/').next().unwrap_or("someone");
-        let to = if reply.in_channel { "#incident, everyone sees".to_string() } else { format!("only {who} sees") };
+        let to = if reply.in_channel {
+            "#incident, everyone sees".to_string()
+        } else {
+            format!("only {who} sees")
+        };
         self.push(format!("  [{to}]\n{}", indent(&plain(&reply.text()))));
         Ok(())
     }
@@ -115,7 +134,10 @@ impl Driver {
     async fn signed_post(&self, path: &str, body: String) -> anyhow::Result<(u16, String)> {
         let ts = chrono::Utc::now().timestamp().to_string();
         let headers = [
-            ("content-type", "application/x-www-form-urlencoded".to_string()),
+            (
+                "content-type",
+                "application/x-www-form-urlencoded".to_string(),
+            ),
             ("x-slack-request-timestamp", ts.clone()),
             ("x-slack-signature", sign(SECRET, &ts, body.as_bytes())),
         ];
@@ -133,7 +155,10 @@ impl Driver {
             ("text", &crate::domain::command::escape_slack_text(text)),
             ("user_id", user),
             ("channel_id", CHANNEL),
-            ("response_url", &format!("http://127.0.0.1:9/respond/{}", person(user))),
+            (
+                "response_url",
+                &format!("http://127.0.0.1:9/respond/{}", person(user)),
+            ),
             ("trigger_id", &format!("demo.{}", self.n)),
         ])?;
         let (status, answer) = self.signed_post("/slack/commands", body).await?;
@@ -141,7 +166,11 @@ impl Driver {
             .ok()
             .and_then(|v| v["text"].as_str().map(str::to_string))
             .unwrap_or(answer);
-        println!("  [only {} sees, at once, HTTP {status}]\n{}", person(user), indent(&plain(&text)));
+        println!(
+            "  [only {} sees, at once, HTTP {status}]\n{}",
+            person(user),
+            indent(&plain(&text))
+        );
         Ok(())
     }
 
@@ -165,7 +194,12 @@ impl Driver {
     async fn show(&self, count: usize) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let ready = self.slack.seen.lock().map(|v| v.len() >= count).unwrap_or(true);
+            let ready = self
+                .slack
+                .seen
+                .lock()
+                .map(|v| v.len() >= count)
+                .unwrap_or(true);
             if ready {
                 break;
             }
@@ -187,31 +221,63 @@ pub async fn run() -> anyhow::Result<()> {
     let iam = Arc::new(MemoryIam::default());
     let role = RoleArn::parse(ROLE).context("demo role")?;
     iam.add_role(&role, &["app-deployer-ec2"]);
-    iam.add_role(&RoleArn::parse("arn:aws:iam::111111111111:role/break-glass-admin").context("demo role")?, &[]);
+    iam.add_role(
+        &RoleArn::parse("arn:aws:iam::111111111111:role/break-glass-admin").context("demo role")?,
+        &[],
+    );
     let slack = Arc::new(ConsoleSlack::default());
     let self_role = RoleArn::parse("arn:aws:iam::111111111111:role/revoke-role-bot").ok();
-    let app = App::new(settings, store.clone(), iam.clone(), slack.clone(), self_role);
-    let server = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), app, SecretString::from(SECRET)).await?;
+    let app = App::new(
+        settings,
+        store.clone(),
+        iam.clone(),
+        slack.clone(),
+        self_role,
+    );
+    let server = Application::bind(
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        app,
+        SecretString::from(SECRET),
+    )
+    .await?;
     let addr = server.local_addr();
     let handle = tokio::spawn(server.run_until_stopped());
 
-    println!("revoke-role-bot demo: the real server on http://{addr}, an in-memory audit store and IAM,");
-    println!("and Slack played by this console. Every request below is signed the way Slack signs it.");
+    println!(
+        "revoke-role-bot demo: the real server on http://{addr}, an in-memory audit store and IAM,"
+    );
+    println!(
+        "and Slack played by this console. Every request below is signed the way Slack signs it."
+    );
     println!("Cast: alice and bob are on-call responders; eve is not on the requesters list.");
 
-    let mut d = Driver { http: HttpClient::new()?, base: format!("http://{addr}"), slack, store: store.clone(), n: 0 };
+    let mut d = Driver {
+        http: HttpClient::new()?,
+        base: format!("http://{addr}"),
+        slack,
+        store: store.clone(),
+        n: 0,
+    };
 
-    d.command("U0EVE", "prod/app-deployer INC-4711 keys leaked").await?;
+    d.command("U0EVE", "prod/app-deployer INC-4711 keys leaked")
+        .await?;
     d.show(1).await?;
 
-    d.command("U0ALICE", "prod/break-glass-admin INC-4711").await?;
+    d.command("U0ALICE", "prod/break-glass-admin INC-4711")
+        .await?;
     d.show(1).await?;
 
-    d.command("U0ALICE", "prod/app-deployer INC-4711 AWS keys for app-deployer pasted in a public CI log").await?;
+    d.command(
+        "U0ALICE",
+        "prod/app-deployer INC-4711 AWS keys for app-deployer pasted in a public CI log",
+    )
+    .await?;
     d.show(2).await?;
 
     let latest = d.store.latest_requests(None, 1).await?.items;
-    let Some(request) = latest.first() else { bail!("no request was created") };
+    let Some(request) = latest.first() else {
+        bail!("no request was created")
+    };
     let id = request.id.to_string();
 
     d.click("U0ALICE", "approve", &id).await?;
@@ -230,17 +296,23 @@ pub async fn run() -> anyhow::Result<()> {
 
     d.command("U0BOB", &format!("status {id}")).await?;
     d.show(1).await?;
-    d.command("U0BOB", "audit prod/app-deployer --since 1d").await?;
+    d.command("U0BOB", "audit prod/app-deployer --since 1d")
+        .await?;
     d.show(1).await?;
 
     let (events, head) = store.whole_chain().await?;
     let breaks = verify_chain(events.clone(), head);
     if breaks.is_empty() {
-        println!("\n▶ revoke-role-bot audit verify: the chain of {} events is intact.", events.len());
+        println!(
+            "\n▶ revoke-role-bot audit verify: the chain of {} events is intact.",
+            events.len()
+        );
     } else {
         bail!("audit chain broken: {breaks:?}");
     }
-    println!("\nDone. In production the same server talks to Slack, IAM and DynamoDB: see README.md.");
+    println!(
+        "\nDone. In production the same server talks to Slack, IAM and DynamoDB: see README.md."
+    );
     handle.abort();
     Ok(())
 }

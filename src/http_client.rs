@@ -20,19 +20,33 @@ impl HttpClient {
             .https_or_http()
             .enable_http1()
             .build();
-        Ok(HttpClient { inner: Client::builder(TokioExecutor::new()).build(https) })
+        Ok(HttpClient {
+            inner: Client::builder(TokioExecutor::new()).build(https),
+        })
     }
 
     /// POST a body; returns the status and the response body.
-    pub async fn post(&self, url: &str, headers: &[(&str, String)], body: Vec<u8>) -> Result<(u16, String), String> {
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<(u16, String), String> {
         let mut req = hyper::Request::post(url);
         for (k, v) in headers {
             req = req.header(*k, v);
         }
-        let req = req.body(Full::new(Bytes::from(body))).map_err(|e| e.to_string())?;
+        let req = req
+            .body(Full::new(Bytes::from(body)))
+            .map_err(|e| e.to_string())?;
         let resp = self.inner.request(req).await.map_err(|e| e.to_string())?;
         let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await.map_err(|e| e.to_string())?.to_bytes();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
         Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
     }
 }

@@ -9,14 +9,29 @@ use crate::domain::request::Request;
 use crate::ports::{AuditStore, Page};
 use crate::service::App;
 
+#[allow(clippy::large_enum_variant)]
 pub enum Found {
-    One { request: Request, events: Vec<AuditEvent> },
-    Many { page: Page<Request>, what: String },
+    One {
+        request: Request,
+        events: Vec<AuditEvent>,
+    },
+    Many {
+        page: Page<Request>,
+        what: String,
+    },
 }
 
-pub async fn query(store: &dyn AuditStore, settings: &Settings, q: &AuditQuery) -> Result<Found, String> {
-    let since = q.since.and_then(|d| chrono::Duration::from_std(d).ok()).map(|d| Utc::now() - d);
-    let unavailable = |e: crate::ports::StoreError| format!("the audit trail could not be read ({e})");
+pub async fn query(
+    store: &dyn AuditStore,
+    settings: &Settings,
+    q: &AuditQuery,
+) -> Result<Found, String> {
+    let since = q
+        .since
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .map(|d| Utc::now() - d);
+    let unavailable =
+        |e: crate::ports::StoreError| format!("the audit trail could not be read ({e})");
     match &q.target {
         AuditTarget::Request(id) => {
             let request = store
@@ -29,16 +44,34 @@ pub async fn query(store: &dyn AuditStore, settings: &Settings, q: &AuditQuery) 
         }
         AuditTarget::Role(spec) => {
             let role = settings.resolve_role(spec)?;
-            let page = store.requests_by_role(&role, since, q.limit).await.map_err(unavailable)?;
-            Ok(Found::Many { page, what: format!("for `{role}`") })
+            let page = store
+                .requests_by_role(&role, since, q.limit)
+                .await
+                .map_err(unavailable)?;
+            Ok(Found::Many {
+                page,
+                what: format!("for `{role}`"),
+            })
         }
         AuditTarget::User(user) => {
-            let page = store.requests_by_user(user, since, q.limit).await.map_err(unavailable)?;
-            Ok(Found::Many { page, what: format!("involving {}", user.mention()) })
+            let page = store
+                .requests_by_user(user, since, q.limit)
+                .await
+                .map_err(unavailable)?;
+            Ok(Found::Many {
+                page,
+                what: format!("involving {}", user.mention()),
+            })
         }
         AuditTarget::Latest => {
-            let page = store.latest_requests(since, q.limit).await.map_err(unavailable)?;
-            Ok(Found::Many { page, what: "(latest first)".into() })
+            let page = store
+                .latest_requests(since, q.limit)
+                .await
+                .map_err(unavailable)?;
+            Ok(Found::Many {
+                page,
+                what: "(latest first)".into(),
+            })
         }
     }
 }
@@ -47,9 +80,19 @@ pub fn request_line(r: &Request) -> String {
     let approvers = if r.approvals.is_empty() {
         String::new()
     } else {
-        format!(", approved by {}", r.approvals.iter().map(|u| u.mention()).collect::<Vec<_>>().join(", "))
+        format!(
+            ", approved by {}",
+            r.approvals
+                .iter()
+                .map(|u| u.mention())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
     };
-    let cutoff = r.cutoff.map(|c| format!(", cut-off {c}")).unwrap_or_default();
+    let cutoff = r
+        .cutoff
+        .map(|c| format!(", cut-off {c}"))
+        .unwrap_or_default();
     format!(
         "`{}` *{}* `{}` by {}{approvers}{cutoff}, {}: {}",
         r.id,
@@ -63,9 +106,17 @@ pub fn request_line(r: &Request) -> String {
 
 pub fn event_line(e: &AuditEvent) -> String {
     let d = &e.draft;
-    let actor = if d.actor.starts_with(['U', 'W']) { format!("<@{}>", d.actor) } else { d.actor.clone() };
+    let actor = if d.actor.starts_with(['U', 'W']) {
+        format!("<@{}>", d.actor)
+    } else {
+        d.actor.clone()
+    };
     let mut line = format!("#{} {} *{}* by {actor}", e.seq, d.at, d.kind.as_str());
-    for (label, v) in [("cut-off", &d.cutoff), ("detail", &d.detail), ("error", &d.error)] {
+    for (label, v) in [
+        ("cut-off", &d.cutoff),
+        ("detail", &d.detail),
+        ("error", &d.error),
+    ] {
         if let Some(v) = v {
             line.push_str(&format!(", {label}: {}", escape_slack_text(v)));
         }
@@ -80,7 +131,11 @@ pub fn event_line(e: &AuditEvent) -> String {
 pub fn slack_sections(found: &Found, limit: u32) -> Vec<String> {
     match found {
         Found::One { request, events } => {
-            let mut out = vec![format!("*Request {}*\n{}", request.id, request_line(request))];
+            let mut out = vec![format!(
+                "*Request {}*\n{}",
+                request.id,
+                request_line(request)
+            )];
             out.push(events.iter().map(event_line).collect::<Vec<_>>().join("\n"));
             out
         }
@@ -89,7 +144,13 @@ pub fn slack_sections(found: &Found, limit: u32) -> Vec<String> {
                 return vec![format!("No revocation requests {what}.")];
             }
             let mut out = vec![format!("*Revocation requests {what}*")];
-            out.push(page.items.iter().map(request_line).collect::<Vec<_>>().join("\n"));
+            out.push(
+                page.items
+                    .iter()
+                    .map(request_line)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
             if page.more {
                 out.push(format!(
                     "_More than {limit} match. Narrow with `--since 7d`, a role, a request id or an @user, or raise `--limit` (up to 100)._"

@@ -28,7 +28,9 @@ pub struct MemoryStore {
 
 impl MemoryStore {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, StoreInner>, StoreError> {
-        self.inner.lock().map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
+        self.inner
+            .lock()
+            .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
     }
 }
 
@@ -36,21 +38,37 @@ fn append(inner: &mut StoreInner, event: EventDraft) {
     let (seq, prev) = inner
         .events
         .last()
-        .map_or((1, GENESIS_HASH.to_string()), |e| (e.seq + 1, e.hash.clone()));
+        .map_or((1, GENESIS_HASH.to_string()), |e| {
+            (e.seq + 1, e.hash.clone())
+        });
     inner.events.push(event.seal(seq, &prev));
 }
 
-fn page(mut items: Vec<Request>, since: Option<DateTime<Utc>>, limit: u32, scanned: usize) -> Page<Request> {
+fn page(
+    mut items: Vec<Request>,
+    since: Option<DateTime<Utc>>,
+    limit: u32,
+    scanned: usize,
+) -> Page<Request> {
     items.retain(|r| since.is_none_or(|s| r.created_at >= s));
-    items.sort_by(|a, b| b.created_at.cmp(&a.created_at));
+    items.sort_by_key(|r| std::cmp::Reverse(r.created_at));
     let more = items.len() > limit as usize;
     items.truncate(limit as usize);
-    Page { items, more, scanned }
+    Page {
+        items,
+        more,
+        scanned,
+    }
 }
 
 #[async_trait]
 impl AuditStore for MemoryStore {
-    async fn create(&self, request: &Request, event: EventDraft, key: Option<&str>) -> Result<(), StoreError> {
+    async fn create(
+        &self,
+        request: &Request,
+        event: EventDraft,
+        key: Option<&str>,
+    ) -> Result<(), StoreError> {
         let mut inner = self.lock()?;
         if let Some(k) = key
             && !inner.keys.insert(k.to_string())
@@ -92,35 +110,83 @@ impl AuditStore for MemoryStore {
     }
 
     async fn events_for(&self, id: &RequestId) -> Result<Vec<AuditEvent>, StoreError> {
-        Ok(self.lock()?.events.iter().filter(|e| &e.draft.request_id == id).cloned().collect())
+        Ok(self
+            .lock()?
+            .events
+            .iter()
+            .filter(|e| &e.draft.request_id == id)
+            .cloned()
+            .collect())
     }
 
     async fn open_requests(&self) -> Result<Vec<Request>, StoreError> {
-        Ok(self.lock()?.requests.values().filter(|r| r.state.is_open()).cloned().collect())
+        Ok(self
+            .lock()?
+            .requests
+            .values()
+            .filter(|r| r.state.is_open())
+            .cloned()
+            .collect())
     }
 
-    async fn requests_by_role(&self, role: &RoleArn, since: Option<DateTime<Utc>>, limit: u32) -> Result<Page<Request>, StoreError> {
+    async fn requests_by_role(
+        &self,
+        role: &RoleArn,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError> {
         let inner = self.lock()?;
-        let items = inner.requests.values().filter(|r| r.role.to_string() == role.to_string()).cloned().collect();
+        let items = inner
+            .requests
+            .values()
+            .filter(|r| r.role.to_string() == role.to_string())
+            .cloned()
+            .collect();
         Ok(page(items, since, limit, inner.requests.len()))
     }
 
-    async fn requests_by_user(&self, user: &SlackUserId, since: Option<DateTime<Utc>>, limit: u32) -> Result<Page<Request>, StoreError> {
+    async fn requests_by_user(
+        &self,
+        user: &SlackUserId,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError> {
         let inner = self.lock()?;
-        let ids: HashSet<&RequestId> =
-            inner.events.iter().filter(|e| e.draft.actor == user.as_str()).map(|e| &e.draft.request_id).collect();
-        let items = inner.requests.values().filter(|r| ids.contains(&r.id)).cloned().collect();
+        let ids: HashSet<&RequestId> = inner
+            .events
+            .iter()
+            .filter(|e| e.draft.actor == user.as_str())
+            .map(|e| &e.draft.request_id)
+            .collect();
+        let items = inner
+            .requests
+            .values()
+            .filter(|r| ids.contains(&r.id))
+            .cloned()
+            .collect();
         Ok(page(items, since, limit, inner.events.len()))
     }
 
-    async fn latest_requests(&self, since: Option<DateTime<Utc>>, limit: u32) -> Result<Page<Request>, StoreError> {
+    async fn latest_requests(
+        &self,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError> {
         let inner = self.lock()?;
-        Ok(page(inner.requests.values().cloned().collect(), since, limit, inner.requests.len()))
+        Ok(page(
+            inner.requests.values().cloned().collect(),
+            since,
+            limit,
+            inner.requests.len(),
+        ))
     }
 
     async fn whole_chain(&self) -> Result<(Vec<AuditEvent>, u64), StoreError> {
         let inner = self.lock()?;
-        Ok((inner.events.clone(), inner.events.last().map_or(0, |e| e.seq)))
+        Ok((
+            inner.events.clone(),
+            inner.events.last().map_or(0, |e| e.seq),
+        ))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -158,7 +224,13 @@ impl MemoryIam {
     }
 
     pub fn policy(&self, arn: &RoleArn) -> Option<String> {
-        self.roles.lock().ok()?.get(&key(arn))?.inline.get(POLICY_NAME).cloned()
+        self.roles
+            .lock()
+            .ok()?
+            .get(&key(arn))?
+            .inline
+            .get(POLICY_NAME)
+            .cloned()
     }
 }
 
@@ -170,10 +242,16 @@ fn key(arn: &RoleArn) -> String {
 #[async_trait]
 impl Iam for MemoryIam {
     async fn preview(&self, role: &RoleArn) -> Result<RolePreview, IamError> {
-        let roles = self.roles.lock().map_err(|_| IamError::Other("poisoned".into()))?;
-        let r = roles
-            .get(&key(role))
-            .ok_or_else(|| IamError::NoSuchEntity(format!("The role with name {} cannot be found.", role.name())))?;
+        let roles = self
+            .roles
+            .lock()
+            .map_err(|_| IamError::Other("poisoned".into()))?;
+        let r = roles.get(&key(role)).ok_or_else(|| {
+            IamError::NoSuchEntity(format!(
+                "The role with name {} cannot be found.",
+                role.name()
+            ))
+        })?;
         Ok(RolePreview {
             path: r.path.clone(),
             max_session_duration_secs: Some(r.max_session_duration),
@@ -181,24 +259,47 @@ impl Iam for MemoryIam {
             last_used_region: None,
             instance_profiles: r.instance_profiles.clone(),
             existing_cutoff: r.inline.get(POLICY_NAME).and_then(|d| existing_cutoff(d)),
-            inline_policy_chars_used: r.inline.iter().filter(|(k, _)| *k != POLICY_NAME).map(|(_, v)| v.len()).sum(),
+            inline_policy_chars_used: r
+                .inline
+                .iter()
+                .filter(|(k, _)| *k != POLICY_NAME)
+                .map(|(_, v)| v.len())
+                .sum(),
         })
     }
 
     async fn get_revoke_policy(&self, role: &RoleArn) -> Result<Option<String>, IamError> {
-        let roles = self.roles.lock().map_err(|_| IamError::Other("poisoned".into()))?;
-        let r = roles.get(&key(role)).ok_or_else(|| IamError::NoSuchEntity(role.name().into()))?;
+        let roles = self
+            .roles
+            .lock()
+            .map_err(|_| IamError::Other("poisoned".into()))?;
+        let r = roles
+            .get(&key(role))
+            .ok_or_else(|| IamError::NoSuchEntity(role.name().into()))?;
         Ok(r.inline.get(POLICY_NAME).cloned())
     }
 
     async fn put_revoke_policy(&self, role: &RoleArn, document_json: &str) -> Result<(), IamError> {
-        let mut roles = self.roles.lock().map_err(|_| IamError::Other("poisoned".into()))?;
-        let r = roles.get_mut(&key(role)).ok_or_else(|| IamError::NoSuchEntity(role.name().into()))?;
-        let others: usize = r.inline.iter().filter(|(k, _)| *k != POLICY_NAME).map(|(_, v)| v.len()).sum();
+        let mut roles = self
+            .roles
+            .lock()
+            .map_err(|_| IamError::Other("poisoned".into()))?;
+        let r = roles
+            .get_mut(&key(role))
+            .ok_or_else(|| IamError::NoSuchEntity(role.name().into()))?;
+        let others: usize = r
+            .inline
+            .iter()
+            .filter(|(k, _)| *k != POLICY_NAME)
+            .map(|(_, v)| v.len())
+            .sum();
         if others + document_json.len() > INLINE_POLICY_QUOTA {
-            return Err(IamError::LimitExceeded("Maximum policy size of 10240 bytes exceeded".into()));
+            return Err(IamError::LimitExceeded(
+                "Maximum policy size of 10240 bytes exceeded".into(),
+            ));
         }
-        r.inline.insert(POLICY_NAME.to_string(), document_json.to_string());
+        r.inline
+            .insert(POLICY_NAME.to_string(), document_json.to_string());
         Ok(())
     }
 }

@@ -34,7 +34,12 @@ pub struct Page<T> {
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Create a request with its first event, once per idempotency key.
-    async fn create(&self, request: &Request, event: EventDraft, idempotency_key: Option<&str>) -> Result<(), StoreError>;
+    async fn create(
+        &self,
+        request: &Request,
+        event: EventDraft,
+        idempotency_key: Option<&str>,
+    ) -> Result<(), StoreError>;
     /// Write `next` only if the stored version is still `next.version - 1`, together with its event.
     async fn transition(&self, next: &Request, event: EventDraft) -> Result<(), StoreError>;
     /// Append an event that changes no request (refused attempts).
@@ -45,9 +50,23 @@ pub trait AuditStore: Send + Sync {
     async fn events_for(&self, id: &RequestId) -> Result<Vec<AuditEvent>, StoreError>;
     /// Requests still pending or approved.
     async fn open_requests(&self) -> Result<Vec<Request>, StoreError>;
-    async fn requests_by_role(&self, role: &RoleArn, since: Option<DateTime<Utc>>, limit: u32) -> Result<Page<Request>, StoreError>;
-    async fn requests_by_user(&self, user: &SlackUserId, since: Option<DateTime<Utc>>, limit: u32) -> Result<Page<Request>, StoreError>;
-    async fn latest_requests(&self, since: Option<DateTime<Utc>>, limit: u32) -> Result<Page<Request>, StoreError>;
+    async fn requests_by_role(
+        &self,
+        role: &RoleArn,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError>;
+    async fn requests_by_user(
+        &self,
+        user: &SlackUserId,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError>;
+    async fn latest_requests(
+        &self,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError>;
     /// Every event and the chain head's sequence number, for `audit verify`.
     async fn whole_chain(&self) -> Result<(Vec<AuditEvent>, u64), StoreError>;
     async fn ping(&self) -> Result<(), StoreError>;
@@ -73,7 +92,11 @@ impl IamError {
     /// A short line a responder can act on; the full error goes to the log and the audit event.
     pub fn short(&self, role: &RoleArn, action: &str) -> String {
         match self {
-            IamError::NoSuchEntity(_) => format!("role `{}` does not exist in account {}", role.name(), role.account()),
+            IamError::NoSuchEntity(_) => format!(
+                "role `{}` does not exist in account {}",
+                role.name(),
+                role.account()
+            ),
             IamError::AccessDenied(_) => format!(
                 "the bot is not allowed to call iam:{action} on `{}`: grant it in the bot's role (see deploy/)",
                 role.name()
@@ -82,9 +105,15 @@ impl IamError {
                 "`{}` has no inline policy space left (10,240 characters in all): remove or shrink an inline policy, then ask again",
                 role.name()
             ),
-            IamError::Unmodifiable(_) => format!("`{}` is managed by AWS and cannot be changed", role.name()),
-            IamError::Throttled(_) => "AWS throttled the request even after retries: ask again in a minute".into(),
-            IamError::Other(_) => format!("AWS refused iam:{action}; the error is in the audit trail and the log"),
+            IamError::Unmodifiable(_) => {
+                format!("`{}` is managed by AWS and cannot be changed", role.name())
+            }
+            IamError::Throttled(_) => {
+                "AWS throttled the request even after retries: ask again in a minute".into()
+            }
+            IamError::Other(_) => {
+                format!("AWS refused iam:{action}; the error is in the audit trail and the log")
+            }
         }
     }
 }
@@ -111,10 +140,16 @@ pub struct Reply {
 
 impl Reply {
     pub fn ephemeral(text: impl Into<String>) -> Self {
-        Reply { in_channel: false, sections: vec![text.into()] }
+        Reply {
+            in_channel: false,
+            sections: vec![text.into()],
+        }
     }
     pub fn in_channel(sections: Vec<String>) -> Self {
-        Reply { in_channel: true, sections }
+        Reply {
+            in_channel: true,
+            sections,
+        }
     }
     pub fn text(&self) -> String {
         self.sections.join("\n")

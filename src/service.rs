@@ -12,7 +12,9 @@ use crate::config::Settings;
 use crate::domain::audit::{EventDraft, EventKind};
 use crate::domain::command::{AuditQuery, AuditTarget, Command, USAGE, escape_slack_text};
 use crate::domain::ids::{ChannelId, Principal, RequestId, SlackGroupId, SlackUserId};
-use crate::domain::policy::{Cutoff, POLICY_NAME, PolicyDocument, existing_cutoff, merge, same_document};
+use crate::domain::policy::{
+    Cutoff, POLICY_NAME, PolicyDocument, existing_cutoff, merge, same_document,
+};
 use crate::domain::request::{Action, Decision, Refusal, Request, State};
 use crate::domain::role_arn::{RoleArn, RoleSpec};
 use crate::ports::{AuditStore, Card, Iam, IamError, Reply, Slack, SlackError, StoreError};
@@ -41,6 +43,9 @@ pub struct ClickContext {
     pub response_url: String,
 }
 
+/// Members of each user group and when they were fetched.
+type GroupCache = HashMap<SlackGroupId, (Instant, Arc<Vec<SlackUserId>>)>;
+
 pub struct App {
     settings: Arc<Settings>,
     store: Arc<dyn AuditStore>,
@@ -48,7 +53,7 @@ pub struct App {
     slack: Arc<dyn Slack>,
     /// The role the bot runs as, which it must never revoke.
     self_role: Option<RoleArn>,
-    groups: Mutex<HashMap<SlackGroupId, (Instant, Arc<Vec<SlackUserId>>)>>,
+    groups: Mutex<GroupCache>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -66,7 +71,14 @@ impl App {
         slack: Arc<dyn Slack>,
         self_role: Option<RoleArn>,
     ) -> Arc<Self> {
-        Arc::new(App { settings, store, iam, slack, self_role, groups: Mutex::new(HashMap::new()) })
+        Arc::new(App {
+            settings,
+            store,
+            iam,
+            slack,
+            self_role,
+            groups: Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn store(&self) -> &Arc<dyn AuditStore> {
@@ -83,13 +95,26 @@ impl App {
     pub fn on_command(self: &Arc<Self>, ctx: CommandContext) -> Reply {
         let command = match Command::parse(&ctx.text) {
             Ok(c) => c,
-            Err(e) => return Reply::ephemeral(format!(":warning: {}\n\n{USAGE}", escape_slack_text(&e.0))),
+            Err(e) => {
+                return Reply::ephemeral(format!(
+                    ":warning: {}\n\n{USAGE}",
+                    escape_slack_text(&e.0)
+                ));
+            }
         };
         if !self.settings.channels.is_empty() && !self.settings.channels.contains(&ctx.channel) {
             let app = self.clone();
-            let event = EventDraft::new(RequestId::generate(), EventKind::RequestRefused, ctx.user.as_str(), Utc::now())
-                .with_reason(&ctx.text)
-                .with_detail(format!("channel {} is not on the channels allow-list", ctx.channel));
+            let event = EventDraft::new(
+                RequestId::generate(),
+                EventKind::RequestRefused,
+                ctx.user.as_str(),
+                Utc::now(),
+            )
+            .with_reason(&ctx.text)
+            .with_detail(format!(
+                "channel {} is not on the channels allow-list",
+                ctx.channel
+            ));
             tokio::spawn(async move { app.record_quietly(event).await });
             return Reply::ephemeral(
                 ":no_entry: revoke-role-bot does not take commands in this channel. Use one of the incident channels it is configured for.",
@@ -102,15 +127,25 @@ impl App {
                 let span = info_span!("revoke_request", user = %ctx.user, role = %role);
                 let shown = escape_slack_text(&role.to_string());
                 tokio::spawn(async move { app.submit(ctx, role, reason).await }.instrument(span));
-                Reply::ephemeral(format!(":mag: Checking `{shown}`… the approval card follows in this channel."))
+                Reply::ephemeral(format!(
+                    ":mag: Checking `{shown}`… the approval card follows in this channel."
+                ))
             }
             Command::Status(id) => {
-                let q = AuditQuery { target: AuditTarget::Request(id), since: None, limit: 1 };
-                tokio::spawn(async move { app.lookup(ctx, q).await }.instrument(info_span!("status")));
+                let q = AuditQuery {
+                    target: AuditTarget::Request(id),
+                    since: None,
+                    limit: 1,
+                };
+                tokio::spawn(
+                    async move { app.lookup(ctx, q).await }.instrument(info_span!("status")),
+                );
                 Reply::ephemeral(":mag: Looking it up…")
             }
             Command::Audit(q) => {
-                tokio::spawn(async move { app.lookup(ctx, q).await }.instrument(info_span!("audit")));
+                tokio::spawn(
+                    async move { app.lookup(ctx, q).await }.instrument(info_span!("audit")),
+                );
                 Reply::ephemeral(":mag: Looking it up…")
             }
         }
@@ -125,8 +160,15 @@ impl App {
 
     // ---- authorization ----
 
-    async fn is_member(&self, list: &[Principal], user: &SlackUserId) -> Result<bool, MembershipError> {
-        if list.iter().any(|p| matches!(p, Principal::User(u) if u == user)) {
+    async fn is_member(
+        &self,
+        list: &[Principal],
+        user: &SlackUserId,
+    ) -> Result<bool, MembershipError> {
+        if list
+            .iter()
+            .any(|p| matches!(p, Principal::User(u) if u == user))
+        {
             return Ok(true);
         }
         for p in list {
@@ -139,19 +181,26 @@ impl App {
         Ok(false)
     }
 
-    async fn group_members(&self, group: &SlackGroupId) -> Result<Arc<Vec<SlackUserId>>, MembershipError> {
+    async fn group_members(
+        &self,
+        group: &SlackGroupId,
+    ) -> Result<Arc<Vec<SlackUserId>>, MembershipError> {
         if let Ok(cache) = self.groups.lock()
             && let Some((at, members)) = cache.get(group)
             && at.elapsed() < GROUP_CACHE_TTL
         {
             return Ok(members.clone());
         }
-        let members = Arc::new(
-            self.slack
-                .group_members(group)
-                .await
-                .map_err(|source| MembershipError { group: group.clone(), source })?,
-        );
+        let members =
+            Arc::new(
+                self.slack
+                    .group_members(group)
+                    .await
+                    .map_err(|source| MembershipError {
+                        group: group.clone(),
+                        source,
+                    })?,
+            );
         if let Ok(mut cache) = self.groups.lock() {
             cache.insert(group.clone(), (Instant::now(), members.clone()));
         }
@@ -182,10 +231,15 @@ impl App {
             ));
         }
         if let Some(p) = self.settings.protect.iter().find(|p| p.matches(role)) {
-            return Some(format!("`{role}` is protected by the bot's configuration (`{}`).", p.as_str()));
+            return Some(format!(
+                "`{role}` is protected by the bot's configuration (`{}`).",
+                p.as_str()
+            ));
         }
         if !self.settings.allow.iter().any(|p| p.matches(role)) {
-            return Some(format!("`{role}` is not on the list of roles this bot may revoke (`roles.allow`)."));
+            return Some(format!(
+                "`{role}` is not on the list of roles this bot may revoke (`roles.allow`)."
+            ));
         }
         None
     }
@@ -199,10 +253,15 @@ impl App {
             let reason = reason.clone();
             async move {
                 info!(%why, "request refused");
-                let event = EventDraft::new(RequestId::generate(), EventKind::RequestRefused, ctx.user.as_str(), Utc::now())
-                    .with_role_text(&role_text)
-                    .with_reason(&reason)
-                    .with_detail(why.clone());
+                let event = EventDraft::new(
+                    RequestId::generate(),
+                    EventKind::RequestRefused,
+                    ctx.user.as_str(),
+                    Utc::now(),
+                )
+                .with_role_text(&role_text)
+                .with_reason(&reason)
+                .with_detail(why.clone());
                 let recorded = app.store.record(event).await;
                 let mut text = format!(":no_entry: {why}");
                 if let Err(e) = recorded {
@@ -243,7 +302,11 @@ impl App {
             Ok(p) => p,
             Err(e) => {
                 warn!(error = %e, "role lookup failed");
-                return refuse(format!("{}. Nothing was requested.", e.short(&role, "GetRole")), role.to_string()).await;
+                return refuse(
+                    format!("{}. Nothing was requested.", e.short(&role, "GetRole")),
+                    role.to_string(),
+                )
+                .await;
             }
         };
         // The real path can reveal a protected role named without it.
@@ -253,7 +316,8 @@ impl App {
         }
 
         let now = Utc::now();
-        let expires = chrono::Duration::from_std(self.settings.expires_after).unwrap_or(chrono::Duration::minutes(30));
+        let expires = chrono::Duration::from_std(self.settings.expires_after)
+            .unwrap_or(chrono::Duration::minutes(30));
         let request = Request {
             id: RequestId::generate(),
             role: role.clone(),
@@ -274,9 +338,14 @@ impl App {
             card: None,
             preview: Some(preview),
         };
-        let event = EventDraft::new(request.id.clone(), EventKind::Requested, ctx.user.as_str(), now)
-            .with_role(&role)
-            .with_reason(&reason);
+        let event = EventDraft::new(
+            request.id.clone(),
+            EventKind::Requested,
+            ctx.user.as_str(),
+            now,
+        )
+        .with_role(&role)
+        .with_reason(&reason);
         let key = ctx.trigger_id.as_deref().map(|t| format!("trigger#{t}"));
         match self.store.create(&request, event, key.as_deref()).await {
             Ok(()) => {}
@@ -295,7 +364,11 @@ impl App {
             }
         }
         info!(request_id = %request.id, "request created");
-        match self.slack.post_card(&request.channel, &self.card(&request)).await {
+        match self
+            .slack
+            .post_card(&request.channel, &self.card(&request))
+            .await
+        {
             Ok(card) => {
                 if let Err(e) = self.store.set_card(&request.id, &card).await {
                     error!(error = %e, "could not remember the card; it will not be updated");
@@ -327,7 +400,10 @@ impl App {
     fn card(&self, request: &Request) -> Card {
         Card {
             request: request.clone(),
-            account_name: self.settings.account(request.role.account()).and_then(|a| a.name.clone()),
+            account_name: self
+                .settings
+                .account(request.role.account())
+                .and_then(|a| a.name.clone()),
         }
     }
 
@@ -359,7 +435,10 @@ impl App {
                 Ok(Some(r)) => r,
                 Ok(None) => {
                     return self
-                        .reply(&ctx.response_url, Reply::ephemeral(format!("There is no request {}.", ctx.request_id)))
+                        .reply(
+                            &ctx.response_url,
+                            Reply::ephemeral(format!("There is no request {}.", ctx.request_id)),
+                        )
                         .await;
                 }
                 Err(e) => {
@@ -383,9 +462,17 @@ impl App {
                     Err(e) => {
                         warn!(error = %e, "approver check failed");
                         self.record_quietly(
-                            EventDraft::new(request.id.clone(), EventKind::ClickRefused, ctx.user.as_str(), Utc::now())
-                                .with_role(&request.role)
-                                .with_detail(format!("{}: approvers list could not be checked: {e}", ctx.action.as_str())),
+                            EventDraft::new(
+                                request.id.clone(),
+                                EventKind::ClickRefused,
+                                ctx.user.as_str(),
+                                Utc::now(),
+                            )
+                            .with_role(&request.role)
+                            .with_detail(format!(
+                                "{}: approvers list could not be checked: {e}",
+                                ctx.action.as_str()
+                            )),
                         )
                         .await;
                         return self
@@ -401,46 +488,69 @@ impl App {
                 Decision::Refuse(refusal) => {
                     info!(refusal = refusal.code(), "click refused");
                     self.record_quietly(
-                        EventDraft::new(request.id.clone(), EventKind::ClickRefused, ctx.user.as_str(), Utc::now())
-                            .with_role(&request.role)
-                            .with_detail(format!("{}: {}", ctx.action.as_str(), refusal.code())),
+                        EventDraft::new(
+                            request.id.clone(),
+                            EventKind::ClickRefused,
+                            ctx.user.as_str(),
+                            Utc::now(),
+                        )
+                        .with_role(&request.role)
+                        .with_detail(format!(
+                            "{}: {}",
+                            ctx.action.as_str(),
+                            refusal.code()
+                        )),
                     )
                     .await;
-                    self.reply(&ctx.response_url, Reply::ephemeral(refusal.message(&request.id))).await;
+                    self.reply(
+                        &ctx.response_url,
+                        Reply::ephemeral(refusal.message(&request.id)),
+                    )
+                    .await;
                     if refusal == Refusal::Expired {
                         self.expire(request).await;
                     }
                     return;
                 }
-                Decision::Transition { next, event } => match self.store.transition(&next, event).await {
-                    Ok(()) => {
-                        info!(state = next.state.as_str(), "transition");
-                        self.update_card(&next).await;
-                        if next.state == State::Approved {
-                            self.apply(next).await;
+                Decision::Transition { next, event } => {
+                    match self.store.transition(&next, event).await {
+                        Ok(()) => {
+                            info!(state = next.state.as_str(), "transition");
+                            self.update_card(&next).await;
+                            if next.state == State::Approved {
+                                self.apply(next).await;
+                            }
+                            return;
                         }
-                        return;
-                    }
-                    Err(StoreError::Conflict) => continue,
-                    Err(e) => {
-                        error!(error = %e, "could not record the transition");
-                        return self
+                        Err(StoreError::Conflict) => continue,
+                        Err(e) => {
+                            error!(error = %e, "could not record the transition");
+                            return self
                             .reply(
                                 &ctx.response_url,
                                 Reply::ephemeral(":x: Your click could not be written to the audit trail, so it was not applied and nothing was changed. Try again in a moment."),
                             )
                             .await;
+                        }
                     }
-                },
+                }
             }
         }
         error!("gave up after repeated write conflicts");
-        self.reply(&ctx.response_url, Reply::ephemeral(":x: The request kept changing under your click; look at the card and click again.")).await;
+        self.reply(
+            &ctx.response_url,
+            Reply::ephemeral(
+                ":x: The request kept changing under your click; look at the card and click again.",
+            ),
+        )
+        .await;
     }
 
     async fn expire(&self, mut request: Request) {
         for _ in 0..MAX_RACE_RETRIES {
-            let Some((next, event)) = request.expire(Utc::now()) else { return };
+            let Some((next, event)) = request.expire(Utc::now()) else {
+                return;
+            };
             match self.store.transition(&next, event).await {
                 Ok(()) => {
                     info!(request_id = %next.id, "expired");
@@ -464,10 +574,12 @@ impl App {
         let result = self.write_policy(role).await;
         let now = Utc::now();
         let (next, event) = match &result {
-            Ok((cutoff, outcome, sha)) => match request.applied(*cutoff, *outcome, sha.clone(), now) {
-                Some(t) => t,
-                None => return,
-            },
+            Ok((cutoff, outcome, sha)) => {
+                match request.applied(*cutoff, *outcome, sha.clone(), now) {
+                    Some(t) => t,
+                    None => return,
+                }
+            }
             Err((short, full)) => match request.failed(short, full, now) {
                 Some(t) => t,
                 None => return,
@@ -478,7 +590,9 @@ impl App {
                 info!(request_id = %next.id, state = next.state.as_str(), "revocation finished");
                 self.update_card(&next).await;
             }
-            Err(StoreError::Conflict) => info!(request_id = %next.id, "another worker recorded the outcome first"),
+            Err(StoreError::Conflict) => {
+                info!(request_id = %next.id, "another worker recorded the outcome first")
+            }
             Err(e) => {
                 // The request stays `approved`; recovery finishes it once the store is back.
                 error!(error = %e, request_id = %next.id, "could not record the outcome; recovery will retry");
@@ -486,7 +600,10 @@ impl App {
         }
     }
 
-    async fn write_policy(&self, role: &RoleArn) -> Result<(Cutoff, crate::domain::policy::MergeOutcome, String), (String, String)> {
+    async fn write_policy(
+        &self,
+        role: &RoleArn,
+    ) -> Result<(Cutoff, crate::domain::policy::MergeOutcome, String), (String, String)> {
         let iam_err = |e: IamError, action: &str| (e.short(role, action), e.to_string());
         let ours = Cutoff::at_or_after(Utc::now());
         let existing = self
@@ -509,7 +626,9 @@ impl App {
         match read_back {
             Some(text) if same_document(&doc, &text) => Ok((cutoff, outcome, doc.sha256())),
             Some(text) => Err((
-                format!("the {POLICY_NAME} policy read back from IAM differs from what was written"),
+                format!(
+                    "the {POLICY_NAME} policy read back from IAM differs from what was written"
+                ),
                 format!("wrote {} read {text}", doc.to_json()),
             )),
             None => Err((

@@ -26,31 +26,56 @@ pub struct Application {
 
 impl Application {
     /// Bind (port 0 picks a free port) with the given service.
-    pub async fn bind(addr: SocketAddr, app: Arc<App>, signing_secret: SecretString) -> anyhow::Result<Self> {
-        let listener = TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
-        Ok(Application { listener, app, signing_secret })
+    pub async fn bind(
+        addr: SocketAddr,
+        app: Arc<App>,
+        signing_secret: SecretString,
+    ) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr}"))?;
+        Ok(Application {
+            listener,
+            app,
+            signing_secret,
+        })
     }
 
     /// The production wiring: DynamoDB, IAM per account, the Slack Web API.
     pub async fn build(settings: Settings, secrets: SlackSecrets) -> anyhow::Result<Self> {
+        Self::build_with(settings, secrets, crate::aws::load_config().await).await
+    }
+
+    /// The production wiring with an explicit AWS configuration (tests point it at moto).
+    pub async fn build_with(
+        settings: Settings,
+        secrets: SlackSecrets,
+        aws: aws_config::SdkConfig,
+    ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
-        let aws = crate::aws::load_config().await;
         let self_role = match crate::aws::caller_identity(&aws).await {
             Ok((caller, role)) => {
                 info!(%caller, "running as");
                 role
             }
-            Err(e) => anyhow::bail!("cannot tell which AWS identity the bot runs as (sts:GetCallerIdentity): {e}"),
+            Err(e) => anyhow::bail!(
+                "cannot tell which AWS identity the bot runs as (sts:GetCallerIdentity): {e}"
+            ),
         };
         let store = Arc::new(DynamoStore::new(&aws, &settings.table));
         let iam = Arc::new(AwsIam::new(&aws, &settings.accounts).await);
-        let slack = Arc::new(SlackWebApi::new(&secrets.bot_token, secrets.api_url.as_deref())?);
+        let slack = Arc::new(SlackWebApi::new(
+            &secrets.bot_token,
+            secrets.api_url.as_deref(),
+        )?);
         let app = App::new(settings.clone(), store, iam, slack, self_role);
         Self::bind(settings.listen, app, secrets.signing_secret).await
     }
 
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     pub fn app(&self) -> Arc<App> {
@@ -88,7 +113,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

@@ -18,8 +18,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, Put, ScalarAttributeType, TransactWriteItem, Update,
+    AttributeDefinition, AttributeValue, BillingMode, GlobalSecondaryIndex, KeySchemaElement,
+    KeyType, Projection, ProjectionType, Put, ScalarAttributeType, TransactWriteItem, Update,
 };
 use chrono::{DateTime, SecondsFormat, Utc};
 use rand::Rng;
@@ -67,7 +67,9 @@ fn get_s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
     item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
 }
 fn get_n(item: &Item, k: &str) -> Option<u64> {
-    item.get(k).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok())
+    item.get(k)
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse().ok())
 }
 fn build_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Unavailable(format!("invalid DynamoDB request: {e}"))
@@ -93,13 +95,17 @@ fn request_attributes(r: &Request) -> Result<Item, StoreError> {
 }
 
 fn request_from_item(item: &Item) -> Result<Request, StoreError> {
-    let data = get_s(item, "data").ok_or_else(|| StoreError::Unavailable("request item without data".into()))?;
-    let mut r: Request =
-        serde_json::from_str(data).map_err(|e| StoreError::Unavailable(format!("unreadable request item: {e}")))?;
+    let data = get_s(item, "data")
+        .ok_or_else(|| StoreError::Unavailable("request item without data".into()))?;
+    let mut r: Request = serde_json::from_str(data)
+        .map_err(|e| StoreError::Unavailable(format!("unreadable request item: {e}")))?;
     if let (Some(channel), Some(ts)) = (get_s(item, "card_channel"), get_s(item, "card_ts"))
         && let Ok(channel) = crate::domain::ids::ChannelId::parse(channel)
     {
-        r.card = Some(CardRef { channel, ts: ts.to_string() });
+        r.card = Some(CardRef {
+            channel,
+            ts: ts.to_string(),
+        });
     }
     Ok(r)
 }
@@ -158,13 +164,21 @@ fn event_from_item(item: &Item) -> Option<AuditEvent> {
 /// What a transaction wrote besides the event and the chain head.
 enum Guard<'a> {
     None,
-    Create { request: &'a Request, key: Option<&'a str> },
-    Transition { next: &'a Request },
+    Create {
+        request: &'a Request,
+        key: Option<&'a str>,
+    },
+    Transition {
+        next: &'a Request,
+    },
 }
 
 impl DynamoStore {
     pub fn new(config: &aws_config::SdkConfig, table: &str) -> Self {
-        DynamoStore { client: Client::new(config), table: table.to_string() }
+        DynamoStore {
+            client: Client::new(config),
+            table: table.to_string(),
+        }
     }
 
     pub fn client(&self) -> &Client {
@@ -187,7 +201,10 @@ impl DynamoStore {
             .await
             .map_err(unavailable)?;
         Ok(match out.item() {
-            Some(item) => (get_n(item, "seq").unwrap_or(0), get_s(item, "hash").unwrap_or(GENESIS_HASH).to_string()),
+            Some(item) => (
+                get_n(item, "seq").unwrap_or(0),
+                get_s(item, "hash").unwrap_or(GENESIS_HASH).to_string(),
+            ),
             None => (0, GENESIS_HASH.to_string()),
         })
     }
@@ -204,16 +221,18 @@ impl DynamoStore {
                 item.insert("requester".into(), s(request.requester.as_str()));
                 item.insert("created_at".into(), s(ts(&request.created_at)));
                 item.insert("expires_at".into(), s(ts(&request.expires_at)));
-                let mut out = vec![TransactWriteItem::builder()
-                    .put(
-                        Put::builder()
-                            .table_name(&self.table)
-                            .set_item(Some(item))
-                            .condition_expression("attribute_not_exists(pk)")
-                            .build()
-                            .map_err(build_err)?,
-                    )
-                    .build()];
+                let mut out = vec![
+                    TransactWriteItem::builder()
+                        .put(
+                            Put::builder()
+                                .table_name(&self.table)
+                                .set_item(Some(item))
+                                .condition_expression("attribute_not_exists(pk)")
+                                .build()
+                                .map_err(build_err)?,
+                        )
+                        .build(),
+                ];
                 if let Some(k) = key {
                     out.push(
                         TransactWriteItem::builder()
@@ -256,7 +275,11 @@ impl DynamoStore {
                         .expression_attribute_names("#o", "open_state")
                         .update_expression("SET #v = :v, #s = :s, #d = :d REMOVE #o")
                 };
-                Ok(vec![TransactWriteItem::builder().update(update.build().map_err(build_err)?).build()])
+                Ok(vec![
+                    TransactWriteItem::builder()
+                        .update(update.build().map_err(build_err)?)
+                        .build(),
+                ])
             }
         }
     }
@@ -314,19 +337,33 @@ impl DynamoStore {
             let mut items = guards.clone();
             items.push(put_event);
             items.push(head);
-            match self.client.transact_write_items().set_transact_items(Some(items)).send().await {
+            match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await
+            {
                 Ok(_) => return Ok(()),
                 Err(e) => {
                     let reasons: Vec<Option<String>> = match e.as_service_error() {
-                        Some(TransactWriteItemsError::TransactionCanceledException(c)) => {
-                            c.cancellation_reasons().iter().map(|r| r.code().map(str::to_string)).collect()
+                        Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
+                            .cancellation_reasons()
+                            .iter()
+                            .map(|r| r.code().map(str::to_string))
+                            .collect(),
+                        Some(other) if other.code() == Some("TransactionConflictException") => {
+                            vec![]
                         }
-                        Some(other) if other.code() == Some("TransactionConflictException") => vec![],
                         _ => return Err(unavailable(e)),
                     };
-                    let failed = |i: usize| reasons.get(i).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed");
+                    let failed = |i: usize| {
+                        reasons.get(i).and_then(|c| c.as_deref()) == Some("ConditionalCheckFailed")
+                    };
                     match guard {
-                        Guard::Create { key: Some(_), .. } if failed(1) => return Err(StoreError::Duplicate),
+                        Guard::Create { key: Some(_), .. } if failed(1) => {
+                            return Err(StoreError::Duplicate);
+                        }
                         Guard::Create { .. } if failed(0) => return Err(StoreError::Duplicate),
                         Guard::Transition { .. } if failed(0) => return Err(StoreError::Conflict),
                         _ => {}
@@ -338,7 +375,9 @@ impl DynamoStore {
                 }
             }
         }
-        Err(StoreError::Unavailable("the audit chain stayed contended; giving up".into()))
+        Err(StoreError::Unavailable(
+            "the audit chain stayed contended; giving up".into(),
+        ))
     }
 
     async fn query_requests(
@@ -365,19 +404,41 @@ impl DynamoStore {
             None => q.key_condition_expression("#h = :h"),
         };
         let out = q.send().await.map_err(unavailable)?;
-        let mut items = out.items().iter().map(request_from_item).collect::<Result<Vec<_>, _>>()?;
+        let mut items = out
+            .items()
+            .iter()
+            .map(request_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
         let scanned = out.scanned_count() as usize;
-        let more = items.len() > limit as usize || out.last_evaluated_key().is_some() && items.len() >= limit as usize;
+        let more = items.len() > limit as usize
+            || out.last_evaluated_key().is_some() && items.len() >= limit as usize;
         items.truncate(limit as usize);
-        Ok(Page { items, more, scanned })
+        Ok(Page {
+            items,
+            more,
+            scanned,
+        })
     }
 
     /// `create-table`: the table and its indexes, if missing (local development and tests).
     pub async fn create_table(&self) -> Result<bool, StoreError> {
-        if self.client.describe_table().table_name(&self.table).send().await.is_ok() {
+        if self
+            .client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .is_ok()
+        {
             return Ok(false);
         }
-        let key = |name: &str, kind: KeyType| KeySchemaElement::builder().attribute_name(name).key_type(kind).build().map_err(build_err);
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(build_err)
+        };
         let mut attrs = HashSet::new();
         let mut req = self
             .client
@@ -396,7 +457,11 @@ impl DynamoStore {
                     .index_name(name)
                     .key_schema(key(h, KeyType::Hash)?)
                     .key_schema(key(r, KeyType::Range)?)
-                    .projection(Projection::builder().projection_type(ProjectionType::All).build())
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
                     .build()
                     .map_err(build_err)?,
             );
@@ -412,19 +477,33 @@ impl DynamoStore {
         }
         req.send().await.map_err(unavailable)?;
         for _ in 0..60 {
-            let d = self.client.describe_table().table_name(&self.table).send().await.map_err(unavailable)?;
+            let d = self
+                .client
+                .describe_table()
+                .table_name(&self.table)
+                .send()
+                .await
+                .map_err(unavailable)?;
             if d.table().and_then(|t| t.table_status()).map(|s| s.as_str()) == Some("ACTIVE") {
                 return Ok(true);
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        Err(StoreError::Unavailable(format!("table {} did not become ACTIVE", self.table)))
+        Err(StoreError::Unavailable(format!(
+            "table {} did not become ACTIVE",
+            self.table
+        )))
     }
 }
 
 #[async_trait]
 impl AuditStore for DynamoStore {
-    async fn create(&self, request: &Request, event: EventDraft, key: Option<&str>) -> Result<(), StoreError> {
+    async fn create(
+        &self,
+        request: &Request,
+        event: EventDraft,
+        key: Option<&str>,
+    ) -> Result<(), StoreError> {
         self.append(Guard::Create { request, key }, event).await
     }
 
@@ -518,11 +597,22 @@ impl AuditStore for DynamoStore {
         Ok(out)
     }
 
-    async fn requests_by_role(&self, role: &RoleArn, since: Option<DateTime<Utc>>, limit: u32) -> Result<Page<Request>, StoreError> {
-        self.query_requests("by_role", "role_arn", &role.to_string(), since, limit).await
+    async fn requests_by_role(
+        &self,
+        role: &RoleArn,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError> {
+        self.query_requests("by_role", "role_arn", &role.to_string(), since, limit)
+            .await
     }
 
-    async fn requests_by_user(&self, user: &SlackUserId, since: Option<DateTime<Utc>>, limit: u32) -> Result<Page<Request>, StoreError> {
+    async fn requests_by_user(
+        &self,
+        user: &SlackUserId,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError> {
         let mut ids: Vec<String> = Vec::new();
         let mut seen = HashSet::new();
         let mut scanned = 0;
@@ -538,7 +628,10 @@ impl AuditStore for DynamoStore {
                 .scan_index_forward(false)
                 .set_exclusive_start_key(start);
             q = match since {
-                Some(t) => q.key_condition_expression("actor = :a AND #at >= :since").expression_attribute_names("#at", "at").expression_attribute_values(":since", s(ts(&t))),
+                Some(t) => q
+                    .key_condition_expression("actor = :a AND #at >= :since")
+                    .expression_attribute_names("#at", "at")
+                    .expression_attribute_values(":since", s(ts(&t))),
                 None => q.key_condition_expression("actor = :a"),
             };
             let out = q.send().await.map_err(unavailable)?;
@@ -566,12 +659,21 @@ impl AuditStore for DynamoStore {
                 items.push(r);
             }
         }
-        items.sort_by(|a, b| b.created_at.cmp(&a.created_at));
-        Ok(Page { items, more: more && ids.len() > limit as usize, scanned })
+        items.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+        Ok(Page {
+            items,
+            more: more && ids.len() > limit as usize,
+            scanned,
+        })
     }
 
-    async fn latest_requests(&self, since: Option<DateTime<Utc>>, limit: u32) -> Result<Page<Request>, StoreError> {
-        self.query_requests("by_time", "kind", "request", since, limit).await
+    async fn latest_requests(
+        &self,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError> {
+        self.query_requests("by_time", "kind", "request", since, limit)
+            .await
     }
 
     async fn whole_chain(&self) -> Result<(Vec<AuditEvent>, u64), StoreError> {
@@ -599,7 +701,12 @@ impl AuditStore for DynamoStore {
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
-        self.client.describe_table().table_name(&self.table).send().await.map_err(unavailable)?;
+        self.client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(unavailable)?;
         Ok(())
     }
 }

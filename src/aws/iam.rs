@@ -33,7 +33,9 @@ pub async fn account_config(base: &SdkConfig, account: &Account) -> SdkConfig {
             }
             let provider = b.build().await;
             base.to_builder()
-                .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider))
+                .credentials_provider(
+                    aws_credential_types::provider::SharedCredentialsProvider::new(provider),
+                )
                 .build()
         }
     }
@@ -43,7 +45,10 @@ impl AwsIam {
     pub async fn new(base: &SdkConfig, accounts: &[Account]) -> Self {
         let mut clients = HashMap::new();
         for a in accounts {
-            clients.insert(a.id.clone(), aws_sdk_iam::Client::new(&account_config(base, a).await));
+            clients.insert(
+                a.id.clone(),
+                aws_sdk_iam::Client::new(&account_config(base, a).await),
+            );
         }
         AwsIam { clients }
     }
@@ -60,13 +65,21 @@ where
     E: ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    let full = describe(&e);
+    // Code and message are what a person needs; the full context only when there is no code.
+    let full = match (e.code(), e.message()) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        _ => describe(&e),
+    };
     match e.code() {
         Some("NoSuchEntity") => IamError::NoSuchEntity(full),
-        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => IamError::AccessDenied(full),
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
+            IamError::AccessDenied(full)
+        }
         Some("LimitExceeded") => IamError::LimitExceeded(full),
         Some("UnmodifiableEntity") => IamError::Unmodifiable(full),
-        Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded") => IamError::Throttled(full),
+        Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
+            IamError::Throttled(full)
+        }
         _ => IamError::Other(full),
     }
 }
@@ -79,10 +92,17 @@ fn decode(doc: &str) -> String {
 impl Iam for AwsIam {
     async fn preview(&self, role: &RoleArn) -> Result<RolePreview, IamError> {
         let iam = self.client(role)?;
-        let got = iam.get_role().role_name(role.name()).send().await.map_err(map_err)?;
+        let got = iam
+            .get_role()
+            .role_name(role.name())
+            .send()
+            .await
+            .map_err(map_err)?;
         let r = got.role();
         let mut preview = RolePreview {
-            path: r.map(|r| r.path().to_string()).unwrap_or_else(|| "/".into()),
+            path: r
+                .map(|r| r.path().to_string())
+                .unwrap_or_else(|| "/".into()),
             max_session_duration_secs: r.and_then(|r| r.max_session_duration()),
             ..Default::default()
         };
@@ -98,8 +118,17 @@ impl Iam for AwsIam {
             .send()
             .await
             .map_err(map_err)?;
-        preview.instance_profiles = profiles.instance_profiles().iter().map(|p| p.instance_profile_name().to_string()).collect();
-        let names = iam.list_role_policies().role_name(role.name()).send().await.map_err(map_err)?;
+        preview.instance_profiles = profiles
+            .instance_profiles()
+            .iter()
+            .map(|p| p.instance_profile_name().to_string())
+            .collect();
+        let names = iam
+            .list_role_policies()
+            .role_name(role.name())
+            .send()
+            .await
+            .map_err(map_err)?;
         for name in names.policy_names() {
             let doc = iam
                 .get_role_policy()
@@ -112,7 +141,8 @@ impl Iam for AwsIam {
             if name == POLICY_NAME {
                 preview.existing_cutoff = existing_cutoff(&text);
             } else {
-                preview.inline_policy_chars_used += text.chars().filter(|c| !c.is_whitespace()).count();
+                preview.inline_policy_chars_used +=
+                    text.chars().filter(|c| !c.is_whitespace()).count();
             }
         }
         Ok(preview)
@@ -120,7 +150,13 @@ impl Iam for AwsIam {
 
     async fn get_revoke_policy(&self, role: &RoleArn) -> Result<Option<String>, IamError> {
         let iam = self.client(role)?;
-        match iam.get_role_policy().role_name(role.name()).policy_name(POLICY_NAME).send().await {
+        match iam
+            .get_role_policy()
+            .role_name(role.name())
+            .policy_name(POLICY_NAME)
+            .send()
+            .await
+        {
             Ok(out) => Ok(Some(decode(out.policy_document()))),
             Err(e) => match map_err(e) {
                 IamError::NoSuchEntity(_) => Ok(None),

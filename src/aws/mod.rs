@@ -21,7 +21,11 @@ pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
 /// Who the bot runs as, from `sts:GetCallerIdentity`; an assumed-role session maps to its role.
 pub async fn caller_identity(config: &SdkConfig) -> Result<(String, Option<RoleArn>), String> {
     let sts = aws_sdk_sts::Client::new(config);
-    let out = sts.get_caller_identity().send().await.map_err(|e| describe(&e))?;
+    let out = sts
+        .get_caller_identity()
+        .send()
+        .await
+        .map_err(|e| describe(&e))?;
     let arn = out.arn().unwrap_or_default().to_string();
     Ok((arn.clone(), role_of_caller(&arn)))
 }
@@ -32,7 +36,9 @@ pub fn role_of_caller(arn: &str) -> Option<RoleArn> {
         return Some(r);
     }
     let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    let [_, partition, "sts", _, account, resource] = parts.as_slice() else { return None };
+    let [_, partition, "sts", _, account, resource] = parts.as_slice() else {
+        return None;
+    };
     let name = resource.strip_prefix("assumed-role/")?.split('/').next()?;
     RoleArn::new(partition, AccountId::parse(account).ok()?, name).ok()
 }
@@ -44,7 +50,9 @@ mod tests {
     #[test]
     fn caller_arns_map_to_roles() {
         assert_eq!(
-            role_of_caller("arn:aws:sts::111111111111:assumed-role/revoke-role-bot-task/abc").unwrap().to_string(),
+            role_of_caller("arn:aws:sts::111111111111:assumed-role/revoke-role-bot-task/abc")
+                .unwrap()
+                .to_string(),
             "arn:aws:iam::111111111111:role/revoke-role-bot-task"
         );
         assert_eq!(role_of_caller("arn:aws:iam::111111111111:user/alice"), None);

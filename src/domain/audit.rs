@@ -138,7 +138,12 @@ pub fn chain_hash(seq: u64, prev_hash: &str, draft: &EventDraft) -> String {
         prev_hash: &'a str,
         event: &'a EventDraft,
     }
-    let bytes = serde_json::to_vec(&Canonical { seq, prev_hash, event: draft }).unwrap_or_default();
+    let bytes = serde_json::to_vec(&Canonical {
+        seq,
+        prev_hash,
+        event: draft,
+    })
+    .unwrap_or_default();
     hex::encode(Sha256::digest(&bytes))
 }
 
@@ -148,7 +153,11 @@ pub enum ChainBreak {
     #[error("event #{seq} is missing")]
     Missing { seq: u64 },
     #[error("event #{seq} ({request_id}, {kind}) was altered: its content does not match its hash")]
-    Altered { seq: u64, request_id: String, kind: String },
+    Altered {
+        seq: u64,
+        request_id: String,
+        kind: String,
+    },
     #[error("event #{seq} ({request_id}) does not link to event #{}: the event before it was altered or replaced", seq - 1)]
     Unlinked { seq: u64, request_id: String },
     #[error("events after #{last} are missing: the chain head says #{head}")]
@@ -190,7 +199,10 @@ pub fn verify_chain(mut events: Vec<AuditEvent>, head_seq: u64) -> Vec<ChainBrea
     }
     let last = events.last().map_or(0, |e| e.seq);
     if head_seq > last {
-        breaks.push(ChainBreak::Truncated { last, head: head_seq });
+        breaks.push(ChainBreak::Truncated {
+            last,
+            head: head_seq,
+        });
     }
     breaks
 }
@@ -203,9 +215,14 @@ mod tests {
         let mut prev = GENESIS_HASH.to_string();
         (1..=n)
             .map(|seq| {
-                let e = EventDraft::new(RequestId::parse("rr-7f3k2q9x").unwrap(), EventKind::Requested, "U0ALICE", Utc::now())
-                    .with_reason(&format!("INC-{seq}"))
-                    .seal(seq, &prev);
+                let e = EventDraft::new(
+                    RequestId::parse("rr-7f3k2q9x").unwrap(),
+                    EventKind::Requested,
+                    "U0ALICE",
+                    Utc::now(),
+                )
+                .with_reason(&format!("INC-{seq}"))
+                .seal(seq, &prev);
                 prev = e.hash.clone();
                 e
             })
@@ -224,7 +241,11 @@ mod tests {
         c[2].draft.reason = Some("nothing to see".into());
         assert_eq!(
             verify_chain(c, 5),
-            vec![ChainBreak::Altered { seq: 3, request_id: "rr-7f3k2q9x".into(), kind: "requested".into() }]
+            vec![ChainBreak::Altered {
+                seq: 3,
+                request_id: "rr-7f3k2q9x".into(),
+                kind: "requested".into()
+            }]
         );
     }
 
@@ -234,7 +255,13 @@ mod tests {
         let mut d = c[2].draft.clone();
         d.reason = Some("forged".into());
         c[2] = d.seal(3, &c[1].hash.clone());
-        assert_eq!(verify_chain(c, 5), vec![ChainBreak::Unlinked { seq: 4, request_id: "rr-7f3k2q9x".into() }]);
+        assert_eq!(
+            verify_chain(c, 5),
+            vec![ChainBreak::Unlinked {
+                seq: 4,
+                request_id: "rr-7f3k2q9x".into()
+            }]
+        );
     }
 
     #[test]
@@ -244,12 +271,19 @@ mod tests {
         assert_eq!(verify_chain(c, 5), vec![ChainBreak::Missing { seq: 2 }]);
         let mut c = chain(5);
         c.pop();
-        assert_eq!(verify_chain(c, 5), vec![ChainBreak::Truncated { last: 4, head: 5 }]);
+        assert_eq!(
+            verify_chain(c, 5),
+            vec![ChainBreak::Truncated { last: 4, head: 5 }]
+        );
     }
 
     #[test]
     fn event_kinds_round_trip_as_text() {
-        for k in [EventKind::Requested, EventKind::ClickRefused, EventKind::ApprovalRecorded] {
+        for k in [
+            EventKind::Requested,
+            EventKind::ClickRefused,
+            EventKind::ApprovalRecorded,
+        ] {
             assert_eq!(EventKind::parse(k.as_str()), Some(k));
         }
         assert_eq!(EventKind::parse("bogus"), None);

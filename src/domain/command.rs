@@ -47,12 +47,16 @@ pub const USAGE: &str = "\
 
 /// Undo Slack's escaping of `&`, `<` and `>` (exactly these three, in the right order).
 pub fn decode_slack_text(s: &str) -> String {
-    s.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }
 
 /// Escape text for display in Slack mrkdwn, exactly once.
 pub fn escape_slack_text(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// `30s`, `30m`, `12h`, `7d`, `2w`.
@@ -98,9 +102,9 @@ impl Command {
             "" | "help" | "-h" | "--help" => Ok(Command::Help),
             "status" => {
                 let mut words = rest.split_whitespace();
-                let id = words
-                    .next()
-                    .ok_or_else(|| CommandError("`status` needs a request id, e.g. `status rr-7f3k2q9x`".into()))?;
+                let id = words.next().ok_or_else(|| {
+                    CommandError("`status` needs a request id, e.g. `status rr-7f3k2q9x`".into())
+                })?;
                 if words.next().is_some() {
                     return Err(CommandError("`status` takes exactly one request id".into()));
                 }
@@ -110,7 +114,8 @@ impl Command {
             }
             "audit" => parse_audit(rest).map(Command::Audit),
             _ => {
-                let role = RoleSpec::parse(&decode_slack_text(first)).map_err(|e| CommandError(e.0))?;
+                let role =
+                    RoleSpec::parse(&decode_slack_text(first)).map_err(|e| CommandError(e.0))?;
                 let reason = decode_slack_text(rest);
                 let len = reason.chars().count();
                 if len < REASON_MIN {
@@ -137,16 +142,22 @@ fn parse_audit(rest: &str) -> Result<AuditQuery, CommandError> {
     while let Some(w) = words.next() {
         match w {
             "--since" => {
-                let v = words.next().ok_or_else(|| CommandError("`--since` needs a duration, e.g. `--since 7d`".into()))?;
+                let v = words.next().ok_or_else(|| {
+                    CommandError("`--since` needs a duration, e.g. `--since 7d`".into())
+                })?;
                 since = Some(parse_duration(v)?);
             }
             "--limit" => {
-                let v = words.next().ok_or_else(|| CommandError("`--limit` needs a number".into()))?;
+                let v = words
+                    .next()
+                    .ok_or_else(|| CommandError("`--limit` needs a number".into()))?;
                 limit = v
                     .parse::<u32>()
                     .ok()
                     .filter(|n| (1..=AUDIT_MAX_LIMIT).contains(n))
-                    .ok_or_else(|| CommandError(format!("`--limit` takes 1 to {AUDIT_MAX_LIMIT}")))?;
+                    .ok_or_else(|| {
+                        CommandError(format!("`--limit` takes 1 to {AUDIT_MAX_LIMIT}"))
+                    })?;
             }
             flag if flag.starts_with("--") => {
                 return Err(CommandError(format!(
@@ -156,14 +167,18 @@ fn parse_audit(rest: &str) -> Result<AuditQuery, CommandError> {
             }
             word => {
                 if target != AuditTarget::Latest {
-                    return Err(CommandError("audit takes one role, request id or @user".into()));
+                    return Err(CommandError(
+                        "audit takes one role, request id or @user".into(),
+                    ));
                 }
                 target = if let Some(m) = parse_mention(word) {
                     AuditTarget::User(m?)
                 } else {
                     let word = decode_slack_text(word);
                     if RequestId::looks_like(&word) {
-                        AuditTarget::Request(RequestId::parse(&word).map_err(|e| CommandError(e.0))?)
+                        AuditTarget::Request(
+                            RequestId::parse(&word).map_err(|e| CommandError(e.0))?,
+                        )
                     } else {
                         AuditTarget::Role(RoleSpec::parse(&word).map_err(|e| CommandError(e.0))?)
                     }
@@ -171,7 +186,11 @@ fn parse_audit(rest: &str) -> Result<AuditQuery, CommandError> {
             }
         }
     }
-    Ok(AuditQuery { target, since, limit })
+    Ok(AuditQuery {
+        target,
+        since,
+        limit,
+    })
 }
 
 #[cfg(test)]
@@ -200,7 +219,13 @@ mod tests {
         assert!(matches!(role, RoleSpec::Arn(_)));
         assert_eq!(reason, "INC-42 leaked keys");
         let (role, _) = revoke("prod/app INC-42");
-        assert_eq!(role, RoleSpec::InAccount { account: "prod".into(), name: "app".into() });
+        assert_eq!(
+            role,
+            RoleSpec::InAccount {
+                account: "prod".into(),
+                name: "app".into()
+            }
+        );
         let (role, _) = revoke("app   INC-42");
         assert_eq!(role, RoleSpec::Bare("app".into()));
     }
@@ -209,22 +234,50 @@ mod tests {
     fn reason_is_decoded_once() {
         let (_, reason) = revoke("app INC-1 &lt;b&gt; &amp;amp; Tom &amp; Jerry");
         assert_eq!(reason, "INC-1 <b> &amp; Tom & Jerry");
-        assert_eq!(escape_slack_text(&reason), "INC-1 &lt;b&gt; &amp;amp; Tom &amp; Jerry");
+        assert_eq!(
+            escape_slack_text(&reason),
+            "INC-1 &lt;b&gt; &amp;amp; Tom &amp; Jerry"
+        );
     }
 
     #[test]
     fn reason_is_required_and_bounded() {
-        assert!(Command::parse("app").unwrap_err().0.contains("reason is required"));
-        assert!(Command::parse("app ab").unwrap_err().0.contains("reason is required"));
+        assert!(
+            Command::parse("app")
+                .unwrap_err()
+                .0
+                .contains("reason is required")
+        );
+        assert!(
+            Command::parse("app ab")
+                .unwrap_err()
+                .0
+                .contains("reason is required")
+        );
         assert!(Command::parse("app abc").is_ok());
         assert!(Command::parse(&format!("app {}", "x".repeat(500))).is_ok());
-        assert!(Command::parse(&format!("app {}", "x".repeat(501))).unwrap_err().0.contains("500"));
+        assert!(
+            Command::parse(&format!("app {}", "x".repeat(501)))
+                .unwrap_err()
+                .0
+                .contains("500")
+        );
     }
 
     #[test]
     fn bad_roles_say_what_is_wrong() {
-        assert!(Command::parse("arn:aws:iam::12:role/x INC-1").unwrap_err().0.contains("12 digits"));
-        assert!(Command::parse("my$role INC-1").unwrap_err().0.contains("not allowed"));
+        assert!(
+            Command::parse("arn:aws:iam::12:role/x INC-1")
+                .unwrap_err()
+                .0
+                .contains("12 digits")
+        );
+        assert!(
+            Command::parse("my$role INC-1")
+                .unwrap_err()
+                .0
+                .contains("not allowed")
+        );
     }
 
     #[test]
@@ -244,11 +297,30 @@ mod tests {
             Command::Audit(q) => q,
             other => panic!("{other:?}"),
         };
-        assert_eq!(q("audit"), AuditQuery { target: AuditTarget::Latest, since: None, limit: 10 });
-        assert_eq!(q("audit rr-7f3k2q9x").target, AuditTarget::Request(RequestId::parse("rr-7f3k2q9x").unwrap()));
-        assert_eq!(q("audit <@U01BOB|bob>").target, AuditTarget::User(SlackUserId::parse("U01BOB").unwrap()));
-        assert_eq!(q("audit <@U01BOB>").target, AuditTarget::User(SlackUserId::parse("U01BOB").unwrap()));
-        assert_eq!(q("audit prod/app").target, AuditTarget::Role(RoleSpec::parse("prod/app").unwrap()));
+        assert_eq!(
+            q("audit"),
+            AuditQuery {
+                target: AuditTarget::Latest,
+                since: None,
+                limit: 10
+            }
+        );
+        assert_eq!(
+            q("audit rr-7f3k2q9x").target,
+            AuditTarget::Request(RequestId::parse("rr-7f3k2q9x").unwrap())
+        );
+        assert_eq!(
+            q("audit <@U01BOB|bob>").target,
+            AuditTarget::User(SlackUserId::parse("U01BOB").unwrap())
+        );
+        assert_eq!(
+            q("audit <@U01BOB>").target,
+            AuditTarget::User(SlackUserId::parse("U01BOB").unwrap())
+        );
+        assert_eq!(
+            q("audit prod/app").target,
+            AuditTarget::Role(RoleSpec::parse("prod/app").unwrap())
+        );
         let full = q("audit app --since 7d --limit 20");
         assert_eq!(full.since, Some(Duration::from_secs(7 * 86_400)));
         assert_eq!(full.limit, 20);

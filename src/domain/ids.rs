@@ -13,13 +13,18 @@ fn slack_id(s: &str, prefixes: &[char], what: &str) -> Result<String, IdError> {
     let ok = s.len() >= 3
         && s.len() <= 32
         && s.starts_with(prefixes)
-        && s.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+        && s.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
     if ok {
         Ok(s.to_string())
     } else {
         Err(IdError(format!(
             "`{s}` is not a Slack {what} id (expected {}… in capitals and digits)",
-            prefixes.iter().map(char::to_string).collect::<Vec<_>>().join("…/")
+            prefixes
+                .iter()
+                .map(char::to_string)
+                .collect::<Vec<_>>()
+                .join("…/")
         )))
     }
 }
@@ -165,7 +170,10 @@ mod tests {
             Principal::parse("S01ONCALL").unwrap(),
             Principal::Group(SlackGroupId::parse("S01ONCALL").unwrap())
         );
-        assert!(matches!(Principal::parse("U01ALICE"), Ok(Principal::User(_))));
+        assert!(matches!(
+            Principal::parse("U01ALICE"),
+            Ok(Principal::User(_))
+        ));
         assert!(Principal::parse("@alice").is_err());
     }
 
@@ -181,7 +189,10 @@ mod tests {
 
     #[test]
     fn request_id_parse_is_case_insensitive_and_strict() {
-        assert_eq!(RequestId::parse("RR-7F3K2Q9X").unwrap().as_str(), "rr-7f3k2q9x");
+        assert_eq!(
+            RequestId::parse("RR-7F3K2Q9X").unwrap().as_str(),
+            "rr-7f3k2q9x"
+        );
         assert!(RequestId::parse("rr-7f3k2q9").is_err());
         assert!(RequestId::parse("rr-7f3k2q90").is_err()); // 0 is ambiguous
         assert!(RequestId::parse("7f3k2q9x").is_err());

@@ -4,6 +4,6 @@ pub mod audit;
 pub mod command;
 pub mod ids;
 pub mod policy;
+pub mod preview;
 pub mod request;
 pub mod role_arn;
-pub mod preview;

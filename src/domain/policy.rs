@@ -182,9 +182,18 @@ mod tests {
 
     #[test]
     fn cutoff_rounds_up_to_the_whole_second() {
-        assert_eq!(Cutoff::at_or_after(t("2026-11-23T12:00:00.001Z")).to_string(), "2026-11-23T12:00:01Z");
-        assert_eq!(Cutoff::at_or_after(t("2026-11-23T12:00:00Z")).to_string(), "2026-11-23T12:00:00Z");
-        assert_eq!(Cutoff::at_or_after(t("2026-11-23T23:59:59.5Z")).to_string(), "2026-11-24T00:00:00Z");
+        assert_eq!(
+            Cutoff::at_or_after(t("2026-11-23T12:00:00.001Z")).to_string(),
+            "2026-11-23T12:00:01Z"
+        );
+        assert_eq!(
+            Cutoff::at_or_after(t("2026-11-23T12:00:00Z")).to_string(),
+            "2026-11-23T12:00:00Z"
+        );
+        assert_eq!(
+            Cutoff::at_or_after(t("2026-11-23T23:59:59.5Z")).to_string(),
+            "2026-11-24T00:00:00Z"
+        );
     }
 
     #[test]
@@ -201,11 +210,22 @@ mod tests {
     #[test]
     fn existing_cutoff_reads_console_and_list_forms() {
         let console = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2026-01-01T00:00:00.000Z"}}}}"#;
-        assert_eq!(existing_cutoff(console).unwrap().to_string(), "2026-01-01T00:00:00Z");
-        let ours = PolicyDocument::revoke_older_sessions(Cutoff::parse("2026-02-02T02:02:02Z").unwrap()).to_json();
-        assert_eq!(existing_cutoff(&ours).unwrap().to_string(), "2026-02-02T02:02:02Z");
+        assert_eq!(
+            existing_cutoff(console).unwrap().to_string(),
+            "2026-01-01T00:00:00Z"
+        );
+        let ours =
+            PolicyDocument::revoke_older_sessions(Cutoff::parse("2026-02-02T02:02:02Z").unwrap())
+                .to_json();
+        assert_eq!(
+            existing_cutoff(&ours).unwrap().to_string(),
+            "2026-02-02T02:02:02Z"
+        );
         assert_eq!(existing_cutoff("not json"), None);
-        assert_eq!(existing_cutoff(r#"{"Statement":[{"Effect":"Allow"}]}"#), None);
+        assert_eq!(
+            existing_cutoff(r#"{"Statement":[{"Effect":"Allow"}]}"#),
+            None
+        );
     }
 
     #[test]
@@ -214,16 +234,26 @@ mod tests {
         let late = Cutoff::parse("2026-06-01T00:00:00Z").unwrap();
         assert_eq!(merge(late, None), (late, MergeOutcome::Created));
         assert_eq!(merge(late, Some(early)), (late, MergeOutcome::Extended));
-        assert_eq!(merge(early, Some(late)), (late, MergeOutcome::AlreadyCovered));
-        assert_eq!(merge(late, Some(late)), (late, MergeOutcome::AlreadyCovered));
+        assert_eq!(
+            merge(early, Some(late)),
+            (late, MergeOutcome::AlreadyCovered)
+        );
+        assert_eq!(
+            merge(late, Some(late)),
+            (late, MergeOutcome::AlreadyCovered)
+        );
     }
 
     #[test]
     fn comparison_ignores_key_order_but_not_content() {
-        let doc = PolicyDocument::revoke_older_sessions(Cutoff::parse("2026-11-23T12:00:00Z").unwrap());
+        let doc =
+            PolicyDocument::revoke_older_sessions(Cutoff::parse("2026-11-23T12:00:00Z").unwrap());
         let reordered = r#"{"Statement":[{"Action":["*"],"Condition":{"DateLessThan":{"aws:TokenIssueTime":"2026-11-23T12:00:00Z"}},"Effect":"Deny","Resource":["*"]}],"Version":"2012-10-17"}"#;
         assert!(same_document(&doc, reordered));
-        assert!(!same_document(&doc, &reordered.replace("12:00:00", "11:00:00")));
+        assert!(!same_document(
+            &doc,
+            &reordered.replace("12:00:00", "11:00:00")
+        ));
         assert!(!same_document(&doc, "{"));
     }
 }

@@ -33,7 +33,10 @@ impl RolePreview {
             ));
         }
         match (&self.last_used_at, &self.last_used_region) {
-            (Some(t), Some(r)) => out.push(format!("Last used {} in {r}.", t.format("%Y-%m-%d %H:%M UTC"))),
+            (Some(t), Some(r)) => out.push(format!(
+                "Last used {} in {r}.",
+                t.format("%Y-%m-%d %H:%M UTC")
+            )),
             (Some(t), None) => out.push(format!("Last used {}.", t.format("%Y-%m-%d %H:%M UTC"))),
             _ => out.push("No recorded use in IAM's tracking window.".into()),
         }

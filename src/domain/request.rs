@@ -136,16 +136,18 @@ impl Refusal {
             Refusal::SelfApproval => format!(
                 "You requested {id}, so you cannot approve it: a second authorized person must approve."
             ),
-            Refusal::NotAnApprover => format!(
-                "You are not on the approvers list, so you cannot approve or reject {id}."
-            ),
-            Refusal::NotTheRequester => format!("Only the person who requested {id} can cancel it."),
-            Refusal::AlreadyApproved => format!(
-                "You have already approved {id}; it needs another approver."
-            ),
-            Refusal::RequesterRejecting => format!(
-                "You requested {id}: use Cancel to withdraw it."
-            ),
+            Refusal::NotAnApprover => {
+                format!("You are not on the approvers list, so you cannot approve or reject {id}.")
+            }
+            Refusal::NotTheRequester => {
+                format!("Only the person who requested {id} can cancel it.")
+            }
+            Refusal::AlreadyApproved => {
+                format!("You have already approved {id}; it needs another approver.")
+            }
+            Refusal::RequesterRejecting => {
+                format!("You requested {id}: use Cancel to withdraw it.")
+            }
             Refusal::Closed(s) => format!("{id} is already {}; nothing was changed.", s.as_str()),
             Refusal::Expired => format!(
                 "{id} has expired; nothing was changed. Ask again with /revoke-role if it is still needed."
@@ -167,10 +169,15 @@ impl Refusal {
 }
 
 /// The result of applying a person's click to the current request.
+// Short-lived: built and consumed in one step, so boxing buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// Write `next` (version bumped) together with `event`, conditional on the old version.
-    Transition { next: Request, event: EventDraft },
+    Transition {
+        next: Request,
+        event: EventDraft,
+    },
     Refuse(Refusal),
 }
 
@@ -187,7 +194,13 @@ impl Request {
     }
 
     /// Apply a click. `is_approver` comes from the access lists, resolved by the caller.
-    pub fn decide(&self, action: Action, actor: &SlackUserId, is_approver: bool, now: DateTime<Utc>) -> Decision {
+    pub fn decide(
+        &self,
+        action: Action,
+        actor: &SlackUserId,
+        is_approver: bool,
+        now: DateTime<Utc>,
+    ) -> Decision {
         if self.state != State::Pending {
             return Decision::Refuse(Refusal::Closed(self.state));
         }
@@ -202,7 +215,10 @@ impl Request {
                 }
                 let mut next = self.transitioned(State::Cancelled);
                 next.decided_by = Some(actor.clone());
-                Decision::Transition { event: next.event(EventKind::Cancelled, who, now), next }
+                Decision::Transition {
+                    event: next.event(EventKind::Cancelled, who, now),
+                    next,
+                }
             }
             Action::Reject => {
                 if actor == &self.requester {
@@ -213,7 +229,10 @@ impl Request {
                 }
                 let mut next = self.transitioned(State::Rejected);
                 next.decided_by = Some(actor.clone());
-                Decision::Transition { event: next.event(EventKind::Rejected, who, now), next }
+                Decision::Transition {
+                    event: next.event(EventKind::Rejected, who, now),
+                    next,
+                }
             }
             Action::Approve => {
                 if actor == &self.requester {
@@ -276,7 +295,12 @@ impl Request {
     }
 
     /// Approved → failed, with the reason a person can act on and the full error for the record.
-    pub fn failed(&self, short: &str, full: &str, now: DateTime<Utc>) -> Option<(Request, EventDraft)> {
+    pub fn failed(
+        &self,
+        short: &str,
+        full: &str,
+        now: DateTime<Utc>,
+    ) -> Option<(Request, EventDraft)> {
         (self.state == State::Approved).then(|| {
             let mut next = self.transitioned(State::Failed);
             next.error = Some(short.to_string());
@@ -330,7 +354,9 @@ mod tests {
     #[test]
     fn only_the_listed_transitions_exist() {
         use State::*;
-        let all = [Pending, Approved, Applied, Failed, Rejected, Cancelled, Expired];
+        let all = [
+            Pending, Approved, Applied, Failed, Rejected, Cancelled, Expired,
+        ];
         let allowed: Vec<_> = all
             .iter()
             .flat_map(|a| all.iter().map(move |b| (*a, *b)))
@@ -338,19 +364,30 @@ mod tests {
             .collect();
         assert_eq!(
             allowed,
-            vec![(Pending, Approved), (Pending, Rejected), (Pending, Cancelled), (Pending, Expired), (Approved, Applied), (Approved, Failed)]
+            vec![
+                (Pending, Approved),
+                (Pending, Rejected),
+                (Pending, Cancelled),
+                (Pending, Expired),
+                (Approved, Applied),
+                (Approved, Failed)
+            ]
         );
     }
 
     #[test]
     fn requester_can_never_approve() {
         let r = req(1);
-        assert_eq!(r.decide(Action::Approve, &user("U0ALICE"), true, Utc::now()), Decision::Refuse(Refusal::SelfApproval));
+        assert_eq!(
+            r.decide(Action::Approve, &user("U0ALICE"), true, Utc::now()),
+            Decision::Refuse(Refusal::SelfApproval)
+        );
     }
 
     #[test]
     fn approval_by_a_second_approver_moves_to_approved() {
-        let (next, event) = next_of(req(1).decide(Action::Approve, &user("U0BOB"), true, Utc::now()));
+        let (next, event) =
+            next_of(req(1).decide(Action::Approve, &user("U0BOB"), true, Utc::now()));
         assert_eq!(next.state, State::Approved);
         assert_eq!(next.version, 2);
         assert_eq!(event.kind, EventKind::Approved);
@@ -359,8 +396,14 @@ mod tests {
     #[test]
     fn non_approvers_are_refused() {
         let r = req(1);
-        assert_eq!(r.decide(Action::Approve, &user("U0EVE"), false, Utc::now()), Decision::Refuse(Refusal::NotAnApprover));
-        assert_eq!(r.decide(Action::Reject, &user("U0EVE"), false, Utc::now()), Decision::Refuse(Refusal::NotAnApprover));
+        assert_eq!(
+            r.decide(Action::Approve, &user("U0EVE"), false, Utc::now()),
+            Decision::Refuse(Refusal::NotAnApprover)
+        );
+        assert_eq!(
+            r.decide(Action::Reject, &user("U0EVE"), false, Utc::now()),
+            Decision::Refuse(Refusal::NotAnApprover)
+        );
     }
 
     #[test]
@@ -369,8 +412,12 @@ mod tests {
         let (after_one, e1) = next_of(r.decide(Action::Approve, &user("U0BOB"), true, Utc::now()));
         assert_eq!(after_one.state, State::Pending);
         assert_eq!(e1.kind, EventKind::ApprovalRecorded);
-        assert_eq!(after_one.decide(Action::Approve, &user("U0BOB"), true, Utc::now()), Decision::Refuse(Refusal::AlreadyApproved));
-        let (after_two, e2) = next_of(after_one.decide(Action::Approve, &user("U0CAROL"), true, Utc::now()));
+        assert_eq!(
+            after_one.decide(Action::Approve, &user("U0BOB"), true, Utc::now()),
+            Decision::Refuse(Refusal::AlreadyApproved)
+        );
+        let (after_two, e2) =
+            next_of(after_one.decide(Action::Approve, &user("U0CAROL"), true, Utc::now()));
         assert_eq!(after_two.state, State::Approved);
         assert_eq!(e2.kind, EventKind::Approved);
         assert_eq!(after_two.approvals.len(), 2);
@@ -379,33 +426,62 @@ mod tests {
     #[test]
     fn only_the_requester_cancels_and_approvers_reject() {
         let r = req(1);
-        assert_eq!(r.decide(Action::Cancel, &user("U0BOB"), true, Utc::now()), Decision::Refuse(Refusal::NotTheRequester));
-        assert_eq!(next_of(r.decide(Action::Cancel, &user("U0ALICE"), false, Utc::now())).0.state, State::Cancelled);
-        assert_eq!(next_of(r.decide(Action::Reject, &user("U0BOB"), true, Utc::now())).0.state, State::Rejected);
-        assert_eq!(r.decide(Action::Reject, &user("U0ALICE"), true, Utc::now()), Decision::Refuse(Refusal::RequesterRejecting));
+        assert_eq!(
+            r.decide(Action::Cancel, &user("U0BOB"), true, Utc::now()),
+            Decision::Refuse(Refusal::NotTheRequester)
+        );
+        assert_eq!(
+            next_of(r.decide(Action::Cancel, &user("U0ALICE"), false, Utc::now()))
+                .0
+                .state,
+            State::Cancelled
+        );
+        assert_eq!(
+            next_of(r.decide(Action::Reject, &user("U0BOB"), true, Utc::now()))
+                .0
+                .state,
+            State::Rejected
+        );
+        assert_eq!(
+            r.decide(Action::Reject, &user("U0ALICE"), true, Utc::now()),
+            Decision::Refuse(Refusal::RequesterRejecting)
+        );
     }
 
     #[test]
     fn closed_and_expired_requests_refuse_clicks() {
         let mut r = req(1);
         let late = r.expires_at + chrono::Duration::seconds(1);
-        assert_eq!(r.decide(Action::Approve, &user("U0BOB"), true, late), Decision::Refuse(Refusal::Expired));
+        assert_eq!(
+            r.decide(Action::Approve, &user("U0BOB"), true, late),
+            Decision::Refuse(Refusal::Expired)
+        );
         assert_eq!(r.expire(late).unwrap().0.state, State::Expired);
         assert!(r.expire(Utc::now()).is_none());
         r.state = State::Applied;
-        assert_eq!(r.decide(Action::Approve, &user("U0BOB"), true, Utc::now()), Decision::Refuse(Refusal::Closed(State::Applied)));
+        assert_eq!(
+            r.decide(Action::Approve, &user("U0BOB"), true, Utc::now()),
+            Decision::Refuse(Refusal::Closed(State::Applied))
+        );
     }
 
     #[test]
     fn outcome_only_from_approved() {
         let r = req(1);
         let c = Cutoff::parse("2026-01-01T00:00:00Z").unwrap();
-        assert!(r.applied(c, MergeOutcome::Created, "x".into(), Utc::now()).is_none());
+        assert!(
+            r.applied(c, MergeOutcome::Created, "x".into(), Utc::now())
+                .is_none()
+        );
         let (approved, _) = next_of(r.decide(Action::Approve, &user("U0BOB"), true, Utc::now()));
-        let (done, ev) = approved.applied(c, MergeOutcome::Created, "abc".into(), Utc::now()).unwrap();
+        let (done, ev) = approved
+            .applied(c, MergeOutcome::Created, "abc".into(), Utc::now())
+            .unwrap();
         assert_eq!(done.state, State::Applied);
         assert_eq!(ev.cutoff.as_deref(), Some("2026-01-01T00:00:00Z"));
-        let (failed, ev) = approved.failed("role not found", "NoSuchEntity", Utc::now()).unwrap();
+        let (failed, ev) = approved
+            .failed("role not found", "NoSuchEntity", Utc::now())
+            .unwrap();
         assert_eq!(failed.state, State::Failed);
         assert!(ev.error.unwrap().contains("NoSuchEntity"));
     }

@@ -20,7 +20,9 @@ impl AccountId {
         if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
             Ok(AccountId(s.to_string()))
         } else {
-            Err(RoleError(format!("`{s}` is not an AWS account id (12 digits)")))
+            Err(RoleError(format!(
+                "`{s}` is not an AWS account id (12 digits)"
+            )))
         }
     }
     pub fn as_str(&self) -> &str {
@@ -193,7 +195,10 @@ impl From<RoleArn> for String {
 pub enum RoleSpec {
     Arn(RoleArn),
     /// `<account name or id>/<RoleName>`
-    InAccount { account: String, name: String },
+    InAccount {
+        account: String,
+        name: String,
+    },
     /// `<RoleName>`, valid when exactly one account is configured.
     Bare(String),
 }
@@ -206,7 +211,9 @@ impl RoleSpec {
         match s.split_once('/') {
             Some((account, name)) => {
                 if account.is_empty() {
-                    return Err(RoleError(format!("`{s}`: the account before `/` is missing")));
+                    return Err(RoleError(format!(
+                        "`{s}`: the account before `/` is missing"
+                    )));
                 }
                 if !account
                     .chars()
@@ -304,7 +311,10 @@ mod tests {
         let b = RoleArn::parse("arn:aws-us-gov:iam::111111111111:role/team/ci/builder").unwrap();
         assert_eq!(b.path(), "/team/ci/");
         assert_eq!(b.name(), "builder");
-        assert_eq!(b.to_string(), "arn:aws-us-gov:iam::111111111111:role/team/ci/builder");
+        assert_eq!(
+            b.to_string(),
+            "arn:aws-us-gov:iam::111111111111:role/team/ci/builder"
+        );
         assert!(RoleArn::parse("arn:aws-cn:iam::111111111111:role/x").is_ok());
     }
 
@@ -318,7 +328,10 @@ mod tests {
             ("arn:aws:iam::111111111111:role/", "empty"),
             ("arn:aws:iam::111111111111:role/bad*name", "not allowed"),
             ("arn:aws:iam::111111111111", "not a role ARN"),
-            ("arn:aws:iam:us-east-1:111111111111:role/x", "not an IAM ARN"),
+            (
+                "arn:aws:iam:us-east-1:111111111111:role/x",
+                "not an IAM ARN",
+            ),
         ] {
             let err = RoleArn::parse(bad).unwrap_err().0;
             assert!(err.contains(says), "{bad}: {err}");
@@ -335,9 +348,15 @@ mod tests {
         ));
         assert_eq!(
             RoleSpec::parse("prod/app").unwrap(),
-            RoleSpec::InAccount { account: "prod".into(), name: "app".into() }
+            RoleSpec::InAccount {
+                account: "prod".into(),
+                name: "app".into()
+            }
         );
-        assert_eq!(RoleSpec::parse("app+x=y,z.w@v-1_").unwrap(), RoleSpec::Bare("app+x=y,z.w@v-1_".into()));
+        assert_eq!(
+            RoleSpec::parse("app+x=y,z.w@v-1_").unwrap(),
+            RoleSpec::Bare("app+x=y,z.w@v-1_".into())
+        );
         assert!(RoleSpec::parse("/app").is_err());
         assert!(RoleSpec::parse("prod/a/b").is_err());
         assert!(RoleSpec::parse("app;rm").is_err());
@@ -346,10 +365,26 @@ mod tests {
     #[test]
     fn patterns_match_with_stars() {
         let arn = RoleArn::parse("arn:aws:iam::111111111111:role/ops/break-glass-admin").unwrap();
-        assert!(ArnPattern::parse("arn:aws:iam::*:role/*").unwrap().matches(&arn));
-        assert!(ArnPattern::parse("arn:aws:iam::*:role/*break-glass-*").unwrap().matches(&arn));
-        assert!(!ArnPattern::parse("arn:aws:iam::*:role/break-glass-*").unwrap().matches(&arn));
-        assert!(!ArnPattern::parse("arn:aws:iam::222222222222:role/*").unwrap().matches(&arn));
+        assert!(
+            ArnPattern::parse("arn:aws:iam::*:role/*")
+                .unwrap()
+                .matches(&arn)
+        );
+        assert!(
+            ArnPattern::parse("arn:aws:iam::*:role/*break-glass-*")
+                .unwrap()
+                .matches(&arn)
+        );
+        assert!(
+            !ArnPattern::parse("arn:aws:iam::*:role/break-glass-*")
+                .unwrap()
+                .matches(&arn)
+        );
+        assert!(
+            !ArnPattern::parse("arn:aws:iam::222222222222:role/*")
+                .unwrap()
+                .matches(&arn)
+        );
         assert!(ArnPattern::parse("role/*").is_err());
     }
 

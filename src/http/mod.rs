@@ -17,7 +17,10 @@ pub fn router(app: Arc<App>, signing_secret: SecretString) -> Router {
     let slack = Router::new()
         .route("/slack/commands", post(handlers::command))
         .route("/slack/interactions", post(handlers::interaction))
-        .route_layer(from_fn_with_state(signing_secret, verify::require_slack_signature));
+        .route_layer(from_fn_with_state(
+            signing_secret,
+            verify::require_slack_signature,
+        ));
     Router::new()
         .merge(slack)
         .route("/healthz", get(|| async { "ok" }))

@@ -18,7 +18,9 @@ fn section(text: String) -> SlackBlock {
 }
 
 fn button(label: &str, action: &str, id: &str) -> SlackBlockButtonElement {
-    SlackBlockButtonElement::new(pt!(label)).with_action_id(SlackActionId(action.into())).with_value(id.into())
+    SlackBlockButtonElement::new(pt!(label))
+        .with_action_id(SlackActionId(action.into()))
+        .with_value(id.into())
 }
 
 pub fn card(card: &Card) -> Vec<SlackBlock> {
@@ -26,7 +28,12 @@ pub fn card(card: &Card) -> Vec<SlackBlock> {
     let mut blocks: Vec<SlackBlock> = vec![
         SlackHeaderBlock::new(pt!(v.title.chars().take(140).collect::<String>())).into(),
         SlackSectionBlock::new()
-            .with_fields(v.fields.iter().map(|(k, val)| md!(format!("*{k}*\n{val}"))).collect())
+            .with_fields(
+                v.fields
+                    .iter()
+                    .map(|(k, val)| md!(format!("*{k}*\n{val}")))
+                    .collect(),
+            )
             .into(),
     ];
     if v.buttons {
@@ -34,7 +41,11 @@ pub fn card(card: &Card) -> Vec<SlackBlock> {
         if !v.preview.is_empty() {
             blocks.push(section(format!(
                 "*Impact*\n{}",
-                v.preview.iter().map(|l| format!("• {l}")).collect::<Vec<_>>().join("\n")
+                v.preview
+                    .iter()
+                    .map(|l| format!("• {l}"))
+                    .collect::<Vec<_>>()
+                    .join("\n")
             )));
         }
     }
@@ -52,17 +63,27 @@ pub fn card(card: &Card) -> Vec<SlackBlock> {
         .with_style("danger".into());
         blocks.push(
             SlackActionsBlock::new(vec![
-                button("Approve", "approve", &v.id).with_style(SlackBlockButtonStyle::Danger).with_confirm(confirm).into(),
+                button("Approve", "approve", &v.id)
+                    .with_style(SlackBlockButtonStyle::Danger)
+                    .with_confirm(confirm)
+                    .into(),
                 button("Reject", "reject", &v.id).into(),
                 button("Cancel", "cancel", &v.id).into(),
             ])
             .into(),
         );
     }
-    blocks.push(SlackContextBlock::new(vec![md!(format!("Request `{}` · revoke-role-bot", v.id))]).into());
+    blocks.push(
+        SlackContextBlock::new(vec![md!(format!("Request `{}` · revoke-role-bot", v.id))]).into(),
+    );
     blocks
 }
 
 pub fn reply(reply: &Reply) -> Vec<SlackBlock> {
-    reply.sections.iter().take(45).map(|s| section(s.clone())).collect()
+    reply
+        .sections
+        .iter()
+        .take(45)
+        .map(|s| section(s.clone()))
+        .collect()
 }

@@ -26,8 +26,14 @@ pub fn view(card: &Card) -> CardView {
         ("Account".to_string(), account),
         ("Requested by".to_string(), r.requester.mention()),
         ("Reason".to_string(), escape_slack_text(&r.reason)),
-        ("Expires".to_string(), r.expires_at.format("%Y-%m-%d %H:%M:%S UTC").to_string()),
-        ("Approvals needed".to_string(), r.approvals_required.to_string()),
+        (
+            "Expires".to_string(),
+            r.expires_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+        ),
+        (
+            "Approvals needed".to_string(),
+            r.approvals_required.to_string(),
+        ),
     ];
     CardView {
         title: format!("Revoke active sessions of {}", r.role.name()),
@@ -43,11 +49,19 @@ pub fn view(card: &Card) -> CardView {
 }
 
 fn mentions(users: &[crate::domain::ids::SlackUserId]) -> String {
-    users.iter().map(|u| u.mention()).collect::<Vec<_>>().join(", ")
+    users
+        .iter()
+        .map(|u| u.mention())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn status_line(r: &Request) -> String {
-    let by = r.decided_by.as_ref().map(|u| u.mention()).unwrap_or_default();
+    let by = r
+        .decided_by
+        .as_ref()
+        .map(|u| u.mention())
+        .unwrap_or_default();
     match r.state {
         State::Pending if r.approvals.is_empty() => format!(
             ":hourglass_flowing_sand: Waiting for {} approval{} from someone other than {}.",
@@ -61,11 +75,16 @@ pub fn status_line(r: &Request) -> String {
             r.approvals_required,
             mentions(&r.approvals)
         ),
-        State::Approved => format!(":white_check_mark: Approved by {}. Applying the policy…", mentions(&r.approvals)),
+        State::Approved => format!(
+            ":white_check_mark: Approved by {}. Applying the policy…",
+            mentions(&r.approvals)
+        ),
         State::Applied => {
             let cutoff = r.cutoff.map(|c| c.to_string()).unwrap_or_default();
             let how = match r.outcome {
-                Some(MergeOutcome::AlreadyCovered) => " (an existing, later cut-off was already in place and stays)",
+                Some(MergeOutcome::AlreadyCovered) => {
+                    " (an existing, later cut-off was already in place and stays)"
+                }
                 Some(MergeOutcome::Extended) => " (replacing an earlier cut-off)",
                 _ => "",
             };
@@ -81,8 +100,12 @@ pub fn status_line(r: &Request) -> String {
             r.id
         ),
         State::Rejected => format!(":no_entry_sign: Rejected by {by}. Nothing was changed."),
-        State::Cancelled => format!(":heavy_multiplication_x: Cancelled by {by}. Nothing was changed."),
-        State::Expired => ":hourglass: Expired without enough approvals. Nothing was changed.".to_string(),
+        State::Cancelled => {
+            format!(":heavy_multiplication_x: Cancelled by {by}. Nothing was changed.")
+        }
+        State::Expired => {
+            ":hourglass: Expired without enough approvals. Nothing was changed.".to_string()
+        }
     }
 }
 

@@ -9,7 +9,9 @@ use crate::domain::ids::{ChannelId, SlackGroupId, SlackUserId};
 use crate::domain::request::CardRef;
 use crate::ports::{Card, Reply, Slack, SlackError};
 
-type Connector = SlackClientHyperConnector<hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>>;
+type Connector = SlackClientHyperConnector<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+>;
 
 pub struct SlackWebApi {
     client: SlackClient<Connector>,
@@ -32,14 +34,20 @@ impl SlackWebApi {
         }
         Ok(SlackWebApi {
             client: SlackClient::new(connector),
-            http: crate::http_client::HttpClient::new().map_err(|e| SlackError(format!("no CA certificates: {e}")))?,
+            http: crate::http_client::HttpClient::new()
+                .map_err(|e| SlackError(format!("no CA certificates: {e}")))?,
             token: SlackApiToken::new(SlackApiTokenValue(bot_token.expose_secret().to_string())),
         })
     }
 
     /// `auth.test`: whether the token is accepted.
     pub async fn auth_test(&self) -> Result<String, SlackError> {
-        let r = self.client.open_session(&self.token).auth_test().await.map_err(err)?;
+        let r = self
+            .client
+            .open_session(&self.token)
+            .auth_test()
+            .await
+            .map_err(err)?;
         Ok(format!("team {} as {}", r.team, r.user.unwrap_or_default()))
     }
 }
@@ -57,14 +65,31 @@ fn content(card: &Card) -> SlackMessageContent {
 #[async_trait]
 impl Slack for SlackWebApi {
     async fn post_card(&self, channel: &ChannelId, card: &Card) -> Result<CardRef, SlackError> {
-        let req = SlackApiChatPostMessageRequest::new(SlackChannelId(channel.to_string()), content(card));
-        let resp = self.client.open_session(&self.token).chat_post_message(&req).await.map_err(err)?;
-        Ok(CardRef { channel: channel.clone(), ts: resp.ts.0 })
+        let req =
+            SlackApiChatPostMessageRequest::new(SlackChannelId(channel.to_string()), content(card));
+        let resp = self
+            .client
+            .open_session(&self.token)
+            .chat_post_message(&req)
+            .await
+            .map_err(err)?;
+        Ok(CardRef {
+            channel: channel.clone(),
+            ts: resp.ts.0,
+        })
     }
 
     async fn update_card(&self, at: &CardRef, card: &Card) -> Result<(), SlackError> {
-        let req = SlackApiChatUpdateRequest::new(SlackChannelId(at.channel.to_string()), content(card), SlackTs(at.ts.clone()));
-        self.client.open_session(&self.token).chat_update(&req).await.map_err(err)?;
+        let req = SlackApiChatUpdateRequest::new(
+            SlackChannelId(at.channel.to_string()),
+            content(card),
+            SlackTs(at.ts.clone()),
+        );
+        self.client
+            .open_session(&self.token)
+            .chat_update(&req)
+            .await
+            .map_err(err)?;
         Ok(())
     }
 
@@ -77,18 +102,34 @@ impl Slack for SlackWebApi {
         });
         let (status, text) = self
             .http
-            .post(response_url, &[("content-type", "application/json".into())], body.to_string().into_bytes())
+            .post(
+                response_url,
+                &[("content-type", "application/json".into())],
+                body.to_string().into_bytes(),
+            )
             .await
             .map_err(SlackError)?;
         if status >= 300 {
-            return Err(SlackError(format!("response_url answered {status}: {}", text.chars().take(200).collect::<String>())));
+            return Err(SlackError(format!(
+                "response_url answered {status}: {}",
+                text.chars().take(200).collect::<String>()
+            )));
         }
         Ok(())
     }
 
     async fn group_members(&self, group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError> {
         let req = SlackApiUserGroupsUsersListRequest::new(SlackUserGroupId(group.to_string()));
-        let resp = self.client.open_session(&self.token).usergroups_users_list(&req).await.map_err(err)?;
-        Ok(resp.users.into_iter().filter_map(|u| SlackUserId::parse(&u.0).ok()).collect())
+        let resp = self
+            .client
+            .open_session(&self.token)
+            .usergroups_users_list(&req)
+            .await
+            .map_err(err)?;
+        Ok(resp
+            .users
+            .into_iter()
+            .filter_map(|u| SlackUserId::parse(&u.0).ok())
+            .collect())
     }
 }

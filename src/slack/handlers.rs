@@ -39,9 +39,14 @@ pub fn reply_json(reply: &Reply) -> serde_json::Value {
 /// Decode a signed slash-command body into the service's context.
 pub fn decode_command(body: &[u8]) -> Result<CommandContext, &'static str> {
     let form: CommandForm = serde_urlencoded::from_bytes(body).map_err(|_| "form")?;
-    let user = SlackUserId::parse(form.user_id.as_deref().unwrap_or_default()).map_err(|_| "user_id")?;
-    let channel = ChannelId::parse(form.channel_id.as_deref().unwrap_or_default()).map_err(|_| "channel_id")?;
-    let response_url = form.response_url.filter(|u| u.starts_with("https://") || u.starts_with("http://")).ok_or("response_url")?;
+    let user =
+        SlackUserId::parse(form.user_id.as_deref().unwrap_or_default()).map_err(|_| "user_id")?;
+    let channel = ChannelId::parse(form.channel_id.as_deref().unwrap_or_default())
+        .map_err(|_| "channel_id")?;
+    let response_url = form
+        .response_url
+        .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+        .ok_or("response_url")?;
     Ok(CommandContext {
         user,
         channel,
@@ -102,13 +107,19 @@ pub fn decode_interaction(body: &[u8]) -> Result<Interaction, &'static str> {
         return Err("actions");
     };
     let act = Action::parse(&action.action_id).ok_or("action_id")?;
-    let request_id = RequestId::parse(action.value.as_deref().unwrap_or_default()).map_err(|_| "value")?;
+    let request_id =
+        RequestId::parse(action.value.as_deref().unwrap_or_default()).map_err(|_| "value")?;
     let user = SlackUserId::parse(&payload.user.ok_or("user")?.id).map_err(|_| "user")?;
     let response_url = payload
         .response_url
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
         .ok_or("response_url")?;
-    Ok(Interaction::Click(ClickContext { user, action: act, request_id, response_url }))
+    Ok(Interaction::Click(ClickContext {
+        user,
+        action: act,
+        request_id,
+        response_url,
+    }))
 }
 
 pub async fn interaction(State(app): State<Arc<App>>, body: Bytes) -> Response {
@@ -128,7 +139,9 @@ mod tests {
     use proptest::prelude::*;
 
     fn form(payload: &serde_json::Value) -> Vec<u8> {
-        serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap().into_bytes()
+        serde_urlencoded::to_string([("payload", payload.to_string())])
+            .unwrap()
+            .into_bytes()
     }
 
     fn click(action_id: &str, value: &str) -> serde_json::Value {
@@ -142,7 +155,9 @@ mod tests {
 
     #[test]
     fn decodes_our_buttons() {
-        let Interaction::Click(c) = decode_interaction(&form(&click("approve", "rr-7f3k2q9x"))).unwrap() else {
+        let Interaction::Click(c) =
+            decode_interaction(&form(&click("approve", "rr-7f3k2q9x"))).unwrap()
+        else {
             panic!()
         };
         assert_eq!(c.action, Action::Approve);
@@ -151,8 +166,14 @@ mod tests {
 
     #[test]
     fn refuses_forged_or_incomplete_payloads() {
-        assert_eq!(decode_interaction(&form(&click("delete_everything", "rr-7f3k2q9x"))).unwrap_err(), "action_id");
-        assert_eq!(decode_interaction(&form(&click("approve", "rr-../../x"))).unwrap_err(), "value");
+        assert_eq!(
+            decode_interaction(&form(&click("delete_everything", "rr-7f3k2q9x"))).unwrap_err(),
+            "action_id"
+        );
+        assert_eq!(
+            decode_interaction(&form(&click("approve", "rr-../../x"))).unwrap_err(),
+            "value"
+        );
         let mut no_user = click("approve", "rr-7f3k2q9x");
         no_user.as_object_mut().unwrap().remove("user");
         assert_eq!(decode_interaction(&form(&no_user)).unwrap_err(), "user");
@@ -173,9 +194,19 @@ mod tests {
         let c = decode_command(ok).unwrap();
         assert_eq!(c.text, "help");
         assert_eq!(c.trigger_id.as_deref(), Some("1.2"));
-        assert_eq!(decode_command(b"channel_id=C0INC&response_url=https%3A%2F%2Fx").unwrap_err(), "user_id");
-        assert_eq!(decode_command(b"user_id=alice&channel_id=C0INC").unwrap_err(), "user_id");
-        assert_eq!(decode_command(b"user_id=U0A&channel_id=C0INC&response_url=file%3A%2F%2Fx").unwrap_err(), "response_url");
+        assert_eq!(
+            decode_command(b"channel_id=C0INC&response_url=https%3A%2F%2Fx").unwrap_err(),
+            "user_id"
+        );
+        assert_eq!(
+            decode_command(b"user_id=alice&channel_id=C0INC").unwrap_err(),
+            "user_id"
+        );
+        assert_eq!(
+            decode_command(b"user_id=U0A&channel_id=C0INC&response_url=file%3A%2F%2Fx")
+                .unwrap_err(),
+            "response_url"
+        );
     }
 
     proptest! {

@@ -31,12 +31,19 @@ fn mac(secret: &[u8], timestamp: &str, body: &[u8]) -> Option<Hmac<Sha256>> {
 
 /// The `X-Slack-Signature` value Slack would send for this request.
 pub fn sign(secret: &str, timestamp: &str, body: &[u8]) -> String {
-    let digest = mac(secret.as_bytes(), timestamp, body).map(|m| hex::encode(m.finalize().into_bytes()));
+    let digest =
+        mac(secret.as_bytes(), timestamp, body).map(|m| hex::encode(m.finalize().into_bytes()));
     format!("v0={}", digest.unwrap_or_default())
 }
 
 /// Check a request: constant-time comparison, and a timestamp within 300 s of `now` either way.
-pub fn verify(secret: &str, timestamp: Option<&str>, signature: Option<&str>, body: &[u8], now: i64) -> Result<(), Rejection> {
+pub fn verify(
+    secret: &str,
+    timestamp: Option<&str>,
+    signature: Option<&str>,
+    body: &[u8],
+    now: i64,
+) -> Result<(), Rejection> {
     let (Some(ts), Some(sig)) = (timestamp, signature) else {
         return Err(Rejection::Missing);
     };
@@ -53,7 +60,11 @@ pub fn verify(secret: &str, timestamp: Option<&str>, signature: Option<&str>, bo
 }
 
 /// axum middleware for the Slack endpoints: 413 over 64 KiB, 401 (no detail) unless signed.
-pub async fn require_slack_signature(State(secret): State<SecretString>, req: Request, next: Next) -> Response {
+pub async fn require_slack_signature(
+    State(secret): State<SecretString>,
+    req: Request,
+    next: Next,
+) -> Response {
     let too_big = req
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
@@ -76,7 +87,10 @@ pub async fn require_slack_signature(State(secret): State<SecretString>, req: Re
         &bytes,
         now,
     ) {
-        Ok(()) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(()) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
         Err(why) => {
             tracing::info!(?why, "refused an unsigned or badly signed request");
             StatusCode::UNAUTHORIZED.into_response()
@@ -96,22 +110,67 @@ mod tests {
     #[test]
     fn slacks_published_example_signs_and_verifies() {
         assert_eq!(sign(SECRET, TS, BODY.as_bytes()), EXPECTED);
-        assert_eq!(verify(SECRET, Some(TS), Some(EXPECTED), BODY.as_bytes(), 1531420618 + 10), Ok(()));
+        assert_eq!(
+            verify(
+                SECRET,
+                Some(TS),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                1531420618 + 10
+            ),
+            Ok(())
+        );
     }
 
     #[test]
     fn tampering_staleness_and_absence_are_refused() {
         let now = 1531420618;
-        assert_eq!(verify(SECRET, Some(TS), Some(EXPECTED), b"token=other", now), Err(Rejection::Bad));
-        assert_eq!(verify("other-secret", Some(TS), Some(EXPECTED), BODY.as_bytes(), now), Err(Rejection::Bad));
-        assert_eq!(verify(SECRET, Some(TS), Some(EXPECTED), BODY.as_bytes(), now + 301), Err(Rejection::Stale));
-        assert_eq!(verify(SECRET, Some(TS), Some(EXPECTED), BODY.as_bytes(), now - 301), Err(Rejection::Stale));
-        assert_eq!(verify(SECRET, None, Some(EXPECTED), BODY.as_bytes(), now), Err(Rejection::Missing));
-        assert_eq!(verify(SECRET, Some(TS), None, BODY.as_bytes(), now), Err(Rejection::Missing));
-        assert_eq!(verify(SECRET, Some(TS), Some("v1=abc"), BODY.as_bytes(), now), Err(Rejection::Bad));
-        assert_eq!(verify(SECRET, Some(TS), Some("v0=zz"), BODY.as_bytes(), now), Err(Rejection::Bad));
-        assert_eq!(verify(SECRET, Some("soon"), Some(EXPECTED), BODY.as_bytes(), now), Err(Rejection::Bad));
+        assert_eq!(
+            verify(SECRET, Some(TS), Some(EXPECTED), b"token=other", now),
+            Err(Rejection::Bad)
+        );
+        assert_eq!(
+            verify(
+                "other-secret",
+                Some(TS),
+                Some(EXPECTED),
+                BODY.as_bytes(),
+                now
+            ),
+            Err(Rejection::Bad)
+        );
+        assert_eq!(
+            verify(SECRET, Some(TS), Some(EXPECTED), BODY.as_bytes(), now + 301),
+            Err(Rejection::Stale)
+        );
+        assert_eq!(
+            verify(SECRET, Some(TS), Some(EXPECTED), BODY.as_bytes(), now - 301),
+            Err(Rejection::Stale)
+        );
+        assert_eq!(
+            verify(SECRET, None, Some(EXPECTED), BODY.as_bytes(), now),
+            Err(Rejection::Missing)
+        );
+        assert_eq!(
+            verify(SECRET, Some(TS), None, BODY.as_bytes(), now),
+            Err(Rejection::Missing)
+        );
+        assert_eq!(
+            verify(SECRET, Some(TS), Some("v1=abc"), BODY.as_bytes(), now),
+            Err(Rejection::Bad)
+        );
+        assert_eq!(
+            verify(SECRET, Some(TS), Some("v0=zz"), BODY.as_bytes(), now),
+            Err(Rejection::Bad)
+        );
+        assert_eq!(
+            verify(SECRET, Some("soon"), Some(EXPECTED), BODY.as_bytes(), now),
+            Err(Rejection::Bad)
+        );
         let truncated = &EXPECTED[..EXPECTED.len() - 2];
-        assert_eq!(verify(SECRET, Some(TS), Some(truncated), BODY.as_bytes(), now), Err(Rejection::Bad));
+        assert_eq!(
+            verify(SECRET, Some(TS), Some(truncated), BODY.as_bytes(), now),
+            Err(Rejection::Bad)
+        );
     }
 }

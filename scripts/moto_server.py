@@ -1,0 +1,78 @@
+"""moto_server for the test suite: IAM, STS and DynamoDB on 127.0.0.1, behind one lock.
+
+moto serves requests on threads without a lock, so concurrent conditional writes on one item can
+both succeed; real DynamoDB is atomic. Serialising requests here keeps race tests honest without
+adding any lock to the bot. It also counts IAM writes per role (GET /_test/calls) so tests can
+assert "exactly one PutRolePolicy", and can inject IAM errors (POST /_test/faults) for error tests.
+
+Usage: python scripts/moto_server.py PORT
+"""
+import collections
+import io
+import json
+import sys
+import threading
+from urllib.parse import parse_qs
+
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import WSGIRequestHandler, run_simple
+
+lock = threading.Lock()
+calls = collections.Counter()
+# "Action:RoleName" -> {"status": 400, "code": "AccessDenied", "message": "...", "times": n}
+faults = {}
+moto_app = DomainDispatcherApplication(create_backend_app)
+
+FAULT_XML = """<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>
+<Code>{code}</Code><Message>{message}</Message></Error><RequestId>fault-injected</RequestId></ErrorResponse>"""
+
+
+def respond(start_response, status, body, content_type="application/json"):
+    data = body.encode()
+    start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(data)))])
+    return [data]
+
+
+def app(environ, start_response):
+    path = environ.get("PATH_INFO", "")
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    raw = environ["wsgi.input"].read(length) if length else b""
+    environ["wsgi.input"] = io.BytesIO(raw)
+    if path == "/_test/calls":
+        with lock:
+            return respond(start_response, "200 OK", json.dumps(calls))
+    if path == "/_test/faults":
+        with lock:
+            faults.clear()
+            faults.update(json.loads(raw or b"{}"))
+            return respond(start_response, "200 OK", "{}")
+    with lock:
+        form = parse_qs(raw.decode("utf-8", "replace")) if b"Action=" in raw else {}
+        action = form.get("Action", [""])[0]
+        role = form.get("RoleName", [""])[0]
+        key = f"{action}:{role}"
+        fault = faults.get(key)
+        if fault and fault.get("times", 1) > 0:
+            fault["times"] = fault.get("times", 1) - 1
+            calls[f"fault:{key}"] += 1
+            return respond(
+                start_response,
+                f"{fault.get('status', 400)} Error",
+                FAULT_XML.format(code=fault["code"], message=fault.get("message", fault["code"])),
+                "text/xml",
+            )
+        if action in ("PutRolePolicy", "DeleteRolePolicy", "AssumeRole"):
+            calls[key] += 1
+        # Consume the response inside the lock so moto's work is finished before the next request.
+        return list(moto_app(environ, start_response))
+
+
+class Handler(WSGIRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, *args, **kwargs):
+        pass
+
+
+if __name__ == "__main__":
+    run_simple("127.0.0.1", int(sys.argv[1]), app, threaded=True, request_handler=Handler)

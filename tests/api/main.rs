@@ -1,0 +1,9 @@
+//! One integration-test binary: the real server on 127.0.0.1:0, a real moto_server (IAM, STS,
+//! DynamoDB) and a wiremock Slack. Run through `scripts/test.sh`, which starts moto.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod lifecycle;
+mod refusals;
+mod signatures;
