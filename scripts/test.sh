@@ -13,6 +13,7 @@ if ! "$VENV/bin/python" -c "import moto, werkzeug" 2>/dev/null; then
   "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.2,<6'
 fi
 
+mkdir -p target
 PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$VENV/bin/python" scripts/moto_server.py "$PORT" >target/moto.log 2>&1 &
 MOTO_PID=$!

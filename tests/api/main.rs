@@ -6,4 +6,5 @@
 mod helpers;
 mod lifecycle;
 mod refusals;
+mod revocation;
 mod signatures;
