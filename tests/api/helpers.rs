@@ -370,3 +370,48 @@ where
 pub async fn settle() {
     tokio::time::sleep(Duration::from_millis(400)).await;
 }
+
+/// A second server (another replica) on an existing table, sharing the same moto and, when
+/// `slack_api` is given, the same fake Slack.
+pub async fn spawn_app_on(
+    table: &str,
+    slack_api: Option<String>,
+    edit: impl FnOnce(String) -> String,
+) -> TestApp {
+    revoke_role_bot::telemetry::install_crypto_provider();
+    let settings = Settings::from_toml(&edit(base_config(table))).expect("test config");
+    let slack = MockServer::start().await;
+    mount_slack_ok(&slack).await;
+    let aws = aws_config().await;
+    let store = Arc::new(DynamoStore::new(&aws, table));
+    let secrets = SlackSecrets {
+        signing_secret: SecretString::from(SECRET),
+        bot_token: SecretString::from("xoxb-test-token"),
+        api_url: Some(slack_api.unwrap_or_else(|| slack.uri())),
+    };
+    let server = Application::build_with(settings, secrets, aws.clone())
+        .await
+        .expect("build app");
+    let addr: SocketAddr = server.local_addr();
+    let app = server.app();
+    tokio::spawn(server.run_until_stopped());
+    TestApp {
+        base: format!("http://{addr}"),
+        iam: aws_sdk_iam::Client::new(&aws),
+        ddb: aws_sdk_dynamodb::Client::new(&aws),
+        slack,
+        aws,
+        store,
+        table: table.to_string(),
+        http: reqwest::Client::new(),
+        app,
+        triggers: Default::default(),
+    }
+}
+
+/// Write `text` to a fresh file under the system temp dir.
+pub fn tempfile_with(text: &str) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("{}.toml", unique("rrb-config")));
+    std::fs::write(&p, text).expect("write temp config");
+    p
+}

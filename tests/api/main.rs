@@ -8,3 +8,4 @@ mod lifecycle;
 mod refusals;
 mod revocation;
 mod signatures;
+mod workflow;

@@ -1,0 +1,466 @@
+//! The approval workflow under pressure: groups, channels, quorum, expiry, idempotency, races, tamper evidence.
+
+use std::process::Command;
+use std::time::Duration;
+
+use revoke_role_bot::domain::audit::EventKind;
+use revoke_role_bot::domain::request::State;
+use revoke_role_bot::ports::AuditStore;
+use serde_json::json;
+use wiremock::matchers::{method, path, query_param};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::helpers::*;
+
+async fn group(app: &TestApp, id: &str, members: &[&str]) {
+    Mock::given(method("GET"))
+        .and(path("/usergroups.users.list"))
+        .and(query_param("usergroup", id))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"ok": true, "users": members})),
+        )
+        .mount(&app.slack)
+        .await;
+}
+
+#[tokio::test]
+async fn user_group_members_may_request_and_approve() {
+    let app = spawn_app_with(|c| {
+        c.replace(
+            r#"requesters = ["U0ALICE", "U0BOB"]"#,
+            r#"requesters = ["S0ONCALL"]"#,
+        )
+        .replace(
+            r#"approvers = ["U0ALICE", "U0BOB", "U0CAROL"]"#,
+            r#"approvers = ["S0SECLEAD"]"#,
+        )
+    })
+    .await;
+    group(&app, "S0ONCALL", &["U0DAVE"]).await;
+    group(&app, "S0SECLEAD", &["U0ERIN"]).await;
+    let role = unique("grouped");
+    app.create_role(&role, None).await;
+
+    app.command("U0DAVE", &format!("prod/{role} INC-10 leaked"))
+        .await;
+    let request = app.request_from_card(0).await;
+    // Not in the approvers group.
+    app.click("U0DAVE", "approve", &request.id).await;
+    app.wait_replies("U0DAVE", 2).await;
+    app.click("U0ERIN", "approve", &request.id).await;
+    app.wait_state(&request.id, State::Applied).await;
+    let calls = app.slack.received_requests().await.unwrap();
+    assert!(
+        calls
+            .iter()
+            .any(|r| r.url.path() == "/usergroups.users.list"
+                && r.url.query().unwrap_or_default().contains("S0SECLEAD"))
+    );
+}
+
+#[tokio::test]
+async fn membership_fails_closed_when_slack_cannot_answer() {
+    let app = spawn_app_with(|c| {
+        c.replace(
+            r#"requesters = ["U0ALICE", "U0BOB"]"#,
+            r#"requesters = ["S0ONCALL"]"#,
+        )
+    })
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/usergroups.users.list"))
+        .respond_with(ResponseTemplate::new(500).set_body_string("upstream exploded"))
+        .mount(&app.slack)
+        .await;
+    let role = unique("closed");
+    app.create_role(&role, None).await;
+    app.command("U0DAVE", &format!("prod/{role} INC-11 leaked"))
+        .await;
+    let replies = app.wait_replies("U0DAVE", 1).await;
+    let text = replies[0]["text"].as_str().unwrap();
+    assert!(text.contains("could not confirm"), "{text}");
+    settle().await;
+    assert!(app.slack_received("/chat.postMessage").await.is_empty());
+    let (events, _) = app.store.whole_chain().await.unwrap();
+    assert_eq!(events.last().unwrap().draft.kind, EventKind::RequestRefused);
+}
+
+#[tokio::test]
+async fn a_command_from_a_channel_not_on_the_list_is_refused() {
+    let app =
+        spawn_app_with(|c| c.replace("[roles]", "channels = [\"C0ONLYHERE\"]\n[roles]")).await;
+    let ack = app.command(ALICE, "prod/whatever INC-12 leaked").await;
+    assert!(
+        ack["text"]
+            .as_str()
+            .unwrap()
+            .contains("does not take commands in this channel")
+    );
+    settle().await;
+    assert!(app.slack_received("/chat.postMessage").await.is_empty());
+    let (events, _) = app.store.whole_chain().await.unwrap();
+    assert_eq!(events.len(), 1, "the refusal is recorded");
+    assert_eq!(events[0].draft.kind, EventKind::RequestRefused);
+    assert_eq!(events[0].draft.actor, ALICE);
+}
+
+#[tokio::test]
+async fn two_approvals_need_two_distinct_people_and_the_card_shows_progress() {
+    let app =
+        spawn_app_with(|c| c.replace("[access]", "[approval]\napprovals_required = 2\n[access]"))
+            .await;
+    let role = unique("quorum");
+    app.create_role(&role, None).await;
+    app.command(ALICE, &format!("prod/{role} INC-13 leaked"))
+        .await;
+    let request = app.request_from_card(0).await;
+
+    app.click(BOB, "approve", &request.id).await;
+    let updates = app.wait_slack("/chat.update", 1).await;
+    assert!(
+        updates[0]
+            .to_string()
+            .contains("1 of 2 approvals: <@U0BOB>"),
+        "{}",
+        updates[0]
+    );
+    app.click(BOB, "approve", &request.id).await;
+    let replies = app.wait_replies(BOB, 1).await;
+    assert!(
+        replies[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("already approved")
+    );
+    assert_eq!(
+        app.store.get(&request.id).await.unwrap().unwrap().state,
+        State::Pending
+    );
+    assert!(app.revoke_policy(&role).await.is_none());
+
+    app.click(CAROL, "approve", &request.id).await;
+    let done = app.wait_state(&request.id, State::Applied).await;
+    assert_eq!(
+        done.approvals
+            .iter()
+            .map(|u| u.as_str())
+            .collect::<Vec<_>>(),
+        [BOB, CAROL]
+    );
+    assert_eq!(
+        app.event_kinds(&request.id).await,
+        [
+            EventKind::Requested,
+            EventKind::ApprovalRecorded,
+            EventKind::ClickRefused,
+            EventKind::Approved,
+            EventKind::Applied
+        ]
+    );
+}
+
+#[tokio::test]
+async fn two_approvers_clicking_at_once_both_count() {
+    let app =
+        spawn_app_with(|c| c.replace("[access]", "[approval]\napprovals_required = 2\n[access]"))
+            .await;
+    let role = unique("both-count");
+    app.create_role(&role, None).await;
+    app.command(ALICE, &format!("prod/{role} INC-14 leaked"))
+        .await;
+    let request = app.request_from_card(0).await;
+    tokio::join!(
+        app.click(BOB, "approve", &request.id),
+        app.click(CAROL, "approve", &request.id)
+    );
+    let done = app.wait_state(&request.id, State::Applied).await;
+    assert_eq!(done.approvals.len(), 2);
+    settle().await;
+    assert!(
+        app.replies_to(BOB).await.is_empty() && app.replies_to(CAROL).await.is_empty(),
+        "nobody was told to try again"
+    );
+}
+
+#[tokio::test]
+async fn many_concurrent_approvals_make_one_transition_and_one_policy_write() {
+    const RACERS: usize = 24;
+    let approvers: Vec<String> = (0..RACERS).map(|i| format!("U0RACER{i:02}")).collect();
+    let list = approvers
+        .iter()
+        .map(|a| format!("\"{a}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let app = spawn_app_with(|c| {
+        c.replace(
+            r#"approvers = ["U0ALICE", "U0BOB", "U0CAROL"]"#,
+            &format!("approvers = [{list}]"),
+        )
+    })
+    .await;
+    let role = unique("raced");
+    app.create_role(&role, None).await;
+    app.command(ALICE, &format!("prod/{role} INC-15 leaked"))
+        .await;
+    let request = app.request_from_card(0).await;
+
+    // Half distinct approvers, half double clicks of the same person.
+    let app_ref = &app;
+    let clicks = (0..RACERS).map(|i| {
+        let who = approvers[i / 2 * 2].clone();
+        let body = app_ref.click_body(&who, "approve", request.id.as_str());
+        async move {
+            app_ref
+                .post_signed("/slack/interactions", body)
+                .await
+                .status()
+                .as_u16()
+        }
+    });
+    let statuses = futures::future::join_all(clicks).await;
+    assert!(statuses.iter().all(|s| *s == 200));
+
+    app.wait_state(&request.id, State::Applied).await;
+    // Every click is answered: one transition, the rest refused as closed or already approved.
+    eventually("every click accounted for", || async {
+        let n = app.events(&request.id).await.len();
+        (n >= 3 + RACERS - 1).then_some(())
+    })
+    .await;
+    settle().await;
+    let kinds = app.event_kinds(&request.id).await;
+    assert_eq!(
+        kinds.iter().filter(|k| **k == EventKind::Approved).count(),
+        1
+    );
+    assert_eq!(
+        kinds.iter().filter(|k| **k == EventKind::Applied).count(),
+        1
+    );
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == EventKind::ClickRefused)
+            .count(),
+        RACERS - 1
+    );
+    assert_eq!(
+        moto_calls().await.get(&format!("PutRolePolicy:{role}")),
+        Some(&1)
+    );
+}
+
+#[tokio::test]
+async fn an_expired_request_refuses_late_clicks_and_its_card_is_updated_once_across_replicas() {
+    let edit = |c: String| c.replace("[access]", "[approval]\nexpires_after = \"1s\"\n[access]");
+    let app = spawn_app_with(edit).await;
+    let role = unique("expiring");
+    app.create_role(&role, None).await;
+    app.command(ALICE, &format!("prod/{role} INC-16 leaked"))
+        .await;
+    let request = app.request_from_card(0).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    // Two replicas sweep at once: the request expires exactly once.
+    let other = spawn_app_on(&app.table, Some(app.slack.uri()), edit).await;
+    let (a, b) = tokio::join!(app.app.recover(), other.app.recover());
+    a.unwrap();
+    b.unwrap();
+    let expired = app.wait_state(&request.id, State::Expired).await;
+    assert_eq!(expired.version, 2);
+    let update = app.wait_slack("/chat.update", 1).await;
+    assert!(
+        update[0]
+            .to_string()
+            .contains("Expired without enough approvals")
+    );
+    settle().await;
+    assert_eq!(
+        app.slack_received("/chat.update").await.len(),
+        1,
+        "one expiry, one card update"
+    );
+
+    app.click(BOB, "approve", &request.id).await;
+    let replies = app.wait_replies(BOB, 1).await;
+    assert!(
+        replies[0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("already expired"),
+        "{}",
+        replies[0]
+    );
+    settle().await;
+    let kinds = app.event_kinds(&request.id).await;
+    assert_eq!(
+        kinds,
+        [
+            EventKind::Requested,
+            EventKind::Expired,
+            EventKind::ClickRefused
+        ]
+    );
+    assert!(app.revoke_policy(&role).await.is_none());
+}
+
+#[tokio::test]
+async fn a_click_after_expiry_is_refused_even_before_the_sweeper_runs() {
+    let app =
+        spawn_app_with(|c| c.replace("[access]", "[approval]\nexpires_after = \"1s\"\n[access]"))
+            .await;
+    let role = unique("late");
+    app.create_role(&role, None).await;
+    app.command(ALICE, &format!("prod/{role} INC-17 leaked"))
+        .await;
+    let request = app.request_from_card(0).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    app.click(BOB, "approve", &request.id).await;
+    let replies = app.wait_replies(BOB, 1).await;
+    assert!(replies[0]["text"].as_str().unwrap().contains("has expired"));
+    app.wait_state(&request.id, State::Expired).await;
+    assert!(app.revoke_policy(&role).await.is_none());
+}
+
+#[tokio::test]
+async fn the_slash_command_is_acknowledged_at_once_while_the_slack_api_takes_5_seconds() {
+    let app = spawn_app_with(|c| {
+        c.replace(
+            r#"requesters = ["U0ALICE", "U0BOB"]"#,
+            r#"requesters = ["S0SLOW"]"#,
+        )
+    })
+    .await;
+    Mock::given(method("GET"))
+        .and(path("/usergroups.users.list"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "users": ["U0DAVE"]}))
+                .set_delay(Duration::from_secs(5)),
+        )
+        .mount(&app.slack)
+        .await;
+    let role = unique("slow");
+    app.create_role(&role, None).await;
+    let ack = app
+        .command("U0DAVE", &format!("prod/{role} INC-18 leaked"))
+        .await;
+    assert_eq!(ack["response_type"], "ephemeral");
+    // The answer came back while the membership check was still waiting on Slack:
+    // nothing has been recorded or posted yet.
+    assert!(
+        app.store
+            .latest_requests(None, 10)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    assert!(app.slack_received("/chat.postMessage").await.is_empty());
+    // And the work completes once Slack answers.
+    app.request_from_card(0).await;
+}
+
+#[tokio::test]
+async fn status_shows_one_request_and_its_events_in_the_channel() {
+    let app = spawn_app().await;
+    let role = unique("status");
+    app.create_role(&role, None).await;
+    app.command(ALICE, &format!("prod/{role} INC-19 &lt;script&gt;"))
+        .await;
+    let request = app.request_from_card(0).await;
+    app.click(ALICE, "approve", &request.id).await;
+    app.wait_replies(ALICE, 2).await;
+    app.command(BOB, &format!("status {}", request.id)).await;
+    let replies = app.wait_replies(BOB, 1).await;
+    assert_eq!(replies[0]["response_type"], "in_channel");
+    let text = replies[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("*pending*")
+            && text.contains("*requested*")
+            && text.contains("*click_refused*"),
+        "{text}"
+    );
+    assert!(
+        text.contains("INC-19 &lt;script&gt;"),
+        "escaped exactly once: {text}"
+    );
+}
+
+#[tokio::test]
+async fn audit_verify_names_an_edited_and_a_deleted_event() {
+    let app = spawn_app().await;
+    let role = unique("tamper");
+    app.create_role(&role, None).await;
+    app.command(ALICE, &format!("prod/{role} INC-20 leaked"))
+        .await;
+    let request = app.request_from_card(0).await;
+    app.click(BOB, "approve", &request.id).await;
+    app.wait_state(&request.id, State::Applied).await;
+
+    let config = tempfile_with(&base_config(&app.table));
+    let verify = || {
+        Command::new(env!("CARGO_BIN_EXE_revoke-role-bot"))
+            .args(["--config", config.to_str().unwrap(), "audit", "verify"])
+            .env("AWS_ENDPOINT_URL", moto_endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .unwrap()
+    };
+    let ok = verify();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("chain intact"));
+
+    let events = app.events(&request.id).await;
+    let pk = format!("REQ#{}", request.id);
+    let sk = |seq: u64| format!("EVT#{seq:020}");
+    // Edit who approved; delete the applied event.
+    app.ddb
+        .update_item()
+        .table_name(&app.table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk.clone()))
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(sk(events[1].seq)),
+        )
+        .update_expression("SET actor = :a")
+        .expression_attribute_values(
+            ":a",
+            aws_sdk_dynamodb::types::AttributeValue::S("U0MALLORY".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+    app.ddb
+        .delete_item()
+        .table_name(&app.table)
+        .key("pk", aws_sdk_dynamodb::types::AttributeValue::S(pk))
+        .key(
+            "sk",
+            aws_sdk_dynamodb::types::AttributeValue::S(sk(events[0].seq)),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let broken = verify();
+    assert!(!broken.status.success());
+    let out = String::from_utf8_lossy(&broken.stdout);
+    assert!(
+        out.contains(&format!("event #{} is missing", events[0].seq)),
+        "{out}"
+    );
+    assert!(
+        out.contains(&format!(
+            "event #{} ({}, approved) was altered",
+            events[1].seq, request.id
+        )),
+        "{out}"
+    );
+}
