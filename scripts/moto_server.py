@@ -19,7 +19,7 @@ from werkzeug.serving import WSGIRequestHandler, run_simple
 
 lock = threading.Lock()
 calls = collections.Counter()
-# "Action:RoleName" -> {"status": 400, "code": "AccessDenied", "message": "...", "times": n}
+# "Action:RoleName" (AssumeRole: "AssumeRole:RoleArn") -> {"status": 400, "code": "AccessDenied", "message": "...", "times": n}
 faults = {}
 moto_app = DomainDispatcherApplication(create_backend_app)
 
@@ -49,7 +49,7 @@ def app(environ, start_response):
     with lock:
         form = parse_qs(raw.decode("utf-8", "replace")) if b"Action=" in raw else {}
         action = form.get("Action", [""])[0]
-        role = form.get("RoleName", [""])[0]
+        role = form.get("RoleName", form.get("RoleArn", [""]))[0]
         key = f"{action}:{role}"
         fault = faults.get(key)
         if fault and fault.get("times", 1) > 0:

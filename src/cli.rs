@@ -107,17 +107,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .run_until_stopped()
                 .await
         }
-        Cmd::CheckConfig => {
-            let s = settings(&cli)?;
-            println!(
-                "ok: config is valid ({} account(s), {} requester entries, {} approver entries, table {})",
-                s.accounts.len(),
-                s.requesters.len(),
-                s.approvers.len(),
-                s.table
-            );
-            Ok(())
-        }
+        Cmd::CheckConfig => check_config(&cli).await,
         Cmd::Demo => crate::demo::run().await,
         Cmd::Policy { cutoff } => {
             let c = if cutoff == "now" {
@@ -151,6 +141,71 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// Validate the file, then the live setup: the table and its indexes, Slack, and every account.
+async fn check_config(cli: &Cli) -> anyhow::Result<()> {
+    let s = settings(cli)?;
+    println!(
+        "ok   config: {} account(s), {} requester entries, {} approver entries, table {}",
+        s.accounts.len(),
+        s.requesters.len(),
+        s.approvers.len(),
+        s.table
+    );
+    let mut failures = 0;
+    let mut report = |result: Result<String, String>| match result {
+        Ok(line) => println!("ok   {line}"),
+        Err(line) => {
+            failures += 1;
+            println!("FAIL {line}");
+        }
+    };
+    let aws = crate::aws::load_config().await;
+    report(crate::aws::dynamodb::check_table(&aws, &s.table).await);
+    report(match SlackSecrets::from_env() {
+        Err(e) => Err(format!("slack: {e}")),
+        Ok(secrets) => match crate::slack::client::SlackWebApi::new(
+            &secrets.bot_token,
+            secrets.api_url.as_deref(),
+        ) {
+            Err(e) => Err(format!("slack: {e}")),
+            Ok(api) => api
+                .auth_test()
+                .await
+                .map(|who| format!("slack: auth.test accepted the bot token ({who})"))
+                .map_err(|e| {
+                    format!("slack: auth.test refused the bot token: {e}; check SLACK_BOT_TOKEN")
+                }),
+        },
+    });
+    for account in &s.accounts {
+        let label = match &account.name {
+            Some(n) => format!("{n} ({})", account.id),
+            None => account.id.to_string(),
+        };
+        let conf = crate::aws::iam::account_config(&aws, account).await;
+        report(match crate::aws::caller_identity(&conf).await {
+            Ok((arn, _)) if arn.split(':').nth(4) == Some(account.id.as_str()) => {
+                Ok(format!("account {label}: credentials work, as {arn}"))
+            }
+            Ok((arn, _)) => Err(format!(
+                "account {label}: credentials belong to another account ({arn}); set assume_role_arn for this account"
+            )),
+            Err(e) => Err(format!(
+                "account {label}: cannot obtain credentials{}: {e}",
+                account
+                    .assume_role_arn
+                    .as_ref()
+                    .map(|r| format!(" by assuming {r} (check its trust policy and external_id)"))
+                    .unwrap_or_default()
+            )),
+        });
+    }
+    if failures > 0 {
+        bail!("{failures} check(s) failed");
+    }
+    Ok(())
 }
 
 async fn verify(store: &dyn AuditStore) -> anyhow::Result<()> {
@@ -253,10 +308,11 @@ async fn audit(store: &dyn AuditStore, s: &Settings, a: &AuditArgs) -> anyhow::R
                 }
             }
             if page.more {
-                eprintln!(
-                    "more than {} match; narrow with --since, --role, --user or raise --limit",
-                    a.limit
-                );
+                let how_many = match page.total {
+                    Some(total) => format!("showing {} of {total}", page.items.len()),
+                    None => format!("showing the latest {}; there are more", a.limit),
+                };
+                eprintln!("{how_many}: narrow with --since, --role, --user or raise --limit");
             }
         }
     }

@@ -152,8 +152,12 @@ pub fn slack_sections(found: &Found, limit: u32) -> Vec<String> {
                     .join("\n"),
             );
             if page.more {
+                let how_many = match page.total {
+                    Some(total) => format!("Showing {} of {total}", page.items.len()),
+                    None => format!("Showing the latest {limit}; there are more"),
+                };
                 out.push(format!(
-                    "_More than {limit} match. Narrow with `--since 7d`, a role, a request id or an @user, or raise `--limit` (up to 100)._"
+                    "_{how_many}. Narrow with `--since 7d`, a role, a request id or an @user, or raise `--limit` (up to 100)._"
                 ));
             }
             out

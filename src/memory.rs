@@ -52,9 +52,11 @@ fn page(
 ) -> Page<Request> {
     items.retain(|r| since.is_none_or(|s| r.created_at >= s));
     items.sort_by_key(|r| std::cmp::Reverse(r.created_at));
-    let more = items.len() > limit as usize;
+    let total = items.len();
+    let more = total > limit as usize;
     items.truncate(limit as usize);
     Page {
+        total: Some(total),
         items,
         more,
         scanned,

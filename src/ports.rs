@@ -29,6 +29,8 @@ pub struct Page<T> {
     pub more: bool,
     /// Items the store read to answer (to show index use).
     pub scanned: usize,
+    /// How many matched in all, when there are more than fit and the store can count them.
+    pub total: Option<usize>,
 }
 
 #[async_trait]

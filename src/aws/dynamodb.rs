@@ -403,20 +403,43 @@ impl DynamoStore {
                 .expression_attribute_values(":since", s(ts(&t))),
             None => q.key_condition_expression("#h = :h"),
         };
+        let counter = q.clone();
         let out = q.send().await.map_err(unavailable)?;
         let mut items = out
             .items()
             .iter()
             .map(request_from_item)
             .collect::<Result<Vec<_>, _>>()?;
-        let scanned = out.scanned_count() as usize;
-        let more = items.len() > limit as usize
-            || out.last_evaluated_key().is_some() && items.len() >= limit as usize;
+        let mut scanned = out.scanned_count() as usize;
+        let more = items.len() > limit as usize;
         items.truncate(limit as usize);
+        let mut total = None;
+        if more {
+            // Count every match from the same index, so the answer can say how many there are.
+            let (mut count, mut start) = (0usize, None);
+            loop {
+                let page = counter
+                    .clone()
+                    .set_limit(None)
+                    .select(aws_sdk_dynamodb::types::Select::Count)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .map_err(unavailable)?;
+                count += page.count() as usize;
+                scanned += page.scanned_count() as usize;
+                start = page.last_evaluated_key().cloned();
+                if start.is_none() {
+                    break;
+                }
+            }
+            total = Some(count);
+        }
         Ok(Page {
             items,
             more,
             scanned,
+            total,
         })
     }
 
@@ -494,6 +517,67 @@ impl DynamoStore {
             self.table
         )))
     }
+}
+
+/// `check-config`: the table exists with the expected keys and every index the lookups need.
+pub async fn check_table(config: &aws_config::SdkConfig, table: &str) -> Result<String, String> {
+    let client = Client::new(config);
+    let out = client.describe_table().table_name(table).send().await.map_err(|e| {
+        if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) {
+            format!("dynamodb: table {table} does not exist; deploy deploy/bot.yaml (or run `revoke-role-bot create-table` locally)")
+        } else {
+            format!("dynamodb: cannot describe table {table}: {}", describe(&e))
+        }
+    })?;
+    let t = out
+        .table()
+        .ok_or_else(|| format!("dynamodb: table {table}: empty description"))?;
+    let keys = |schema: &[KeySchemaElement]| -> Vec<(String, String)> {
+        schema
+            .iter()
+            .map(|k| {
+                (
+                    k.attribute_name().to_string(),
+                    k.key_type().as_str().to_string(),
+                )
+            })
+            .collect()
+    };
+    let expect = |h: &str, r: &str| {
+        vec![
+            (h.to_string(), "HASH".to_string()),
+            (r.to_string(), "RANGE".to_string()),
+        ]
+    };
+    if keys(t.key_schema()) != expect("pk", "sk") {
+        return Err(format!(
+            "dynamodb: table {table} must have keys pk (HASH) and sk (RANGE), has {:?}",
+            keys(t.key_schema())
+        ));
+    }
+    for (name, h, r) in INDEXES {
+        match t
+            .global_secondary_indexes()
+            .iter()
+            .find(|i| i.index_name() == Some(name))
+        {
+            None => {
+                return Err(format!(
+                    "dynamodb: table {table} has no index {name} ({h}, {r}); see the README's table layout"
+                ));
+            }
+            Some(i) if keys(i.key_schema()) != expect(h, r) => {
+                return Err(format!(
+                    "dynamodb: index {name} must have keys {h} (HASH) and {r} (RANGE)"
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(format!(
+        "dynamodb: table {table} and its {} indexes are as expected",
+        INDEXES.len()
+    ))
 }
 
 #[async_trait]
@@ -613,12 +697,11 @@ impl AuditStore for DynamoStore {
         since: Option<DateTime<Utc>>,
         limit: u32,
     ) -> Result<Page<Request>, StoreError> {
-        let mut ids: Vec<String> = Vec::new();
-        let mut seen = HashSet::new();
+        // Every event this person caused, newest first; the distinct requests they belong to.
+        let mut ids: Vec<RequestId> = Vec::new();
         let mut scanned = 0;
         let mut start = None;
-        let mut exhausted = false;
-        while ids.len() <= limit as usize {
+        loop {
             let mut q = self
                 .client
                 .query()
@@ -636,25 +719,23 @@ impl AuditStore for DynamoStore {
             };
             let out = q.send().await.map_err(unavailable)?;
             scanned += out.scanned_count() as usize;
-            for item in out.items() {
-                if let Some(id) = get_s(item, "request_id")
-                    && seen.insert(id.to_string())
+            for id in out.items().iter().filter_map(|i| get_s(i, "request_id")) {
+                if let Ok(id) = RequestId::parse(id)
+                    && !ids.contains(&id)
                 {
-                    ids.push(id.to_string());
+                    ids.push(id);
                 }
             }
             start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                exhausted = true;
+            if start.is_none() || ids.len() > limit as usize {
                 break;
             }
         }
-        let more = ids.len() > limit as usize || !exhausted;
+        let more = ids.len() > limit as usize || start.is_some();
         let mut items = Vec::new();
         for id in ids.iter().take(limit as usize) {
-            if let Ok(id) = RequestId::parse(id)
-                && let Some(r) = self.get(&id).await?
-            {
+            // Refused requests have events but no request item.
+            if let Some(r) = self.get(id).await? {
                 scanned += 1;
                 items.push(r);
             }
@@ -662,8 +743,9 @@ impl AuditStore for DynamoStore {
         items.sort_by_key(|r| std::cmp::Reverse(r.created_at));
         Ok(Page {
             items,
-            more: more && ids.len() > limit as usize,
+            more,
             scanned,
+            total: None,
         })
     }
 

@@ -1,0 +1,486 @@
+//! Audit lookups in the channel and from the command line, and `check-config` against the live setup.
+
+use std::process::{Command, Output};
+
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use revoke_role_bot::domain::request::State;
+use revoke_role_bot::ports::AuditStore;
+use serde_json::{Value, json};
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::helpers::*;
+
+/// Three requests on one role, one on another; bob approves two, one is rejected by carol.
+async fn history(
+    app: &TestApp,
+) -> (
+    String,
+    String,
+    Vec<revoke_role_bot::domain::request::Request>,
+) {
+    let busy = unique("busy");
+    let quiet = unique("quiet");
+    app.create_role(&busy, None).await;
+    app.create_role(&quiet, None).await;
+    let mut requests = Vec::new();
+    for (i, (role, reason)) in [
+        (&busy, "INC-1 first"),
+        (&busy, "INC-2 <b>bold</b> & more"),
+        (&quiet, "INC-3 other"),
+        (&busy, "INC-4 last"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let escaped = reason
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        app.command(ALICE, &format!("prod/{role} {escaped}")).await;
+        requests.push(app.request_from_card(i).await);
+    }
+    app.click(BOB, "approve", &requests[0].id).await;
+    app.wait_state(&requests[0].id, State::Applied).await;
+    app.click(BOB, "approve", &requests[2].id).await;
+    app.wait_state(&requests[2].id, State::Applied).await;
+    app.click(CAROL, "reject", &requests[1].id).await;
+    app.wait_state(&requests[1].id, State::Rejected).await;
+    (busy, quiet, requests)
+}
+
+async fn ask(app: &TestApp, user: &str, text: &str, n: usize) -> String {
+    app.command(user, text).await;
+    let replies = app.wait_replies(user, n).await;
+    let reply = &replies[n - 1];
+    assert_eq!(reply["response_type"], "in_channel", "{reply}");
+    reply["text"].as_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn audit_in_the_channel_by_role_request_user_since_and_limit() {
+    let app = spawn_app().await;
+    let (busy, quiet, r) = history(&app).await;
+
+    let by_role = ask(&app, CAROL, &format!("audit prod/{busy}"), 1).await;
+    for (req, present) in [(&r[0], true), (&r[1], true), (&r[3], true), (&r[2], false)] {
+        assert_eq!(by_role.contains(r_id(req)), present, "{by_role}");
+    }
+    assert!(
+        by_role.contains("INC-2 &lt;b&gt;bold&lt;/b&gt; &amp; more"),
+        "escaped once: {by_role}"
+    );
+    assert!(by_role.contains("*applied*") && by_role.contains("approved by <@U0BOB>"));
+
+    let limited = ask(&app, CAROL, &format!("audit prod/{busy} --limit 2"), 2).await;
+    assert!(
+        limited.contains(r_id(&r[3]))
+            && limited.contains(r_id(&r[1]))
+            && !limited.contains(r_id(&r[0])),
+        "newest first: {limited}"
+    );
+    assert!(limited.contains("Showing 2 of 3"), "{limited}");
+
+    let one = ask(&app, CAROL, &format!("audit {}", r[0].id), 3).await;
+    assert!(
+        one.contains("*requested*") && one.contains("*approved*") && one.contains("*applied*"),
+        "{one}"
+    );
+
+    let by_bob = ask(&app, CAROL, "audit <@U0BOB|bob>", 4).await;
+    assert!(
+        by_bob.contains(r_id(&r[0])) && by_bob.contains(r_id(&r[2])),
+        "{by_bob}"
+    );
+    assert!(
+        !by_bob.contains(r_id(&r[1])) && !by_bob.contains(r_id(&r[3])),
+        "{by_bob}"
+    );
+
+    let latest = ask(&app, CAROL, "audit --limit 3", 5).await;
+    assert!(
+        latest.contains(r_id(&r[3])) && !latest.contains(r_id(&r[0])),
+        "{latest}"
+    );
+    assert!(latest.contains(&quiet));
+
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let fresh_role = unique("fresh");
+    app.create_role(&fresh_role, None).await;
+    app.command(ALICE, &format!("prod/{fresh_role} INC-5 new"))
+        .await;
+    let fresh = app.request_from_card(4).await;
+    let recent = ask(&app, CAROL, "audit --since 2s", 6).await;
+    assert!(
+        recent.contains(r_id(&fresh)) && !recent.contains(r_id(&r[3])),
+        "{recent}"
+    );
+    let none = ask(&app, CAROL, &format!("audit prod/{quiet} --since 2s"), 7).await;
+    assert!(none.contains("No revocation requests"), "{none}");
+}
+
+fn r_id(r: &revoke_role_bot::domain::request::Request) -> &str {
+    r.id.as_str()
+}
+
+fn cli(config: &std::path::Path, args: &[&str], slack: Option<(&str, &str)>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_revoke-role-bot"));
+    cmd.arg("--config")
+        .arg(config)
+        .args(args)
+        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("SLACK_BOT_TOKEN")
+        .env_remove("SLACK_API_URL");
+    if let Some((url, token)) = slack {
+        cmd.env("SLACK_API_URL", url)
+            .env("SLACK_BOT_TOKEN", token)
+            .env("SLACK_SIGNING_SECRET", "s");
+    }
+    cmd.output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+#[tokio::test]
+async fn the_cli_answers_the_same_queries_as_a_table_and_as_json() {
+    let app = spawn_app().await;
+    let (busy, _, r) = history(&app).await;
+    let config = tempfile_with(&base_config(&app.table));
+
+    let table = cli(&config, &["audit", "--role", &format!("prod/{busy}")], None);
+    assert!(
+        table.status.success(),
+        "{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
+    let out = stdout(&table);
+    assert_eq!(out.lines().count(), 3, "{out}");
+    assert!(out.contains(r_id(&r[0])) && out.contains("applied") && out.contains("U0BOB"));
+
+    let json_out = cli(
+        &config,
+        &["audit", "--request", r_id(&r[0]), "--json"],
+        None,
+    );
+    assert!(json_out.status.success());
+    let events: Vec<Value> = stdout(&json_out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["requested", "approved", "applied"]);
+    assert!(
+        events
+            .iter()
+            .all(|e| e["request_id"] == r_id(&r[0]) && e["hash"].as_str().unwrap().len() == 64)
+    );
+
+    let by_user = cli(&config, &["audit", "--user", CAROL], None);
+    let out = stdout(&by_user);
+    assert!(
+        out.contains(r_id(&r[1])) && out.contains("rejected") && !out.contains(r_id(&r[0])),
+        "{out}"
+    );
+
+    let by_user_json = cli(&config, &["audit", "--user", BOB, "--json"], None);
+    let lines = stdout(&by_user_json);
+    assert!(
+        lines
+            .lines()
+            .all(|l| serde_json::from_str::<Value>(l).is_ok())
+    );
+    assert!(lines.contains(r_id(&r[2])));
+
+    let limited = cli(&config, &["audit", "--limit", "2"], None);
+    assert_eq!(stdout(&limited).lines().count(), 2);
+    assert!(String::from_utf8_lossy(&limited.stderr).contains("showing 2 of 4"));
+
+    let since = cli(
+        &config,
+        &["audit", "--role", &format!("prod/{busy}"), "--since", "1h"],
+        None,
+    );
+    assert_eq!(stdout(&since).lines().count(), 3);
+
+    let bad = cli(&config, &["audit", "--request", "not-an-id"], None);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a request id"));
+}
+
+async fn slack_auth() -> MockServer {
+    let slack = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/auth.test"))
+        .and(header("authorization", "Bearer xoxb-good"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true, "user_id": "U0BOT", "team_id": "T0TEAM", "team": "Incident Co", "user": "revoke-role-bot",
+            "url": "https://incident.slack.com/"
+        })))
+        .mount(&slack)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/auth.test"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": "invalid_auth"})),
+        )
+        .mount(&slack)
+        .await;
+    slack
+}
+
+#[tokio::test]
+async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
+    let app = spawn_app().await;
+    let slack = slack_auth().await;
+    let good = tempfile_with(&base_config(&app.table));
+    let ok = cli(&good, &["check-config"], Some((&slack.uri(), "xoxb-good")));
+    let out = stdout(&ok);
+    assert!(
+        ok.status.success(),
+        "{out}\n{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(
+        out.contains("ok   dynamodb: table")
+            && out.contains("ok   slack: auth.test accepted")
+            && out.contains("ok   account prod (123456789012)"),
+        "{out}"
+    );
+
+    let bad_token = cli(
+        &good,
+        &["check-config"],
+        Some((&slack.uri(), "xoxb-revoked")),
+    );
+    assert!(!bad_token.status.success());
+    assert!(
+        stdout(&bad_token).contains("FAIL slack: auth.test refused the bot token"),
+        "{}",
+        stdout(&bad_token)
+    );
+
+    let missing = tempfile_with(&base_config(&unique("no-such-table")));
+    let o = cli(
+        &missing,
+        &["check-config"],
+        Some((&slack.uri(), "xoxb-good")),
+    );
+    assert!(!o.status.success());
+    assert!(
+        stdout(&o).contains("FAIL dynamodb: table") && stdout(&o).contains("does not exist"),
+        "{}",
+        stdout(&o)
+    );
+
+    // A table created by hand without the by_actor index.
+    let partial = unique("partial");
+    let key = |n: &str, t| {
+        aws_sdk_dynamodb::types::KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .unwrap()
+    };
+    let attr = |n: &str| {
+        aws_sdk_dynamodb::types::AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(aws_sdk_dynamodb::types::ScalarAttributeType::S)
+            .build()
+            .unwrap()
+    };
+    use aws_sdk_dynamodb::types::KeyType::{Hash, Range};
+    let mut create = app
+        .ddb
+        .create_table()
+        .table_name(&partial)
+        .billing_mode(aws_sdk_dynamodb::types::BillingMode::PayPerRequest)
+        .key_schema(key("pk", Hash))
+        .key_schema(key("sk", Range));
+    for a in [
+        "pk",
+        "sk",
+        "role_arn",
+        "created_at",
+        "kind",
+        "open_state",
+        "expires_at",
+    ] {
+        create = create.attribute_definitions(attr(a));
+    }
+    for (name, h, r) in [
+        ("by_role", "role_arn", "created_at"),
+        ("by_time", "kind", "created_at"),
+        ("by_open_state", "open_state", "expires_at"),
+    ] {
+        create = create.global_secondary_indexes(
+            aws_sdk_dynamodb::types::GlobalSecondaryIndex::builder()
+                .index_name(name)
+                .key_schema(key(h, Hash))
+                .key_schema(key(r, Range))
+                .projection(
+                    aws_sdk_dynamodb::types::Projection::builder()
+                        .projection_type(aws_sdk_dynamodb::types::ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .unwrap(),
+        );
+    }
+    create.send().await.unwrap();
+    let o = cli(
+        &tempfile_with(&base_config(&partial)),
+        &["check-config"],
+        Some((&slack.uri(), "xoxb-good")),
+    );
+    assert!(!o.status.success());
+    assert!(
+        stdout(&o).contains("has no index by_actor (actor, at)"),
+        "{}",
+        stdout(&o)
+    );
+
+    // An account whose role cannot be assumed.
+    let target = format!("arn:aws:iam::222222222222:role/{}", unique("no-trust"));
+    let with_account = format!(
+        "{}\n[[accounts]]\nid = \"222222222222\"\nname = \"staging\"\nassume_role_arn = \"{target}\"\nexternal_id = \"abc\"\n",
+        base_config(&app.table)
+    );
+    set_faults(json!({ format!("AssumeRole:{target}"): {"status": 403, "code": "AccessDenied", "message": "not trusted", "times": 20} })).await;
+    let o = cli(
+        &tempfile_with(&with_account),
+        &["check-config"],
+        Some((&slack.uri(), "xoxb-good")),
+    );
+    set_faults(json!({})).await;
+    let out = stdout(&o);
+    assert!(!o.status.success());
+    assert!(out.contains("ok   account prod (123456789012)"), "{out}");
+    assert!(
+        out.contains("FAIL account staging (222222222222): cannot obtain credentials by assuming")
+            && out.contains("trust policy"),
+        "{out}"
+    );
+}
+
+async fn set_faults(faults: Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/_test/faults", moto_endpoint()))
+        .body(faults.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success());
+}
+
+#[tokio::test]
+async fn a_lookup_over_10000_events_reads_from_the_index_not_the_table() {
+    let app = spawn_app().await;
+    let target = unique("needle");
+    let target_arn = format!("arn:aws:iam::{ACCOUNT}:role/{target}");
+    // 2,500 requests (4 events each) across 50 roles, written straight into the table; 5 on the target role.
+    let mut writes = Vec::new();
+    for i in 0..2500u32 {
+        let role = if i % 500 == 7 {
+            target_arn.clone()
+        } else {
+            format!("arn:aws:iam::{ACCOUNT}:role/bulk-{}", i % 50)
+        };
+        let id = format!("rr-{}", bulk_id(i));
+        let created = format!("2026-01-01T00:{:02}:{:02}.000Z", (i / 60) % 60, i % 60);
+        let request = json!({
+            "id": id, "role": role, "requester": "U0ALICE", "reason": format!("bulk {i}"), "channel": CHANNEL,
+            "created_at": created, "expires_at": created, "approvals_required": 1, "approvals": ["U0BOB"],
+            "state": "applied", "version": 4, "decided_by": "U0BOB", "cutoff": null, "outcome": null,
+            "policy_sha256": null, "error": null, "card": null, "preview": null
+        });
+        writes.push(item(
+            &[
+                ("pk", &format!("REQ#{id}")),
+                ("sk", "REQ"),
+                ("kind", "request"),
+                ("state", "applied"),
+                ("role_arn", &role),
+                ("requester", "U0ALICE"),
+                ("created_at", &created),
+                ("expires_at", &created),
+                ("data", &request.to_string()),
+            ],
+            &[("version", 4)],
+        ));
+        for e in 0..4u64 {
+            writes.push(item(
+                &[
+                    ("pk", &format!("REQ#{id}")),
+                    ("sk", &format!("EVT#{:020}", u64::from(i) * 4 + e + 1)),
+                    ("kind", "event"),
+                    ("request_id", &id),
+                    ("type", "requested"),
+                    ("actor", "U0ALICE"),
+                    ("at", &created),
+                    ("prev_hash", "x"),
+                    ("hash", "y"),
+                ],
+                &[("seq", u64::from(i) * 4 + e + 1)],
+            ));
+        }
+    }
+    for chunk in writes.chunks(25) {
+        app.ddb
+            .batch_write_item()
+            .request_items(&app.table, chunk.to_vec())
+            .send()
+            .await
+            .unwrap();
+    }
+    let role = revoke_role_bot::domain::role_arn::RoleArn::parse(&target_arn).unwrap();
+    let page = app.store.requests_by_role(&role, None, 10).await.unwrap();
+    assert_eq!(page.items.len(), 5);
+    assert!(page.items.iter().all(|r| r.role.to_string() == target_arn));
+    println!(
+        "lookup by role over 10,000 events and 2,500 requests: {} items read",
+        page.scanned
+    );
+    assert!(
+        page.scanned <= 6,
+        "read {} items: the index was not used",
+        page.scanned
+    );
+
+    let limited = app.store.requests_by_role(&role, None, 2).await.unwrap();
+    println!(
+        "the same with --limit 2 (and counting the rest): {} items read",
+        limited.scanned
+    );
+    assert_eq!(limited.total, Some(5));
+    assert!(limited.scanned <= 3 + 5);
+}
+
+fn bulk_id(i: u32) -> String {
+    const A: &[u8] = b"23456789abcdefghjkmnpqrstuvwxyz";
+    let mut n = i as usize + 1_000_000;
+    (0..8)
+        .map(|_| {
+            let c = A[n % A.len()] as char;
+            n /= A.len();
+            c
+        })
+        .collect()
+}
+
+fn item(strings: &[(&str, &str)], numbers: &[(&str, u64)]) -> WriteRequest {
+    let mut put = PutRequest::builder();
+    for (k, v) in strings {
+        put = put.item(*k, AttributeValue::S((*v).to_string()));
+    }
+    for (k, v) in numbers {
+        put = put.item(*k, AttributeValue::N(v.to_string()));
+    }
+    WriteRequest::builder()
+        .put_request(put.build().unwrap())
+        .build()
+}
