@@ -23,6 +23,8 @@ for _ in $(seq 1 100); do
   kill -0 "$MOTO_PID" 2>/dev/null || { echo "moto_server did not start:"; cat target/moto.log; exit 1; }
   sleep 0.1
 done
+case $VENV in /*) MOTO_PYTHON=$VENV/bin/python ;; *) MOTO_PYTHON=$PWD/$VENV/bin/python ;; esac
+export MOTO_PYTHON
 export MOTO_ENDPOINT="http://127.0.0.1:$PORT"
 echo "== moto_server (pid $MOTO_PID) on $MOTO_ENDPOINT"
 

@@ -66,16 +66,23 @@ pub struct Account {
 /// Secrets and endpoints from the environment. Secrets never reach a log line.
 #[derive(Clone)]
 pub struct SlackSecrets {
-    pub signing_secret: SecretString,
+    /// Needed to serve Slack over HTTP; not used in Socket Mode.
+    pub signing_secret: Option<SecretString>,
     pub bot_token: SecretString,
+    /// `xapp-…`: when set, the bot connects over Socket Mode instead of serving Slack over HTTP.
+    pub app_token: Option<SecretString>,
     pub api_url: Option<String>,
 }
 
 impl std::fmt::Debug for SlackSecrets {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SlackSecrets")
-            .field("signing_secret", &"[redacted]")
+            .field(
+                "signing_secret",
+                &self.signing_secret.as_ref().map(|_| "[redacted]"),
+            )
             .field("bot_token", &"[redacted]")
+            .field("app_token", &self.app_token.as_ref().map(|_| "[redacted]"))
             .field("api_url", &self.api_url)
             .finish()
     }
@@ -83,17 +90,14 @@ impl std::fmt::Debug for SlackSecrets {
 
 impl SlackSecrets {
     pub fn from_env() -> Result<Self, ConfigError> {
-        fn required(name: &'static str) -> Result<SecretString, ConfigError> {
+        fn optional(name: &'static str) -> Result<Option<SecretString>, ConfigError> {
             match std::env::var(name) {
-                Ok(v) if !v.trim().is_empty() => Ok(SecretString::from(v)),
+                Ok(v) if !v.trim().is_empty() => Ok(Some(SecretString::from(v))),
                 Ok(_) => Err(ConfigError::Env {
                     name,
                     message: "is empty".into(),
                 }),
-                Err(_) => Err(ConfigError::Env {
-                    name,
-                    message: "is not set".into(),
-                }),
+                Err(_) => Ok(None),
             }
         }
         let api_url = std::env::var("SLACK_API_URL")
@@ -107,9 +111,31 @@ impl SlackSecrets {
                 message: "must be an http(s) URL".into(),
             });
         }
+        let bot_token = optional("SLACK_BOT_TOKEN")?.ok_or(ConfigError::Env {
+            name: "SLACK_BOT_TOKEN",
+            message: "is not set".into(),
+        })?;
+        let app_token = optional("SLACK_APP_TOKEN")?;
+        if let Some(t) = &app_token
+            && !secrecy::ExposeSecret::expose_secret(t).starts_with("xapp-")
+        {
+            return Err(ConfigError::Env {
+                name: "SLACK_APP_TOKEN",
+                message: "is not an app-level token (xapp-…) with connections:write".into(),
+            });
+        }
+        let signing_secret = optional("SLACK_SIGNING_SECRET")?;
+        if signing_secret.is_none() && app_token.is_none() {
+            return Err(ConfigError::Env {
+                name: "SLACK_SIGNING_SECRET",
+                message: "is not set (it is needed unless SLACK_APP_TOKEN selects Socket Mode)"
+                    .into(),
+            });
+        }
         Ok(SlackSecrets {
-            signing_secret: required("SLACK_SIGNING_SECRET")?,
-            bot_token: required("SLACK_BOT_TOKEN")?,
+            signing_secret,
+            bot_token,
+            app_token,
             api_url: api_url.map(|u| u.trim_end_matches('/').to_string()),
         })
     }

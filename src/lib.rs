@@ -9,6 +9,7 @@ pub mod http;
 pub mod http_client;
 pub mod lookup;
 pub mod memory;
+pub mod metrics;
 pub mod ports;
 pub mod service;
 pub mod slack;

@@ -2,10 +2,12 @@
 //! Slack handlers call `on_command` / `on_click`, which answer at once and continue in the background.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use tokio::sync::Notify;
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::config::Settings;
@@ -17,6 +19,7 @@ use crate::domain::policy::{
 };
 use crate::domain::request::{Action, Decision, Refusal, Request, State};
 use crate::domain::role_arn::{RoleArn, RoleSpec};
+use crate::metrics::Metrics;
 use crate::ports::{AuditStore, Card, Iam, IamError, Reply, Slack, SlackError, StoreError};
 
 /// How long group memberships from `usergroups.users.list` are trusted.
@@ -54,6 +57,10 @@ pub struct App {
     /// The role the bot runs as, which it must never revoke.
     self_role: Option<RoleArn>,
     groups: Mutex<GroupCache>,
+    metrics: Arc<Metrics>,
+    /// Background tasks still running, so shutdown can let them finish.
+    in_flight: AtomicUsize,
+    idle: Notify,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -78,6 +85,9 @@ impl App {
             slack,
             self_role,
             groups: Mutex::new(HashMap::new()),
+            metrics: Arc::new(Metrics::default()),
+            in_flight: AtomicUsize::new(0),
+            idle: Notify::new(),
         })
     }
 
@@ -87,6 +97,69 @@ impl App {
 
     pub fn settings(&self) -> &Settings {
         &self.settings
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// Run slow work in the background, counted so that shutdown can wait for it.
+    fn spawn<F>(self: &Arc<Self>, fut: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let app = self.clone();
+        app.in_flight.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            fut.await;
+            if app.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+                app.idle.notify_waiters();
+            }
+        });
+    }
+
+    /// Wait until background work is done, or `limit` passes. Work cut off here is recoverable:
+    /// an `approved` request without an outcome is finished by the next process to start.
+    pub async fn drain(&self, limit: Duration) -> usize {
+        let deadline = tokio::time::Instant::now() + limit;
+        loop {
+            let idle = self.idle.notified();
+            let n = self.in_flight.load(Ordering::SeqCst);
+            if n == 0 {
+                return 0;
+            }
+            if tokio::time::timeout_at(deadline, idle).await.is_err() {
+                return self.in_flight.load(Ordering::SeqCst);
+            }
+        }
+    }
+
+    // ---- the audit store, counted ----
+
+    async fn create(
+        &self,
+        request: &Request,
+        event: EventDraft,
+        key: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let kind = event.kind.as_str();
+        self.store.create(request, event, key).await?;
+        self.metrics.transition(kind);
+        Ok(())
+    }
+
+    async fn transition(&self, next: &Request, event: EventDraft) -> Result<(), StoreError> {
+        let kind = event.kind.as_str();
+        self.store.transition(next, event).await?;
+        self.metrics.transition(kind);
+        Ok(())
+    }
+
+    async fn record(&self, event: EventDraft) -> Result<(), StoreError> {
+        let kind = event.kind.as_str();
+        self.store.record(event).await?;
+        self.metrics.transition(kind);
+        Ok(())
     }
 
     // ---- entry points: answer at once, work in the background ----
@@ -115,7 +188,7 @@ impl App {
                 "channel {} is not on the channels allow-list",
                 ctx.channel
             ));
-            tokio::spawn(async move { app.record_quietly(event).await });
+            self.spawn(async move { app.record_quietly(event).await });
             return Reply::ephemeral(
                 ":no_entry: revoke-role-bot does not take commands in this channel. Use one of the incident channels it is configured for.",
             );
@@ -126,7 +199,7 @@ impl App {
             Command::Revoke { role, reason } => {
                 let span = info_span!("revoke_request", user = %ctx.user, role = %role);
                 let shown = escape_slack_text(&role.to_string());
-                tokio::spawn(async move { app.submit(ctx, role, reason).await }.instrument(span));
+                self.spawn(async move { app.submit(ctx, role, reason).await }.instrument(span));
                 Reply::ephemeral(format!(
                     ":mag: Checking `{shown}`… the approval card follows in this channel."
                 ))
@@ -137,15 +210,13 @@ impl App {
                     since: None,
                     limit: 1,
                 };
-                tokio::spawn(
+                self.spawn(
                     async move { app.lookup(ctx, q).await }.instrument(info_span!("status")),
                 );
                 Reply::ephemeral(":mag: Looking it up…")
             }
             Command::Audit(q) => {
-                tokio::spawn(
-                    async move { app.lookup(ctx, q).await }.instrument(info_span!("audit")),
-                );
+                self.spawn(async move { app.lookup(ctx, q).await }.instrument(info_span!("audit")));
                 Reply::ephemeral(":mag: Looking it up…")
             }
         }
@@ -155,7 +226,7 @@ impl App {
     pub fn on_click(self: &Arc<Self>, ctx: ClickContext) {
         let app = self.clone();
         let span = info_span!("click", request_id = %ctx.request_id, user = %ctx.user, action = ctx.action.as_str());
-        tokio::spawn(async move { app.click(ctx).await }.instrument(span));
+        self.spawn(async move { app.click(ctx).await }.instrument(span));
     }
 
     // ---- authorization ----
@@ -262,7 +333,7 @@ impl App {
                 .with_role_text(&role_text)
                 .with_reason(&reason)
                 .with_detail(why.clone());
-                let recorded = app.store.record(event).await;
+                let recorded = app.record(event).await;
                 let mut text = format!(":no_entry: {why}");
                 if let Err(e) = recorded {
                     error!(error = %e, "could not record a refused request");
@@ -347,7 +418,7 @@ impl App {
         .with_role(&role)
         .with_reason(&reason);
         let key = ctx.trigger_id.as_deref().map(|t| format!("trigger#{t}"));
-        match self.store.create(&request, event, key.as_deref()).await {
+        match self.create(&request, event, key.as_deref()).await {
             Ok(()) => {}
             Err(StoreError::Duplicate) => {
                 info!("slash command redelivered; the first delivery handles it");
@@ -421,7 +492,7 @@ impl App {
     }
 
     async fn record_quietly(&self, event: EventDraft) {
-        if let Err(e) = self.store.record(event).await {
+        if let Err(e) = self.record(event).await {
             error!(error = %e, "could not record an audit event");
         }
     }
@@ -512,28 +583,26 @@ impl App {
                     }
                     return;
                 }
-                Decision::Transition { next, event } => {
-                    match self.store.transition(&next, event).await {
-                        Ok(()) => {
-                            info!(state = next.state.as_str(), "transition");
-                            self.update_card(&next).await;
-                            if next.state == State::Approved {
-                                self.apply(next).await;
-                            }
-                            return;
+                Decision::Transition { next, event } => match self.transition(&next, event).await {
+                    Ok(()) => {
+                        info!(state = next.state.as_str(), "transition");
+                        self.update_card(&next).await;
+                        if next.state == State::Approved {
+                            self.apply(next, Some(Instant::now())).await;
                         }
-                        Err(StoreError::Conflict) => continue,
-                        Err(e) => {
-                            error!(error = %e, "could not record the transition");
-                            return self
+                        return;
+                    }
+                    Err(StoreError::Conflict) => continue,
+                    Err(e) => {
+                        error!(error = %e, "could not record the transition");
+                        return self
                             .reply(
                                 &ctx.response_url,
                                 Reply::ephemeral(":x: Your click could not be written to the audit trail, so it was not applied and nothing was changed. Try again in a moment."),
                             )
                             .await;
-                        }
                     }
-                }
+                },
             }
         }
         error!("gave up after repeated write conflicts");
@@ -551,7 +620,7 @@ impl App {
             let Some((next, event)) = request.expire(Utc::now()) else {
                 return;
             };
-            match self.store.transition(&next, event).await {
+            match self.transition(&next, event).await {
                 Ok(()) => {
                     info!(request_id = %next.id, "expired");
                     return self.update_card(&next).await;
@@ -569,7 +638,8 @@ impl App {
 
     /// Write the deny policy for an `approved` request, verify it, and record the outcome.
     /// Idempotent: running it again for the same request writes the same or a later cut-off.
-    pub async fn apply(&self, request: Request) {
+    /// `approved_at`, when known, times the step for `/metrics`.
+    pub async fn apply(&self, request: Request, approved_at: Option<Instant>) {
         let role = &request.role;
         let result = self.write_policy(role).await;
         let now = Utc::now();
@@ -585,9 +655,12 @@ impl App {
                 None => return,
             },
         };
-        match self.store.transition(&next, event).await {
+        match self.transition(&next, event).await {
             Ok(()) => {
                 info!(request_id = %next.id, state = next.state.as_str(), "revocation finished");
+                if let (Some(t), State::Applied) = (approved_at, next.state) {
+                    self.metrics.approval_to_policy(t.elapsed());
+                }
                 self.update_card(&next).await;
             }
             Err(StoreError::Conflict) => {
@@ -646,7 +719,7 @@ impl App {
             match r.state {
                 State::Approved => {
                     info!(request_id = %r.id, "finishing an approved request");
-                    self.apply(r).await;
+                    self.apply(r, None).await;
                     finished += 1;
                 }
                 State::Pending if Utc::now() >= r.expires_at => self.expire(r).await,

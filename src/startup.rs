@@ -21,8 +21,12 @@ pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(30);
 pub struct Application {
     listener: TcpListener,
     app: Arc<App>,
-    signing_secret: SecretString,
+    signing_secret: Option<SecretString>,
+    socket_mode: Option<(SecretString, String)>,
 }
+
+/// How long shutdown waits for background work before leaving it to recovery.
+pub const DRAIN_LIMIT: Duration = Duration::from_secs(20);
 
 impl Application {
     /// Bind (port 0 picks a free port) with the given service.
@@ -37,7 +41,8 @@ impl Application {
         Ok(Application {
             listener,
             app,
-            signing_secret,
+            signing_secret: Some(signing_secret),
+            socket_mode: None,
         })
     }
 
@@ -69,7 +74,26 @@ impl Application {
             secrets.api_url.as_deref(),
         )?);
         let app = App::new(settings.clone(), store, iam, slack, self_role);
-        Self::bind(settings.listen, app, secrets.signing_secret).await
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let api_url = secrets
+            .api_url
+            .clone()
+            .unwrap_or_else(|| "https://slack.com/api".to_string());
+        let socket_mode = secrets.app_token.map(|t| (t, api_url));
+        // In Socket Mode, Slack is not served over HTTP; only health and metrics are.
+        let signing_secret = if socket_mode.is_some() {
+            None
+        } else {
+            secrets.signing_secret
+        };
+        Ok(Application {
+            listener,
+            app,
+            signing_secret,
+            socket_mode,
+        })
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -95,15 +119,38 @@ impl Application {
                 tokio::time::sleep(RECOVERY_INTERVAL).await;
             }
         });
-        info!(addr = %self.local_addr(), "listening");
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let app = self.app.clone();
+        let addr = self.local_addr();
+        let socket = self.socket_mode.map(|(token, url)| {
+            info!("Slack over Socket Mode");
+            tokio::spawn(crate::slack::socket_mode::run(
+                app.clone(),
+                token,
+                url,
+                stop_rx,
+            ))
+        });
+        info!(%addr, "listening");
         let router = crate::http::router(self.app, self.signing_secret);
-        axum::serve(self.listener, router)
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(|e| {
-                error!(error = %e, "server stopped");
-                anyhow::anyhow!(e)
-            })
+            .await;
+        let _ = stop_tx.send(true);
+        if let Some(s) = socket {
+            let _ = s.await;
+        }
+        let left = app.drain(DRAIN_LIMIT).await;
+        if left > 0 {
+            warn!(
+                left,
+                "stopping with background work unfinished; approved requests are finished by the next start"
+            );
+        }
+        served.map_err(|e| {
+            error!(error = %e, "server stopped");
+            anyhow::anyhow!(e)
+        })
     }
 }
 

@@ -1,4 +1,4 @@
-//! The HTTP surface: routes, health and readiness.
+//! The HTTP surface: routes, health, readiness and metrics.
 
 use std::sync::Arc;
 
@@ -13,19 +13,24 @@ use secrecy::SecretString;
 use crate::service::App;
 use crate::slack::{handlers, verify};
 
-pub fn router(app: Arc<App>, signing_secret: SecretString) -> Router {
-    let slack = Router::new()
-        .route("/slack/commands", post(handlers::command))
-        .route("/slack/interactions", post(handlers::interaction))
-        .route_layer(from_fn_with_state(
-            signing_secret,
-            verify::require_slack_signature,
-        ));
-    Router::new()
-        .merge(slack)
+/// The routes. Without a signing secret (Socket Mode) the Slack endpoints are not served at all.
+pub fn router(app: Arc<App>, signing_secret: Option<SecretString>) -> Router {
+    let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .with_state(app)
+        .route("/metrics", get(metrics));
+    if let Some(secret) = signing_secret {
+        let gate = verify::SlackGate {
+            secret,
+            metrics: app.metrics().clone(),
+        };
+        let slack = Router::new()
+            .route("/slack/commands", post(handlers::command))
+            .route("/slack/interactions", post(handlers::interaction))
+            .route_layer(from_fn_with_state(gate, verify::require_slack_signature));
+        router = router.merge(slack);
+    }
+    router.with_state(app)
 }
 
 async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
@@ -36,4 +41,14 @@ async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
             (StatusCode::SERVICE_UNAVAILABLE, "audit store unreachable")
         }
     }
+}
+
+async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        app.metrics().render(),
+    )
 }

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use crate::domain::ids::{ChannelId, RequestId, SlackUserId};
 use crate::domain::request::Action;
+use crate::metrics::{Endpoint, Outcome};
 use crate::ports::Reply;
 use crate::service::{App, ClickContext, CommandContext};
 
@@ -38,7 +39,15 @@ pub fn reply_json(reply: &Reply) -> serde_json::Value {
 
 /// Decode a signed slash-command body into the service's context.
 pub fn decode_command(body: &[u8]) -> Result<CommandContext, &'static str> {
-    let form: CommandForm = serde_urlencoded::from_bytes(body).map_err(|_| "form")?;
+    command_context(serde_urlencoded::from_bytes(body).map_err(|_| "form")?)
+}
+
+/// The same, from a Socket Mode envelope's payload (a JSON object with the same fields).
+pub fn decode_command_json(payload: &serde_json::Value) -> Result<CommandContext, &'static str> {
+    command_context(CommandForm::deserialize(payload).map_err(|_| "payload")?)
+}
+
+fn command_context(form: CommandForm) -> Result<CommandContext, &'static str> {
     let user =
         SlackUserId::parse(form.user_id.as_deref().unwrap_or_default()).map_err(|_| "user_id")?;
     let channel = ChannelId::parse(form.channel_id.as_deref().unwrap_or_default())
@@ -58,8 +67,15 @@ pub fn decode_command(body: &[u8]) -> Result<CommandContext, &'static str> {
 
 pub async fn command(State(app): State<Arc<App>>, body: Bytes) -> Response {
     match decode_command(&body) {
-        Ok(ctx) => Json(reply_json(&app.on_command(ctx))).into_response(),
-        Err(what) => bad_request(what),
+        Ok(ctx) => {
+            app.metrics().request(Endpoint::Commands, Outcome::Ok);
+            Json(reply_json(&app.on_command(ctx))).into_response()
+        }
+        Err(what) => {
+            app.metrics()
+                .request(Endpoint::Commands, Outcome::BadRequest);
+            bad_request(what)
+        }
     }
 }
 
@@ -99,7 +115,15 @@ pub enum Interaction {
 
 pub fn decode_interaction(body: &[u8]) -> Result<Interaction, &'static str> {
     let form: InteractionForm = serde_urlencoded::from_bytes(body).map_err(|_| "form")?;
-    let payload: Payload = serde_json::from_str(&form.payload).map_err(|_| "payload")?;
+    interaction_from(serde_json::from_str(&form.payload).map_err(|_| "payload")?)
+}
+
+/// The same, from a Socket Mode envelope's payload.
+pub fn decode_interaction_json(payload: &serde_json::Value) -> Result<Interaction, &'static str> {
+    interaction_from(Payload::deserialize(payload).map_err(|_| "payload")?)
+}
+
+fn interaction_from(payload: Payload) -> Result<Interaction, &'static str> {
     if payload.kind != "block_actions" {
         return Ok(Interaction::Ignore);
     }
@@ -124,12 +148,18 @@ pub fn decode_interaction(body: &[u8]) -> Result<Interaction, &'static str> {
 
 pub async fn interaction(State(app): State<Arc<App>>, body: Bytes) -> Response {
     match decode_interaction(&body) {
-        Ok(Interaction::Click(ctx)) => {
-            app.on_click(ctx);
+        Ok(interaction) => {
+            app.metrics().request(Endpoint::Interactions, Outcome::Ok);
+            if let Interaction::Click(ctx) = interaction {
+                app.on_click(ctx);
+            }
             StatusCode::OK.into_response()
         }
-        Ok(Interaction::Ignore) => StatusCode::OK.into_response(),
-        Err(what) => bad_request(what),
+        Err(what) => {
+            app.metrics()
+                .request(Endpoint::Interactions, Outcome::BadRequest);
+            bad_request(what)
+        }
     }
 }
 

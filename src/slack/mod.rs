@@ -4,4 +4,5 @@ pub mod blocks;
 pub mod card;
 pub mod client;
 pub mod handlers;
+pub mod socket_mode;
 pub mod verify;

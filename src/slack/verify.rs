@@ -8,6 +8,9 @@ use axum::response::{IntoResponse, Response};
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
+use std::sync::Arc;
+
+use crate::metrics::{Endpoint, Metrics, Outcome};
 
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub const WINDOW_SECS: i64 = 300;
@@ -59,12 +62,24 @@ pub fn verify(
         .map_err(|_| Rejection::Bad)
 }
 
+/// What the signature middleware needs: the secret, and where to count outcomes.
+#[derive(Clone)]
+pub struct SlackGate {
+    pub secret: SecretString,
+    pub metrics: Arc<Metrics>,
+}
+
 /// axum middleware for the Slack endpoints: 413 over 64 KiB, 401 (no detail) unless signed.
 pub async fn require_slack_signature(
-    State(secret): State<SecretString>,
+    State(gate): State<SlackGate>,
     req: Request,
     next: Next,
 ) -> Response {
+    let endpoint = if req.uri().path().ends_with("/interactions") {
+        Endpoint::Interactions
+    } else {
+        Endpoint::Commands
+    };
     let too_big = req
         .headers()
         .get(axum::http::header::CONTENT_LENGTH)
@@ -72,16 +87,18 @@ pub async fn require_slack_signature(
         .and_then(|v| v.parse::<usize>().ok())
         .is_some_and(|n| n > MAX_BODY_BYTES);
     if too_big {
+        gate.metrics.request(endpoint, Outcome::TooLarge);
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     }
     let (parts, body) = req.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_BODY_BYTES).await else {
+        gate.metrics.request(endpoint, Outcome::TooLarge);
         return StatusCode::PAYLOAD_TOO_LARGE.into_response();
     };
     let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
     let now = chrono::Utc::now().timestamp();
     match verify(
-        secret.expose_secret(),
+        gate.secret.expose_secret(),
         header("x-slack-request-timestamp"),
         header("x-slack-signature"),
         &bytes,
@@ -93,6 +110,7 @@ pub async fn require_slack_signature(
         }
         Err(why) => {
             tracing::info!(?why, "refused an unsigned or badly signed request");
+            gate.metrics.request(endpoint, Outcome::Unauthorized);
             StatusCode::UNAUTHORIZED.into_response()
         }
     }

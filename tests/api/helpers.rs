@@ -101,7 +101,8 @@ pub async fn spawn_app_with(edit: impl FnOnce(String) -> String) -> TestApp {
     let store = Arc::new(DynamoStore::new(&aws, &table));
     store.create_table().await.expect("create table in moto");
     let secrets = SlackSecrets {
-        signing_secret: SecretString::from(SECRET),
+        signing_secret: Some(SecretString::from(SECRET)),
+        app_token: None,
         bot_token: SecretString::from("xoxb-test-token"),
         api_url: Some(slack.uri()),
     };
@@ -385,7 +386,8 @@ pub async fn spawn_app_on(
     let aws = aws_config().await;
     let store = Arc::new(DynamoStore::new(&aws, table));
     let secrets = SlackSecrets {
-        signing_secret: SecretString::from(SECRET),
+        signing_secret: Some(SecretString::from(SECRET)),
+        app_token: None,
         bot_token: SecretString::from("xoxb-test-token"),
         api_url: Some(slack_api.unwrap_or_else(|| slack.uri())),
     };

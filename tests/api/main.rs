@@ -6,6 +6,7 @@
 mod audit;
 mod helpers;
 mod lifecycle;
+mod operations;
 mod refusals;
 mod revocation;
 mod signatures;
