@@ -33,10 +33,14 @@ cargo fmt --check
 echo "== cargo clippy"
 cargo clippy --all-targets --quiet -- -D warnings
 echo "== cargo test"
-cargo test --all-targets
+# The load test runs on its own afterwards, so that its numbers are not the other tests' traffic.
+cargo test --all-targets -- --skip load_many
+cargo test --test api load_many -- --nocapture
 echo "== demo"
 cargo run --quiet -- demo >target/demo.out
 tail -n 1 target/demo.out
 echo "== manifest, Dockerfile and CloudFormation linters"
 bash scripts/lint-deploy.sh
+echo "== parliament on the policy document"
+bash scripts/lint-policy.sh
 echo "== all checks passed"

@@ -8,6 +8,12 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
+pub struct HttpResponse {
+    pub status: u16,
+    pub body: String,
+    pub retry_after: Option<u64>,
+}
+
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
@@ -32,6 +38,18 @@ impl HttpClient {
         headers: &[(&str, String)],
         body: Vec<u8>,
     ) -> Result<(u16, String), String> {
+        self.post_full(url, headers, body)
+            .await
+            .map(|r| (r.status, r.body))
+    }
+
+    /// POST a body; the whole answer, with `Retry-After` when given in seconds.
+    pub async fn post_full(
+        &self,
+        url: &str,
+        headers: &[(&str, String)],
+        body: Vec<u8>,
+    ) -> Result<HttpResponse, String> {
         let mut req = hyper::Request::post(url);
         for (k, v) in headers {
             req = req.header(*k, v);
@@ -41,12 +59,21 @@ impl HttpClient {
             .map_err(|e| e.to_string())?;
         let resp = self.inner.request(req).await.map_err(|e| e.to_string())?;
         let status = resp.status().as_u16();
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
         let bytes = resp
             .into_body()
             .collect()
             .await
             .map_err(|e| e.to_string())?
             .to_bytes();
-        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+        Ok(HttpResponse {
+            status,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            retry_after,
+        })
     }
 }

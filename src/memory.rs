@@ -17,6 +17,7 @@ use crate::ports::{AuditStore, Iam, IamError, Page, StoreError};
 #[derive(Default)]
 struct StoreInner {
     requests: HashMap<RequestId, Request>,
+    leases: HashMap<RequestId, DateTime<Utc>>,
     events: Vec<AuditEvent>,
     keys: HashSet<String>,
 }
@@ -105,6 +106,21 @@ impl AuditStore for MemoryStore {
             r.card = Some(card.clone());
         }
         Ok(())
+    }
+
+    async fn claim(&self, id: &RequestId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let mut inner = self.lock()?;
+        let approved = inner
+            .requests
+            .get(id)
+            .is_some_and(|r| r.state == crate::domain::request::State::Approved);
+        let free = inner.leases.get(id).is_none_or(|until| *until < now);
+        if approved && free {
+            inner
+                .leases
+                .insert(id.clone(), now + chrono::Duration::seconds(60));
+        }
+        Ok(approved && free)
     }
 
     async fn get(&self, id: &RequestId) -> Result<Option<Request>, StoreError> {
@@ -243,16 +259,14 @@ fn key(arn: &RoleArn) -> String {
 
 #[async_trait]
 impl Iam for MemoryIam {
-    async fn preview(&self, role: &RoleArn) -> Result<RolePreview, IamError> {
+    async fn preview(&self, role: &RoleArn) -> Result<RolePreview, (&'static str, IamError)> {
         let roles = self
             .roles
             .lock()
-            .map_err(|_| IamError::Other("poisoned".into()))?;
+            .map_err(|_| ("GetRole", IamError::Other("poisoned".into())))?;
         let r = roles.get(&key(role)).ok_or_else(|| {
-            IamError::NoSuchEntity(format!(
-                "The role with name {} cannot be found.",
-                role.name()
-            ))
+            let msg = format!("The role with name {} cannot be found.", role.name());
+            ("GetRole", IamError::NoSuchEntity(msg))
         })?;
         Ok(RolePreview {
             path: r.path.clone(),

@@ -48,6 +48,9 @@ pub trait AuditStore: Send + Sync {
     async fn record(&self, event: EventDraft) -> Result<(), StoreError>;
     /// Remember where the card was posted (not a transition).
     async fn set_card(&self, id: &RequestId, card: &CardRef) -> Result<(), StoreError>;
+    /// Take the lease on an `approved` request for writing its policy; `false` if it is not approved
+    /// or another worker holds an unexpired lease. Keeps two workers from writing the same policy.
+    async fn claim(&self, id: &RequestId, now: DateTime<Utc>) -> Result<bool, StoreError>;
     async fn get(&self, id: &RequestId) -> Result<Option<Request>, StoreError>;
     async fn events_for(&self, id: &RequestId) -> Result<Vec<AuditEvent>, StoreError>;
     /// Requests still pending or approved.
@@ -76,15 +79,15 @@ pub trait AuditStore: Send + Sync {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IamError {
-    #[error("NoSuchEntity: {0}")]
+    #[error("{0}")]
     NoSuchEntity(String),
-    #[error("AccessDenied: {0}")]
+    #[error("{0}")]
     AccessDenied(String),
-    #[error("LimitExceeded: {0}")]
+    #[error("{0}")]
     LimitExceeded(String),
-    #[error("UnmodifiableEntity: {0}")]
+    #[error("{0}")]
     Unmodifiable(String),
-    #[error("Throttling: {0}")]
+    #[error("{0}")]
     Throttled(String),
     #[error("{0}")]
     Other(String),
@@ -122,7 +125,8 @@ impl IamError {
 
 #[async_trait]
 pub trait Iam: Send + Sync {
-    async fn preview(&self, role: &RoleArn) -> Result<RolePreview, IamError>;
+    /// On failure, also which IAM action failed (so the message names the missing permission).
+    async fn preview(&self, role: &RoleArn) -> Result<RolePreview, (&'static str, IamError)>;
     /// The current `AWSRevokeOlderSessions` document as JSON text, if the role has one.
     async fn get_revoke_policy(&self, role: &RoleArn) -> Result<Option<String>, IamError>;
     async fn put_revoke_policy(&self, role: &RoleArn, document_json: &str) -> Result<(), IamError>;

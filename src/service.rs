@@ -318,7 +318,7 @@ impl App {
     // ---- the request ----
 
     async fn submit(self: Arc<Self>, ctx: CommandContext, spec: RoleSpec, reason: String) {
-        let refuse = |why: String, role_text: String| {
+        let refuse_with = |why: String, role_text: String, full: Option<String>| {
             let app = self.clone();
             let ctx = ctx.clone();
             let reason = reason.clone();
@@ -333,6 +333,10 @@ impl App {
                 .with_role_text(&role_text)
                 .with_reason(&reason)
                 .with_detail(why.clone());
+                let event = match full {
+                    Some(full) => event.with_error(full),
+                    None => event,
+                };
                 let recorded = app.record(event).await;
                 let mut text = format!(":no_entry: {why}");
                 if let Err(e) = recorded {
@@ -342,6 +346,7 @@ impl App {
                 app.reply(&ctx.response_url, Reply::ephemeral(text)).await;
             }
         };
+        let refuse = |why: String, role_text: String| refuse_with(why, role_text, None);
 
         match self.is_member(&self.settings.requesters, &ctx.user).await {
             Ok(true) => {}
@@ -371,11 +376,12 @@ impl App {
         }
         let preview = match self.iam.preview(&role).await {
             Ok(p) => p,
-            Err(e) => {
-                warn!(error = %e, "role lookup failed");
-                return refuse(
-                    format!("{}. Nothing was requested.", e.short(&role, "GetRole")),
+            Err((action, e)) => {
+                warn!(error = %e, action, "role lookup failed");
+                return refuse_with(
+                    format!("{}. Nothing was requested.", e.short(&role, action)),
                     role.to_string(),
+                    Some(format!("iam:{action}: {e}")),
                 )
                 .await;
             }
@@ -640,6 +646,16 @@ impl App {
     /// Idempotent: running it again for the same request writes the same or a later cut-off.
     /// `approved_at`, when known, times the step for `/metrics`.
     pub async fn apply(&self, request: Request, approved_at: Option<Instant>) {
+        match self.store.claim(&request.id, Utc::now()).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return info!(request_id = %request.id, "another worker is applying this request");
+            }
+            Err(e) => {
+                // Nothing is written to IAM without the lease; recovery tries again.
+                return error!(error = %e, request_id = %request.id, "could not take the apply lease");
+            }
+        }
         let role = &request.role;
         let result = self.write_policy(role).await;
         let now = Utc::now();
@@ -650,10 +666,13 @@ impl App {
                     None => return,
                 }
             }
-            Err((short, full)) => match request.failed(short, full, now) {
-                Some(t) => t,
-                None => return,
-            },
+            Err((short, full)) => {
+                error!(request_id = %request.id, role = %request.role, error = %full, "revocation failed: {short}");
+                match request.failed(short, full, now) {
+                    Some(t) => t,
+                    None => return,
+                }
+            }
         };
         match self.transition(&next, event).await {
             Ok(()) => {

@@ -38,13 +38,21 @@ pub const INDEXES: [(&str, &str, &str); 4] = [
     ("by_open_state", "open_state", "expires_at"),
 ];
 
-const MAX_CHAIN_RETRIES: usize = 200;
+/// How long a write keeps retrying a lost race on the chain head before reporting the store busy.
+const CHAIN_BUDGET: Duration = Duration::from_secs(30);
+/// How long a worker owns an approved request while it writes the policy.
+pub const APPLY_LEASE: Duration = Duration::from_secs(60);
 
 type Item = HashMap<String, AttributeValue>;
 
 pub struct DynamoStore {
     client: Client,
     table: String,
+    /// This process's last known chain head. Appends from one process take turns on it, so that
+    /// they do not race each other for the head item and each usually needs one round trip.
+    /// Correctness never rests on it: every append is conditional on the head in DynamoDB, and
+    /// replicas still race (and retry) there.
+    tail: tokio::sync::Mutex<Option<(u64, String)>>,
 }
 
 fn s(v: impl Into<String>) -> AttributeValue {
@@ -176,6 +184,7 @@ enum Guard<'a> {
 impl DynamoStore {
     pub fn new(config: &aws_config::SdkConfig, table: &str) -> Self {
         DynamoStore {
+            tail: tokio::sync::Mutex::new(None),
             client: Client::new(config),
             table: table.to_string(),
         }
@@ -288,9 +297,15 @@ impl DynamoStore {
     /// retried here; a failed guard is the caller's to handle.
     async fn append(&self, guard: Guard<'_>, draft: EventDraft) -> Result<(), StoreError> {
         let guards = self.guard_items(&guard)?;
-        let guard_count = guards.len();
-        for attempt in 0..MAX_CHAIN_RETRIES {
-            let (seq, prev) = self.head().await?;
+        let deadline = tokio::time::Instant::now() + CHAIN_BUDGET;
+        let mut attempt: u64 = 0;
+        let mut tail = self.tail.lock().await;
+        loop {
+            attempt += 1;
+            let (seq, prev) = match tail.take() {
+                Some(known) => known,
+                None => self.head().await?,
+            };
             let event = draft.clone().seal(seq + 1, &prev);
             let head = if seq == 0 {
                 TransactWriteItem::builder()
@@ -344,7 +359,10 @@ impl DynamoStore {
                 .send()
                 .await
             {
-                Ok(_) => return Ok(()),
+                Ok(_) => {
+                    *tail = Some((event.seq, event.hash.clone()));
+                    return Ok(());
+                }
                 Err(e) => {
                     let reasons: Vec<Option<String>> = match e.as_service_error() {
                         Some(TransactWriteItemsError::TransactionCanceledException(c)) => c
@@ -368,16 +386,17 @@ impl DynamoStore {
                         Guard::Transition { .. } if failed(0) => return Err(StoreError::Conflict),
                         _ => {}
                     }
-                    let _ = guard_count;
                     // The chain head moved (or a transaction was in flight): back off a little and retry.
-                    let jitter = rand::rng().random_range(0..(5 + attempt as u64 * 2).min(50));
+                    if tokio::time::Instant::now() > deadline {
+                        return Err(StoreError::Unavailable(
+                            "the audit chain stayed contended for 30 s; giving up".into(),
+                        ));
+                    }
+                    let jitter = rand::rng().random_range(0..(5 + attempt * 3).min(100));
                     tokio::time::sleep(Duration::from_millis(jitter)).await;
                 }
             }
         }
-        Err(StoreError::Unavailable(
-            "the audit chain stayed contended; giving up".into(),
-        ))
     }
 
     async fn query_requests(
@@ -613,6 +632,37 @@ impl AuditStore for DynamoStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn claim(&self, id: &RequestId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let until =
+            now + chrono::Duration::from_std(APPLY_LEASE).unwrap_or(chrono::Duration::minutes(1));
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(request_pk(id)))
+            .key("sk", s("REQ"))
+            .update_expression("SET lease_until = :until")
+            .condition_expression(
+                "#s = :approved AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+            )
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_values(":approved", s("approved"))
+            .expression_attribute_values(":until", s(ts(&until)))
+            .expression_attribute_values(":now", s(ts(&now)))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn get(&self, id: &RequestId) -> Result<Option<Request>, StoreError> {

@@ -90,14 +90,14 @@ fn decode(doc: &str) -> String {
 
 #[async_trait]
 impl Iam for AwsIam {
-    async fn preview(&self, role: &RoleArn) -> Result<RolePreview, IamError> {
-        let iam = self.client(role)?;
+    async fn preview(&self, role: &RoleArn) -> Result<RolePreview, (&'static str, IamError)> {
+        let iam = self.client(role).map_err(|e| ("GetRole", e))?;
         let got = iam
             .get_role()
             .role_name(role.name())
             .send()
             .await
-            .map_err(map_err)?;
+            .map_err(|e| ("GetRole", map_err(e)))?;
         let r = got.role();
         let mut preview = RolePreview {
             path: r
@@ -117,7 +117,7 @@ impl Iam for AwsIam {
             .role_name(role.name())
             .send()
             .await
-            .map_err(map_err)?;
+            .map_err(|e| ("ListInstanceProfilesForRole", map_err(e)))?;
         preview.instance_profiles = profiles
             .instance_profiles()
             .iter()
@@ -128,7 +128,7 @@ impl Iam for AwsIam {
             .role_name(role.name())
             .send()
             .await
-            .map_err(map_err)?;
+            .map_err(|e| ("ListRolePolicies", map_err(e)))?;
         for name in names.policy_names() {
             let doc = iam
                 .get_role_policy()
@@ -136,7 +136,7 @@ impl Iam for AwsIam {
                 .policy_name(name)
                 .send()
                 .await
-                .map_err(map_err)?;
+                .map_err(|e| ("GetRolePolicy", map_err(e)))?;
             let text = decode(doc.policy_document());
             if name == POLICY_NAME {
                 preview.existing_cutoff = existing_cutoff(&text);

@@ -1,8 +1,12 @@
 //! The Slack Web API adapter (slack-morphism): cards, `response_url` replies, user-group members.
 
+use std::time::Duration;
+
 use async_trait::async_trait;
 use secrecy::{ExposeSecret, SecretString};
+use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
+use tracing::warn;
 
 use super::blocks;
 use crate::domain::ids::{ChannelId, SlackGroupId, SlackUserId};
@@ -52,8 +56,66 @@ impl SlackWebApi {
     }
 }
 
-fn err(e: slack_morphism::errors::SlackClientError) -> SlackError {
+fn err(e: SlackClientError) -> SlackError {
     SlackError(e.to_string())
+}
+
+/// Attempts per Slack call, and the longest `Retry-After` the bot will wait out: past that the
+/// person is told at once rather than kept waiting.
+pub const MAX_ATTEMPTS: u32 = 4;
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// How long to wait before attempt `attempt + 1`, or `None` to give up. 429s are retried after
+/// their `Retry-After`; 5xx and connection errors with exponential backoff; anything else not at all.
+pub fn retry_wait(
+    status: Option<u16>,
+    retry_after: Option<Duration>,
+    attempt: u32,
+) -> Option<Duration> {
+    if attempt >= MAX_ATTEMPTS {
+        return None;
+    }
+    let backoff = Duration::from_millis(200 * 2u64.pow(attempt.saturating_sub(1)));
+    match status {
+        Some(429) => {
+            Some(retry_after.unwrap_or(Duration::from_secs(1))).filter(|w| *w <= MAX_RETRY_AFTER)
+        }
+        Some(s) if s >= 500 => Some(backoff),
+        None => Some(backoff),
+        Some(_) => None,
+    }
+}
+
+fn classify(e: &SlackClientError) -> Option<(Option<u16>, Option<Duration>)> {
+    match e {
+        SlackClientError::RateLimitError(r) => Some((Some(429), r.retry_after)),
+        SlackClientError::HttpError(h) => Some((Some(h.status_code.as_u16()), None)),
+        SlackClientError::HttpProtocolError(_) | SlackClientError::EndOfStream(_) => {
+            Some((None, None))
+        }
+        _ => None,
+    }
+}
+
+async fn with_retries<T, F, Fut>(what: &str, mut call: F) -> Result<T, SlackError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, SlackClientError>>,
+{
+    let mut attempt = 1;
+    loop {
+        match call().await {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                let wait =
+                    classify(&e).and_then(|(status, after)| retry_wait(status, after, attempt));
+                let Some(wait) = wait else { return Err(err(e)) };
+                warn!(method = what, attempt, wait_ms = wait.as_millis() as u64, error = %e, "Slack call failed; retrying");
+                tokio::time::sleep(wait).await;
+                attempt += 1;
+            }
+        }
+    }
 }
 
 fn content(card: &Card) -> SlackMessageContent {
@@ -67,12 +129,13 @@ impl Slack for SlackWebApi {
     async fn post_card(&self, channel: &ChannelId, card: &Card) -> Result<CardRef, SlackError> {
         let req =
             SlackApiChatPostMessageRequest::new(SlackChannelId(channel.to_string()), content(card));
-        let resp = self
-            .client
-            .open_session(&self.token)
-            .chat_post_message(&req)
-            .await
-            .map_err(err)?;
+        let resp = with_retries("chat.postMessage", || async {
+            self.client
+                .open_session(&self.token)
+                .chat_post_message(&req)
+                .await
+        })
+        .await?;
         Ok(CardRef {
             channel: channel.clone(),
             ts: resp.ts.0,
@@ -85,11 +148,13 @@ impl Slack for SlackWebApi {
             content(card),
             SlackTs(at.ts.clone()),
         );
-        self.client
-            .open_session(&self.token)
-            .chat_update(&req)
-            .await
-            .map_err(err)?;
+        with_retries("chat.update", || async {
+            self.client
+                .open_session(&self.token)
+                .chat_update(&req)
+                .await
+        })
+        .await?;
         Ok(())
     }
 
@@ -100,36 +165,89 @@ impl Slack for SlackWebApi {
             "text": reply.text(),
             "blocks": blocks::reply(reply),
         });
-        let (status, text) = self
-            .http
-            .post(
-                response_url,
-                &[("content-type", "application/json".into())],
-                body.to_string().into_bytes(),
-            )
-            .await
-            .map_err(SlackError)?;
-        if status >= 300 {
-            return Err(SlackError(format!(
-                "response_url answered {status}: {}",
-                text.chars().take(200).collect::<String>()
-            )));
+        let body = body.to_string().into_bytes();
+        let mut attempt = 1;
+        loop {
+            let sent = self
+                .http
+                .post_full(
+                    response_url,
+                    &[("content-type", "application/json".into())],
+                    body.clone(),
+                )
+                .await;
+            let (status, retry_after, detail) = match sent {
+                Ok(r) if r.status < 300 => return Ok(()),
+                Ok(r) => (
+                    Some(r.status),
+                    r.retry_after.map(Duration::from_secs),
+                    r.body.chars().take(200).collect(),
+                ),
+                Err(e) => (None, None, e),
+            };
+            let Some(wait) = retry_wait(status, retry_after, attempt) else {
+                return Err(SlackError(format!(
+                    "response_url answered {}: {detail}",
+                    status.map_or("nothing".to_string(), |s| s.to_string())
+                )));
+            };
+            warn!(
+                attempt,
+                wait_ms = wait.as_millis() as u64,
+                "response_url failed; retrying"
+            );
+            tokio::time::sleep(wait).await;
+            attempt += 1;
         }
-        Ok(())
     }
 
     async fn group_members(&self, group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError> {
         let req = SlackApiUserGroupsUsersListRequest::new(SlackUserGroupId(group.to_string()));
-        let resp = self
-            .client
-            .open_session(&self.token)
-            .usergroups_users_list(&req)
-            .await
-            .map_err(err)?;
+        let resp = with_retries("usergroups.users.list", || async {
+            self.client
+                .open_session(&self.token)
+                .usergroups_users_list(&req)
+                .await
+        })
+        .await?;
         Ok(resp
             .users
             .into_iter()
             .filter_map(|u| SlackUserId::parse(&u.0).ok())
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_is_honoured_within_the_limit() {
+        assert_eq!(
+            retry_wait(Some(429), Some(Duration::from_secs(7)), 1),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(retry_wait(Some(429), None, 1), Some(Duration::from_secs(1)));
+        assert_eq!(
+            retry_wait(Some(429), Some(Duration::from_secs(120)), 1),
+            None
+        );
+    }
+
+    #[test]
+    fn server_errors_back_off_and_client_errors_do_not_retry() {
+        assert_eq!(
+            retry_wait(Some(500), None, 1),
+            Some(Duration::from_millis(200))
+        );
+        assert_eq!(
+            retry_wait(Some(503), None, 2),
+            Some(Duration::from_millis(400))
+        );
+        assert_eq!(retry_wait(None, None, 3), Some(Duration::from_millis(800)));
+        assert_eq!(retry_wait(Some(500), None, MAX_ATTEMPTS), None);
+        assert_eq!(retry_wait(Some(404), None, 1), None);
+        assert_eq!(retry_wait(Some(400), None, 1), None);
     }
 }

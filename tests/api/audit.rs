@@ -350,13 +350,13 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
         "{}\n[[accounts]]\nid = \"222222222222\"\nname = \"staging\"\nassume_role_arn = \"{target}\"\nexternal_id = \"abc\"\n",
         base_config(&app.table)
     );
-    set_faults(json!({ format!("AssumeRole:{target}"): {"status": 403, "code": "AccessDenied", "message": "not trusted", "times": 20} })).await;
+    let faults = inject_faults(json!({ format!("AssumeRole:{target}"): {"status": 403, "code": "AccessDenied", "message": "not trusted", "times": 20} })).await;
     let o = cli(
         &tempfile_with(&with_account),
         &["check-config"],
         Some((&slack.uri(), "xoxb-good")),
     );
-    set_faults(json!({})).await;
+    faults.clear().await;
     let out = stdout(&o);
     assert!(!o.status.success());
     assert!(out.contains("ok   account prod (123456789012)"), "{out}");
@@ -365,16 +365,6 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
             && out.contains("trust policy"),
         "{out}"
     );
-}
-
-async fn set_faults(faults: Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/_test/faults", moto_endpoint()))
-        .body(faults.to_string())
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success());
 }
 
 #[tokio::test]

@@ -417,3 +417,241 @@ pub fn tempfile_with(text: &str) -> std::path::PathBuf {
     std::fs::write(&p, text).expect("write temp config");
     p
 }
+
+impl TestApp {
+    /// Like `wait_slack`, with room for a large load.
+    pub async fn wait_slack_long(&self, route: &str, n: usize) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        loop {
+            let r = self.slack_received(route).await;
+            if r.len() >= n {
+                return r;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {n} calls to {route} (have {})",
+                r.len()
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+}
+
+// ---- The revocation engine (tests/api/revocation.rs): faults, other identities, the real binary ----
+
+/// Tests that inject IAM faults take turns: posting faults to moto_server replaces all of them.
+static FAULTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Injected IAM errors, held until `clear` (or, if the test panics, until the next holder
+/// replaces them; they are keyed by the test's unique role names, so they hit nobody else).
+pub struct Faults {
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+async fn post_faults(faults: &Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/_test/faults", moto_endpoint()))
+        .json(faults)
+        .send()
+        .await
+        .expect("moto_server reachable");
+    assert!(r.status().is_success(), "moto_server refused the faults");
+}
+
+/// Make moto answer `"<Action>:<RoleName>"` with an error, e.g.
+/// `{"PutRolePolicy:app-x": {"status": 400, "code": "AccessDenied", "message": "…", "times": 1}}`.
+pub async fn inject_faults(faults: Value) -> Faults {
+    let turn = FAULTS.lock().await;
+    post_faults(&faults).await;
+    Faults { _turn: turn }
+}
+
+impl Faults {
+    pub async fn clear(self) {
+        post_faults(&json!({})).await;
+    }
+}
+
+/// An SDK config for moto with the credentials of an assumed role: moto files IAM calls made
+/// with them under the role's account.
+pub async fn assumed_config(role_arn: &str) -> SdkConfig {
+    let sts = aws_sdk_sts::Client::new(&aws_config().await);
+    let out = sts
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name("tests")
+        .send()
+        .await
+        .expect("AssumeRole in moto");
+    let c = out.credentials().expect("credentials");
+    aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(moto_endpoint())
+        .credentials_provider(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            None,
+            "assumed",
+        ))
+        .load()
+        .await
+}
+
+/// Like `spawn_app_with`, but the server runs with `server_aws` (e.g. an assumed role's
+/// credentials); the test's own clients keep the default identity.
+pub async fn spawn_app_as(server_aws: SdkConfig, edit: impl FnOnce(String) -> String) -> TestApp {
+    revoke_role_bot::telemetry::install_crypto_provider();
+    revoke_role_bot::telemetry::init("warn");
+    let table = unique("audit");
+    let settings = Settings::from_toml(&edit(base_config(&table))).expect("test config");
+    let slack = MockServer::start().await;
+    mount_slack_ok(&slack).await;
+    let aws = aws_config().await;
+    let store = Arc::new(DynamoStore::new(&aws, &table));
+    store.create_table().await.expect("create table in moto");
+    let secrets = SlackSecrets {
+        signing_secret: Some(SecretString::from(SECRET)),
+        app_token: None,
+        bot_token: SecretString::from("xoxb-test-token"),
+        api_url: Some(slack.uri()),
+    };
+    let server = Application::build_with(settings, secrets, server_aws)
+        .await
+        .expect("build app");
+    let addr: SocketAddr = server.local_addr();
+    let app = server.app();
+    tokio::spawn(server.run_until_stopped());
+    TestApp {
+        base: format!("http://{addr}"),
+        iam: aws_sdk_iam::Client::new(&aws),
+        ddb: aws_sdk_dynamodb::Client::new(&aws),
+        slack,
+        aws,
+        store,
+        table,
+        http: reqwest::Client::new(),
+        app,
+        triggers: Default::default(),
+    }
+}
+
+/// The real `revoke-role-bot serve` binary as a child process, with its log (stderr, JSON lines)
+/// collected. Killed when dropped.
+pub struct ServerProcess {
+    _child: tokio::process::Child,
+    log: Arc<std::sync::Mutex<String>>,
+}
+
+impl ServerProcess {
+    /// Everything the process has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+/// Start `revoke-role-bot serve` as its own process on a fresh table, with the test config
+/// transformed by `edit`. The returned `TestApp` talks to that process (`base`), its fake Slack
+/// and moto; its `app` field is an idle stand-in built from the same config, not the server.
+pub async fn spawn_app_process(edit: impl FnOnce(String) -> String) -> (TestApp, ServerProcess) {
+    use tokio::io::AsyncBufReadExt;
+
+    revoke_role_bot::telemetry::install_crypto_provider();
+    let table = unique("audit");
+    let config_text = edit(base_config(&table));
+    let settings = Settings::from_toml(&config_text).expect("test config");
+    let slack = MockServer::start().await;
+    mount_slack_ok(&slack).await;
+    let aws = aws_config().await;
+    let store = Arc::new(DynamoStore::new(&aws, &table));
+    store.create_table().await.expect("create table in moto");
+
+    let config = tempfile_with(&config_text);
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_revoke-role-bot"))
+        .arg("--config")
+        .arg(&config)
+        .arg("serve")
+        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_PROFILE")
+        .env("SLACK_SIGNING_SECRET", SECRET)
+        .env("SLACK_BOT_TOKEN", "xoxb-test-token")
+        .env("SLACK_API_URL", slack.uri())
+        .env_remove("SLACK_APP_TOKEN")
+        .env("LOG_FORMAT", "json")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start revoke-role-bot serve");
+    let log = Arc::new(std::sync::Mutex::new(String::new()));
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr piped")).lines();
+    let sink = log.clone();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Ok(mut l) = sink.lock() {
+                l.push_str(&line);
+                l.push('\n');
+            }
+        }
+    });
+    let process = ServerProcess { _child: child, log };
+    let started = &process;
+    let addr = eventually("the server process to listen", || async move {
+        started.log().lines().find_map(|line| {
+            let v: Value = serde_json::from_str(line).ok()?;
+            (v["fields"]["message"] == "listening")
+                .then(|| v["fields"]["addr"].as_str().map(str::to_string))
+                .flatten()
+        })
+    })
+    .await;
+
+    let stand_in = App::new(
+        Arc::new(settings),
+        store.clone(),
+        Arc::new(revoke_role_bot::aws::iam::AwsIam::new(&aws, &[]).await),
+        Arc::new(
+            revoke_role_bot::slack::client::SlackWebApi::new(
+                &SecretString::from("xoxb-test-token"),
+                Some(&slack.uri()),
+            )
+            .expect("slack client"),
+        ),
+        None,
+    );
+    let app = TestApp {
+        base: format!("http://{addr}"),
+        iam: aws_sdk_iam::Client::new(&aws),
+        ddb: aws_sdk_dynamodb::Client::new(&aws),
+        slack,
+        aws,
+        store,
+        table,
+        http: reqwest::Client::new(),
+        app: stand_in,
+        triggers: Default::default(),
+    };
+    (app, process)
+}
+
+/// `eventually` with room for a large load (10 minutes).
+pub async fn eventually_long<T, F, Fut>(what: &str, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -8,6 +8,8 @@ mod helpers;
 mod lifecycle;
 mod operations;
 mod refusals;
+mod resilience;
 mod revocation;
 mod signatures;
+mod support;
 mod workflow;

@@ -1,0 +1,795 @@
+//! The revocation engine against moto: the cut-off merge, a second account through an assumed
+//! role, the built-in protections, the impact preview, every IAM error kind as a short line on the
+//! card with the full error in the audit trail and the log, and recovery after a crash.
+
+use chrono::Utc;
+use revoke_role_bot::aws::dynamodb::DynamoStore;
+use revoke_role_bot::domain::audit::{AuditEvent, EventDraft, EventKind};
+use revoke_role_bot::domain::ids::{ChannelId, RequestId, SlackUserId};
+use revoke_role_bot::domain::policy::{MergeOutcome, existing_cutoff};
+use revoke_role_bot::domain::request::{Action, Decision, Request, State};
+use revoke_role_bot::domain::role_arn::RoleArn;
+use revoke_role_bot::ports::AuditStore;
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const STAGING: &str = "222222222222";
+
+fn trust_policy() -> String {
+    json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+        "Principal":{"AWS":format!("arn:aws:iam::{ACCOUNT}:root")},"Action":"sts:AssumeRole"}]})
+    .to_string()
+}
+
+/// Create a role with whatever IAM client (and so in whatever account) is given.
+async fn create_role_with(iam: &aws_sdk_iam::Client, name: &str) -> String {
+    iam.create_role()
+        .role_name(name)
+        .assume_role_policy_document(trust_policy())
+        .send()
+        .await
+        .expect("create role in moto")
+        .role()
+        .unwrap()
+        .arn()
+        .to_string()
+}
+
+async fn put_revoke_policy(iam: &aws_sdk_iam::Client, role: &str, document: &str) {
+    iam.put_role_policy()
+        .role_name(role)
+        .policy_name("AWSRevokeOlderSessions")
+        .policy_document(document)
+        .send()
+        .await
+        .expect("put an existing AWSRevokeOlderSessions policy");
+}
+
+/// The AWSRevokeOlderSessions document on a role, through `iam` (any account).
+async fn revoke_policy_with(iam: &aws_sdk_iam::Client, role: &str) -> Option<Value> {
+    let out = iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name("AWSRevokeOlderSessions")
+        .send()
+        .await
+        .ok()?;
+    let text = percent_encoding::percent_decode_str(out.policy_document())
+        .decode_utf8_lossy()
+        .into_owned();
+    Some(serde_json::from_str(&text).expect("policy JSON"))
+}
+
+/// The cut-off a policy in IAM enforces, whatever shape it was written in.
+fn enforced_cutoff(policy: &Value) -> Option<String> {
+    existing_cutoff(&policy.to_string()).map(|c| c.to_string())
+}
+
+fn calls_for(calls: &std::collections::HashMap<String, u64>, key: &str) -> u64 {
+    calls.get(key).copied().unwrap_or(0)
+}
+
+/// The text of the last card update that carries `marker`.
+async fn card_update_with(app: &TestApp, marker: &str) -> String {
+    eventually(&format!("a card update with `{marker}`"), || async {
+        app.slack_received("/chat.update")
+            .await
+            .into_iter()
+            .map(|u| u.to_string())
+            .rfind(|u| u.contains(marker))
+    })
+    .await
+}
+
+/// Alice asks for `prod/<role>`; Bob approves; returns the request as it was approved.
+async fn request_and_approve(app: &TestApp, role: &str, nth: usize) -> Request {
+    app.command(ALICE, &format!("prod/{role} INC-4{nth} credentials leaked"))
+        .await;
+    let request = app.request_from_card(nth).await;
+    app.click(BOB, "approve", &request.id).await;
+    request
+}
+
+#[tokio::test]
+async fn a_later_existing_cutoff_stays_in_place() {
+    let app = spawn_app().await;
+    let role = unique("app-later");
+    app.create_role(&role, None).await;
+    // The console's own shape: a single statement object, "*" strings, milliseconds.
+    put_revoke_policy(
+        &app.iam,
+        &role,
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2099-01-01T00:00:00.000Z"}}}}"#,
+    )
+    .await;
+
+    let request = request_and_approve(&app, &role, 0).await;
+    let done = app.wait_state(&request.id, State::Applied).await;
+
+    assert_eq!(done.cutoff.unwrap().to_string(), "2099-01-01T00:00:00Z");
+    assert_eq!(done.outcome, Some(MergeOutcome::AlreadyCovered));
+    let policy = app.revoke_policy(&role).await.expect("policy still there");
+    assert_eq!(
+        enforced_cutoff(&policy).as_deref(),
+        Some("2099-01-01T00:00:00Z"),
+        "the later cut-off must not move backwards: {policy}"
+    );
+    let applied = app.events(&request.id).await.pop().unwrap();
+    assert_eq!(applied.draft.kind, EventKind::Applied);
+    assert_eq!(
+        applied.draft.cutoff.as_deref(),
+        Some("2099-01-01T00:00:00Z")
+    );
+    let card = card_update_with(&app, "Applied and verified").await;
+    assert!(
+        card.contains("*2099-01-01T00:00:00Z*")
+            && card.contains("an existing, later cut-off was already in place and stays"),
+        "{card}"
+    );
+}
+
+#[tokio::test]
+async fn an_earlier_existing_cutoff_is_replaced_with_one_write() {
+    let app = spawn_app().await;
+    let role = unique("app-earlier");
+    app.create_role(&role, None).await;
+    put_revoke_policy(
+        &app.iam,
+        &role,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],"Resource":["*"],"Condition":{"DateLessThan":{"aws:TokenIssueTime":"2020-01-01T00:00:00Z"}}}]}"#,
+    )
+    .await;
+    let put = format!("PutRolePolicy:{role}");
+    let writes_before = calls_for(&moto_calls().await, &put);
+
+    let before = Utc::now();
+    let request = request_and_approve(&app, &role, 0).await;
+    let done = app.wait_state(&request.id, State::Applied).await;
+    let after = Utc::now();
+
+    let cutoff = done.cutoff.unwrap();
+    assert!(
+        cutoff.time() >= before - chrono::Duration::seconds(1)
+            && cutoff.time() <= after + chrono::Duration::seconds(1),
+        "the new cut-off is the moment of application, not 2020: {cutoff}"
+    );
+    assert_eq!(done.outcome, Some(MergeOutcome::Extended));
+    assert_eq!(
+        app.revoke_policy(&role).await.unwrap(),
+        json!({"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],"Resource":["*"],
+            "Condition":{"DateLessThan":{"aws:TokenIssueTime": cutoff.to_string()}}}]})
+    );
+    settle().await;
+    assert_eq!(calls_for(&moto_calls().await, &put) - writes_before, 1);
+    let card = card_update_with(&app, "Applied and verified").await;
+    assert!(
+        card.contains(&format!("*{cutoff}*")) && card.contains("replacing an earlier cut-off"),
+        "{card}"
+    );
+}
+
+#[tokio::test]
+async fn a_role_in_a_second_account_is_revoked_through_the_assumed_role() {
+    let tag = unique("x");
+    // The test's own way into the second account, separate from the role the bot assumes, so
+    // that moto's AssumeRole count for the bot's role is the bot's alone.
+    let staging_aws = assumed_config(&format!("arn:aws:iam::{STAGING}:role/setup-{tag}")).await;
+    let staging_iam = aws_sdk_iam::Client::new(&staging_aws);
+    let bot_role_arn =
+        create_role_with(&staging_iam, &format!("revoke-role-bot-target-{tag}")).await;
+    assert!(bot_role_arn.contains(STAGING), "{bot_role_arn}");
+    let target = unique("app-staging");
+    let target_arn = create_role_with(&staging_iam, &target).await;
+    assert_eq!(target_arn, format!("arn:aws:iam::{STAGING}:role/{target}"));
+
+    let app = spawn_app_with(|c| {
+        format!(
+            "{c}\n[[accounts]]\nid = \"{STAGING}\"\nname = \"staging\"\nassume_role_arn = \"{bot_role_arn}\"\nexternal_id = \"x\"\n"
+        )
+    })
+    .await;
+    // A role of the same name in the bot's own account must stay untouched.
+    app.create_role(&target, None).await;
+
+    app.command(
+        ALICE,
+        &format!("staging/{target} INC-42 staging keys leaked"),
+    )
+    .await;
+    let request = app.request_from_card(0).await;
+    assert_eq!(request.role.to_string(), target_arn);
+    let card = app.slack_received("/chat.postMessage").await[0].to_string();
+    assert!(card.contains(&format!("staging ({STAGING})")), "{card}");
+
+    app.click(BOB, "approve", &request.id).await;
+    let done = app.wait_state(&request.id, State::Applied).await;
+    let cutoff = done.cutoff.unwrap().to_string();
+
+    let policy = revoke_policy_with(&staging_iam, &target)
+        .await
+        .expect("the policy is on the role in the second account");
+    assert_eq!(enforced_cutoff(&policy), Some(cutoff));
+    assert!(
+        app.revoke_policy(&target).await.is_none(),
+        "nothing may land on the same-named role in {ACCOUNT}"
+    );
+    assert!(
+        calls_for(&moto_calls().await, &format!("AssumeRole:{bot_role_arn}")) >= 1,
+        "the bot reached the second account by assuming {bot_role_arn}"
+    );
+}
+
+#[tokio::test]
+async fn every_protected_kind_of_role_is_refused_with_its_reason() {
+    // The bot runs as an assumed role, which it must never revoke.
+    let me = unique("app-bot-itself");
+    let me_arn = format!("arn:aws:iam::{ACCOUNT}:role/{me}");
+    let app = spawn_app_as(assumed_config(&me_arn).await, |c| {
+        c.replace(
+            r#"allow = ["arn:aws:iam::*:role/*"]"#,
+            r#"allow = ["arn:aws:iam::*:role/app-*"]"#,
+        )
+    })
+    .await;
+    app.create_role(&me, None).await;
+    let linked = unique("app-linked");
+    app.create_role(&linked, Some("/aws-service-role/thing.amazonaws.com/"))
+        .await;
+    let sso = unique("AWSReservedSSO_Admin");
+    app.create_role(&sso, None).await;
+    let reserved = unique("app-reserved");
+    app.create_role(&reserved, Some("/aws-reserved/sso.amazonaws.com/"))
+        .await;
+    let glass = unique("break-glass");
+    app.create_role(&glass, None).await;
+    let other = unique("other");
+    app.create_role(&other, None).await;
+
+    let cases = [
+        // Named without its path: the path IAM reports reveals it.
+        (format!("prod/{linked}"), "service-linked role"),
+        (
+            format!("arn:aws:iam::{ACCOUNT}:role/aws-service-role/thing.amazonaws.com/{linked}"),
+            "service-linked role",
+        ),
+        (format!("prod/{sso}"), "IAM Identity Center role"),
+        (format!("prod/{reserved}"), "IAM Identity Center role"),
+        (
+            format!("prod/{me}"),
+            "the role revoke-role-bot itself runs as",
+        ),
+        (
+            format!("prod/{glass}"),
+            "protected by the bot's configuration",
+        ),
+        (
+            format!("prod/{other}"),
+            "not on the list of roles this bot may revoke",
+        ),
+    ];
+    for (n, (target, says)) in cases.iter().enumerate() {
+        app.command(ALICE, &format!("{target} INC-43 leaked")).await;
+        let replies = app.wait_replies(ALICE, n + 1).await;
+        let text = replies[n]["text"].as_str().unwrap();
+        assert_eq!(replies[n]["response_type"], "ephemeral");
+        assert!(
+            text.contains(says),
+            "`{target}`: expected `{says}` in {text}"
+        );
+        if says.contains("Identity Center") {
+            assert!(text.contains("permission set"), "{text}");
+        }
+    }
+
+    settle().await;
+    assert!(app.slack_received("/chat.postMessage").await.is_empty());
+    let (events, _) = app.store.whole_chain().await.unwrap();
+    assert_eq!(events.len(), cases.len(), "one event per refusal");
+    assert!(
+        events
+            .iter()
+            .all(|e| e.draft.kind == EventKind::RequestRefused && e.draft.actor == ALICE)
+    );
+    let calls = moto_calls().await;
+    for role in [&me, &linked, &sso, &reserved, &glass, &other] {
+        assert_eq!(calls_for(&calls, &format!("PutRolePolicy:{role}")), 0);
+    }
+}
+
+#[tokio::test]
+async fn the_card_previews_instance_profiles_and_the_existing_cutoff() {
+    let app = spawn_app().await;
+    let role = unique("app-web");
+    app.iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(trust_policy())
+        .max_session_duration(7200)
+        .send()
+        .await
+        .unwrap();
+    let profile = unique("web-profile");
+    app.iam
+        .create_instance_profile()
+        .instance_profile_name(&profile)
+        .send()
+        .await
+        .unwrap();
+    app.iam
+        .add_role_to_instance_profile()
+        .instance_profile_name(&profile)
+        .role_name(&role)
+        .send()
+        .await
+        .unwrap();
+    put_revoke_policy(
+        &app.iam,
+        &role,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],"Resource":["*"],"Condition":{"DateLessThan":{"aws:TokenIssueTime":"2020-06-01T08:30:00Z"}}}]}"#,
+    )
+    .await;
+    let other = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::web-assets/*"]}]}"#;
+    app.iam
+        .put_role_policy()
+        .role_name(&role)
+        .policy_name("read-assets")
+        .policy_document(other)
+        .send()
+        .await
+        .unwrap();
+
+    app.command(ALICE, &format!("prod/{role} INC-44 instance keys leaked"))
+        .await;
+    let request = app.request_from_card(0).await;
+    let card = app.slack_received("/chat.postMessage").await[0].to_string();
+    assert!(
+        card.contains(&format!("Instance profiles: {profile}")),
+        "{card}"
+    );
+    assert!(card.contains("keep old credentials until they refresh"));
+    assert!(
+        card.contains("Already revoked: sessions issued before 2020-06-01T08:30:00Z"),
+        "{card}"
+    );
+    assert!(card.contains("Sessions last up to 2 h"), "{card}");
+    assert!(
+        card.contains(&format!(
+            "Inline policy space left: {} of 10240",
+            10_240 - other.len()
+        )),
+        "{card}"
+    );
+    let preview = request
+        .preview
+        .expect("the preview is kept with the request");
+    assert_eq!(preview.instance_profiles, [profile]);
+    assert_eq!(
+        preview.existing_cutoff.map(|c| c.to_string()).as_deref(),
+        Some("2020-06-01T08:30:00Z")
+    );
+}
+
+// ---- IAM errors: a short line on the card, the full error in the audit event (and the log) ----
+
+/// A realistic AWS message with a marker that must reach the audit event but not the card.
+fn aws_message(text: &str) -> String {
+    format!("{text} (request 7d1f-{})", unique("marker"))
+}
+
+/// Wait for the request to fail; returns the failed request, the card's failure text and the
+/// `failed` event.
+async fn failure(app: &TestApp, id: &RequestId) -> (Request, String, AuditEvent) {
+    let failed = app.wait_state(id, State::Failed).await;
+    let card = card_update_with(app, ":x: Failed:").await;
+    let event = app.events(id).await.pop().unwrap();
+    assert_eq!(event.draft.kind, EventKind::Failed);
+    assert_eq!(event.draft.actor, "revoke-role-bot");
+    (failed, card, event)
+}
+
+/// The checks every error kind shares.
+fn assert_short_on_card_full_in_audit(
+    failed: &Request,
+    card: &str,
+    event: &AuditEvent,
+    code: &str,
+    full_message: &str,
+    short_says: &[&str],
+) {
+    let short = failed.error.as_deref().expect("the short reason is kept");
+    for s in short_says {
+        assert!(
+            short.contains(s),
+            "expected `{s}` in the short line: {short}"
+        );
+    }
+    assert!(
+        !short.contains(full_message) && short.len() < 200,
+        "the card line is short: {short}"
+    );
+    assert!(card.contains(&format!(":x: Failed: {short}")), "{card}");
+    assert!(
+        !card.contains(full_message),
+        "the full error stays off the card: {card}"
+    );
+    let error = event.draft.error.as_deref().expect("the error is recorded");
+    assert!(
+        error.contains(short) && error.contains(code) && error.contains(full_message),
+        "the audit event has the short line and the full error: {error}"
+    );
+}
+
+#[tokio::test]
+async fn a_role_deleted_before_approval_fails_as_no_such_entity() {
+    let app = spawn_app().await;
+    let role = unique("app-gone");
+    app.create_role(&role, None).await;
+    app.command(ALICE, &format!("prod/{role} INC-45 leaked"))
+        .await;
+    let request = app.request_from_card(0).await;
+    app.iam.delete_role().role_name(&role).send().await.unwrap();
+
+    app.click(BOB, "approve", &request.id).await;
+    let (failed, card, event) = failure(&app, &request.id).await;
+    assert_short_on_card_full_in_audit(
+        &failed,
+        &card,
+        &event,
+        "NoSuchEntity",
+        &format!("Role {role} not found"),
+        &[&format!(
+            "role `{role}` does not exist in account {ACCOUNT}"
+        )],
+    );
+}
+
+#[tokio::test]
+async fn access_denied_names_the_missing_permission() {
+    let app = spawn_app().await;
+    let no_put = unique("app-noput");
+    let no_get = unique("app-noget");
+    app.create_role(&no_put, None).await;
+    app.create_role(&no_get, None).await;
+    let denied = |action: &str, role: &str| {
+        aws_message(&format!(
+            "User: arn:aws:sts::{ACCOUNT}:assumed-role/revoke-role-bot-task/s is not authorized to perform: iam:{action} on resource: role {role} because no identity-based policy allows the iam:{action} action"
+        ))
+    };
+    let (put_msg, get_msg) = (
+        denied("PutRolePolicy", &no_put),
+        denied("GetRolePolicy", &no_get),
+    );
+    let faults = inject_faults(json!({
+        format!("PutRolePolicy:{no_put}"): {"status": 403, "code": "AccessDenied", "message": put_msg, "times": 100},
+        // The role has no inline policies, so the preview does not read one: the first
+        // GetRolePolicy is the revocation's.
+        format!("GetRolePolicy:{no_get}"): {"status": 403, "code": "AccessDenied", "message": get_msg, "times": 100},
+    }))
+    .await;
+
+    let first = request_and_approve(&app, &no_put, 0).await;
+    let (failed, card, event) = failure(&app, &first.id).await;
+    assert_short_on_card_full_in_audit(
+        &failed,
+        &card,
+        &event,
+        "AccessDenied",
+        &put_msg,
+        &[
+            "not allowed to call iam:PutRolePolicy",
+            &format!("`{no_put}`"),
+        ],
+    );
+
+    let second = request_and_approve(&app, &no_get, 1).await;
+    let (failed, _, event) = failure(&app, &second.id).await;
+    let short = failed.error.as_deref().unwrap();
+    assert!(
+        short.contains("not allowed to call iam:GetRolePolicy") && !short.contains("PutRolePolicy"),
+        "{short}"
+    );
+    assert!(event.draft.error.as_deref().unwrap().contains(&get_msg));
+    let update = app.wait_slack("/chat.update", 4).await;
+    assert!(
+        update
+            .iter()
+            .any(|u| u.to_string().contains(&format!(":x: Failed: {short}")))
+    );
+    faults.clear().await;
+
+    let calls = moto_calls().await;
+    assert_eq!(calls_for(&calls, &format!("PutRolePolicy:{no_get}")), 0);
+    assert!(app.revoke_policy(&no_put).await.is_none());
+}
+
+#[tokio::test]
+async fn limit_exceeded_says_the_inline_policy_space_is_full() {
+    let app = spawn_app().await;
+    let role = unique("app-full");
+    app.create_role(&role, None).await;
+    let msg = aws_message(&format!(
+        "Maximum policy size of 10240 bytes exceeded for role {role}"
+    ));
+    let faults = inject_faults(json!({
+        format!("PutRolePolicy:{role}"): {"status": 409, "code": "LimitExceeded", "message": msg, "times": 100},
+    }))
+    .await;
+    let request = request_and_approve(&app, &role, 0).await;
+    let (failed, card, event) = failure(&app, &request.id).await;
+    faults.clear().await;
+    assert_short_on_card_full_in_audit(
+        &failed,
+        &card,
+        &event,
+        "LimitExceeded",
+        &msg,
+        &[
+            "no inline policy space left",
+            "10,240",
+            &format!("`{role}`"),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn unmodifiable_entity_says_aws_manages_the_role() {
+    let app = spawn_app().await;
+    let role = unique("app-managed");
+    app.create_role(&role, None).await;
+    let msg = aws_message(&format!(
+        "Cannot perform the operation on the protected role '{role}' - this role is only modifiable by AWS"
+    ));
+    let faults = inject_faults(json!({
+        format!("PutRolePolicy:{role}"): {"status": 400, "code": "UnmodifiableEntity", "message": msg, "times": 100},
+    }))
+    .await;
+    let request = request_and_approve(&app, &role, 0).await;
+    let (failed, card, event) = failure(&app, &request.id).await;
+    faults.clear().await;
+    assert_short_on_card_full_in_audit(
+        &failed,
+        &card,
+        &event,
+        "UnmodifiableEntity",
+        &msg,
+        &[&format!("`{role}` is managed by AWS and cannot be changed")],
+    );
+}
+
+#[tokio::test]
+async fn throttling_fails_only_after_the_sdk_retries() {
+    let app = spawn_app().await;
+    let throttled = unique("app-throttled");
+    let blip = unique("app-blip");
+    app.create_role(&throttled, None).await;
+    app.create_role(&blip, None).await;
+    let msg = aws_message("Rate exceeded");
+    let faults = inject_faults(json!({
+        format!("PutRolePolicy:{throttled}"): {"status": 400, "code": "Throttling", "message": msg, "times": 100},
+        // One throttled answer, then AWS recovers: the SDK's retry absorbs it.
+        format!("PutRolePolicy:{blip}"): {"status": 400, "code": "Throttling", "message": msg, "times": 1},
+    }))
+    .await;
+
+    let request = request_and_approve(&app, &throttled, 0).await;
+    let (failed, card, event) = failure(&app, &request.id).await;
+    let transient = request_and_approve(&app, &blip, 1).await;
+    let applied = app.wait_state(&transient.id, State::Applied).await;
+    faults.clear().await;
+
+    assert_short_on_card_full_in_audit(
+        &failed,
+        &card,
+        &event,
+        "Throttling",
+        &msg,
+        &["throttled the request even after retries"],
+    );
+    let calls = moto_calls().await;
+    let attempts = calls_for(&calls, &format!("fault:PutRolePolicy:{throttled}"));
+    assert!(
+        attempts >= 2,
+        "the SDK retried before giving up ({attempts} attempt(s))"
+    );
+    assert_eq!(calls_for(&calls, &format!("fault:PutRolePolicy:{blip}")), 1);
+    assert_eq!(calls_for(&calls, &format!("PutRolePolicy:{blip}")), 1);
+    assert_eq!(
+        enforced_cutoff(&app.revoke_policy(&blip).await.unwrap()),
+        applied.cutoff.map(|c| c.to_string())
+    );
+}
+
+#[tokio::test]
+async fn a_role_lookup_the_bot_may_not_make_is_refused_naming_iam_get_role() {
+    // The real binary, so that its log can be read.
+    let (app, server) = spawn_app_process(|c| c).await;
+    let role = unique("app-hidden");
+    app.create_role(&role, None).await;
+    let msg = aws_message(&format!(
+        "User: arn:aws:sts::{ACCOUNT}:assumed-role/revoke-role-bot-task/s is not authorized to perform: iam:GetRole on resource: role {role}"
+    ));
+    let faults = inject_faults(json!({
+        format!("GetRole:{role}"): {"status": 403, "code": "AccessDenied", "message": msg, "times": 100},
+    }))
+    .await;
+    app.command(ALICE, &format!("prod/{role} INC-46 leaked"))
+        .await;
+    let replies = app.wait_replies(ALICE, 1).await;
+    faults.clear().await;
+    let text = replies[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("not allowed to call iam:GetRole")
+            && text.contains("Nothing was requested")
+            && !text.contains(&msg),
+        "{text}"
+    );
+    let (server, full) = (&server, &msg);
+    eventually("the full error in the server's log", || async move {
+        server.log().contains(full.as_str()).then_some(())
+    })
+    .await;
+    settle().await;
+    assert!(app.slack_received("/chat.postMessage").await.is_empty());
+    let (events, _) = app.store.whole_chain().await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].draft.kind, EventKind::RequestRefused);
+}
+
+#[tokio::test]
+async fn a_refused_role_lookup_keeps_the_full_aws_error_in_the_audit_event() {
+    let app = spawn_app().await;
+    let role = unique("app-hidden");
+    app.create_role(&role, None).await;
+    let msg = aws_message(&format!(
+        "User: arn:aws:sts::{ACCOUNT}:assumed-role/revoke-role-bot-task/s is not authorized to perform: iam:GetRole on resource: role {role}"
+    ));
+    let faults = inject_faults(json!({
+        format!("GetRole:{role}"): {"status": 403, "code": "AccessDenied", "message": msg, "times": 100},
+    }))
+    .await;
+    app.command(ALICE, &format!("prod/{role} INC-47 leaked"))
+        .await;
+    app.wait_replies(ALICE, 1).await;
+    faults.clear().await;
+    let (events, _) = app.store.whole_chain().await.unwrap();
+    let recorded = serde_json::to_string(&events[0].draft).unwrap();
+    assert!(
+        recorded.contains(&msg),
+        "the full error belongs in the audit event: {recorded}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_revocation_logs_the_full_aws_error() {
+    let (app, server) = spawn_app_process(|c| c).await;
+    let role = unique("app-logged");
+    app.create_role(&role, None).await;
+    let msg = aws_message(&format!(
+        "User: arn:aws:sts::{ACCOUNT}:assumed-role/revoke-role-bot-task/s is not authorized to perform: iam:PutRolePolicy on resource: role {role}"
+    ));
+    let faults = inject_faults(json!({
+        format!("PutRolePolicy:{role}"): {"status": 403, "code": "AccessDenied", "message": msg, "times": 100},
+    }))
+    .await;
+    let request = request_and_approve(&app, &role, 0).await;
+    let (failed, _, _) = failure(&app, &request.id).await;
+    faults.clear().await;
+    assert!(
+        failed
+            .error
+            .unwrap()
+            .contains("not allowed to call iam:PutRolePolicy")
+    );
+    let (server, msg) = (&server, &msg);
+    let line = eventually("the full error in the server's log", || async move {
+        server
+            .log()
+            .lines()
+            .find(|l| l.contains(msg.as_str()))
+            .map(str::to_string)
+    })
+    .await;
+    assert!(line.contains(request.id.as_str()), "{line}");
+}
+
+// ---- recovery ----
+
+#[tokio::test]
+async fn an_approved_request_left_by_a_crash_is_finished_once_by_a_fresh_server() {
+    let aws = aws_config().await;
+    let table = unique("audit");
+    let store = DynamoStore::new(&aws, &table);
+    store.create_table().await.unwrap();
+    let role = unique("app-crashed");
+    let arn = create_role_with(&aws_sdk_iam::Client::new(&aws), &role).await;
+
+    // What a process that died between "approved" and the IAM write leaves behind.
+    let now = Utc::now();
+    let request = Request {
+        id: RequestId::generate(),
+        role: RoleArn::parse(&arn).unwrap(),
+        requester: SlackUserId::parse(ALICE).unwrap(),
+        reason: "INC-48 crashed mid-revocation".into(),
+        channel: ChannelId::parse(CHANNEL).unwrap(),
+        created_at: now,
+        expires_at: now + chrono::Duration::minutes(30),
+        approvals_required: 1,
+        approvals: vec![],
+        state: State::Pending,
+        version: 1,
+        decided_by: None,
+        cutoff: None,
+        outcome: None,
+        policy_sha256: None,
+        error: None,
+        card: None,
+        preview: None,
+    };
+    let requested = EventDraft::new(request.id.clone(), EventKind::Requested, ALICE, now)
+        .with_role(&request.role)
+        .with_reason(&request.reason);
+    store.create(&request, requested, None).await.unwrap();
+    let Decision::Transition { next, event } = request.decide(
+        Action::Approve,
+        &SlackUserId::parse(BOB).unwrap(),
+        true,
+        now,
+    ) else {
+        panic!("Bob may approve");
+    };
+    store.transition(&next, event).await.unwrap();
+    assert_eq!(
+        store.get(&request.id).await.unwrap().unwrap().state,
+        State::Approved
+    );
+    let put = format!("PutRolePolicy:{role}");
+    assert_eq!(calls_for(&moto_calls().await, &put), 0);
+
+    let app = spawn_app_on(&table, None, |c| c).await;
+    let done = app.wait_state(&request.id, State::Applied).await;
+    settle().await;
+    settle().await;
+
+    assert_eq!(
+        calls_for(&moto_calls().await, &put),
+        1,
+        "exactly one PutRolePolicy"
+    );
+    assert_eq!(
+        app.event_kinds(&request.id).await,
+        [
+            EventKind::Requested,
+            EventKind::Approved,
+            EventKind::Applied
+        ]
+    );
+    assert_eq!(
+        enforced_cutoff(&app.revoke_policy(&role).await.unwrap()),
+        done.cutoff.map(|c| c.to_string())
+    );
+    assert_eq!(done.decided_by.unwrap().as_str(), BOB);
+}
+
+#[tokio::test]
+async fn a_denied_preview_call_names_its_own_permission() {
+    let app = spawn_app().await;
+    let role = unique("app-profiles-hidden");
+    app.create_role(&role, None).await;
+    let msg = aws_message(&format!(
+        "User: arn:aws:sts::{ACCOUNT}:assumed-role/revoke-role-bot-task/s is not authorized to perform: iam:ListInstanceProfilesForRole on resource: role {role}"
+    ));
+    let faults = inject_faults(json!({
+        format!("ListInstanceProfilesForRole:{role}"): {"status": 403, "code": "AccessDenied", "message": msg, "times": 100},
+    }))
+    .await;
+    app.command(ALICE, &format!("prod/{role} INC-49 leaked"))
+        .await;
+    let replies = app.wait_replies(ALICE, 1).await;
+    faults.clear().await;
+    let text = replies[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("iam:ListInstanceProfilesForRole") && !text.contains("iam:GetRole "),
+        "the missing permission is iam:ListInstanceProfilesForRole: {text}"
+    );
+}
