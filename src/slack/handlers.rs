@@ -239,6 +239,29 @@ mod tests {
         );
     }
 
+    #[test]
+    fn huge_values_are_refused() {
+        let huge = "x".repeat(60_000);
+        assert_eq!(
+            decode_interaction(&form(&click(&huge, "rr-7f3k2q9x"))).unwrap_err(),
+            "action_id"
+        );
+        assert_eq!(
+            decode_interaction(&form(&click("approve", &huge))).unwrap_err(),
+            "value"
+        );
+        let mut big_user = click("approve", "rr-7f3k2q9x");
+        big_user["user"]["id"] = serde_json::Value::from(format!("U{}", "A".repeat(60_000)));
+        assert_eq!(decode_interaction(&form(&big_user)).unwrap_err(), "user");
+        let body =
+            format!("user_id=U0A&channel_id=C0INC&response_url=https%3A%2F%2Fx&trigger_id={huge}");
+        assert_eq!(
+            decode_command(body.as_bytes()).unwrap().trigger_id,
+            None,
+            "an absurd trigger id is not used as a key"
+        );
+    }
+
     proptest! {
         #[test]
         fn decoders_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {

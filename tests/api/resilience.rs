@@ -457,3 +457,48 @@ async fn load_many_commands_and_approvals_lose_nothing_and_duplicate_nothing() {
     assert_eq!(stored.total.unwrap_or(1), requests);
     let _ = DynamoStore::new(&app.aws, &app.table);
 }
+
+#[tokio::test]
+async fn sigterm_lets_background_work_finish_and_exits_cleanly() {
+    let t = spawn_app().await;
+    // The card post is slow: SIGTERM arrives while the request is being handled in the background.
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(1500)).set_body_json(json!({
+            "ok": true, "channel": CHANNEL, "ts": "1700000000.000100", "message": {"ts": "1700000000.000100", "text": "card"}
+        })))
+        .with_priority(1)
+        .mount(&t.slack)
+        .await;
+    let role = unique("draining");
+    t.create_role(&role, None).await;
+    let mut bot = BotProcess::start(&t.table, &t.slack.uri(), &moto_endpoint()).await;
+    assert_eq!(
+        bot.post_signed(
+            "/slack/commands",
+            t.command_body(ALICE, &format!("prod/{role} INC-46 leaked"), None)
+        )
+        .await,
+        200
+    );
+    t.wait_slack("/chat.postMessage", 1).await;
+    let status = bot.terminate().await;
+    assert!(status.success(), "{status:?}");
+    // The work in flight finished before the exit: the card reference is stored and the requester told.
+    let request = t.request_from_card(0).await;
+    assert!(
+        t.store
+            .get(&request.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .card
+            .is_some()
+    );
+    assert!(t.replies_to(ALICE).await.iter().any(|r| {
+        r["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("waiting for approval")
+    }));
+}

@@ -52,6 +52,23 @@ impl BotProcess {
         BotProcess { child, base }
     }
 
+    /// SIGTERM, then wait (up to 30 s) for the process to exit; its exit status.
+    pub async fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the bot did not stop on SIGTERM"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// SIGKILL: no shutdown, no draining.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
