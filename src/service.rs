@@ -692,42 +692,74 @@ impl App {
         }
     }
 
+    /// Merge with what is on the role, write, and read back. IAM has no conditional writes, so two
+    /// revocations of one role can interleave; the read-back settles it: a cut-off at or after ours
+    /// (ours, or a later one written meanwhile) is success, an earlier one means another writer moved
+    /// it back, and we write again. A cut-off never moves backwards.
     async fn write_policy(
         &self,
         role: &RoleArn,
     ) -> Result<(Cutoff, crate::domain::policy::MergeOutcome, String), (String, String)> {
+        use crate::domain::policy::MergeOutcome;
         let iam_err = |e: IamError, action: &str| (e.short(role, action), e.to_string());
         let ours = Cutoff::at_or_after(Utc::now());
-        let existing = self
-            .iam
-            .get_revoke_policy(role)
-            .await
-            .map_err(|e| iam_err(e, "GetRolePolicy"))?
-            .and_then(|doc| existing_cutoff(&doc));
-        let (cutoff, outcome) = merge(ours, existing);
-        let doc = PolicyDocument::revoke_older_sessions(cutoff);
-        self.iam
-            .put_revoke_policy(role, &doc.to_json())
-            .await
-            .map_err(|e| iam_err(e, "PutRolePolicy"))?;
-        let read_back = self
-            .iam
-            .get_revoke_policy(role)
-            .await
-            .map_err(|e| iam_err(e, "GetRolePolicy"))?;
-        match read_back {
-            Some(text) if same_document(&doc, &text) => Ok((cutoff, outcome, doc.sha256())),
-            Some(text) => Err((
-                format!(
-                    "the {POLICY_NAME} policy read back from IAM differs from what was written"
-                ),
-                format!("wrote {} read {text}", doc.to_json()),
-            )),
-            None => Err((
-                format!("the {POLICY_NAME} policy was not found on the role after writing it"),
-                "GetRolePolicy returned no document".into(),
-            )),
+        let mut first_outcome = None;
+        for _ in 0..3 {
+            let existing = self
+                .iam
+                .get_revoke_policy(role)
+                .await
+                .map_err(|e| iam_err(e, "GetRolePolicy"))?
+                .and_then(|doc| existing_cutoff(&doc));
+            let (cutoff, outcome) = merge(ours, existing);
+            let outcome = *first_outcome.get_or_insert(outcome);
+            let doc = PolicyDocument::revoke_older_sessions(cutoff);
+            self.iam
+                .put_revoke_policy(role, &doc.to_json())
+                .await
+                .map_err(|e| iam_err(e, "PutRolePolicy"))?;
+            let read_back = self
+                .iam
+                .get_revoke_policy(role)
+                .await
+                .map_err(|e| iam_err(e, "GetRolePolicy"))?;
+            let Some(text) = read_back else {
+                return Err((
+                    format!("the {POLICY_NAME} policy was not found on the role after writing it"),
+                    "GetRolePolicy returned no document".into(),
+                ));
+            };
+            if same_document(&doc, &text) {
+                return Ok((cutoff, outcome, doc.sha256()));
+            }
+            match existing_cutoff(&text) {
+                // A later revocation landed meanwhile: it covers ours.
+                Some(later)
+                    if later > cutoff
+                        && same_document(&PolicyDocument::revoke_older_sessions(later), &text) =>
+                {
+                    let in_force = PolicyDocument::revoke_older_sessions(later);
+                    return Ok((later, MergeOutcome::AlreadyCovered, in_force.sha256()));
+                }
+                // Another writer moved it back: write ours again.
+                Some(earlier) if earlier < cutoff => {
+                    warn!(%role, %earlier, %cutoff, "the cut-off was moved back by a concurrent write; writing again");
+                    continue;
+                }
+                _ => {
+                    return Err((
+                        format!(
+                            "the {POLICY_NAME} policy read back from IAM differs from what was written"
+                        ),
+                        format!("wrote {} read {text}", doc.to_json()),
+                    ));
+                }
+            }
         }
+        Err((
+            format!("the {POLICY_NAME} cut-off kept being moved back by concurrent writes"),
+            "three write-and-verify rounds did not hold".into(),
+        ))
     }
 
     /// Finish every approved request and expire overdue pending ones (on start and periodically).

@@ -249,3 +249,27 @@ async fn the_same_slash_command_delivered_twice_creates_one_request() {
         1
     );
 }
+
+#[tokio::test]
+async fn two_requests_for_one_role_approved_at_once_both_apply_and_the_later_cutoff_stays() {
+    let app = spawn_app().await;
+    let role = unique("contended-role");
+    app.create_role(&role, None).await;
+    app.command(ALICE, &format!("prod/{role} INC-6 first"))
+        .await;
+    let first = app.request_from_card(0).await;
+    app.command(BOB, &format!("prod/{role} INC-6 second")).await;
+    let second = app.request_from_card(1).await;
+    tokio::join!(
+        app.click(BOB, "approve", &first.id),
+        app.click(CAROL, "approve", &second.id)
+    );
+    let a = app.wait_state(&first.id, State::Applied).await;
+    let b = app.wait_state(&second.id, State::Applied).await;
+    let latest = a.cutoff.max(b.cutoff).unwrap();
+    let policy = app.revoke_policy(&role).await.unwrap();
+    assert_eq!(
+        policy["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"],
+        latest.to_string()
+    );
+}

@@ -452,7 +452,12 @@ async fn load_many_commands_and_approvals_lose_nothing_and_duplicate_nothing() {
                 .unwrap_or(0)
         })
         .sum();
-    assert_eq!(writes as usize, approvals, "one policy write per approval");
+    // One write per approval, plus a rewrite where two approvals of one role interleaved and the
+    // earlier cut-off landed last (the read-back catches it and writes the later one again).
+    assert!(
+        writes as usize >= approvals && (writes as usize) < approvals * 2,
+        "{writes} policy writes for {approvals} approvals"
+    );
     let stored = app.store.latest_requests(None, 1).await.unwrap();
     assert_eq!(stored.total.unwrap_or(1), requests);
     let _ = DynamoStore::new(&app.aws, &app.table);
