@@ -538,18 +538,10 @@ impl App {
                     }
                     Err(e) => {
                         warn!(error = %e, "approver check failed");
-                        self.record_quietly(
-                            EventDraft::new(
-                                request.id.clone(),
-                                EventKind::ClickRefused,
-                                ctx.user.as_str(),
-                                Utc::now(),
-                            )
-                            .with_role(&request.role)
-                            .with_detail(format!(
-                                "{}: approvers list could not be checked: {e}",
-                                ctx.action.as_str()
-                            )),
+                        self.record_refused_click(
+                            &request,
+                            &ctx,
+                            format!("approvers list could not be checked: {e}"),
                         )
                         .await;
                         return self
@@ -564,21 +556,8 @@ impl App {
             match request.decide(ctx.action, &ctx.user, is_approver, Utc::now()) {
                 Decision::Refuse(refusal) => {
                     info!(refusal = refusal.code(), "click refused");
-                    self.record_quietly(
-                        EventDraft::new(
-                            request.id.clone(),
-                            EventKind::ClickRefused,
-                            ctx.user.as_str(),
-                            Utc::now(),
-                        )
-                        .with_role(&request.role)
-                        .with_detail(format!(
-                            "{}: {}",
-                            ctx.action.as_str(),
-                            refusal.code()
-                        )),
-                    )
-                    .await;
+                    self.record_refused_click(&request, &ctx, refusal.code().to_string())
+                        .await;
                     self.reply(
                         &ctx.response_url,
                         Reply::ephemeral(refusal.message(&request.id)),
@@ -619,6 +598,19 @@ impl App {
             ),
         )
         .await;
+    }
+
+    /// A click that changed nothing is an audit event too, with who clicked and why it was refused.
+    async fn record_refused_click(&self, request: &Request, ctx: &ClickContext, why: String) {
+        let event = EventDraft::new(
+            request.id.clone(),
+            EventKind::ClickRefused,
+            ctx.user.as_str(),
+            Utc::now(),
+        )
+        .with_role(&request.role)
+        .with_detail(format!("{}: {why}", ctx.action.as_str()));
+        self.record_quietly(event).await;
     }
 
     async fn expire(&self, mut request: Request) {

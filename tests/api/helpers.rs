@@ -91,24 +91,52 @@ pub async fn spawn_app() -> TestApp {
 
 /// Start the server with the default test config, transformed by `edit`.
 pub async fn spawn_app_with(edit: impl FnOnce(String) -> String) -> TestApp {
+    let table = unique("audit");
+    start(Start {
+        toml: edit(base_config(&table)),
+        table,
+        create_table: true,
+        server_aws: None,
+        slack_api: None,
+    })
+    .await
+}
+
+/// How to start one server for a test.
+struct Start {
+    table: String,
+    toml: String,
+    create_table: bool,
+    /// The bot's AWS identity, when not the test's own.
+    server_aws: Option<SdkConfig>,
+    /// Another test app's fake Slack, when not a fresh one.
+    slack_api: Option<String>,
+}
+
+async fn start(how: Start) -> TestApp {
     revoke_role_bot::telemetry::install_crypto_provider();
     revoke_role_bot::telemetry::init("warn");
-    let table = unique("audit");
-    let settings = Settings::from_toml(&edit(base_config(&table))).expect("test config");
+    let settings = Settings::from_toml(&how.toml).expect("test config");
     let slack = MockServer::start().await;
     mount_slack_ok(&slack).await;
     let aws = aws_config().await;
-    let store = Arc::new(DynamoStore::new(&aws, &table));
-    store.create_table().await.expect("create table in moto");
+    let store = Arc::new(DynamoStore::new(&aws, &how.table));
+    if how.create_table {
+        store.create_table().await.expect("create table in moto");
+    }
     let secrets = SlackSecrets {
         signing_secret: Some(SecretString::from(SECRET)),
         app_token: None,
         bot_token: SecretString::from("xoxb-test-token"),
-        api_url: Some(slack.uri()),
+        api_url: Some(how.slack_api.unwrap_or_else(|| slack.uri())),
     };
-    let server = Application::build_with(settings, secrets, aws.clone())
-        .await
-        .expect("build app");
+    let server = Application::build_with(
+        settings,
+        secrets,
+        how.server_aws.unwrap_or_else(|| aws.clone()),
+    )
+    .await
+    .expect("build app");
     let addr: SocketAddr = server.local_addr();
     let app = server.app();
     tokio::spawn(server.run_until_stopped());
@@ -119,7 +147,7 @@ pub async fn spawn_app_with(edit: impl FnOnce(String) -> String) -> TestApp {
         slack,
         aws,
         store,
-        table,
+        table: how.table,
         http: reqwest::Client::new(),
         app,
         triggers: Default::default(),
@@ -379,36 +407,15 @@ pub async fn spawn_app_on(
     slack_api: Option<String>,
     edit: impl FnOnce(String) -> String,
 ) -> TestApp {
-    revoke_role_bot::telemetry::install_crypto_provider();
-    let settings = Settings::from_toml(&edit(base_config(table))).expect("test config");
-    let slack = MockServer::start().await;
-    mount_slack_ok(&slack).await;
-    let aws = aws_config().await;
-    let store = Arc::new(DynamoStore::new(&aws, table));
-    let secrets = SlackSecrets {
-        signing_secret: Some(SecretString::from(SECRET)),
-        app_token: None,
-        bot_token: SecretString::from("xoxb-test-token"),
-        api_url: Some(slack_api.unwrap_or_else(|| slack.uri())),
-    };
-    let server = Application::build_with(settings, secrets, aws.clone())
-        .await
-        .expect("build app");
-    let addr: SocketAddr = server.local_addr();
-    let app = server.app();
-    tokio::spawn(server.run_until_stopped());
-    TestApp {
-        base: format!("http://{addr}"),
-        iam: aws_sdk_iam::Client::new(&aws),
-        ddb: aws_sdk_dynamodb::Client::new(&aws),
-        slack,
-        aws,
-        store,
+    let toml = edit(base_config(table));
+    start(Start {
         table: table.to_string(),
-        http: reqwest::Client::new(),
-        app,
-        triggers: Default::default(),
-    }
+        toml,
+        create_table: false,
+        server_aws: None,
+        slack_api,
+    })
+    .await
 }
 
 /// Write `text` to a fresh file under the system temp dir.
@@ -501,39 +508,16 @@ pub async fn assumed_config(role_arn: &str) -> SdkConfig {
 /// Like `spawn_app_with`, but the server runs with `server_aws` (e.g. an assumed role's
 /// credentials); the test's own clients keep the default identity.
 pub async fn spawn_app_as(server_aws: SdkConfig, edit: impl FnOnce(String) -> String) -> TestApp {
-    revoke_role_bot::telemetry::install_crypto_provider();
-    revoke_role_bot::telemetry::init("warn");
     let table = unique("audit");
-    let settings = Settings::from_toml(&edit(base_config(&table))).expect("test config");
-    let slack = MockServer::start().await;
-    mount_slack_ok(&slack).await;
-    let aws = aws_config().await;
-    let store = Arc::new(DynamoStore::new(&aws, &table));
-    store.create_table().await.expect("create table in moto");
-    let secrets = SlackSecrets {
-        signing_secret: Some(SecretString::from(SECRET)),
-        app_token: None,
-        bot_token: SecretString::from("xoxb-test-token"),
-        api_url: Some(slack.uri()),
-    };
-    let server = Application::build_with(settings, secrets, server_aws)
-        .await
-        .expect("build app");
-    let addr: SocketAddr = server.local_addr();
-    let app = server.app();
-    tokio::spawn(server.run_until_stopped());
-    TestApp {
-        base: format!("http://{addr}"),
-        iam: aws_sdk_iam::Client::new(&aws),
-        ddb: aws_sdk_dynamodb::Client::new(&aws),
-        slack,
-        aws,
-        store,
+    let toml = edit(base_config(&table));
+    start(Start {
         table,
-        http: reqwest::Client::new(),
-        app,
-        triggers: Default::default(),
-    }
+        toml,
+        create_table: true,
+        server_aws: Some(server_aws),
+        slack_api: None,
+    })
+    .await
 }
 
 /// The real `revoke-role-bot serve` binary as a child process, with its log (stderr, JSON lines)
