@@ -735,7 +735,9 @@ impl App {
                 }
                 // Another writer moved it back: write ours again.
                 Some(earlier) if earlier < cutoff => {
-                    warn!(%role, %earlier, %cutoff, "the cut-off was moved back by a concurrent write; writing again");
+                    warn!(%role, %earlier, %cutoff, "the cut-off was moved back by a concurrent write (or IAM has not caught up); writing again");
+                    // IAM is eventually consistent: give a stale read a moment before the next round.
+                    tokio::time::sleep(Duration::from_millis(250)).await;
                     continue;
                 }
                 _ => {
