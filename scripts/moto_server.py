@@ -12,6 +12,7 @@ import io
 import json
 import sys
 import threading
+import time
 from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -46,6 +47,26 @@ def app(environ, start_response):
             faults.clear()
             faults.update(json.loads(raw or b"{}"))
             return respond(start_response, "200 OK", "{}")
+    # "body:A|B": any request whose body contains every part (e.g. a request id and "lease_until").
+    # It is held for "delay" seconds, outside the lock, then refused with "status" without being
+    # processed: a test can kill or cut off the bot while that call is in flight.
+    text = raw.decode("utf-8", "replace")
+    with lock:
+        body_fault = next(
+            (
+                (k, f)
+                for k, f in faults.items()
+                if k.startswith("body:") and f.get("times", 1) > 0 and all(part in text for part in k[5:].split("|"))
+            ),
+            None,
+        )
+        if body_fault:
+            body_fault[1]["times"] = body_fault[1].get("times", 1) - 1
+            calls[f"fault:{body_fault[0]}"] += 1
+    if body_fault:
+        time.sleep(body_fault[1].get("delay", 0))
+        message = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#InternalServerError", "message": "injected"})
+        return respond(start_response, f"{body_fault[1].get('status', 500)} Error", message, "application/x-amz-json-1.0")
     with lock:
         form = parse_qs(raw.decode("utf-8", "replace")) if b"Action=" in raw else {}
         action = form.get("Action", [""])[0]

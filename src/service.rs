@@ -571,9 +571,18 @@ impl App {
                 Decision::Transition { next, event } => match self.transition(&next, event).await {
                     Ok(()) => {
                         info!(state = next.state.as_str(), "transition");
-                        self.update_card(&next).await;
-                        if next.state == State::Approved {
-                            self.apply(next, Some(Instant::now())).await;
+                        if next.state != State::Approved {
+                            return self.update_card(&next).await;
+                        }
+                        // The policy does not wait for Slack: the "approved" card update and the
+                        // IAM write run together, and the outcome's update follows both.
+                        let approved_at = Instant::now();
+                        let (_, outcome) = tokio::join!(
+                            self.update_card(&next),
+                            self.write_and_record(next.clone(), Some(approved_at))
+                        );
+                        if let Some(done) = outcome {
+                            self.update_card(&done).await;
                         }
                         return;
                     }
@@ -636,34 +645,39 @@ impl App {
 
     /// Write the deny policy for an `approved` request, verify it, and record the outcome.
     /// Idempotent: running it again for the same request writes the same or a later cut-off.
+    pub async fn apply(&self, request: Request) {
+        if let Some(done) = self.write_and_record(request, None).await {
+            self.update_card(&done).await;
+        }
+    }
+
+    /// `apply` without the card update: the recorded outcome, if this worker recorded one.
     /// `approved_at`, when known, times the step for `/metrics`.
-    pub async fn apply(&self, request: Request, approved_at: Option<Instant>) {
+    async fn write_and_record(
+        &self,
+        request: Request,
+        approved_at: Option<Instant>,
+    ) -> Option<Request> {
         match self.store.claim(&request.id, Utc::now()).await {
             Ok(true) => {}
             Ok(false) => {
-                return info!(request_id = %request.id, "another worker is applying this request");
+                info!(request_id = %request.id, "another worker is applying this request");
+                return None;
             }
             Err(e) => {
                 // Nothing is written to IAM without the lease; recovery tries again.
-                return error!(error = %e, request_id = %request.id, "could not take the apply lease");
+                error!(error = %e, request_id = %request.id, "could not take the apply lease");
+                return None;
             }
         }
         let role = &request.role;
         let result = self.write_policy(role).await;
         let now = Utc::now();
         let (next, event) = match &result {
-            Ok((cutoff, outcome, sha)) => {
-                match request.applied(*cutoff, *outcome, sha.clone(), now) {
-                    Some(t) => t,
-                    None => return,
-                }
-            }
+            Ok((cutoff, outcome, sha)) => request.applied(*cutoff, *outcome, sha.clone(), now)?,
             Err((short, full)) => {
                 error!(request_id = %request.id, role = %request.role, error = %full, "revocation failed: {short}");
-                match request.failed(short, full, now) {
-                    Some(t) => t,
-                    None => return,
-                }
+                request.failed(short, full, now)?
             }
         };
         match self.transition(&next, event).await {
@@ -672,14 +686,16 @@ impl App {
                 if let (Some(t), State::Applied) = (approved_at, next.state) {
                     self.metrics.approval_to_policy(t.elapsed());
                 }
-                self.update_card(&next).await;
+                Some(next)
             }
             Err(StoreError::Conflict) => {
-                info!(request_id = %next.id, "another worker recorded the outcome first")
+                info!(request_id = %next.id, "another worker recorded the outcome first");
+                None
             }
             Err(e) => {
                 // The request stays `approved`; recovery finishes it once the store is back.
                 error!(error = %e, request_id = %next.id, "could not record the outcome; recovery will retry");
+                None
             }
         }
     }
@@ -764,7 +780,7 @@ impl App {
             match r.state {
                 State::Approved => {
                     info!(request_id = %r.id, "finishing an approved request");
-                    self.apply(r, None).await;
+                    self.apply(r).await;
                     finished += 1;
                 }
                 State::Pending if Utc::now() >= r.expires_at => self.expire(r).await,

@@ -183,16 +183,6 @@ async fn aws_down_at_the_click_refuses_cleanly_and_the_flow_completes_when_it_is
 async fn aws_down_between_approval_and_policy_leaves_it_approved_and_recovery_finishes_it() {
     let t = spawn_app().await;
     let cut = Cuttable::to_moto().await;
-    // The card update after the approval is slow: the outage starts while it is in flight.
-    Mock::given(method("POST"))
-        .and(path("/chat.update"))
-        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(1500)).set_body_json(json!({
-            "ok": true, "channel": CHANNEL, "ts": "1700000000.000100", "message": {"text": "card"}
-        })))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&t.slack)
-        .await;
     let app = app_through(&cut, &t.slack, &t.table).await;
     let role = unique("half-done");
     t.create_role(&role, None).await;
@@ -200,6 +190,10 @@ async fn aws_down_between_approval_and_policy_leaves_it_approved_and_recovery_fi
     let decoded = revoke_role_bot::slack::handlers::decode_command(body.as_bytes()).unwrap();
     app.on_command(decoded);
     let request = t.request_from_card(0).await;
+    // Hold the apply lease call (the first after `approved`) in moto while the outage starts.
+    let hold = format!("body:REQ#{}|lease_until", request.id);
+    let faults =
+        inject_faults(json!({ hold.clone(): {"delay": 2, "status": 500, "times": 1} })).await;
     let click = revoke_role_bot::service::ClickContext {
         user: revoke_role_bot::domain::ids::SlackUserId::parse(BOB).unwrap(),
         action: revoke_role_bot::domain::request::Action::Approve,
@@ -207,16 +201,23 @@ async fn aws_down_between_approval_and_policy_leaves_it_approved_and_recovery_fi
         response_url: format!("{}/respond/{BOB}", t.slack.uri()),
     };
     app.on_click(click);
-    t.wait_slack("/chat.update", 1).await;
+    eventually("the lease call held in moto", || async {
+        moto_calls()
+            .await
+            .contains_key(&format!("fault:{hold}"))
+            .then_some(())
+    })
+    .await;
     cut.cut();
-    settle().await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Long enough for the held call to fail and the SDK's retries (3 attempts) to give up.
+    tokio::time::sleep(Duration::from_secs(7)).await;
     assert_eq!(
         t.store.get(&request.id).await.unwrap().unwrap().state,
         State::Approved
     );
     assert!(t.revoke_policy(&role).await.is_none());
 
+    faults.clear().await;
     cut.restore();
     app.recover().await.unwrap();
     let done = t.wait_state(&request.id, State::Applied).await;
@@ -238,17 +239,6 @@ async fn aws_down_between_approval_and_policy_leaves_it_approved_and_recovery_fi
 #[tokio::test]
 async fn a_process_killed_between_approved_and_applied_is_finished_after_restart() {
     let t = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path("/chat.update"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_delay(Duration::from_secs(10))
-                .set_body_json(json!({"ok": true})),
-        )
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&t.slack)
-        .await;
     let role = unique("killed");
     t.create_role(&role, None).await;
     let mut first = BotProcess::start(&t.table, &t.slack.uri(), &moto_endpoint()).await;
@@ -262,6 +252,10 @@ async fn a_process_killed_between_approved_and_applied_is_finished_after_restart
         200
     );
     let request = t.request_from_card(0).await;
+    // The apply lease is the first thing after `approved` is written: hold that call in moto.
+    let hold = format!("body:REQ#{}|lease_until", request.id);
+    let faults =
+        inject_faults(json!({ hold.clone(): {"delay": 10, "status": 500, "times": 1} })).await;
     assert_eq!(
         first
             .post_signed(
@@ -271,8 +265,15 @@ async fn a_process_killed_between_approved_and_applied_is_finished_after_restart
             .await,
         200
     );
-    t.wait_slack("/chat.update", 1).await; // approved is written; the policy write waits behind the card update
+    eventually("the lease call held in moto", || async {
+        moto_calls()
+            .await
+            .contains_key(&format!("fault:{hold}"))
+            .then_some(())
+    })
+    .await;
     first.kill();
+    faults.clear().await;
     assert_eq!(
         t.store.get(&request.id).await.unwrap().unwrap().state,
         State::Approved
