@@ -25,6 +25,7 @@ export MOTO_PYTHON
 echo "== click to verified policy, against moto (${ROUNDS:-30} rounds)"
 cargo run --release --quiet --example click_to_policy -- "${ROUNDS:-30}" | tee target/bench/click_to_policy.md
 
-echo "== load: ${LOAD_COMMANDS:-10000} signed commands, ${LOAD_APPROVALS:-1000} approvals"
-LOAD_COMMANDS=${LOAD_COMMANDS:-10000} LOAD_APPROVALS=${LOAD_APPROVALS:-1000} \
-  cargo test --release --test api load_many -- --nocapture 2>&1 | grep -E "^load:|test result|panicked|FAILED" | tee target/bench/load.txt
+echo "== load: ${LOAD_COMMANDS:-10000} signed commands (${LOAD_REQUESTS:-1000} of them requests), ${LOAD_APPROVALS:-1000} approvals"
+LOAD_COMMANDS=${LOAD_COMMANDS:-10000} LOAD_REQUESTS=${LOAD_REQUESTS:-1000} LOAD_APPROVALS=${LOAD_APPROVALS:-1000} \
+  LOAD_WAIT_SECS=${LOAD_WAIT_SECS:-3600} \
+  cargo test --release --test api load_many -- --nocapture 2>&1 | grep -E "^load:|test result|panicked|FAILED|timed out|assert" | tee target/bench/load.txt

@@ -196,6 +196,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut get_item = Vec::new();
     let mut get_role_policy = Vec::new();
     let mut put_role_policy = Vec::new();
+    let mut transact = Vec::new();
     let role = format!("bench-{suffix}-0");
     let doc = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],"Resource":["*"],"Condition":{"DateLessThan":{"aws:TokenIssueTime":"2026-01-01T00:00:00Z"}}}]}"#;
     for _ in 0..100 {
@@ -228,6 +229,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .send()
             .await?;
         put_role_policy.push(t.elapsed().as_secs_f64() * 1000.0);
+        let t = Instant::now();
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&table)
+            .item(
+                "pk",
+                aws_sdk_dynamodb::types::AttributeValue::S(format!("BENCH#{}", transact.len())),
+            )
+            .item(
+                "sk",
+                aws_sdk_dynamodb::types::AttributeValue::S("BENCH".into()),
+            )
+            .condition_expression("attribute_not_exists(pk)")
+            .build()?;
+        ddb.transact_write_items()
+            .transact_items(
+                aws_sdk_dynamodb::types::TransactWriteItem::builder()
+                    .put(put)
+                    .build(),
+            )
+            .send()
+            .await?;
+        transact.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     let metrics = app.metrics().render();
     let server_side: Vec<&str> = metrics
@@ -244,6 +267,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     summary("moto DynamoDB GetItem", get_item);
     summary("moto IAM GetRolePolicy", get_role_policy);
     summary("moto IAM PutRolePolicy", put_role_policy);
+    summary(
+        "moto DynamoDB TransactWriteItems (1 conditional put)",
+        transact,
+    );
     println!();
     println!(
         "The path from the click makes, against moto: 1 GetItem (request), 1 TransactWriteItems (approved),"

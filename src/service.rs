@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 use tracing::{Instrument, error, info, info_span, warn};
 
 use crate::config::Settings;
@@ -61,7 +61,13 @@ pub struct App {
     /// Background tasks still running, so shutdown can let them finish.
     in_flight: AtomicUsize,
     idle: Notify,
+    /// Bounds the background work running at once, so a burst of commands queues here instead of
+    /// opening hundreds of connections to AWS and Slack at the same moment.
+    work_slots: Arc<Semaphore>,
 }
+
+/// Background tasks that may run at once; the rest wait their turn (their Slack answer went out already).
+pub const MAX_CONCURRENT_WORK: usize = 64;
 
 #[derive(Debug, thiserror::Error)]
 #[error("could not check membership of {group}: {source}")]
@@ -88,6 +94,7 @@ impl App {
             metrics: Arc::new(Metrics::default()),
             in_flight: AtomicUsize::new(0),
             idle: Notify::new(),
+            work_slots: Arc::new(Semaphore::new(MAX_CONCURRENT_WORK)),
         })
     }
 
@@ -111,7 +118,9 @@ impl App {
         let app = self.clone();
         app.in_flight.fetch_add(1, Ordering::SeqCst);
         tokio::spawn(async move {
+            let slot = app.work_slots.clone().acquire_owned().await;
             fut.await;
+            drop(slot);
             if app.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
                 app.idle.notify_waiters();
             }

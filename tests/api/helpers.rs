@@ -428,7 +428,7 @@ pub fn tempfile_with(text: &str) -> std::path::PathBuf {
 impl TestApp {
     /// Like `wait_slack`, with room for a large load.
     pub async fn wait_slack_long(&self, route: &str, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + Duration::from_secs(600);
+        let deadline = Instant::now() + load_wait();
         loop {
             let r = self.slack_received(route).await;
             if r.len() >= n {
@@ -624,13 +624,13 @@ pub async fn spawn_app_process(edit: impl FnOnce(String) -> String) -> (TestApp,
     (app, process)
 }
 
-/// `eventually` with room for a large load (10 minutes).
+/// `eventually` with room for a large load (LOAD_WAIT_SECS, default 10 minutes).
 pub async fn eventually_long<T, F, Fut>(what: &str, mut f: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Option<T>>,
 {
-    let deadline = Instant::now() + Duration::from_secs(600);
+    let deadline = Instant::now() + load_wait();
     loop {
         if let Some(v) = f().await {
             return v;
@@ -638,4 +638,13 @@ where
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+fn load_wait() -> Duration {
+    Duration::from_secs(
+        std::env::var("LOAD_WAIT_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(600),
+    )
 }

@@ -360,7 +360,13 @@ async fn load_many_commands_and_approvals_lose_nothing_and_duplicate_nothing() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(40);
-    let requests = approvals * 2; // every other request is approved; the rest are just help commands
+    // Commands that create a request (LOAD_REQUESTS, default twice the approvals; each approval takes
+    // one of them, spread evenly); the rest are `help`.
+    let requests: usize = std::env::var("LOAD_REQUESTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(approvals * 2);
+    assert!(requests >= approvals && commands >= requests);
     let app = spawn_app().await;
     let roles: Vec<String> = (0..4).map(|i| unique(&format!("load{i}"))).collect();
     for r in &roles {
@@ -407,7 +413,11 @@ async fn load_many_commands_and_approvals_lose_nothing_and_duplicate_nothing() {
             RequestId::parse(&v).unwrap()
         })
         .collect();
-    let to_approve: Vec<&RequestId> = ids.iter().step_by(2).take(approvals).collect();
+    let to_approve: Vec<&RequestId> = ids
+        .iter()
+        .step_by(requests / approvals)
+        .take(approvals)
+        .collect();
     futures::stream::iter(to_approve.iter().map(|id| app.click(BOB, "approve", id)))
         .buffer_unordered(32)
         .collect::<Vec<()>>()
