@@ -17,7 +17,7 @@ use crate::domain::ids::{ChannelId, Principal, RequestId, SlackGroupId, SlackUse
 use crate::domain::policy::{
     Cutoff, POLICY_NAME, PolicyDocument, existing_cutoff, merge, same_document,
 };
-use crate::domain::request::{Action, Decision, Refusal, Request, State};
+use crate::domain::request::{Action, Decision, NewRequest, Refusal, Request, State};
 use crate::domain::role_arn::{RoleArn, RoleSpec};
 use crate::metrics::Metrics;
 use crate::ports::{AuditStore, Card, Iam, IamError, Reply, Slack, SlackError, StoreError};
@@ -404,26 +404,18 @@ impl App {
         let now = Utc::now();
         let expires = chrono::Duration::from_std(self.settings.expires_after)
             .unwrap_or(chrono::Duration::minutes(30));
-        let request = Request {
-            id: RequestId::generate(),
-            role: role.clone(),
-            requester: ctx.user.clone(),
-            reason: reason.clone(),
-            channel: ctx.channel.clone(),
-            created_at: now,
-            expires_at: now + expires,
-            approvals_required: self.settings.approvals_required,
-            approvals: vec![],
-            state: State::Pending,
-            version: 1,
-            decided_by: None,
-            cutoff: None,
-            outcome: None,
-            policy_sha256: None,
-            error: None,
-            card: None,
-            preview: Some(preview),
-        };
+        let request = Request::pending(
+            NewRequest {
+                role: role.clone(),
+                requester: ctx.user.clone(),
+                reason: reason.clone(),
+                channel: ctx.channel.clone(),
+                approvals_required: self.settings.approvals_required,
+                preview: Some(preview),
+            },
+            now,
+            expires,
+        );
         let event = EventDraft::new(
             request.id.clone(),
             EventKind::Requested,

@@ -181,7 +181,45 @@ pub enum Decision {
     Refuse(Refusal),
 }
 
+/// What a new request is made of; everything else starts empty.
+pub struct NewRequest {
+    pub role: RoleArn,
+    pub requester: SlackUserId,
+    pub reason: String,
+    pub channel: ChannelId,
+    pub approvals_required: u32,
+    pub preview: Option<RolePreview>,
+}
+
 impl Request {
+    /// A fresh request: `pending`, version 1, a new id, expiring `expires_after` from `now`.
+    pub fn pending(
+        new: NewRequest,
+        now: DateTime<Utc>,
+        expires_after: chrono::Duration,
+    ) -> Request {
+        Request {
+            id: RequestId::generate(),
+            role: new.role,
+            requester: new.requester,
+            reason: new.reason,
+            channel: new.channel,
+            created_at: now,
+            expires_at: now + expires_after,
+            approvals_required: new.approvals_required,
+            approvals: vec![],
+            state: State::Pending,
+            version: 1,
+            decided_by: None,
+            cutoff: None,
+            outcome: None,
+            policy_sha256: None,
+            error: None,
+            card: None,
+            preview: new.preview,
+        }
+    }
+
     fn transitioned(&self, state: State) -> Request {
         let mut next = self.clone();
         next.state = state;
@@ -321,27 +359,20 @@ mod tests {
     }
 
     fn req(required: u32) -> Request {
-        let now = Utc::now();
-        Request {
-            id: RequestId::parse("rr-7f3k2q9x").unwrap(),
-            role: RoleArn::parse("arn:aws:iam::111111111111:role/app").unwrap(),
-            requester: user("U0ALICE"),
-            reason: "INC-1".into(),
-            channel: ChannelId::parse("C0INC").unwrap(),
-            created_at: now,
-            expires_at: now + chrono::Duration::minutes(30),
-            approvals_required: required,
-            approvals: vec![],
-            state: State::Pending,
-            version: 1,
-            decided_by: None,
-            cutoff: None,
-            outcome: None,
-            policy_sha256: None,
-            error: None,
-            card: None,
-            preview: None,
-        }
+        let mut r = Request::pending(
+            NewRequest {
+                role: RoleArn::parse("arn:aws:iam::111111111111:role/app").unwrap(),
+                requester: user("U0ALICE"),
+                reason: "INC-1".into(),
+                channel: ChannelId::parse("C0INC").unwrap(),
+                approvals_required: required,
+                preview: None,
+            },
+            Utc::now(),
+            chrono::Duration::minutes(30),
+        );
+        r.id = RequestId::parse("rr-7f3k2q9x").unwrap();
+        r
     }
 
     fn next_of(d: Decision) -> (Request, EventDraft) {

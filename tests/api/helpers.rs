@@ -352,19 +352,23 @@ impl TestApp {
 
     /// The AWSRevokeOlderSessions document on a role, parsed, as IAM holds it.
     pub async fn revoke_policy(&self, role: &str) -> Option<Value> {
-        let out = self
-            .iam
-            .get_role_policy()
-            .role_name(role)
-            .policy_name("AWSRevokeOlderSessions")
-            .send()
-            .await
-            .ok()?;
-        let text = percent_encoding::percent_decode_str(out.policy_document())
-            .decode_utf8_lossy()
-            .into_owned();
-        Some(serde_json::from_str(&text).expect("policy JSON"))
+        revoke_policy_with(&self.iam, role).await
     }
+}
+
+/// The AWSRevokeOlderSessions document on a role, through `iam` (any account), parsed.
+pub async fn revoke_policy_with(iam: &aws_sdk_iam::Client, role: &str) -> Option<Value> {
+    let out = iam
+        .get_role_policy()
+        .role_name(role)
+        .policy_name("AWSRevokeOlderSessions")
+        .send()
+        .await
+        .ok()?;
+    let text = percent_encoding::percent_decode_str(out.policy_document())
+        .decode_utf8_lossy()
+        .into_owned();
+    Some(serde_json::from_str(&text).expect("policy JSON"))
 }
 
 /// Counts of IAM writes seen by the test moto_server, keyed `Action:RoleName`.

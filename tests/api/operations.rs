@@ -144,17 +144,9 @@ async fn a_full_flow_over_socket_mode_with_a_reconnect() {
             .filter(|r| r.state == State::Applied)
     })
     .await;
-    let doc = iam
-        .get_role_policy()
-        .role_name(&role)
-        .policy_name("AWSRevokeOlderSessions")
-        .send()
+    let doc = revoke_policy_with(&iam, &role)
         .await
-        .unwrap();
-    let doc: Value = serde_json::from_str(
-        &percent_encoding::percent_decode_str(doc.policy_document()).decode_utf8_lossy(),
-    )
-    .unwrap();
+        .expect("policy on the role");
     assert_eq!(
         doc["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"],
         applied.cutoff.unwrap().to_string()

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use revoke_role_bot::aws::dynamodb::DynamoStore;
 use revoke_role_bot::config::{Settings, SlackSecrets};
 use revoke_role_bot::domain::audit::{EventKind, verify_chain};
 use revoke_role_bot::domain::ids::RequestId;
@@ -471,7 +470,6 @@ async fn load_many_commands_and_approvals_lose_nothing_and_duplicate_nothing() {
     );
     let stored = app.store.latest_requests(None, 1).await.unwrap();
     assert_eq!(stored.total.unwrap_or(1), requests);
-    let _ = DynamoStore::new(&app.aws, &app.table);
 }
 
 #[tokio::test]

@@ -7,7 +7,7 @@ use revoke_role_bot::aws::dynamodb::DynamoStore;
 use revoke_role_bot::domain::audit::{AuditEvent, EventDraft, EventKind};
 use revoke_role_bot::domain::ids::{ChannelId, RequestId, SlackUserId};
 use revoke_role_bot::domain::policy::{MergeOutcome, existing_cutoff};
-use revoke_role_bot::domain::request::{Action, Decision, Request, State};
+use revoke_role_bot::domain::request::{Action, Decision, NewRequest, Request, State};
 use revoke_role_bot::domain::role_arn::RoleArn;
 use revoke_role_bot::ports::AuditStore;
 use serde_json::{Value, json};
@@ -44,21 +44,6 @@ async fn put_revoke_policy(iam: &aws_sdk_iam::Client, role: &str, document: &str
         .send()
         .await
         .expect("put an existing AWSRevokeOlderSessions policy");
-}
-
-/// The AWSRevokeOlderSessions document on a role, through `iam` (any account).
-async fn revoke_policy_with(iam: &aws_sdk_iam::Client, role: &str) -> Option<Value> {
-    let out = iam
-        .get_role_policy()
-        .role_name(role)
-        .policy_name("AWSRevokeOlderSessions")
-        .send()
-        .await
-        .ok()?;
-    let text = percent_encoding::percent_decode_str(out.policy_document())
-        .decode_utf8_lossy()
-        .into_owned();
-    Some(serde_json::from_str(&text).expect("policy JSON"))
 }
 
 /// The cut-off a policy in IAM enforces, whatever shape it was written in.
@@ -706,26 +691,18 @@ async fn an_approved_request_left_by_a_crash_is_finished_once_by_a_fresh_server(
 
     // What a process that died between "approved" and the IAM write leaves behind.
     let now = Utc::now();
-    let request = Request {
-        id: RequestId::generate(),
-        role: RoleArn::parse(&arn).unwrap(),
-        requester: SlackUserId::parse(ALICE).unwrap(),
-        reason: "INC-48 crashed mid-revocation".into(),
-        channel: ChannelId::parse(CHANNEL).unwrap(),
-        created_at: now,
-        expires_at: now + chrono::Duration::minutes(30),
-        approvals_required: 1,
-        approvals: vec![],
-        state: State::Pending,
-        version: 1,
-        decided_by: None,
-        cutoff: None,
-        outcome: None,
-        policy_sha256: None,
-        error: None,
-        card: None,
-        preview: None,
-    };
+    let request = Request::pending(
+        NewRequest {
+            role: RoleArn::parse(&arn).unwrap(),
+            requester: SlackUserId::parse(ALICE).unwrap(),
+            reason: "INC-48 crashed mid-revocation".into(),
+            channel: ChannelId::parse(CHANNEL).unwrap(),
+            approvals_required: 1,
+            preview: None,
+        },
+        now,
+        chrono::Duration::minutes(30),
+    );
     let requested = EventDraft::new(request.id.clone(), EventKind::Requested, ALICE, now)
         .with_role(&request.role)
         .with_reason(&request.reason);
