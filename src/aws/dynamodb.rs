@@ -435,23 +435,19 @@ impl DynamoStore {
         let mut total = None;
         if more {
             // Count every match from the same index, so the answer can say how many there are.
-            let (mut count, mut start) = (0usize, None);
-            loop {
-                let page = counter
-                    .clone()
-                    .set_limit(None)
-                    .select(aws_sdk_dynamodb::types::Select::Count)
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                count += page.count() as usize;
-                scanned += page.scanned_count() as usize;
-                start = page.last_evaluated_key().cloned();
-                if start.is_none() {
-                    break;
-                }
-            }
+            let pages = counter
+                .set_limit(None)
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .into_paginator()
+                .send()
+                .try_collect()
+                .await
+                .map_err(unavailable)?;
+            let count: usize = pages.iter().map(|p| p.count() as usize).sum();
+            scanned += pages
+                .iter()
+                .map(|p| p.scanned_count() as usize)
+                .sum::<usize>();
             total = Some(count);
         }
         Ok(Page {
@@ -680,52 +676,41 @@ impl AuditStore for DynamoStore {
     }
 
     async fn events_for(&self, id: &RequestId) -> Result<Vec<AuditEvent>, StoreError> {
-        let mut events = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
-                .expression_attribute_values(":pk", s(request_pk(id)))
-                .expression_attribute_values(":evt", s("EVT#"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            events.extend(out.items().iter().filter_map(event_from_item));
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok(events);
-            }
-        }
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+            .expression_attribute_values(":pk", s(request_pk(id)))
+            .expression_attribute_values(":evt", s("EVT#"))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        Ok(items.iter().filter_map(event_from_item).collect())
     }
 
     async fn open_requests(&self) -> Result<Vec<Request>, StoreError> {
         let mut out = Vec::new();
         for state in ["approved", "pending"] {
-            let mut start = None;
-            loop {
-                let page = self
-                    .client
-                    .query()
-                    .table_name(&self.table)
-                    .index_name("by_open_state")
-                    .key_condition_expression("open_state = :s")
-                    .expression_attribute_values(":s", s(state))
-                    .set_exclusive_start_key(start)
-                    .send()
-                    .await
-                    .map_err(unavailable)?;
-                for item in page.items() {
-                    out.push(request_from_item(item)?);
-                }
-                start = page.last_evaluated_key().cloned();
-                if start.is_none() {
-                    break;
-                }
+            let items = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by_open_state")
+                .key_condition_expression("open_state = :s")
+                .expression_attribute_values(":s", s(state))
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(unavailable)?;
+            for item in &items {
+                out.push(request_from_item(item)?);
             }
         }
         Ok(out)
@@ -810,26 +795,20 @@ impl AuditStore for DynamoStore {
 
     async fn whole_chain(&self) -> Result<(Vec<AuditEvent>, u64), StoreError> {
         let (head, _) = self.head().await?;
-        let mut events = Vec::new();
-        let mut start = None;
-        loop {
-            let out = self
-                .client
-                .scan()
-                .table_name(&self.table)
-                .filter_expression("kind = :e")
-                .expression_attribute_values(":e", s("event"))
-                .consistent_read(true)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            events.extend(out.items().iter().filter_map(event_from_item));
-            start = out.last_evaluated_key().cloned();
-            if start.is_none() {
-                return Ok((events, head));
-            }
-        }
+        let items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("kind = :e")
+            .expression_attribute_values(":e", s("event"))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        Ok((items.iter().filter_map(event_from_item).collect(), head))
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
