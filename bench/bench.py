@@ -138,7 +138,9 @@ def cmd_report(tsv, raw, out):
         for line in f:
             if not line.strip():
                 continue
-            name, scenario, note, idle, peak, other = line.rstrip("\n").split("\t")
+            fields = line.rstrip("\n").split("\t")
+            name, scenario, note, idle, peak, other = fields[:6]
+            server_cpu = fields[6] if len(fields) > 6 else "-"
             c32 = read_bench(os.path.join(raw, f"{name}.{scenario}.c32.txt"))
             c1 = read_bench(os.path.join(raw, f"{name}.{scenario}.c1.txt"))
             r = {
@@ -153,6 +155,7 @@ def cmd_report(tsv, raw, out):
                 "p99": None,
                 "c1p50": None,
                 "bad": None,
+                "cpu_us": None,
             }
             if c32:
                 r["rps"] = c32["requests"] / (c32["duration_us"] / 1e6)
@@ -161,6 +164,8 @@ def cmd_report(tsv, raw, out):
                 # wrk's "status" counts answers outside 2xx/3xx: all of them should be for `unsigned`.
                 wrong = c32["status"] if EXPECT[scenario] < 400 else c32["requests"] - c32["status"]
                 r["bad"] = sock + wrong
+                if server_cpu != "-" and c32["requests"]:
+                    r["cpu_us"] = float(server_cpu) * 1e6 / c32["requests"]
             if c1:
                 r["c1p50"] = c1["p50_us"]
                 if r["bad"] is not None:
@@ -181,13 +186,13 @@ def cmd_report(tsv, raw, out):
         md.append(f"### {title}\n")
         md.append(
             "| target | req/s (c32) | p50 (c32) | p99 (c32) | p50 (c1) | idle RSS | peak RSS | "
-            "errors | ÷ bare ceiling | bot ÷ this | other CPU | note |"
+            "server CPU/req | errors | ÷ bare ceiling | bot ÷ this | other CPU | note |"
         )
-        md.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+        md.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
         for r in sr:
             rps = r["rps"]
             md.append(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
                     LABELS.get(r["name"], r["name"]),
                     "–" if rps is None else f"{rps:,.0f}",
                     fmt_us(r["p50"]),
@@ -195,6 +200,7 @@ def cmd_report(tsv, raw, out):
                     fmt_us(r["c1p50"]),
                     fmt_mb(r["idle"]),
                     fmt_mb(r["peak"]),
+                    "–" if r["cpu_us"] is None else f"{r['cpu_us']:.1f} µs",
                     "–" if r["bad"] is None else r["bad"],
                     f"{rps / bare:.0%}" if rps and bare else "–",
                     f"{bot / rps:.1f}×" if rps and bot and r["name"] not in ("bot", "bare") else "–",
@@ -231,7 +237,8 @@ def cmd_report(tsv, raw, out):
         "c32: `wrk -t2 -c32` (2 threads, 32 keep-alive connections); c1: `wrk -t1 -c1` (one request at a time). "
         "RSS: VmRSS summed over the server's process tree (gunicorn: master + 2 workers); idle = after its first "
         "two requests and 1 s of rest, peak = highest 100 ms sample during the c32 run. errors: socket errors, "
-        "timeouts and wrong status codes over both runs. ÷ bare ceiling: req/s over the bare ceiling's in the same "
+        "timeouts and wrong status codes over both runs. server CPU/req: user + system CPU time of the server's "
+        "process tree during the c32 run, over the requests wrk completed. ÷ bare ceiling: req/s over the bare ceiling's in the same "
         "scenario; bot ÷ this: the bot's req/s over this target's. other CPU: cores busy with anything but the "
         "server and wrk during the c32 run (other work on the machine; the machine has 2 cores in all)."
     )

@@ -21,6 +21,7 @@ done
 export MOTO_ENDPOINT="http://127.0.0.1:$PORT"
 case $VENV in /*) MOTO_PYTHON=$VENV/bin/python ;; *) MOTO_PYTHON=$PWD/$VENV/bin/python ;; esac
 export MOTO_PYTHON
+"$VENV/bin/python" scripts/check_moto_transactions.py "$MOTO_ENDPOINT"
 
 echo "== click to verified policy, against moto (${ROUNDS:-30} rounds)"
 cargo run --release --quiet --example click_to_policy -- "${ROUNDS:-30}" | tee target/bench/click_to_policy.md

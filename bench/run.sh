@@ -133,8 +133,8 @@ mkdir -p "$RAW"
 SLACK_SIGNING_SECRET=$(openssl rand -hex 16)
 export SLACK_SIGNING_SECRET
 
-record() { # name scenario note idle_kb peak_kb other_cpu
-  printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$OUT/results.tsv"
+record() { # name scenario note idle_kb peak_kb other_cpu server_cpu_s
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$OUT/results.tsv"
 }
 
 start_target() { # name port -> SERVER_PID, URL (stdout/stderr of the server go to RAW/name.log)
@@ -211,17 +211,17 @@ sample_peak() { # pid outfile: write the peak tree RSS (kB) to outfile until kil
 }
 
 run_target() {
-  local name=$1 port idle other scenario note peak lua
+  local name=$1 port idle other scenario note peak lua srv_cpu
   case $name in
-  bolt-js) ((JS_OK)) || { record "$name" help "not installed" - - -; return 0; } ;;
-  bolt-py-*) ((PY_OK)) || { record "$name" help "not installed" - - -; return 0; } ;;
+  bolt-js) ((JS_OK)) || { record "$name" help "not installed" - - - -; return 0; } ;;
+  bolt-py-*) ((PY_OK)) || { record "$name" help "not installed" - - - -; return 0; } ;;
   esac
   port=$($BENCH_PY port)
   log "$name on 127.0.0.1:$port"
   start_target "$name" "$port"
   if ! wait_ready "$URL"; then
     log "$name did not start; see $RAW/$name.log"
-    record "$name" help "did not start" - - -
+    record "$name" help "did not start" - - - -
     stop_pid "$SERVER_PID"
     SERVER_PID=""
     return 0
@@ -236,7 +236,7 @@ run_target() {
     note=""
     if ! answer=$($BENCH_PY check "$scenario" "$URL"); then
       log "$name answered the $scenario request wrongly: $answer"
-      record "$name" "$scenario" "wrong answer: ${answer:0:60}" "$idle" - -
+      record "$name" "$scenario" "wrong answer: ${answer:0:60}" "$idle" - - -
       continue
     fi
     echo "$answer" >"$RAW/$name.$scenario.answer.txt"
@@ -258,13 +258,15 @@ run_target() {
       "$((BUSY - busy0))" "$((TREE_CPU - srv0))" \
       "$(awk '{print $1 + $2}' "$RAW/$name.$scenario.wrktime" 2>/dev/null || echo 0)" \
       "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')" "$CLK_TCK")
+    # CPU time the server's process tree used during the c32 run, in seconds
+    srv_cpu=$(awk -v d="$((TREE_CPU - srv0))" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", d / hz}')
     kill "$SAMPLER_PID" 2>/dev/null || true
     wait "$SAMPLER_PID" 2>/dev/null || true
     SAMPLER_PID=""
     peak=$(cat "$RAW/$name.$scenario.peak" 2>/dev/null || echo -)
     wrk -t1 -c1 -d"$C1_DURATION" --latency -s "$lua" "$URL" >"$RAW/$name.$scenario.c1.txt" 2>&1 || note="${note:+$note; }wrk c1 failed"
     kill -0 "$SERVER_PID" 2>/dev/null || note="${note:+$note; }server died"
-    record "$name" "$scenario" "$note" "$idle" "$peak" "$other"
+    record "$name" "$scenario" "$note" "$idle" "$peak" "$other" "$srv_cpu"
     sleep 1
   done
   stop_pid "$SERVER_PID"

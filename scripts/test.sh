@@ -27,6 +27,7 @@ case $VENV in /*) MOTO_PYTHON=$VENV/bin/python ;; *) MOTO_PYTHON=$PWD/$VENV/bin/
 export MOTO_PYTHON
 export MOTO_ENDPOINT="http://127.0.0.1:$PORT"
 echo "== moto_server (pid $MOTO_PID) on $MOTO_ENDPOINT"
+"$VENV/bin/python" scripts/check_moto_transactions.py "$MOTO_ENDPOINT"
 
 echo "== cargo fmt --check"
 cargo fmt --check

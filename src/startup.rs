@@ -18,6 +18,13 @@ use crate::slack::client::SlackWebApi;
 /// How often approved-but-unfinished requests are finished and overdue ones expired.
 pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(30);
 
+/// The pause between recovery passes: `RECOVERY_INTERVAL`, or a quarter of `expires_after` when
+/// requests expire sooner than two minutes (at least 1 s), so an overdue card turns *expired*
+/// soon after its time.
+pub fn recovery_interval(expires_after: Duration) -> Duration {
+    (expires_after / 4).clamp(Duration::from_secs(1), RECOVERY_INTERVAL)
+}
+
 pub struct Application {
     listener: TcpListener,
     app: Arc<App>,
@@ -109,6 +116,7 @@ impl Application {
     /// Serve until SIGTERM/ctrl-c, finishing approved requests on start and periodically.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let app = self.app.clone();
+        let interval = recovery_interval(app.settings().expires_after);
         tokio::spawn(async move {
             loop {
                 match app.recover().await {
@@ -116,7 +124,7 @@ impl Application {
                     Ok(n) => info!(finished = n, "recovered approved requests"),
                     Err(e) => warn!(error = %e, "recovery pass failed; will retry"),
                 }
-                tokio::time::sleep(RECOVERY_INTERVAL).await;
+                tokio::time::sleep(interval).await;
             }
         });
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -169,4 +177,19 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     info!("shutting down");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_runs_every_30_s_or_sooner_for_short_expiries() {
+        let secs = Duration::from_secs;
+        assert_eq!(recovery_interval(secs(30 * 60)), secs(30));
+        assert_eq!(recovery_interval(secs(120)), secs(30));
+        assert_eq!(recovery_interval(secs(60)), secs(15));
+        assert_eq!(recovery_interval(secs(2)), secs(1));
+        assert_eq!(recovery_interval(Duration::ZERO), secs(1));
+    }
 }

@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::support::BotProcess;
+
 pub const SECRET: &str = "test-signing-secret";
 pub const ACCOUNT: &str = "123456789012";
 pub const ALICE: &str = "U0ALICE";
@@ -524,26 +526,10 @@ pub async fn spawn_app_as(server_aws: SdkConfig, edit: impl FnOnce(String) -> St
     .await
 }
 
-/// The real `revoke-role-bot serve` binary as a child process, with its log (stderr, JSON lines)
-/// collected. Killed when dropped.
-pub struct ServerProcess {
-    _child: tokio::process::Child,
-    log: Arc<std::sync::Mutex<String>>,
-}
-
-impl ServerProcess {
-    /// Everything the process has logged so far.
-    pub fn log(&self) -> String {
-        self.log.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-}
-
 /// Start `revoke-role-bot serve` as its own process on a fresh table, with the test config
 /// transformed by `edit`. The returned `TestApp` talks to that process (`base`), its fake Slack
 /// and moto; its `app` field is an idle stand-in built from the same config, not the server.
-pub async fn spawn_app_process(edit: impl FnOnce(String) -> String) -> (TestApp, ServerProcess) {
-    use tokio::io::AsyncBufReadExt;
-
+pub async fn spawn_app_process(edit: impl FnOnce(String) -> String) -> (TestApp, BotProcess) {
     revoke_role_bot::telemetry::install_crypto_provider();
     let table = unique("audit");
     let config_text = edit(base_config(&table));
@@ -553,53 +539,7 @@ pub async fn spawn_app_process(edit: impl FnOnce(String) -> String) -> (TestApp,
     let aws = aws_config().await;
     let store = Arc::new(DynamoStore::new(&aws, &table));
     store.create_table().await.expect("create table in moto");
-
-    let config = tempfile_with(&config_text);
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_revoke-role-bot"))
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .env("AWS_ENDPOINT_URL", moto_endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .env("SLACK_SIGNING_SECRET", SECRET)
-        .env("SLACK_BOT_TOKEN", "xoxb-test-token")
-        .env("SLACK_API_URL", slack.uri())
-        .env_remove("SLACK_APP_TOKEN")
-        .env("LOG_FORMAT", "json")
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start revoke-role-bot serve");
-    let log = Arc::new(std::sync::Mutex::new(String::new()));
-    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr piped")).lines();
-    let sink = log.clone();
-    tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
-            if let Ok(mut l) = sink.lock() {
-                l.push_str(&line);
-                l.push('\n');
-            }
-        }
-    });
-    let process = ServerProcess { _child: child, log };
-    let started = &process;
-    let addr = eventually("the server process to listen", || async move {
-        started.log().lines().find_map(|line| {
-            let v: Value = serde_json::from_str(line).ok()?;
-            (v["fields"]["message"] == "listening")
-                .then(|| v["fields"]["addr"].as_str().map(str::to_string))
-                .flatten()
-        })
-    })
-    .await;
-
+    let process = BotProcess::start_with(&config_text, &slack.uri(), &moto_endpoint()).await;
     let stand_in = App::new(
         Arc::new(settings),
         store.clone(),
@@ -614,7 +554,7 @@ pub async fn spawn_app_process(edit: impl FnOnce(String) -> String) -> (TestApp,
         None,
     );
     let app = TestApp {
-        base: format!("http://{addr}"),
+        base: process.base.clone(),
         iam: aws_sdk_iam::Client::new(&aws),
         ddb: aws_sdk_dynamodb::Client::new(&aws),
         slack,

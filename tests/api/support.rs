@@ -1,7 +1,7 @@
 //! Heavier fixtures: the bot as a separate process, and a connection to moto that can be cut.
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -10,69 +10,99 @@ use tokio::task::AbortHandle;
 
 use crate::helpers::*;
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// `revoke-role-bot serve` as its own process, on a fixed loopback port.
+/// `revoke-role-bot serve` as its own process on a free loopback port, with its log (stderr, JSON
+/// lines) collected. Killed when dropped.
 pub struct BotProcess {
-    child: Child,
+    child: tokio::process::Child,
+    log: Arc<Mutex<String>>,
     pub base: String,
 }
 
 impl BotProcess {
+    /// On an existing table, with the tests' base configuration.
     pub async fn start(table: &str, slack_api: &str, aws_endpoint: &str) -> BotProcess {
-        let port = free_port();
-        let config =
-            tempfile_with(&base_config(table).replace("127.0.0.1:0", &format!("127.0.0.1:{port}")));
-        let child = Command::new(env!("CARGO_BIN_EXE_revoke-role-bot"))
-            .args(["--config", config.to_str().unwrap(), "serve"])
-            .env("SLACK_SIGNING_SECRET", SECRET)
-            .env("SLACK_BOT_TOKEN", "xoxb-test-token")
-            .env("SLACK_API_URL", slack_api)
+        Self::start_with(&base_config(table), slack_api, aws_endpoint).await
+    }
+
+    /// With the given configuration file text.
+    pub async fn start_with(config_text: &str, slack_api: &str, aws_endpoint: &str) -> BotProcess {
+        use tokio::io::AsyncBufReadExt;
+
+        let config = tempfile_with(config_text);
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_revoke-role-bot"))
+            .arg("--config")
+            .arg(&config)
+            .arg("serve")
             .env("AWS_ENDPOINT_URL", aws_endpoint)
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env("RUST_LOG", "warn")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_PROFILE")
+            .env("SLACK_SIGNING_SECRET", SECRET)
+            .env("SLACK_BOT_TOKEN", "xoxb-test-token")
+            .env("SLACK_API_URL", slack_api)
             .env_remove("SLACK_APP_TOKEN")
+            .env("LOG_FORMAT", "json")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
             .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
             .spawn()
-            .unwrap();
-        let base = format!("http://127.0.0.1:{port}");
-        let health = format!("{base}/healthz");
-        eventually("the bot process to listen", || async {
-            reqwest::get(&health).await.ok().map(|_| ())
+            .expect("start revoke-role-bot serve");
+        let log = Arc::new(Mutex::new(String::new()));
+        let mut lines =
+            tokio::io::BufReader::new(child.stderr.take().expect("stderr piped")).lines();
+        let sink = log.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Ok(mut l) = sink.lock() {
+                    l.push_str(&line);
+                    l.push('\n');
+                }
+            }
+        });
+        let mut process = BotProcess {
+            child,
+            log,
+            base: String::new(),
+        };
+        let started = &process;
+        let addr = eventually("the bot process to listen", || async move {
+            started.log().lines().find_map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).ok()?;
+                (v["fields"]["message"] == "listening")
+                    .then(|| v["fields"]["addr"].as_str().map(str::to_string))
+                    .flatten()
+            })
         })
         .await;
-        BotProcess { child, base }
+        process.base = format!("http://{addr}");
+        process
+    }
+
+    /// Everything the process has logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 
     /// SIGTERM, then wait (up to 30 s) for the process to exit; its exit status.
     pub async fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().to_string();
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "the bot did not stop on SIGTERM"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+        let pid = self.child.id().expect("still running").to_string();
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(30), self.child.wait())
+            .await
+            .expect("the bot did not stop on SIGTERM")
+            .unwrap()
     }
 
     /// SIGKILL: no shutdown, no draining.
-    pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    pub async fn kill(&mut self) {
+        let _ = self.child.kill().await;
     }
 
     pub async fn post_signed(&self, route: &str, body: String) -> u16 {
@@ -83,12 +113,6 @@ impl BotProcess {
             req = req.header(k, v);
         }
         req.send().await.unwrap().status().as_u16()
-    }
-}
-
-impl Drop for BotProcess {
-    fn drop(&mut self) {
-        self.kill();
     }
 }
 

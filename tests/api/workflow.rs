@@ -305,6 +305,33 @@ async fn an_expired_request_refuses_late_clicks_and_its_card_is_updated_once_acr
 }
 
 #[tokio::test]
+async fn an_unanswered_request_expires_on_the_servers_own_timer() {
+    // No click and no direct call: the server's recovery loop (every second when requests expire
+    // after 1 s) expires the request, records it and updates the card.
+    let app =
+        spawn_app_with(|c| c.replace("[access]", "[approval]\nexpires_after = \"1s\"\n[access]"))
+            .await;
+    let role = unique("timer");
+    app.create_role(&role, None).await;
+    app.command(ALICE, &format!("prod/{role} INC-18 leaked"))
+        .await;
+    let request = app.request_from_card(0).await;
+    let expired = app.wait_state(&request.id, State::Expired).await;
+    assert_eq!(expired.version, 2);
+    let update = app.wait_slack("/chat.update", 1).await;
+    assert!(
+        update[0]
+            .to_string()
+            .contains("Expired without enough approvals")
+    );
+    assert_eq!(
+        app.event_kinds(&request.id).await,
+        [EventKind::Requested, EventKind::Expired]
+    );
+    assert!(app.revoke_policy(&role).await.is_none());
+}
+
+#[tokio::test]
 async fn a_click_after_expiry_is_refused_even_before_the_sweeper_runs() {
     let app =
         spawn_app_with(|c| c.replace("[access]", "[approval]\nexpires_after = \"1s\"\n[access]"))
