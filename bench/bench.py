@@ -141,6 +141,7 @@ def cmd_report(tsv, raw, out):
             fields = line.rstrip("\n").split("\t")
             name, scenario, note, idle, peak, other = fields[:6]
             server_cpu = fields[6] if len(fields) > 6 else "-"
+            steal = fields[7] if len(fields) > 7 else "-"
             c32 = read_bench(os.path.join(raw, f"{name}.{scenario}.c32.txt"))
             c1 = read_bench(os.path.join(raw, f"{name}.{scenario}.c1.txt"))
             r = {
@@ -150,6 +151,7 @@ def cmd_report(tsv, raw, out):
                 "idle": int(idle) if idle.isdigit() else None,
                 "peak": int(peak) if peak.isdigit() else None,
                 "other": other,
+                "steal": steal,
                 "rps": None,
                 "p50": None,
                 "p99": None,
@@ -186,13 +188,13 @@ def cmd_report(tsv, raw, out):
         md.append(f"### {title}\n")
         md.append(
             "| target | req/s (c32) | p50 (c32) | p99 (c32) | p50 (c1) | idle RSS | peak RSS | "
-            "server CPU/req | errors | ÷ bare ceiling | bot ÷ this | other CPU | note |"
+            "server CPU/req | errors | ÷ bare ceiling | bot ÷ this | other CPU | steal | note |"
         )
-        md.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+        md.append("|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
         for r in sr:
             rps = r["rps"]
             md.append(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |".format(
                     LABELS.get(r["name"], r["name"]),
                     "–" if rps is None else f"{rps:,.0f}",
                     fmt_us(r["p50"]),
@@ -205,6 +207,7 @@ def cmd_report(tsv, raw, out):
                     f"{rps / bare:.0%}" if rps and bare else "–",
                     f"{bot / rps:.1f}×" if rps and bot and r["name"] not in ("bot", "bare") else "–",
                     r["other"] if r["other"] != "-" else "–",
+                    r["steal"] if r["steal"] != "-" else "–",
                     r["note"],
                 )
             )
@@ -240,7 +243,8 @@ def cmd_report(tsv, raw, out):
         "timeouts and wrong status codes over both runs. server CPU/req: user + system CPU time of the server's "
         "process tree during the c32 run, over the requests wrk completed. ÷ bare ceiling: req/s over the bare ceiling's in the same "
         "scenario; bot ÷ this: the bot's req/s over this target's. other CPU: cores busy with anything but the "
-        "server and wrk during the c32 run (other work on the machine; the machine has 2 cores in all)."
+        "server and wrk during the c32 run (other work on the machine; the machine has 2 cores in all). steal: cores "
+        "the hypervisor gave to other tenants of the host during the c32 run (steal time in /proc/stat)."
     )
     md.append("")
     text = "\n".join(md)

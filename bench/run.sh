@@ -133,8 +133,8 @@ mkdir -p "$RAW"
 SLACK_SIGNING_SECRET=$(openssl rand -hex 16)
 export SLACK_SIGNING_SECRET
 
-record() { # name scenario note idle_kb peak_kb other_cpu server_cpu_s
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$OUT/results.tsv"
+record() { # name scenario note idle_kb peak_kb other_cpu server_cpu_s steal
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$@" >>"$OUT/results.tsv"
 }
 
 start_target() { # name port -> SERVER_PID, URL (stdout/stderr of the server go to RAW/name.log)
@@ -181,10 +181,11 @@ wait_ready() { # url: until anything answers HTTP (30 s)
 
 CLK_TCK=$(getconf CLK_TCK)
 
-cpu_busy() { # -> BUSY: jiffies all CPUs spent not idle
+cpu_busy() { # -> BUSY: jiffies all CPUs spent running this guest's work; STEAL: jiffies the hypervisor kept
   local _c u n s _i _w irq sirq st _rest
   read -r _c u n s _i _w irq sirq st _rest </proc/stat
-  BUSY=$((u + n + s + irq + sirq + st))
+  BUSY=$((u + n + s + irq + sirq))
+  STEAL=$st
 }
 
 tree_cpu() { # PID -> TREE_CPU: user+system jiffies of the process tree
@@ -211,17 +212,17 @@ sample_peak() { # pid outfile: write the peak tree RSS (kB) to outfile until kil
 }
 
 run_target() {
-  local name=$1 port idle other scenario note peak lua srv_cpu
+  local name=$1 port idle other scenario note peak lua srv_cpu steal
   case $name in
-  bolt-js) ((JS_OK)) || { record "$name" help "not installed" - - - -; return 0; } ;;
-  bolt-py-*) ((PY_OK)) || { record "$name" help "not installed" - - - -; return 0; } ;;
+  bolt-js) ((JS_OK)) || { record "$name" help "not installed" - - - - -; return 0; } ;;
+  bolt-py-*) ((PY_OK)) || { record "$name" help "not installed" - - - - -; return 0; } ;;
   esac
   port=$($BENCH_PY port)
   log "$name on 127.0.0.1:$port"
   start_target "$name" "$port"
   if ! wait_ready "$URL"; then
     log "$name did not start; see $RAW/$name.log"
-    record "$name" help "did not start" - - - -
+    record "$name" help "did not start" - - - - -
     stop_pid "$SERVER_PID"
     SERVER_PID=""
     return 0
@@ -236,7 +237,7 @@ run_target() {
     note=""
     if ! answer=$($BENCH_PY check "$scenario" "$URL"); then
       log "$name answered the $scenario request wrongly: $answer"
-      record "$name" "$scenario" "wrong answer: ${answer:0:60}" "$idle" - - -
+      record "$name" "$scenario" "wrong answer: ${answer:0:60}" "$idle" - - - -
       continue
     fi
     echo "$answer" >"$RAW/$name.$scenario.answer.txt"
@@ -246,7 +247,7 @@ run_target() {
     sample_peak "$SERVER_PID" "$RAW/$name.$scenario.peak" &
     SAMPLER_PID=$!
     cpu_busy
-    local busy0=$BUSY t0=$EPOCHREALTIME
+    local busy0=$BUSY steal0=$STEAL t0=$EPOCHREALTIME
     tree_cpu "$SERVER_PID"
     local srv0=$TREE_CPU
     TIMEFORMAT='%U %S'
@@ -258,6 +259,8 @@ run_target() {
       "$((BUSY - busy0))" "$((TREE_CPU - srv0))" \
       "$(awk '{print $1 + $2}' "$RAW/$name.$scenario.wrktime" 2>/dev/null || echo 0)" \
       "$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {print b - a}')" "$CLK_TCK")
+    # Cores the hypervisor took from this VM during the c32 run (steal time: other tenants of the host)
+    steal=$(awk -v d="$((STEAL - steal0))" -v hz="$CLK_TCK" -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN {printf "%.2f", d / hz / (b - a)}')
     # CPU time the server's process tree used during the c32 run, in seconds
     srv_cpu=$(awk -v d="$((TREE_CPU - srv0))" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", d / hz}')
     kill "$SAMPLER_PID" 2>/dev/null || true
@@ -266,7 +269,7 @@ run_target() {
     peak=$(cat "$RAW/$name.$scenario.peak" 2>/dev/null || echo -)
     wrk -t1 -c1 -d"$C1_DURATION" --latency -s "$lua" "$URL" >"$RAW/$name.$scenario.c1.txt" 2>&1 || note="${note:+$note; }wrk c1 failed"
     kill -0 "$SERVER_PID" 2>/dev/null || note="${note:+$note; }server died"
-    record "$name" "$scenario" "$note" "$idle" "$peak" "$other" "$srv_cpu"
+    record "$name" "$scenario" "$note" "$idle" "$peak" "$other" "$srv_cpu" "$steal"
     sleep 1
   done
   stop_pid "$SERVER_PID"

@@ -269,6 +269,53 @@ mod tests {
             let _ = decode_command(&bytes);
         }
 
+        /// A real click payload with fields removed or given other values and types: the decoder
+        /// either refuses it or returns exactly what the payload says, never a guess.
+        #[test]
+        fn mangled_click_payloads_are_refused_or_read_exactly(
+            edits in proptest::collection::vec((0usize..6, 0usize..7), 0..4),
+        ) {
+            let mut payload = click("reject", "rr-7f3k2q9x");
+            payload["channel"] = serde_json::json!({"id": "C0INC"});
+            let replacements = [
+                serde_json::Value::Null,
+                serde_json::json!(7),
+                serde_json::json!(true),
+                serde_json::json!(""),
+                serde_json::json!([]),
+                serde_json::json!({}),
+            ];
+            let fields = ["/type", "/user/id", "/actions/0/action_id", "/actions/0/value", "/response_url", "/actions"];
+            for (field, edit) in &edits {
+                // A field already replaced by an earlier edit may be gone: then nothing to edit.
+                let Some(target) = payload.pointer_mut(fields[*field]) else { continue };
+                match replacements.get(*edit) {
+                    Some(v) => *target = v.clone(),
+                    None => {
+                        let (parent, key) = fields[*field].rsplit_once('/').unwrap_or(("", ""));
+                        if let Some(obj) = payload.pointer_mut(parent).and_then(|p| p.as_object_mut()) {
+                            obj.remove(key);
+                        }
+                    }
+                }
+            }
+            let decoded = decode_interaction(&form(&payload));
+            let via_socket = decode_interaction_json(&payload);
+            prop_assert_eq!(
+                format!("{decoded:?}"),
+                format!("{via_socket:?}"),
+                "HTTP and Socket Mode read a payload the same way"
+            );
+            if let Ok(Interaction::Click(c)) = decoded {
+                prop_assert_eq!(&payload["type"], "block_actions");
+                prop_assert_eq!(c.user.as_str(), payload["user"]["id"].as_str().unwrap_or("-"));
+                prop_assert_eq!(c.action, Action::Reject);
+                prop_assert_eq!(&payload["actions"][0]["action_id"], "reject");
+                prop_assert_eq!(c.request_id.as_str(), payload["actions"][0]["value"].as_str().unwrap_or("-"));
+                prop_assert_eq!(c.response_url.as_str(), payload["response_url"].as_str().unwrap_or("-"));
+            }
+        }
+
         #[test]
         fn huge_or_odd_values_are_refused_not_accepted(action in "\\PC{0,50}", value in "\\PC{0,200}") {
             if let Ok(Interaction::Click(c)) = decode_interaction(&form(&click(&action, &value))) {
