@@ -299,6 +299,17 @@ impl TestApp {
     }
 
     /// The request whose card was posted, after `/revoke-role <role> <reason>`.
+    /// The usual start of a scenario: a fresh role named after `prefix`, Alice's request to revoke
+    /// it with `reason`, and that request as stored, read from its card.
+    pub async fn role_with_request(&self, prefix: &str, reason: &str) -> (String, Request) {
+        let role = unique(prefix);
+        self.create_role(&role, None).await;
+        let cards_before = self.slack_received("/chat.postMessage").await.len();
+        self.command(ALICE, &format!("prod/{role} {reason}")).await;
+        let request = self.request_from_card(cards_before).await;
+        (role, request)
+    }
+
     pub async fn request_from_card(&self, nth: usize) -> Request {
         let cards = self.wait_slack("/chat.postMessage", nth + 1).await;
         let card = &cards[nth];

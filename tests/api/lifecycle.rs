@@ -123,11 +123,7 @@ async fn full_scenario_request_self_approval_refused_second_approver_applies_ver
 #[tokio::test]
 async fn reject_by_an_approver_closes_the_request_without_touching_iam() {
     let app = spawn_app().await;
-    let role = unique("reject-me");
-    app.create_role(&role, None).await;
-    app.command(ALICE, &format!("prod/{role} INC-1 suspicious"))
-        .await;
-    let request = app.request_from_card(0).await;
+    let (role, request) = app.role_with_request("reject-me", "INC-1 suspicious").await;
 
     app.click(CAROL, "reject", &request.id).await;
     let r = app.wait_state(&request.id, State::Rejected).await;
@@ -163,11 +159,9 @@ async fn reject_by_an_approver_closes_the_request_without_touching_iam() {
 #[tokio::test]
 async fn cancel_only_by_the_requester() {
     let app = spawn_app().await;
-    let role = unique("cancel-me");
-    app.create_role(&role, None).await;
-    app.command(ALICE, &format!("prod/{role} INC-2 false alarm"))
+    let (role, request) = app
+        .role_with_request("cancel-me", "INC-2 false alarm")
         .await;
-    let request = app.request_from_card(0).await;
 
     app.click(BOB, "cancel", &request.id).await;
     let replies = app.wait_replies(BOB, 1).await;
@@ -196,11 +190,7 @@ async fn cancel_only_by_the_requester() {
 #[tokio::test]
 async fn an_unauthorized_approver_is_refused_and_recorded() {
     let app = spawn_app().await;
-    let role = unique("guarded");
-    app.create_role(&role, None).await;
-    app.command(ALICE, &format!("prod/{role} INC-3 leaked"))
-        .await;
-    let request = app.request_from_card(0).await;
+    let (role, request) = app.role_with_request("guarded", "INC-3 leaked").await;
 
     app.click(EVE, "approve", &request.id).await;
     let replies = app.wait_replies(EVE, 1).await;

@@ -297,11 +297,7 @@ async fn readyz_fails_while_dynamodb_is_down_and_recovers_when_it_is_back() {
 #[tokio::test]
 async fn metrics_count_a_completed_flow() {
     let app = spawn_app().await;
-    let role = unique("metered");
-    app.create_role(&role, None).await;
-    app.command(ALICE, &format!("prod/{role} INC-31 leaked"))
-        .await;
-    let request = app.request_from_card(0).await;
+    let (_, request) = app.role_with_request("metered", "INC-31 leaked").await;
     app.click(ALICE, "approve", &request.id).await;
     app.wait_replies(ALICE, 2).await;
     app.click(BOB, "approve", &request.id).await;

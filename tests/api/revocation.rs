@@ -408,11 +408,7 @@ fn assert_short_on_card_full_in_audit(
 #[tokio::test]
 async fn a_role_deleted_before_approval_fails_as_no_such_entity() {
     let app = spawn_app().await;
-    let role = unique("app-gone");
-    app.create_role(&role, None).await;
-    app.command(ALICE, &format!("prod/{role} INC-45 leaked"))
-        .await;
-    let request = app.request_from_card(0).await;
+    let (role, request) = app.role_with_request("app-gone", "INC-45 leaked").await;
     app.iam.delete_role().role_name(&role).send().await.unwrap();
 
     app.click(BOB, "approve", &request.id).await;
