@@ -4,7 +4,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use revoke_role_bot::domain::audit::EventKind;
-use revoke_role_bot::domain::request::State;
+use revoke_role_bot::domain::request::{Request, State};
 use revoke_role_bot::ports::AuditStore;
 use serde_json::json;
 use wiremock::matchers::{method, path, query_param};
@@ -238,18 +238,13 @@ async fn many_concurrent_approvals_make_one_transition_and_one_policy_write() {
     );
 }
 
-#[tokio::test]
-async fn an_expired_request_refuses_late_clicks_and_its_card_is_updated_once_across_replicas() {
-    let edit = |c: String| c.replace("[access]", "[approval]\nexpires_after = \"1s\"\n[access]");
-    let app = spawn_app_with(edit).await;
-    let (role, request) = app.role_with_request("expiring", "INC-16 leaked").await;
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+/// Requests expire 1 s after they are made (and the server sweeps every second).
+fn expire_after_1s(config: String) -> String {
+    config.replace("[access]", "[approval]\nexpires_after = \"1s\"\n[access]")
+}
 
-    // Two replicas sweep at once: the request expires exactly once.
-    let other = spawn_app_on(&app.table, Some(app.slack.uri()), edit).await;
-    let (a, b) = tokio::join!(app.app.recover(), other.app.recover());
-    a.unwrap();
-    b.unwrap();
+/// The request is `expired`, in one transition, and its card says so.
+async fn assert_expired(app: &TestApp, request: &Request) {
     let expired = app.wait_state(&request.id, State::Expired).await;
     assert_eq!(expired.version, 2);
     let update = app.wait_slack("/chat.update", 1).await;
@@ -258,6 +253,20 @@ async fn an_expired_request_refuses_late_clicks_and_its_card_is_updated_once_acr
             .to_string()
             .contains("Expired without enough approvals")
     );
+}
+
+#[tokio::test]
+async fn an_expired_request_refuses_late_clicks_and_its_card_is_updated_once_across_replicas() {
+    let app = spawn_app_with(expire_after_1s).await;
+    let (role, request) = app.role_with_request("expiring", "INC-16 leaked").await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    // Two replicas sweep at once: the request expires exactly once.
+    let other = spawn_app_on(&app.table, Some(app.slack.uri()), expire_after_1s).await;
+    let (a, b) = tokio::join!(app.app.recover(), other.app.recover());
+    a.unwrap();
+    b.unwrap();
+    assert_expired(&app, &request).await;
     settle().await;
     assert_eq!(
         app.slack_received("/chat.update").await.len(),
@@ -292,18 +301,9 @@ async fn an_expired_request_refuses_late_clicks_and_its_card_is_updated_once_acr
 async fn an_unanswered_request_expires_on_the_servers_own_timer() {
     // No click and no direct call: the server's recovery loop (every second when requests expire
     // after 1 s) expires the request, records it and updates the card.
-    let app =
-        spawn_app_with(|c| c.replace("[access]", "[approval]\nexpires_after = \"1s\"\n[access]"))
-            .await;
+    let app = spawn_app_with(expire_after_1s).await;
     let (role, request) = app.role_with_request("timer", "INC-18 leaked").await;
-    let expired = app.wait_state(&request.id, State::Expired).await;
-    assert_eq!(expired.version, 2);
-    let update = app.wait_slack("/chat.update", 1).await;
-    assert!(
-        update[0]
-            .to_string()
-            .contains("Expired without enough approvals")
-    );
+    assert_expired(&app, &request).await;
     assert_eq!(
         app.event_kinds(&request.id).await,
         [EventKind::Requested, EventKind::Expired]
@@ -316,9 +316,7 @@ async fn a_click_after_expiry_is_refused_whether_or_not_the_sweeper_ran_first() 
     // The server sweeps every second here, so the click may come before or after the sweep: it
     // expires the request itself ("has expired") or finds it expired ("already expired"). The
     // domain tests cover the click-first path on its own (`closed_and_expired_requests_refuse_clicks`).
-    let app =
-        spawn_app_with(|c| c.replace("[access]", "[approval]\nexpires_after = \"1s\"\n[access]"))
-            .await;
+    let app = spawn_app_with(expire_after_1s).await;
     let (role, request) = app.role_with_request("late", "INC-17 leaked").await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
     app.click(BOB, "approve", &request.id).await;
