@@ -9,7 +9,8 @@
 #   bolt-py-gunicorn  ../shared/bench/peers/bolt-python  (App, WSGI, gunicorn -w 2 sync workers)
 # with two scenarios each: a Slack-signed `/revoke-role help` slash command (answered 200) and the same request
 # unsigned (answered 401). Per scenario: wrk -t2 -c32 for $DURATION with --latency, resident memory sampled every
-# 100 ms over the process tree, then wrk -t1 -c1 for $C1_DURATION. The request is signed with a fresh timestamp
+# 100 ms over the process tree, then wrk -t1 -c1 for $C1_DURATION, then the same with wrk and the server both
+# on CPU 0 (taskset). The request is signed with a fresh timestamp
 # just before each scenario (Slack's window is 300 s; a scenario takes ~15 s).
 #
 # Installs what is missing: wrk (apt), bench/.venv (slack_bolt gunicorn uvicorn aiohttp slack_sdk), the Bolt for JS
@@ -268,6 +269,12 @@ run_target() {
     SAMPLER_PID=""
     peak=$(cat "$RAW/$name.$scenario.peak" 2>/dev/null || echo -)
     wrk -t1 -c1 -d"$C1_DURATION" --latency -s "$lua" "$URL" >"$RAW/$name.$scenario.c1.txt" 2>&1 || note="${note:+$note; }wrk c1 failed"
+    # The same, with wrk and every thread of the server on CPU 0: one request at a time then never has to
+    # wake the other virtual CPU, so this shows the server's own latency without the VM's cross-core wake-up.
+    tree_pids "$SERVER_PID"
+    for p in "${PIDS[@]}"; do taskset -a -pc 0 "$p" >/dev/null 2>&1 || true; done
+    taskset -c 0 wrk -t1 -c1 -d"$C1_DURATION" --latency -s "$lua" "$URL" >"$RAW/$name.$scenario.c1core.txt" 2>&1 || note="${note:+$note; }wrk c1 (one core) failed"
+    for p in "${PIDS[@]}"; do taskset -a -pc "0-$(($(nproc) - 1))" "$p" >/dev/null 2>&1 || true; done
     kill -0 "$SERVER_PID" 2>/dev/null || note="${note:+$note; }server died"
     record "$name" "$scenario" "$note" "$idle" "$peak" "$other" "$srv_cpu" "$steal"
     sleep 1
