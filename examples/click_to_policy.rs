@@ -176,17 +176,37 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             serde_urlencoded::to_string([("payload", payload.to_string())])?,
         )
         .await?;
+        // Wait on the fake Slack, not on moto: polling the table would queue behind the bot's own
+        // calls at moto's one lock and slow the path being measured. The card shows the outcome only
+        // after the `applied` event is written, and that event's `at` ends the measurement, so how
+        // often this loop looks does not change the figure.
         let deadline = Instant::now() + Duration::from_secs(30);
-        let applied_at = loop {
-            let events = store.events_for(&id).await?;
-            if let Some(e) = events.iter().find(|e| e.draft.kind == EventKind::Applied) {
-                break chrono::DateTime::parse_from_rfc3339(&e.draft.at)?
-                    .with_timezone(&chrono::Utc);
+        loop {
+            let shown = slack
+                .received_requests()
+                .await
+                .unwrap_or_default()
+                .into_iter()
+                .any(|r| {
+                    let body = String::from_utf8_lossy(&r.body);
+                    r.url.path() == "/chat.update"
+                        && body.contains(id.as_str())
+                        && body.contains("Applied and verified")
+                });
+            if shown {
+                break;
             }
             if Instant::now() > deadline {
-                return Err(format!("{id} was not applied").into());
+                return Err(format!("{id}: the card never showed the outcome").into());
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        let events = store.events_for(&id).await?;
+        let applied_at = match events.iter().find(|e| e.draft.kind == EventKind::Applied) {
+            Some(e) => {
+                chrono::DateTime::parse_from_rfc3339(&e.draft.at)?.with_timezone(&chrono::Utc)
+            }
+            None => return Err(format!("{id} was not applied").into()),
         };
         click_to_policy
             .push((applied_at - clicked).num_microseconds().unwrap_or(0) as f64 / 1000.0);

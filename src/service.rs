@@ -448,7 +448,8 @@ impl App {
             .await
         {
             Ok(card) => {
-                if let Err(e) = self.store.set_card(&request.id, &card).await {
+                let stored = self.store.set_card(&request.id, &card).await;
+                if let Err(e) = &stored {
                     error!(error = %e, "could not remember the card; it will not be updated");
                 }
                 self.reply(
@@ -459,6 +460,9 @@ impl App {
                     )),
                 )
                 .await;
+                if stored.is_ok() {
+                    self.catch_up_card(&request.id).await;
+                }
             }
             Err(e) => {
                 error!(error = %e, "could not post the approval card");
@@ -486,9 +490,30 @@ impl App {
     }
 
     async fn update_card(&self, request: &Request) {
-        let Some(at) = &request.card else { return };
-        if let Err(e) = self.slack.update_card(at, &self.card(request)).await {
+        // A click can be handled before the card's reference is stored (the reference is written
+        // once Slack has answered the post): look it up again before giving up on the update.
+        let at = match &request.card {
+            Some(at) => at.clone(),
+            None => match self.store.get(&request.id).await {
+                Ok(Some(Request { card: Some(at), .. })) => at,
+                _ => return,
+            },
+        };
+        if let Err(e) = self.slack.update_card(&at, &self.card(request)).await {
             warn!(error = %e, request_id = %request.id, "could not update the card");
+        }
+    }
+
+    /// Right after the card's reference is stored: if a click already closed the request (it
+    /// may have found no card to update), show the outcome on the card now. A request still in
+    /// progress is left to its own updates, so this never shows an older state over a newer one.
+    async fn catch_up_card(&self, id: &RequestId) {
+        match self.store.get(id).await {
+            Ok(Some(current)) if !current.state.is_open() => self.update_card(&current).await,
+            Ok(_) => {}
+            Err(e) => {
+                warn!(error = %e, request_id = %id, "could not re-read the request after posting its card")
+            }
         }
     }
 

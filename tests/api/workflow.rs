@@ -466,3 +466,54 @@ async fn audit_verify_names_an_edited_and_a_deleted_event() {
         "{out}"
     );
 }
+
+#[tokio::test]
+async fn a_click_before_the_card_is_remembered_still_shows_the_outcome_on_the_card() {
+    let app = spawn_app().await;
+    // This card's own ts, so that the held DynamoDB call is this test's and nobody else's.
+    let ts = format!("1700000000.{}", rand::random_range(100_000..999_999));
+    Mock::given(method("POST"))
+        .and(path("/chat.postMessage"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ok": true, "channel": CHANNEL, "ts": ts, "message": {"ts": ts, "text": "card"}
+        })))
+        .with_priority(1)
+        .mount(&app.slack)
+        .await;
+    // Storing the card's reference is held for 2 s (then refused once, and retried by the SDK):
+    // the approval below is handled, applied and recorded while the request has no card yet.
+    let hold = format!("body:card_ts|{ts}");
+    let faults =
+        inject_faults(json!({ hold.clone(): {"delay": 2, "status": 500, "times": 1} })).await;
+    let (role, request) = app.role_with_request("fast-click", "INC-21 leaked").await;
+    app.click(BOB, "approve", &request.id).await;
+    app.wait_state(&request.id, State::Applied).await;
+    assert!(
+        app.store
+            .get(&request.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .card
+            .is_none(),
+        "the click won the race against storing the card"
+    );
+    let updates = app.wait_slack("/chat.update", 1).await;
+    faults.clear().await;
+    assert!(moto_calls().await.contains_key(&format!("fault:{hold}")));
+    let last = updates.last().unwrap().to_string();
+    assert!(
+        last.contains(request.id.as_str()) && last.contains("Applied and verified"),
+        "{last}"
+    );
+    assert!(
+        app.store
+            .get(&request.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .card
+            .is_some()
+    );
+    assert!(app.revoke_policy(&role).await.is_some());
+}
