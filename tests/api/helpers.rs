@@ -310,6 +310,15 @@ impl TestApp {
         (role, request)
     }
 
+    /// The request as stored now (it must exist).
+    pub async fn stored(&self, id: &RequestId) -> Request {
+        self.store
+            .get(id)
+            .await
+            .expect("DynamoDB readable")
+            .expect("request stored")
+    }
+
     pub async fn request_from_card(&self, nth: usize) -> Request {
         let cards = self.wait_slack("/chat.postMessage", nth + 1).await;
         let card = &cards[nth];

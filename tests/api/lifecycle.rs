@@ -63,10 +63,7 @@ async fn full_scenario_request_self_approval_refused_second_approver_applies_ver
         "{refusal}"
     );
     settle().await;
-    assert_eq!(
-        app.store.get(&request.id).await.unwrap().unwrap().state,
-        State::Pending
-    );
+    assert_eq!(app.stored(&request.id).await.state, State::Pending);
     assert!(
         app.revoke_policy(&role).await.is_none(),
         "nothing applied on a refused click"
@@ -202,10 +199,7 @@ async fn an_unauthorized_approver_is_refused_and_recorded() {
             .contains("not on the approvers list")
     );
     settle().await;
-    assert_eq!(
-        app.store.get(&request.id).await.unwrap().unwrap().state,
-        State::Pending
-    );
+    assert_eq!(app.stored(&request.id).await.state, State::Pending);
     let events = app.events(&request.id).await;
     assert_eq!(events.last().unwrap().draft.kind, EventKind::ClickRefused);
     assert_eq!(events.last().unwrap().draft.actor, EVE);

@@ -59,17 +59,7 @@ async fn slack_500_and_429_are_retried_and_retry_after_is_honoured() {
             .contains("waiting for approval"),
         "the reply came through on a retry"
     );
-    assert!(
-        request.card.is_some()
-            || app
-                .store
-                .get(&request.id)
-                .await
-                .unwrap()
-                .unwrap()
-                .card
-                .is_some()
-    );
+    assert!(request.card.is_some() || app.stored(&request.id).await.card.is_some());
 }
 
 #[tokio::test]
@@ -158,10 +148,7 @@ async fn aws_down_at_the_click_refuses_cleanly_and_the_flow_completes_when_it_is
     );
 
     cut.restore();
-    assert_eq!(
-        t.store.get(&request.id).await.unwrap().unwrap().state,
-        State::Pending
-    );
+    assert_eq!(t.stored(&request.id).await.state, State::Pending);
     app.on_click(click(BOB));
     t.wait_state(&request.id, State::Applied).await;
     assert_eq!(
@@ -210,10 +197,7 @@ async fn aws_down_between_approval_and_policy_leaves_it_approved_and_recovery_fi
     cut.cut();
     // Long enough for the held call to fail and the SDK's retries (3 attempts) to give up.
     tokio::time::sleep(Duration::from_secs(7)).await;
-    assert_eq!(
-        t.store.get(&request.id).await.unwrap().unwrap().state,
-        State::Approved
-    );
+    assert_eq!(t.stored(&request.id).await.state, State::Approved);
     assert!(t.revoke_policy(&role).await.is_none());
 
     faults.clear().await;
@@ -273,10 +257,7 @@ async fn a_process_killed_between_approved_and_applied_is_finished_after_restart
     .await;
     first.kill().await;
     faults.clear().await;
-    assert_eq!(
-        t.store.get(&request.id).await.unwrap().unwrap().state,
-        State::Approved
-    );
+    assert_eq!(t.stored(&request.id).await.state, State::Approved);
     assert!(t.revoke_policy(&role).await.is_none());
 
     let _second = BotProcess::start(&t.table, &t.slack.uri(), &moto_endpoint()).await;
@@ -508,15 +489,7 @@ async fn sigterm_lets_background_work_finish_and_exits_cleanly() {
     assert!(status.success(), "{status:?}");
     // The work in flight finished before the exit: the card reference is stored and the requester told.
     let request = t.request_from_card(0).await;
-    assert!(
-        t.store
-            .get(&request.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .card
-            .is_some()
-    );
+    assert!(t.stored(&request.id).await.card.is_some());
     assert!(t.replies_to(ALICE).await.iter().any(|r| {
         r["text"]
             .as_str()

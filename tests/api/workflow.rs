@@ -128,10 +128,7 @@ async fn two_approvals_need_two_distinct_people_and_the_card_shows_progress() {
             .unwrap()
             .contains("already approved")
     );
-    assert_eq!(
-        app.store.get(&request.id).await.unwrap().unwrap().state,
-        State::Pending
-    );
+    assert_eq!(app.stored(&request.id).await.state, State::Pending);
     assert!(app.revoke_policy(&role).await.is_none());
 
     app.click(CAROL, "approve", &request.id).await;
@@ -489,13 +486,7 @@ async fn a_click_before_the_card_is_remembered_still_shows_the_outcome_on_the_ca
     app.click(BOB, "approve", &request.id).await;
     app.wait_state(&request.id, State::Applied).await;
     assert!(
-        app.store
-            .get(&request.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .card
-            .is_none(),
+        app.stored(&request.id).await.card.is_none(),
         "the click won the race against storing the card"
     );
     let updates = app.wait_slack("/chat.update", 1).await;
@@ -506,14 +497,6 @@ async fn a_click_before_the_card_is_remembered_still_shows_the_outcome_on_the_ca
         last.contains(request.id.as_str()) && last.contains("Applied and verified"),
         "{last}"
     );
-    assert!(
-        app.store
-            .get(&request.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .card
-            .is_some()
-    );
+    assert!(app.stored(&request.id).await.card.is_some());
     assert!(app.revoke_policy(&role).await.is_some());
 }
