@@ -20,25 +20,6 @@ use revoke_role_bot::service::App;
 use revoke_role_bot::startup::Application;
 use secrecy::SecretString;
 
-const CONFIG: &str = r#"
-listen = "127.0.0.1:0"
-[audit]
-table = "bench-audit"
-[approval]
-approvals_required = 1
-expires_after = "30m"
-[access]
-requesters = ["U0ALICE", "U0BOB"]
-approvers  = ["U0ALICE", "U0BOB"]
-channels   = []
-[roles]
-allow   = ["arn:aws:iam::*:role/*"]
-protect = ["arn:aws:iam::*:role/break-glass-*"]
-[[accounts]]
-id = "111111111111"
-name = "prod"
-"#;
-
 /// Slack that accepts everything at once.
 struct NoopSlack;
 
@@ -70,7 +51,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .parse()?;
     let secret =
         std::env::var("SLACK_SIGNING_SECRET").map_err(|_| "SLACK_SIGNING_SECRET is not set")?;
-    let settings = Arc::new(Settings::from_toml(CONFIG)?);
+    let settings = Arc::new(Settings::from_toml(revoke_role_bot::demo::CONFIG)?);
     let app = App::new(
         settings,
         Arc::new(MemoryStore::default()),

@@ -27,7 +27,9 @@ const SECRET: &str = "demo-signing-secret";
 const CHANNEL: &str = "C0INCIDENT";
 const ROLE: &str = "arn:aws:iam::111111111111:role/app-deployer";
 
-const CONFIG: &str = r#"
+/// The demo's configuration: one account, Alice and Bob as requesters and approvers, break-glass
+/// roles protected. The benchmark server (`examples/bench_server.rs`) runs with it too.
+pub const CONFIG: &str = r#"
 listen = "127.0.0.1:0"
 [audit]
 table = "demo-audit"

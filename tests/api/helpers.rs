@@ -180,6 +180,16 @@ pub async fn mount_slack_ok(slack: &MockServer) {
         .await;
 }
 
+/// The request id a card's buttons carry.
+pub fn request_id_on(card: &Value) -> RequestId {
+    let id = card["blocks"]
+        .as_array()
+        .and_then(|b| b.iter().find(|b| b["type"] == "actions"))
+        .and_then(|b| b["elements"][0]["value"].as_str())
+        .expect("card with buttons carrying the request id");
+    RequestId::parse(id).expect("a well-formed request id")
+}
+
 pub fn signed_headers(body: &str, ts: i64) -> Vec<(&'static str, String)> {
     let ts = ts.to_string();
     vec![
@@ -310,6 +320,24 @@ impl TestApp {
         (role, request)
     }
 
+    /// Applied exactly once: `requested`, `approved`, `applied` and nothing else, and one
+    /// `PutRolePolicy` on the role.
+    pub async fn assert_applied_once(&self, id: &RequestId, role: &str) {
+        assert_eq!(
+            self.event_kinds(id).await,
+            [
+                EventKind::Requested,
+                EventKind::Approved,
+                EventKind::Applied
+            ]
+        );
+        assert_eq!(
+            moto_calls().await.get(&format!("PutRolePolicy:{role}")),
+            Some(&1),
+            "exactly one PutRolePolicy"
+        );
+    }
+
     /// The request as stored now (it must exist).
     pub async fn stored(&self, id: &RequestId) -> Request {
         self.store
@@ -321,18 +349,7 @@ impl TestApp {
 
     pub async fn request_from_card(&self, nth: usize) -> Request {
         let cards = self.wait_slack("/chat.postMessage", nth + 1).await;
-        let card = &cards[nth];
-        let id = card["blocks"]
-            .as_array()
-            .and_then(|b| b.iter().find(|b| b["type"] == "actions"))
-            .and_then(|b| b["elements"][0]["value"].as_str())
-            .expect("card with buttons carrying the request id")
-            .to_string();
-        self.store
-            .get(&RequestId::parse(&id).unwrap())
-            .await
-            .unwrap()
-            .expect("request stored")
+        self.stored(&request_id_on(&cards[nth])).await
     }
 
     pub async fn wait_state(&self, id: &RequestId, state: State) -> Request {

@@ -115,15 +115,7 @@ async fn a_full_flow_over_socket_mode_with_a_reconnect() {
             .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
     })
     .await;
-    let id = card["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["type"] == "actions")
-        .unwrap()["elements"][0]["value"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let id = request_id_on(&card).to_string();
 
     let click = json!({
         "envelope_id": "env-2", "type": "interactive",

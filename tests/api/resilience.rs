@@ -108,6 +108,16 @@ async fn app_through(
     app
 }
 
+/// `user`'s approving click on request `id`, as the HTTP edge hands it to the service.
+fn approval(t: &TestApp, user: &str, id: &RequestId) -> revoke_role_bot::service::ClickContext {
+    revoke_role_bot::service::ClickContext {
+        user: revoke_role_bot::domain::ids::SlackUserId::parse(user).unwrap(),
+        action: revoke_role_bot::domain::request::Action::Approve,
+        request_id: id.clone(),
+        response_url: format!("{}/respond/{user}", t.slack.uri()),
+    }
+}
+
 #[tokio::test]
 async fn aws_down_at_the_click_refuses_cleanly_and_the_flow_completes_when_it_is_back() {
     let t = spawn_app().await; // for moto access, table and fake Slack
@@ -126,13 +136,7 @@ async fn aws_down_at_the_click_refuses_cleanly_and_the_flow_completes_when_it_is
     let request = t.request_from_card(0).await;
 
     cut.cut();
-    let click = |user: &str| revoke_role_bot::service::ClickContext {
-        user: revoke_role_bot::domain::ids::SlackUserId::parse(user).unwrap(),
-        action: revoke_role_bot::domain::request::Action::Approve,
-        request_id: request.id.clone(),
-        response_url: format!("{}/respond/{user}", t.slack.uri()),
-    };
-    app.on_click(click(BOB));
+    app.on_click(approval(&t, BOB, &request.id));
     let replies = t.wait_replies(BOB, 1).await;
     assert!(
         replies[0]["text"]
@@ -149,20 +153,9 @@ async fn aws_down_at_the_click_refuses_cleanly_and_the_flow_completes_when_it_is
 
     cut.restore();
     assert_eq!(t.stored(&request.id).await.state, State::Pending);
-    app.on_click(click(BOB));
+    app.on_click(approval(&t, BOB, &request.id));
     t.wait_state(&request.id, State::Applied).await;
-    assert_eq!(
-        t.event_kinds(&request.id).await,
-        [
-            EventKind::Requested,
-            EventKind::Approved,
-            EventKind::Applied
-        ]
-    );
-    assert_eq!(
-        moto_calls().await.get(&format!("PutRolePolicy:{role}")),
-        Some(&1)
-    );
+    t.assert_applied_once(&request.id, &role).await;
 }
 
 #[tokio::test]
@@ -180,13 +173,7 @@ async fn aws_down_between_approval_and_policy_leaves_it_approved_and_recovery_fi
     let hold = format!("body:REQ#{}|lease_until", request.id);
     let faults =
         inject_faults(json!({ hold.clone(): {"delay": 2, "status": 500, "times": 1} })).await;
-    let click = revoke_role_bot::service::ClickContext {
-        user: revoke_role_bot::domain::ids::SlackUserId::parse(BOB).unwrap(),
-        action: revoke_role_bot::domain::request::Action::Approve,
-        request_id: request.id.clone(),
-        response_url: format!("{}/respond/{BOB}", t.slack.uri()),
-    };
-    app.on_click(click);
+    app.on_click(approval(&t, BOB, &request.id));
     eventually("the lease call held in moto", || async {
         moto_calls()
             .await
@@ -205,18 +192,7 @@ async fn aws_down_between_approval_and_policy_leaves_it_approved_and_recovery_fi
     app.recover().await.unwrap();
     let done = t.wait_state(&request.id, State::Applied).await;
     assert!(done.cutoff.is_some());
-    assert_eq!(
-        t.event_kinds(&request.id).await,
-        [
-            EventKind::Requested,
-            EventKind::Approved,
-            EventKind::Applied
-        ]
-    );
-    assert_eq!(
-        moto_calls().await.get(&format!("PutRolePolicy:{role}")),
-        Some(&1)
-    );
+    t.assert_applied_once(&request.id, &role).await;
 }
 
 #[tokio::test]
@@ -263,18 +239,7 @@ async fn a_process_killed_between_approved_and_applied_is_finished_after_restart
     let _second = BotProcess::start(&t.table, &t.slack.uri(), &moto_endpoint()).await;
     t.wait_state(&request.id, State::Applied).await;
     settle().await;
-    assert_eq!(
-        moto_calls().await.get(&format!("PutRolePolicy:{role}")),
-        Some(&1)
-    );
-    assert_eq!(
-        t.event_kinds(&request.id).await,
-        [
-            EventKind::Requested,
-            EventKind::Approved,
-            EventKind::Applied
-        ]
-    );
+    t.assert_applied_once(&request.id, &role).await;
 }
 
 #[tokio::test]
@@ -378,21 +343,7 @@ async fn load_many_commands_and_approvals_lose_nothing_and_duplicate_nothing() {
         "every command acknowledged"
     );
     let cards = app.wait_slack_long("/chat.postMessage", requests).await;
-    let ids: Vec<RequestId> = cards
-        .iter()
-        .map(|c| {
-            let v = c["blocks"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|b| b["type"] == "actions")
-                .unwrap()["elements"][0]["value"]
-                .as_str()
-                .unwrap()
-                .to_string();
-            RequestId::parse(&v).unwrap()
-        })
-        .collect();
+    let ids: Vec<RequestId> = cards.iter().map(request_id_on).collect();
     let to_approve: Vec<&RequestId> = ids
         .iter()
         .step_by(requests / approvals)

@@ -373,6 +373,25 @@ async fn failure(app: &TestApp, id: &RequestId) -> (Request, String, AuditEvent)
     (failed, card, event)
 }
 
+/// Approve a request for `role` while AWS refuses its `PutRolePolicy` with `status`, `code` and
+/// `message`; returns what `failure` returns.
+async fn approved_while_put_refused(
+    app: &TestApp,
+    role: &str,
+    status: u16,
+    code: &str,
+    message: &str,
+) -> (Request, String, AuditEvent) {
+    let faults = inject_faults(json!({
+        format!("PutRolePolicy:{role}"): {"status": status, "code": code, "message": message, "times": 100},
+    }))
+    .await;
+    let request = request_and_approve(app, role, 0).await;
+    let outcome = failure(app, &request.id).await;
+    faults.clear().await;
+    outcome
+}
+
 /// The checks every error kind shares.
 fn assert_short_on_card_full_in_audit(
     failed: &Request,
@@ -492,13 +511,8 @@ async fn limit_exceeded_says_the_inline_policy_space_is_full() {
     let msg = aws_message(&format!(
         "Maximum policy size of 10240 bytes exceeded for role {role}"
     ));
-    let faults = inject_faults(json!({
-        format!("PutRolePolicy:{role}"): {"status": 409, "code": "LimitExceeded", "message": msg, "times": 100},
-    }))
-    .await;
-    let request = request_and_approve(&app, &role, 0).await;
-    let (failed, card, event) = failure(&app, &request.id).await;
-    faults.clear().await;
+    let (failed, card, event) =
+        approved_while_put_refused(&app, &role, 409, "LimitExceeded", &msg).await;
     assert_short_on_card_full_in_audit(
         &failed,
         &card,
@@ -521,13 +535,8 @@ async fn unmodifiable_entity_says_aws_manages_the_role() {
     let msg = aws_message(&format!(
         "Cannot perform the operation on the protected role '{role}' - this role is only modifiable by AWS"
     ));
-    let faults = inject_faults(json!({
-        format!("PutRolePolicy:{role}"): {"status": 400, "code": "UnmodifiableEntity", "message": msg, "times": 100},
-    }))
-    .await;
-    let request = request_and_approve(&app, &role, 0).await;
-    let (failed, card, event) = failure(&app, &request.id).await;
-    faults.clear().await;
+    let (failed, card, event) =
+        approved_while_put_refused(&app, &role, 400, "UnmodifiableEntity", &msg).await;
     assert_short_on_card_full_in_audit(
         &failed,
         &card,
@@ -649,13 +658,7 @@ async fn a_failed_revocation_logs_the_full_aws_error() {
     let msg = aws_message(&format!(
         "User: arn:aws:sts::{ACCOUNT}:assumed-role/revoke-role-bot-task/s is not authorized to perform: iam:PutRolePolicy on resource: role {role}"
     ));
-    let faults = inject_faults(json!({
-        format!("PutRolePolicy:{role}"): {"status": 403, "code": "AccessDenied", "message": msg, "times": 100},
-    }))
-    .await;
-    let request = request_and_approve(&app, &role, 0).await;
-    let (failed, _, _) = failure(&app, &request.id).await;
-    faults.clear().await;
+    let (failed, _, _) = approved_while_put_refused(&app, &role, 403, "AccessDenied", &msg).await;
     assert!(
         failed
             .error
@@ -671,7 +674,7 @@ async fn a_failed_revocation_logs_the_full_aws_error() {
             .map(str::to_string)
     })
     .await;
-    assert!(line.contains(request.id.as_str()), "{line}");
+    assert!(line.contains(failed.id.as_str()), "{line}");
 }
 
 // ---- recovery ----
@@ -724,19 +727,7 @@ async fn an_approved_request_left_by_a_crash_is_finished_once_by_a_fresh_server(
     settle().await;
     settle().await;
 
-    assert_eq!(
-        calls_for(&moto_calls().await, &put),
-        1,
-        "exactly one PutRolePolicy"
-    );
-    assert_eq!(
-        app.event_kinds(&request.id).await,
-        [
-            EventKind::Requested,
-            EventKind::Approved,
-            EventKind::Applied
-        ]
-    );
+    app.assert_applied_once(&request.id, &role).await;
     assert_eq!(
         enforced_cutoff(&app.revoke_policy(&role).await.unwrap()),
         done.cutoff.map(|c| c.to_string())
