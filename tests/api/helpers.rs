@@ -47,12 +47,27 @@ pub fn unique(prefix: &str) -> String {
 }
 
 pub async fn aws_config() -> SdkConfig {
+    aws_config_at(&moto_endpoint()).await
+}
+
+/// The tests' AWS configuration against another endpoint (a relay, a second moto).
+pub async fn aws_config_at(endpoint: &str) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(moto_endpoint())
+        .endpoint_url(endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
         .load()
         .await
+}
+
+/// The Slack secrets of a server that serves Slack over HTTP and calls the Web API at `api_url`.
+pub fn test_secrets(api_url: String) -> SlackSecrets {
+    SlackSecrets {
+        signing_secret: Some(SecretString::from(SECRET)),
+        app_token: None,
+        bot_token: SecretString::from("xoxb-test-token"),
+        api_url: Some(api_url),
+    }
 }
 
 pub fn base_config(table: &str) -> String {
@@ -126,12 +141,7 @@ async fn start(how: Start) -> TestApp {
     if how.create_table {
         store.create_table().await.expect("create table in moto");
     }
-    let secrets = SlackSecrets {
-        signing_secret: Some(SecretString::from(SECRET)),
-        app_token: None,
-        bot_token: SecretString::from("xoxb-test-token"),
-        api_url: Some(how.slack_api.unwrap_or_else(|| slack.uri())),
-    };
+    let secrets = test_secrets(how.slack_api.unwrap_or_else(|| slack.uri()));
     let server = Application::build_with(
         settings,
         secrets,

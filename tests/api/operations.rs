@@ -229,24 +229,12 @@ async fn readyz_fails_while_dynamodb_is_down_and_recovers_when_it_is_back() {
     let mut moto = Moto::start(port);
     moto.wait_up().await;
     let endpoint = format!("http://127.0.0.1:{port}");
-    let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new("us-east-1"))
-        .endpoint_url(&endpoint)
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "testing", "testing", None, None, "tests",
-        ))
-        .load()
-        .await;
+    let aws = aws_config_at(&endpoint).await;
     let table = unique("ready");
     let store = DynamoStore::new(&aws, &table);
     store.create_table().await.unwrap();
     let slack = MockServer::start().await;
-    let secrets = SlackSecrets {
-        signing_secret: Some(SecretString::from(SECRET)),
-        bot_token: SecretString::from("xoxb-test-token"),
-        app_token: None,
-        api_url: Some(slack.uri()),
-    };
+    let secrets = test_secrets(slack.uri());
     let server = Application::build_with(
         Settings::from_toml(&base_config(&table)).unwrap(),
         secrets,

@@ -3,13 +3,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use revoke_role_bot::config::{Settings, SlackSecrets};
+use revoke_role_bot::config::Settings;
 use revoke_role_bot::domain::audit::{EventKind, verify_chain};
 use revoke_role_bot::domain::ids::RequestId;
 use revoke_role_bot::domain::request::State;
 use revoke_role_bot::ports::AuditStore;
 use revoke_role_bot::startup::Application;
-use secrecy::SecretString;
 use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -90,12 +89,7 @@ async fn app_through(
     slack: &MockServer,
     table: &str,
 ) -> Arc<revoke_role_bot::service::App> {
-    let secrets = SlackSecrets {
-        signing_secret: Some(SecretString::from(SECRET)),
-        bot_token: SecretString::from("xoxb-test-token"),
-        app_token: None,
-        api_url: Some(slack.uri()),
-    };
+    let secrets = test_secrets(slack.uri());
     let server = Application::build_with(
         Settings::from_toml(&base_config(table)).unwrap(),
         secrets,

@@ -373,6 +373,35 @@ async fn failure(app: &TestApp, id: &RequestId) -> (Request, String, AuditEvent)
     (failed, card, event)
 }
 
+/// AWS's AccessDenied message for the bot calling `iam:<action>` on `role`.
+fn access_denied(action: &str, role: &str) -> String {
+    aws_message(&format!(
+        "User: arn:aws:sts::{ACCOUNT}:assumed-role/revoke-role-bot-task/s is not authorized to perform: iam:{action} on resource: role {role}"
+    ))
+}
+
+/// Alice asks to revoke a fresh role named after `prefix` while AWS denies the bot `action` on
+/// it: the role, AWS's message and the text of Alice's answer.
+async fn request_while_denied(
+    app: &TestApp,
+    prefix: &str,
+    action: &str,
+    reason: &str,
+) -> (String, String, String) {
+    let role = unique(prefix);
+    app.create_role(&role, None).await;
+    let msg = access_denied(action, &role);
+    let faults = inject_faults(json!({
+        format!("{action}:{role}"): {"status": 403, "code": "AccessDenied", "message": msg, "times": 100},
+    }))
+    .await;
+    app.command(ALICE, &format!("prod/{role} {reason}")).await;
+    let replies = app.wait_replies(ALICE, 1).await;
+    faults.clear().await;
+    let text = replies[0]["text"].as_str().unwrap_or_default().to_string();
+    (role, msg, text)
+}
+
 /// Approve a request for `role` while AWS refuses its `PutRolePolicy` with `status`, `code` and
 /// `message`; returns what `failure` returns.
 async fn approved_while_put_refused(
@@ -594,20 +623,7 @@ async fn throttling_fails_only_after_the_sdk_retries() {
 async fn a_role_lookup_the_bot_may_not_make_is_refused_naming_iam_get_role() {
     // The real binary, so that its log can be read.
     let (app, server) = spawn_app_process(|c| c).await;
-    let role = unique("app-hidden");
-    app.create_role(&role, None).await;
-    let msg = aws_message(&format!(
-        "User: arn:aws:sts::{ACCOUNT}:assumed-role/revoke-role-bot-task/s is not authorized to perform: iam:GetRole on resource: role {role}"
-    ));
-    let faults = inject_faults(json!({
-        format!("GetRole:{role}"): {"status": 403, "code": "AccessDenied", "message": msg, "times": 100},
-    }))
-    .await;
-    app.command(ALICE, &format!("prod/{role} INC-46 leaked"))
-        .await;
-    let replies = app.wait_replies(ALICE, 1).await;
-    faults.clear().await;
-    let text = replies[0]["text"].as_str().unwrap();
+    let (_, msg, text) = request_while_denied(&app, "app-hidden", "GetRole", "INC-46 leaked").await;
     assert!(
         text.contains("not allowed to call iam:GetRole")
             && text.contains("Nothing was requested")
@@ -629,19 +645,7 @@ async fn a_role_lookup_the_bot_may_not_make_is_refused_naming_iam_get_role() {
 #[tokio::test]
 async fn a_refused_role_lookup_keeps_the_full_aws_error_in_the_audit_event() {
     let app = spawn_app().await;
-    let role = unique("app-hidden");
-    app.create_role(&role, None).await;
-    let msg = aws_message(&format!(
-        "User: arn:aws:sts::{ACCOUNT}:assumed-role/revoke-role-bot-task/s is not authorized to perform: iam:GetRole on resource: role {role}"
-    ));
-    let faults = inject_faults(json!({
-        format!("GetRole:{role}"): {"status": 403, "code": "AccessDenied", "message": msg, "times": 100},
-    }))
-    .await;
-    app.command(ALICE, &format!("prod/{role} INC-47 leaked"))
-        .await;
-    app.wait_replies(ALICE, 1).await;
-    faults.clear().await;
+    let (_, msg, _) = request_while_denied(&app, "app-hidden", "GetRole", "INC-47 leaked").await;
     let (events, _) = app.store.whole_chain().await.unwrap();
     let recorded = serde_json::to_string(&events[0].draft).unwrap();
     assert!(
@@ -655,9 +659,7 @@ async fn a_failed_revocation_logs_the_full_aws_error() {
     let (app, server) = spawn_app_process(|c| c).await;
     let role = unique("app-logged");
     app.create_role(&role, None).await;
-    let msg = aws_message(&format!(
-        "User: arn:aws:sts::{ACCOUNT}:assumed-role/revoke-role-bot-task/s is not authorized to perform: iam:PutRolePolicy on resource: role {role}"
-    ));
+    let msg = access_denied("PutRolePolicy", &role);
     let (failed, _, _) = approved_while_put_refused(&app, &role, 403, "AccessDenied", &msg).await;
     assert!(
         failed
@@ -738,20 +740,13 @@ async fn an_approved_request_left_by_a_crash_is_finished_once_by_a_fresh_server(
 #[tokio::test]
 async fn a_denied_preview_call_names_its_own_permission() {
     let app = spawn_app().await;
-    let role = unique("app-profiles-hidden");
-    app.create_role(&role, None).await;
-    let msg = aws_message(&format!(
-        "User: arn:aws:sts::{ACCOUNT}:assumed-role/revoke-role-bot-task/s is not authorized to perform: iam:ListInstanceProfilesForRole on resource: role {role}"
-    ));
-    let faults = inject_faults(json!({
-        format!("ListInstanceProfilesForRole:{role}"): {"status": 403, "code": "AccessDenied", "message": msg, "times": 100},
-    }))
+    let (_, _, text) = request_while_denied(
+        &app,
+        "app-profiles-hidden",
+        "ListInstanceProfilesForRole",
+        "INC-49 leaked",
+    )
     .await;
-    app.command(ALICE, &format!("prod/{role} INC-49 leaked"))
-        .await;
-    let replies = app.wait_replies(ALICE, 1).await;
-    faults.clear().await;
-    let text = replies[0]["text"].as_str().unwrap();
     assert!(
         text.contains("iam:ListInstanceProfilesForRole") && !text.contains("iam:GetRole "),
         "the missing permission is iam:ListInstanceProfilesForRole: {text}"

@@ -164,13 +164,6 @@ impl Cuttable {
     }
 
     pub async fn aws_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_credential_types::Credentials::new(
-                "testing", "testing", None, None, "tests",
-            ))
-            .load()
-            .await
+        aws_config_at(&self.endpoint).await
     }
 }
