@@ -11,12 +11,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use revoke_role_bot::clock::SystemClock;
 use revoke_role_bot::config::Settings;
 use revoke_role_bot::domain::ids::{ChannelId, SlackGroupId, SlackUserId};
 use revoke_role_bot::domain::request::CardRef;
 use revoke_role_bot::memory::{MemoryIam, MemoryStore};
-use revoke_role_bot::ports::{Card, Reply, Slack, SlackError};
-use revoke_role_bot::service::App;
+use revoke_role_bot::ports::{Slack, SlackError};
+use revoke_role_bot::service::notice::{Card, Notice};
+use revoke_role_bot::service::{App, Ports};
 use revoke_role_bot::startup::Application;
 use secrecy::SecretString;
 
@@ -34,7 +36,7 @@ impl Slack for NoopSlack {
     async fn update_card(&self, _at: &CardRef, _card: &Card) -> Result<(), SlackError> {
         Ok(())
     }
-    async fn respond(&self, _response_url: &str, _reply: &Reply) -> Result<(), SlackError> {
+    async fn respond(&self, _response_url: &str, _notice: &Notice) -> Result<(), SlackError> {
         Ok(())
     }
     async fn group_members(&self, _group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError> {
@@ -54,9 +56,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let settings = Arc::new(Settings::from_toml(revoke_role_bot::demo::CONFIG)?);
     let app = App::new(
         settings,
-        Arc::new(MemoryStore::default()),
-        Arc::new(MemoryIam::default()),
-        Arc::new(NoopSlack),
+        Ports {
+            store: Arc::new(MemoryStore::default()),
+            iam: Arc::new(MemoryIam::default()),
+            slack: Arc::new(NoopSlack),
+            clock: Arc::new(SystemClock),
+        },
         None,
     );
     let server = Application::bind(

@@ -7,14 +7,17 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 
 use crate::aws::dynamodb::DynamoStore;
+use crate::clock::SystemClock;
 use crate::config::{Settings, SlackSecrets};
-use crate::domain::audit::verify_chain;
+use crate::domain::audit::{Witness, verify_snapshot};
 use crate::domain::command::{AUDIT_DEFAULT_LIMIT, AuditQuery, AuditTarget, parse_duration};
 use crate::domain::ids::{RequestId, SlackUserId};
 use crate::domain::policy::{Cutoff, PolicyDocument};
 use crate::domain::role_arn::RoleSpec;
-use crate::lookup::{Found, query};
 use crate::ports::AuditStore;
+use crate::service::lookup::query;
+use crate::service::notice::Found;
+use crate::slack::messages::{self, printable};
 use crate::startup::Application;
 
 #[derive(Parser, Debug)]
@@ -88,8 +91,19 @@ pub struct AuditArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum AuditSub {
-    /// Walk the hash chain and name the first event that is missing or altered.
-    Verify,
+    /// Walk the hash chain and name the first event that is missing, altered or forged.
+    #[command(
+        after_help = "Witnesses are the `audit #<seq> <hex>` lines on closed cards and in the log:\n  revoke-role-bot audit verify --witness 42:1a2b3c4d5e6f --witness 57:0f9e8d7c6b5a"
+    )]
+    Verify {
+        /// A place in the chain seen outside the table, `<seq>:<hex prefix>` (repeatable).
+        #[arg(long = "witness", value_name = "SEQ:HEX", value_parser = parse_witness)]
+        witnesses: Vec<Witness>,
+    },
+}
+
+fn parse_witness(s: &str) -> Result<Witness, String> {
+    Witness::parse(s)
 }
 
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
@@ -135,8 +149,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let s = settings(&cli)?;
             let store: Arc<dyn AuditStore> =
                 Arc::new(DynamoStore::new(&crate::aws::load_config().await, &s.table));
-            match args.verify {
-                Some(AuditSub::Verify) => verify(store.as_ref()).await,
+            match &args.verify {
+                Some(AuditSub::Verify { witnesses }) => verify(store.as_ref(), witnesses).await,
                 None => audit(store.as_ref(), &s, args).await,
             }
         }
@@ -208,12 +222,23 @@ async fn check_config(cli: &Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn verify(store: &dyn AuditStore) -> anyhow::Result<()> {
-    let (events, head) = store.whole_chain().await?;
-    let count = events.len();
-    let breaks = verify_chain(events, head);
+async fn verify(store: &dyn AuditStore, witnesses: &[Witness]) -> anyhow::Result<()> {
+    let snapshot = store
+        .chain_snapshot()
+        .await
+        .map_err(|e| anyhow::anyhow!(crate::ports::error_chain(&e)))?;
+    let count = snapshot.events.len();
+    let head = snapshot.head.as_ref().map_or(0, |h| h.seq);
+    let breaks = verify_snapshot(&snapshot, witnesses);
     if breaks.is_empty() {
-        println!("ok: {count} events, chain intact up to #{head}");
+        println!(
+            "ok: {count} events, chain intact up to #{head}{}",
+            if witnesses.is_empty() {
+                String::new()
+            } else {
+                format!(", {} witness(es) agree", witnesses.len())
+            }
+        );
         return Ok(());
     }
     for b in &breaks {
@@ -245,9 +270,9 @@ async fn audit(store: &dyn AuditStore, s: &Settings, a: &AuditArgs) -> anyhow::R
         since,
         limit: a.limit,
     };
-    let found = query(store, s, &q)
+    let found = query(store, s, &SystemClock, &q)
         .await
-        .map_err(anyhow::Error::msg)
+        .map_err(|e| anyhow::anyhow!(messages::lookup_error(&e).to_plain()))
         .context("audit lookup")?;
     match found {
         Found::One { request, events } => {
@@ -256,28 +281,31 @@ async fn audit(store: &dyn AuditStore, s: &Settings, a: &AuditArgs) -> anyhow::R
                     println!("{}", serde_json::to_string(&e)?);
                 }
             } else {
+                // Reasons, roles and AWS errors are untrusted: control characters are shown, not obeyed.
                 println!(
                     "{}  {}  {}  by {}  reason: {}",
-                    request.id,
-                    request.state.as_str(),
-                    request.role,
-                    request.requester,
-                    request.reason
+                    request.id(),
+                    request.state().as_str(),
+                    printable(&request.role().to_string()),
+                    request.requester(),
+                    printable(request.reason())
                 );
                 for e in events {
                     let d = &e.draft;
                     println!(
                         "  #{:<6} {}  {:<18} {:<12} {}",
                         e.seq,
-                        d.at,
+                        printable(&d.at),
                         d.kind.as_str(),
-                        d.actor,
-                        [d.cutoff.as_deref(), d.detail.as_deref(), d.error.as_deref()]
-                            .iter()
-                            .flatten()
-                            .cloned()
-                            .collect::<Vec<_>>()
-                            .join("  ")
+                        printable(&d.actor),
+                        printable(
+                            &[d.cutoff.as_deref(), d.detail.as_deref(), d.error.as_deref()]
+                                .iter()
+                                .flatten()
+                                .cloned()
+                                .collect::<Vec<_>>()
+                                .join("  ")
+                        )
                     );
                 }
             }
@@ -285,25 +313,25 @@ async fn audit(store: &dyn AuditStore, s: &Settings, a: &AuditArgs) -> anyhow::R
         Found::Many { page, .. } => {
             for r in &page.items {
                 if a.json {
-                    for e in store.events_for(&r.id).await? {
+                    for e in store.events_for(r.id()).await? {
                         println!("{}", serde_json::to_string(&e)?);
                     }
                 } else {
                     println!(
                         "{}  {:<9} {}  by {}  approvers {}  cut-off {}  {}",
-                        r.id,
-                        r.state.as_str(),
-                        r.role,
-                        r.requester,
-                        r.approvals
+                        r.id(),
+                        r.state().as_str(),
+                        printable(&r.role().to_string()),
+                        r.requester(),
+                        r.approvals()
                             .iter()
                             .map(|u| u.as_str())
                             .collect::<Vec<_>>()
                             .join(","),
-                        r.cutoff
+                        r.cutoff()
                             .map(|c| c.to_string())
                             .unwrap_or_else(|| "-".into()),
-                        r.created_at.format("%Y-%m-%d %H:%M:%SZ")
+                        r.created_at().format("%Y-%m-%d %H:%M:%SZ")
                     );
                 }
             }

@@ -39,6 +39,23 @@ fn key_err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
     }
 }
 
+/// Why a role could not be resolved from what was typed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResolveError {
+    #[error("account {account} is not configured")]
+    AccountNotConfigured {
+        account: String,
+        configured: Vec<String>,
+    },
+    #[error("several accounts are configured, so the account must be named")]
+    AccountNeeded {
+        name: String,
+        configured: Vec<String>,
+    },
+    #[error("{0}")]
+    BadRole(String),
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub listen: SocketAddr,
@@ -380,7 +397,8 @@ impl Settings {
     }
 
     /// Turn what a person typed into a full ARN, using the configured accounts (SPEC §2).
-    pub fn resolve_role(&self, spec: &RoleSpec) -> Result<RoleArn, String> {
+    /// This is only what was typed: IAM's canonical ARN decides what is checked and written.
+    pub fn resolve_role(&self, spec: &RoleSpec) -> Result<RoleArn, ResolveError> {
         let by_name_or_id = |key: &str| {
             self.accounts
                 .iter()
@@ -389,42 +407,42 @@ impl Settings {
         match spec {
             RoleSpec::Arn(arn) => {
                 if self.account(arn.account()).is_none() {
-                    return Err(format!(
-                        "account {} is not configured for revoke-role-bot; configured: {}",
-                        arn.account(),
-                        self.account_list()
-                    ));
+                    return Err(ResolveError::AccountNotConfigured {
+                        account: arn.account().to_string(),
+                        configured: self.account_names(),
+                    });
                 }
                 Ok(arn.clone())
             }
             RoleSpec::InAccount { account, name } => {
-                let a = by_name_or_id(account).ok_or_else(|| {
-                    format!(
-                        "`{account}` is not a configured account; configured: {}",
-                        self.account_list()
-                    )
-                })?;
-                RoleArn::new(&a.partition, a.id.clone(), name).map_err(|e| e.0)
+                let a =
+                    by_name_or_id(account).ok_or_else(|| ResolveError::AccountNotConfigured {
+                        account: account.clone(),
+                        configured: self.account_names(),
+                    })?;
+                RoleArn::new(&a.partition, a.id.clone(), name)
+                    .map_err(|e| ResolveError::BadRole(e.0))
             }
             RoleSpec::Bare(name) => match self.accounts.as_slice() {
-                [only] => RoleArn::new(&only.partition, only.id.clone(), name).map_err(|e| e.0),
-                _ => Err(format!(
-                    "several accounts are configured, so name the account: `<account>/{name}` (accounts: {})",
-                    self.account_list()
-                )),
+                [only] => RoleArn::new(&only.partition, only.id.clone(), name)
+                    .map_err(|e| ResolveError::BadRole(e.0)),
+                _ => Err(ResolveError::AccountNeeded {
+                    name: name.clone(),
+                    configured: self.account_names(),
+                }),
             },
         }
     }
 
-    fn account_list(&self) -> String {
+    /// `name (id)` for each configured account.
+    pub fn account_names(&self) -> Vec<String> {
         self.accounts
             .iter()
             .map(|a| match &a.name {
                 Some(n) => format!("{n} ({})", a.id),
                 None => a.id.to_string(),
             })
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect()
     }
 }
 
@@ -516,17 +534,16 @@ external_id = "xyz"
             r("222222222222/app").unwrap().to_string(),
             "arn:aws:iam::222222222222:role/app"
         );
-        assert!(r("app").unwrap_err().contains("name the account"));
-        assert!(
-            r("dev/app")
-                .unwrap_err()
-                .contains("not a configured account")
-        );
-        assert!(
-            r("arn:aws:iam::333333333333:role/app")
-                .unwrap_err()
-                .contains("not configured")
-        );
+        assert!(matches!(r("app"), Err(ResolveError::AccountNeeded { .. })));
+        assert!(matches!(
+            r("dev/app"),
+            Err(ResolveError::AccountNotConfigured { account, .. }) if account == "dev"
+        ));
+        assert!(matches!(
+            r("arn:aws:iam::333333333333:role/app"),
+            Err(ResolveError::AccountNotConfigured { account, configured })
+                if account == "333333333333" && configured.len() == 2
+        ));
         let one_account = GOOD
             .split("[[accounts]]\nid = \"222222222222\"")
             .next()

@@ -9,6 +9,7 @@ use anyhow::{Context, bail};
 use async_trait::async_trait;
 use secrecy::SecretString;
 
+use crate::clock::SystemClock;
 use crate::config::Settings;
 use crate::domain::audit::verify_chain;
 use crate::domain::ids::{ChannelId, SlackGroupId, SlackUserId};
@@ -17,10 +18,11 @@ use crate::domain::request::{CardRef, State};
 use crate::domain::role_arn::RoleArn;
 use crate::http_client::HttpClient;
 use crate::memory::{MemoryIam, MemoryStore};
-use crate::ports::{AuditStore, Card, Reply, Slack, SlackError};
-use crate::service::App;
-use crate::slack::card;
+use crate::ports::{AuditStore, Slack, SlackError};
+use crate::service::notice::{Card, Notice};
+use crate::service::{App, Ports};
 use crate::slack::verify::sign;
+use crate::slack::{card, messages};
 use crate::startup::Application;
 
 const SECRET: &str = "demo-signing-secret";
@@ -76,11 +78,22 @@ impl ConsoleSlack {
     }
 }
 
-fn plain(s: &str) -> String {
-    crate::domain::command::decode_slack_text(s)
-        .replace("<@U0ALICE>", "@alice")
-        .replace("<@U0BOB>", "@bob")
-        .replace("<@U0EVE>", "@eve")
+/// Names for the cast's user ids in plain-text renderings.
+fn names(s: &str) -> String {
+    s.replace("@U0ALICE", "@alice")
+        .replace("@U0BOB", "@bob")
+        .replace("@U0EVE", "@eve")
+}
+
+/// What Slack shows for the mrkdwn the server answered over HTTP: entities decoded, mentions named.
+fn as_slack_shows(s: &str) -> String {
+    names(
+        &s.replace("<@", "@")
+            .replace('>', "")
+            .replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&amp;", "&"),
+    )
 }
 
 fn indent(s: &str) -> String {
@@ -95,7 +108,7 @@ impl Slack for ConsoleSlack {
     async fn post_card(&self, channel: &ChannelId, c: &Card) -> Result<CardRef, SlackError> {
         self.push(format!(
             "  [#incident, everyone sees] approval card posted:\n{}",
-            indent(&plain(&card::as_text(c)))
+            indent(&names(&card::as_text(c)))
         ));
         Ok(CardRef {
             channel: channel.clone(),
@@ -105,18 +118,21 @@ impl Slack for ConsoleSlack {
     async fn update_card(&self, _at: &CardRef, c: &Card) -> Result<(), SlackError> {
         self.push(format!(
             "  [#incident, everyone sees] card updated: {}",
-            plain(&card::status_line(&c.request))
+            names(&messages::status_line(&c.request).to_plain())
         ));
         Ok(())
     }
-    async fn respond(&self, response_url: &str, reply: &Reply) -> Result<(), SlackError> {
+    async fn respond(&self, response_url: &str, notice: &Notice) -> Result<(), SlackError> {
         let who = response_url.rsplit('/').next().unwrap_or("someone");
-        let to = if reply.in_channel {
+        let to = if notice.in_channel() {
             "#incident, everyone sees".to_string()
         } else {
             format!("only {who} sees")
         };
-        self.push(format!("  [{to}]\n{}", indent(&plain(&reply.text()))));
+        self.push(format!(
+            "  [{to}]\n{}",
+            indent(&names(&messages::notice(notice).to_plain()))
+        ));
         Ok(())
     }
     async fn group_members(&self, _group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError> {
@@ -171,7 +187,7 @@ impl Driver {
         println!(
             "  [only {} sees, at once, HTTP {status}]\n{}",
             person(user),
-            indent(&plain(&text))
+            indent(&as_slack_shows(&text))
         );
         Ok(())
     }
@@ -231,9 +247,12 @@ pub async fn run() -> anyhow::Result<()> {
     let self_role = RoleArn::parse("arn:aws:iam::111111111111:role/revoke-role-bot").ok();
     let app = App::new(
         settings,
-        store.clone(),
-        iam.clone(),
-        slack.clone(),
+        Ports {
+            store: store.clone(),
+            iam: iam.clone(),
+            slack: slack.clone(),
+            clock: Arc::new(SystemClock),
+        },
         self_role,
     );
     let server = Application::bind(
@@ -280,14 +299,14 @@ pub async fn run() -> anyhow::Result<()> {
     let Some(request) = latest.first() else {
         bail!("no request was created")
     };
-    let id = request.id.to_string();
+    let id = request.id().to_string();
 
     d.click("U0ALICE", "approve", &id).await?;
     d.show(1).await?;
 
     d.click("U0BOB", "approve", &id).await?;
     d.show(2).await?;
-    let done = d.store.get(&request.id).await?.map(|r| r.state);
+    let done = d.store.get(request.id()).await?.map(|r| r.state());
     if done != Some(State::Applied) {
         bail!("the request did not end applied: {done:?}");
     }

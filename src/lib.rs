@@ -2,12 +2,12 @@
 
 pub mod aws;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod domain;
 pub mod http;
 pub mod http_client;
-pub mod lookup;
 pub mod memory;
 pub mod metrics;
 pub mod ports;

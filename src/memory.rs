@@ -6,13 +6,16 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::audit::{AuditEvent, EventDraft, GENESIS_HASH};
+use crate::domain::audit::{
+    AuditEvent, ChainHead, ChainSnapshot, EventDraft, GENESIS_HASH, StoredEvent,
+};
 use crate::domain::ids::{RequestId, SlackUserId};
-use crate::domain::policy::{INLINE_POLICY_QUOTA, POLICY_NAME, existing_cutoff};
-use crate::domain::preview::RolePreview;
+use crate::domain::policy::{INLINE_POLICY_QUOTA, POLICY_NAME};
 use crate::domain::request::{CardRef, Request};
-use crate::domain::role_arn::RoleArn;
-use crate::ports::{AuditStore, Iam, IamError, Page, StoreError};
+use crate::domain::role_arn::{AccountId, RoleArn};
+use crate::ports::{
+    AuditStore, Iam, IamError, IamErrorKind, Page, RoleDetails, RoleInfo, StoreError,
+};
 
 #[derive(Default)]
 struct StoreInner {
@@ -31,18 +34,20 @@ impl MemoryStore {
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, StoreInner>, StoreError> {
         self.inner
             .lock()
-            .map_err(|_| StoreError::Unavailable("memory store poisoned".into()))
+            .map_err(|_| StoreError::unavailable("memory store poisoned"))
     }
 }
 
-fn append(inner: &mut StoreInner, event: EventDraft) {
+fn append(inner: &mut StoreInner, event: EventDraft) -> AuditEvent {
     let (seq, prev) = inner
         .events
         .last()
         .map_or((1, GENESIS_HASH.to_string()), |e| {
             (e.seq + 1, e.hash.clone())
         });
-    inner.events.push(event.seal(seq, &prev));
+    let sealed = event.seal(seq, &prev);
+    inner.events.push(sealed.clone());
+    sealed
 }
 
 fn page(
@@ -51,8 +56,8 @@ fn page(
     limit: u32,
     scanned: usize,
 ) -> Page<Request> {
-    items.retain(|r| since.is_none_or(|s| r.created_at >= s));
-    items.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+    items.retain(|r| since.is_none_or(|s| r.created_at() >= s));
+    items.sort_by_key(|r| std::cmp::Reverse(r.created_at()));
     let total = items.len();
     let more = total > limit as usize;
     items.truncate(limit as usize);
@@ -71,39 +76,49 @@ impl AuditStore for MemoryStore {
         request: &Request,
         event: EventDraft,
         key: Option<&str>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<AuditEvent, StoreError> {
         let mut inner = self.lock()?;
         if let Some(k) = key
-            && !inner.keys.insert(k.to_string())
+            && inner.keys.contains(k)
         {
             return Err(StoreError::Duplicate);
         }
-        inner.requests.insert(request.id.clone(), request.clone());
-        append(&mut inner, event);
-        Ok(())
-    }
-
-    async fn transition(&self, next: &Request, event: EventDraft) -> Result<(), StoreError> {
-        let mut inner = self.lock()?;
-        let current = inner.requests.get(&next.id).ok_or(StoreError::Conflict)?;
-        if current.version + 1 != next.version {
+        if inner.requests.contains_key(request.id()) {
             return Err(StoreError::Conflict);
         }
-        let mut next = next.clone();
-        next.card = current.card.clone().or(next.card);
-        inner.requests.insert(next.id.clone(), next);
-        append(&mut inner, event);
-        Ok(())
+        if let Some(k) = key {
+            inner.keys.insert(k.to_string());
+        }
+        inner.requests.insert(request.id().clone(), request.clone());
+        Ok(append(&mut inner, event))
     }
 
-    async fn record(&self, event: EventDraft) -> Result<(), StoreError> {
-        append(&mut *self.lock()?, event);
-        Ok(())
+    async fn transition(
+        &self,
+        next: &Request,
+        event: EventDraft,
+    ) -> Result<AuditEvent, StoreError> {
+        let mut inner = self.lock()?;
+        let current = inner.requests.get(next.id()).ok_or(StoreError::Conflict)?;
+        if current.version() + 1 != next.version() {
+            return Err(StoreError::Conflict);
+        }
+        let next = match current.card() {
+            Some(card) => next.clone().with_card(card.clone()),
+            None => next.clone(),
+        };
+        inner.requests.insert(next.id().clone(), next);
+        Ok(append(&mut inner, event))
+    }
+
+    async fn record(&self, event: EventDraft) -> Result<AuditEvent, StoreError> {
+        Ok(append(&mut *self.lock()?, event))
     }
 
     async fn set_card(&self, id: &RequestId, card: &CardRef) -> Result<(), StoreError> {
-        if let Some(r) = self.lock()?.requests.get_mut(id) {
-            r.card = Some(card.clone());
+        let mut inner = self.lock()?;
+        if let Some(r) = inner.requests.remove(id) {
+            inner.requests.insert(id.clone(), r.with_card(card.clone()));
         }
         Ok(())
     }
@@ -113,12 +128,12 @@ impl AuditStore for MemoryStore {
         let approved = inner
             .requests
             .get(id)
-            .is_some_and(|r| r.state == crate::domain::request::State::Approved);
+            .is_some_and(|r| r.state() == crate::domain::request::State::Approved);
         let free = inner.leases.get(id).is_none_or(|until| *until < now);
         if approved && free {
-            inner
-                .leases
-                .insert(id.clone(), now + chrono::Duration::seconds(60));
+            let lease = chrono::Duration::from_std(crate::ports::APPLY_LEASE)
+                .unwrap_or(chrono::Duration::seconds(60));
+            inner.leases.insert(id.clone(), now + lease);
         }
         Ok(approved && free)
     }
@@ -142,7 +157,7 @@ impl AuditStore for MemoryStore {
             .lock()?
             .requests
             .values()
-            .filter(|r| r.state.is_open())
+            .filter(|r| r.state().is_open())
             .cloned()
             .collect())
     }
@@ -157,7 +172,7 @@ impl AuditStore for MemoryStore {
         let items = inner
             .requests
             .values()
-            .filter(|r| r.role.to_string() == role.to_string())
+            .filter(|r| r.role().to_string() == role.to_string())
             .cloned()
             .collect();
         Ok(page(items, since, limit, inner.requests.len()))
@@ -179,7 +194,7 @@ impl AuditStore for MemoryStore {
         let items = inner
             .requests
             .values()
-            .filter(|r| ids.contains(&r.id))
+            .filter(|r| ids.contains(r.id()))
             .cloned()
             .collect();
         Ok(page(items, since, limit, inner.events.len()))
@@ -199,12 +214,22 @@ impl AuditStore for MemoryStore {
         ))
     }
 
-    async fn whole_chain(&self) -> Result<(Vec<AuditEvent>, u64), StoreError> {
+    async fn chain_snapshot(&self) -> Result<ChainSnapshot, StoreError> {
         let inner = self.lock()?;
-        Ok((
-            inner.events.clone(),
-            inner.events.last().map_or(0, |e| e.seq),
-        ))
+        Ok(ChainSnapshot {
+            events: inner
+                .events
+                .iter()
+                .map(|e| StoredEvent {
+                    key_seq: e.seq,
+                    event: e.clone(),
+                })
+                .collect(),
+            head: inner.events.last().map(|e| ChainHead {
+                seq: e.seq,
+                hash: e.hash.clone(),
+            }),
+        })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -212,97 +237,178 @@ impl AuditStore for MemoryStore {
     }
 }
 
-/// IAM in memory: roles by ARN, each with its inline policies.
+/// IAM in memory: roles by account and name, each with its canonical ARN and inline policies.
+/// Accounts can be given credentials that answer for another account, as a misconfiguration would.
 #[derive(Default)]
 pub struct MemoryIam {
-    roles: Mutex<HashMap<String, MemoryRole>>,
+    inner: Mutex<IamInner>,
+}
+
+#[derive(Default)]
+struct IamInner {
+    roles: HashMap<String, MemoryRole>,
+    /// account → the account its credentials really belong to (when misconfigured).
+    credentials: HashMap<AccountId, AccountId>,
 }
 
 #[derive(Clone, Default)]
 struct MemoryRole {
-    path: String,
+    arn: Option<RoleArn>,
     max_session_duration: i32,
     inline: HashMap<String, String>,
     instance_profiles: Vec<String>,
+    trust_policy: Option<String>,
+}
+
+fn iam_err(action: &'static str, kind: IamErrorKind, msg: String) -> IamError {
+    IamError::new(action, kind, msg)
 }
 
 impl MemoryIam {
+    fn lock(&self, action: &'static str) -> Result<std::sync::MutexGuard<'_, IamInner>, IamError> {
+        self.inner
+            .lock()
+            .map_err(|_| iam_err(action, IamErrorKind::Other, "memory IAM poisoned".into()))
+    }
+
+    /// A role as IAM would hold it: `arn` is its canonical ARN (partition, account, path, name).
     pub fn add_role(&self, arn: &RoleArn, instance_profiles: &[&str]) {
-        if let Ok(mut roles) = self.roles.lock() {
-            roles.insert(
-                key(arn),
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.roles.insert(
+                key(arn.account(), arn.name()),
                 MemoryRole {
-                    path: arn.path().to_string(),
+                    arn: Some(arn.clone()),
                     max_session_duration: 3600,
                     inline: HashMap::new(),
                     instance_profiles: instance_profiles.iter().map(|s| s.to_string()).collect(),
+                    trust_policy: None,
                 },
             );
         }
     }
 
+    pub fn set_trust_policy(&self, arn: &RoleArn, document: &str) {
+        if let Ok(mut inner) = self.inner.lock()
+            && let Some(r) = inner.roles.get_mut(&key(arn.account(), arn.name()))
+        {
+            r.trust_policy = Some(document.to_string());
+        }
+    }
+
+    /// Put any inline policy on a role (as the console or infrastructure code would).
+    pub fn put_inline(&self, arn: &RoleArn, name: &str, document: &str) {
+        if let Ok(mut inner) = self.inner.lock()
+            && let Some(r) = inner.roles.get_mut(&key(arn.account(), arn.name()))
+        {
+            r.inline.insert(name.to_string(), document.to_string());
+        }
+    }
+
+    pub fn delete_inline(&self, arn: &RoleArn, name: &str) {
+        if let Ok(mut inner) = self.inner.lock()
+            && let Some(r) = inner.roles.get_mut(&key(arn.account(), arn.name()))
+        {
+            r.inline.remove(name);
+        }
+    }
+
+    /// Make the credentials used for `account` answer as `actually` (a misconfigured account).
+    pub fn misconfigure(&self, account: &AccountId, actually: &AccountId) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.credentials.insert(account.clone(), actually.clone());
+        }
+    }
+
     pub fn policy(&self, arn: &RoleArn) -> Option<String> {
-        self.roles
+        self.inner
             .lock()
             .ok()?
-            .get(&key(arn))?
+            .roles
+            .get(&key(arn.account(), arn.name()))?
             .inline
             .get(POLICY_NAME)
             .cloned()
     }
+
+    /// IAM addresses roles by name in the account the credentials belong to.
+    fn role<'a>(
+        inner: &'a IamInner,
+        role: &RoleArn,
+        action: &'static str,
+    ) -> Result<&'a MemoryRole, IamError> {
+        let account = inner
+            .credentials
+            .get(role.account())
+            .unwrap_or(role.account());
+        inner.roles.get(&key(account, role.name())).ok_or_else(|| {
+            iam_err(
+                action,
+                IamErrorKind::NoSuchEntity,
+                format!(
+                    "NoSuchEntity: The role with name {} cannot be found.",
+                    role.name()
+                ),
+            )
+        })
+    }
 }
 
-/// Role names are unique per account; the path is not part of identity.
-fn key(arn: &RoleArn) -> String {
-    format!("{}/{}", arn.account(), arn.name())
+fn key(account: &AccountId, name: &str) -> String {
+    format!("{account}/{name}")
 }
 
 #[async_trait]
 impl Iam for MemoryIam {
-    async fn preview(&self, role: &RoleArn) -> Result<RolePreview, (&'static str, IamError)> {
-        let roles = self
-            .roles
-            .lock()
-            .map_err(|_| ("GetRole", IamError::Other("poisoned".into())))?;
-        let r = roles.get(&key(role)).ok_or_else(|| {
-            let msg = format!("The role with name {} cannot be found.", role.name());
-            ("GetRole", IamError::NoSuchEntity(msg))
-        })?;
-        Ok(RolePreview {
-            path: r.path.clone(),
+    async fn get_role(&self, role: &RoleArn) -> Result<RoleInfo, IamError> {
+        let inner = self.lock("GetRole")?;
+        let r = Self::role(&inner, role, "GetRole")?;
+        Ok(RoleInfo {
+            arn: r.arn.clone().unwrap_or_else(|| role.clone()),
             max_session_duration_secs: Some(r.max_session_duration),
             last_used_at: None,
             last_used_region: None,
+            trust_policy: r.trust_policy.clone(),
+        })
+    }
+
+    async fn role_details(&self, role: &RoleArn) -> Result<RoleDetails, IamError> {
+        let inner = self.lock("ListRolePolicies")?;
+        let r = Self::role(&inner, role, "ListRolePolicies")?;
+        Ok(RoleDetails {
             instance_profiles: r.instance_profiles.clone(),
-            existing_cutoff: r.inline.get(POLICY_NAME).and_then(|d| existing_cutoff(d)),
             inline_policy_chars_used: r
                 .inline
                 .iter()
                 .filter(|(k, _)| *k != POLICY_NAME)
                 .map(|(_, v)| v.len())
                 .sum(),
+            revoke_policy: r.inline.get(POLICY_NAME).cloned(),
         })
     }
 
     async fn get_revoke_policy(&self, role: &RoleArn) -> Result<Option<String>, IamError> {
-        let roles = self
-            .roles
-            .lock()
-            .map_err(|_| IamError::Other("poisoned".into()))?;
-        let r = roles
-            .get(&key(role))
-            .ok_or_else(|| IamError::NoSuchEntity(role.name().into()))?;
+        let inner = self.lock("GetRolePolicy")?;
+        let r = Self::role(&inner, role, "GetRolePolicy")?;
         Ok(r.inline.get(POLICY_NAME).cloned())
     }
 
     async fn put_revoke_policy(&self, role: &RoleArn, document_json: &str) -> Result<(), IamError> {
-        let mut roles = self
+        let mut inner = self.lock("PutRolePolicy")?;
+        let account = inner
+            .credentials
+            .get(role.account())
+            .unwrap_or(role.account())
+            .clone();
+        let r = inner
             .roles
-            .lock()
-            .map_err(|_| IamError::Other("poisoned".into()))?;
-        let r = roles
-            .get_mut(&key(role))
-            .ok_or_else(|| IamError::NoSuchEntity(role.name().into()))?;
+            .get_mut(&key(&account, role.name()))
+            .ok_or_else(|| {
+                iam_err(
+                    "PutRolePolicy",
+                    IamErrorKind::NoSuchEntity,
+                    format!("NoSuchEntity: {}", role.name()),
+                )
+            })?;
         let others: usize = r
             .inline
             .iter()
@@ -310,12 +416,26 @@ impl Iam for MemoryIam {
             .map(|(_, v)| v.len())
             .sum();
         if others + document_json.len() > INLINE_POLICY_QUOTA {
-            return Err(IamError::LimitExceeded(
-                "Maximum policy size of 10240 bytes exceeded".into(),
+            return Err(iam_err(
+                "PutRolePolicy",
+                IamErrorKind::LimitExceeded,
+                "LimitExceeded: Maximum policy size of 10240 bytes exceeded".into(),
+            ));
+        }
+        if document_json.trim().is_empty() {
+            return Err(iam_err(
+                "PutRolePolicy",
+                IamErrorKind::Other,
+                "MalformedPolicyDocument: empty".into(),
             ));
         }
         r.inline
             .insert(POLICY_NAME.to_string(), document_json.to_string());
         Ok(())
+    }
+
+    async fn credentials_account(&self, account: &AccountId) -> Result<AccountId, IamError> {
+        let inner = self.lock("GetCallerIdentity")?;
+        Ok(inner.credentials.get(account).unwrap_or(account).clone())
     }
 }

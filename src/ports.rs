@@ -1,16 +1,34 @@
 //! The outside world, as the service sees it: small traits that speak domain types.
-//! Real adapters live in `aws` and `slack`; in-process ones in `memory` (demo and unit tests).
+//! Real adapters live in `aws` and `slack`; in-process ones in `memory` (demo and the fast tests).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::audit::{AuditEvent, EventDraft};
+use crate::domain::audit::{AuditEvent, ChainSnapshot, EventDraft};
 use crate::domain::ids::{ChannelId, RequestId, SlackGroupId, SlackUserId};
 use crate::domain::preview::RolePreview;
-use crate::domain::request::{CardRef, Request};
-use crate::domain::role_arn::RoleArn;
+use crate::domain::request::{CardRef, Failure, Request};
+use crate::domain::role_arn::{AccountId, RoleArn};
+use crate::service::notice::{Card, Notice};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// An error with its whole cause chain, for logs and the audit record (never for Slack).
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
+}
+
+#[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The request changed since it was read: re-read and decide again.
     #[error("the request changed since it was read")]
@@ -18,8 +36,17 @@ pub enum StoreError {
     /// The idempotency key was seen before: this is a redelivery.
     #[error("already recorded")]
     Duplicate,
-    #[error("audit store unavailable: {0}")]
-    Unavailable(String),
+    #[error("audit store unavailable")]
+    Unavailable(#[source] BoxError),
+    /// An item the bot wrote no longer reads back (edited by hand, or by a newer version).
+    #[error("audit store holds an unreadable item: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn unavailable(why: impl Into<String>) -> Self {
+        StoreError::Unavailable(why.into().into())
+    }
 }
 
 /// A page of results and whether more matched.
@@ -33,6 +60,9 @@ pub struct Page<T> {
     pub total: Option<usize>,
 }
 
+/// How long a worker owns an approved request while it writes the policy (both adapters).
+pub const APPLY_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Create a request with its first event, once per idempotency key.
@@ -41,11 +71,12 @@ pub trait AuditStore: Send + Sync {
         request: &Request,
         event: EventDraft,
         idempotency_key: Option<&str>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<AuditEvent, StoreError>;
     /// Write `next` only if the stored version is still `next.version - 1`, together with its event.
-    async fn transition(&self, next: &Request, event: EventDraft) -> Result<(), StoreError>;
+    async fn transition(&self, next: &Request, event: EventDraft)
+    -> Result<AuditEvent, StoreError>;
     /// Append an event that changes no request (refused attempts).
-    async fn record(&self, event: EventDraft) -> Result<(), StoreError>;
+    async fn record(&self, event: EventDraft) -> Result<AuditEvent, StoreError>;
     /// Remember where the card was posted (not a transition).
     async fn set_card(&self, id: &RequestId, card: &CardRef) -> Result<(), StoreError>;
     /// Take the lease on an `approved` request for writing its policy; `false` if it is not approved
@@ -72,107 +103,128 @@ pub trait AuditStore: Send + Sync {
         since: Option<DateTime<Utc>>,
         limit: u32,
     ) -> Result<Page<Request>, StoreError>;
-    /// Every event and the chain head's sequence number, for `audit verify`.
-    async fn whole_chain(&self) -> Result<(Vec<AuditEvent>, u64), StoreError>;
+    /// Every event as stored (with its sort key) and the chain head, for `audit verify`.
+    async fn chain_snapshot(&self) -> Result<ChainSnapshot, StoreError>;
+    /// Every event and the chain head's sequence number.
+    async fn whole_chain(&self) -> Result<(Vec<AuditEvent>, u64), StoreError> {
+        let s = self.chain_snapshot().await?;
+        Ok((
+            s.events.into_iter().map(|e| e.event).collect(),
+            s.head.map_or(0, |h| h.seq),
+        ))
+    }
     async fn ping(&self) -> Result<(), StoreError>;
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum IamError {
-    #[error("{0}")]
-    NoSuchEntity(String),
-    #[error("{0}")]
-    AccessDenied(String),
-    #[error("{0}")]
-    LimitExceeded(String),
-    #[error("{0}")]
-    Unmodifiable(String),
-    #[error("{0}")]
-    Throttled(String),
-    #[error("{0}")]
-    Other(String),
+/// What went wrong with an IAM or STS call, in kinds the service can act on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IamErrorKind {
+    NoSuchEntity,
+    AccessDenied,
+    LimitExceeded,
+    Unmodifiable,
+    Throttled,
+    Timeout,
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("iam:{action} failed ({kind:?})")]
+pub struct IamError {
+    pub action: &'static str,
+    pub kind: IamErrorKind,
+    #[source]
+    pub source: BoxError,
 }
 
 impl IamError {
-    /// A short line a responder can act on; the full error goes to the log and the audit event.
-    pub fn short(&self, role: &RoleArn, action: &str) -> String {
-        match self {
-            IamError::NoSuchEntity(_) => format!(
-                "role `{}` does not exist in account {}",
-                role.name(),
-                role.account()
-            ),
-            IamError::AccessDenied(_) => format!(
-                "the bot is not allowed to call iam:{action} on `{}`: grant it in the bot's role (see deploy/)",
-                role.name()
-            ),
-            IamError::LimitExceeded(_) => format!(
-                "`{}` has no inline policy space left (10,240 characters in all): remove or shrink an inline policy, then ask again",
-                role.name()
-            ),
-            IamError::Unmodifiable(_) => {
-                format!("`{}` is managed by AWS and cannot be changed", role.name())
-            }
-            IamError::Throttled(_) => {
-                "AWS throttled the request even after retries: ask again in a minute".into()
-            }
-            IamError::Other(_) => {
-                format!("AWS refused iam:{action}; the error is in the audit trail and the log")
-            }
+    pub fn new(action: &'static str, kind: IamErrorKind, source: impl Into<BoxError>) -> Self {
+        IamError {
+            action,
+            kind,
+            source: source.into(),
+        }
+    }
+
+    /// What a responder is told (AWS's own text stays in the log and the audit record).
+    pub fn failure(&self) -> Failure {
+        let action = self.action.to_string();
+        match self.kind {
+            IamErrorKind::NoSuchEntity => Failure::RoleNotFound,
+            IamErrorKind::AccessDenied => Failure::AccessDenied { action },
+            IamErrorKind::LimitExceeded => Failure::NoInlinePolicySpace,
+            IamErrorKind::Unmodifiable => Failure::Unmodifiable,
+            IamErrorKind::Throttled => Failure::Throttled,
+            IamErrorKind::Timeout => Failure::Timeout { action },
+            IamErrorKind::Other => Failure::Aws { action },
+        }
+    }
+
+    /// The whole error, for the log and the audit event.
+    pub fn full(&self) -> String {
+        error_chain(self)
+    }
+}
+
+/// What `GetRole` says: the role as IAM stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleInfo {
+    /// The canonical ARN: partition, account, path and name as IAM has them.
+    pub arn: RoleArn,
+    pub max_session_duration_secs: Option<i32>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub last_used_region: Option<String>,
+    /// The trust policy (URL-decoded JSON).
+    pub trust_policy: Option<String>,
+}
+
+/// The rest of the impact preview: reads that only need the role's name, run concurrently.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleDetails {
+    pub instance_profiles: Vec<String>,
+    /// Characters used by inline policies other than `AWSRevokeOlderSessions`.
+    pub inline_policy_chars_used: usize,
+    /// The current `AWSRevokeOlderSessions` document, if any.
+    pub revoke_policy: Option<String>,
+}
+
+impl RoleInfo {
+    pub fn preview(&self, details: &RoleDetails) -> RolePreview {
+        RolePreview {
+            path: self.arn.path().to_string(),
+            max_session_duration_secs: self.max_session_duration_secs,
+            last_used_at: self.last_used_at,
+            last_used_region: self.last_used_region.clone(),
+            instance_profiles: details.instance_profiles.clone(),
+            existing_cutoff: details
+                .revoke_policy
+                .as_deref()
+                .and_then(crate::domain::policy::existing_cutoff),
+            inline_policy_chars_used: details.inline_policy_chars_used,
         }
     }
 }
 
+/// IAM (and STS) in each configured account, through that account's credentials.
 #[async_trait]
 pub trait Iam: Send + Sync {
-    /// On failure, also which IAM action failed (so the message names the missing permission).
-    async fn preview(&self, role: &RoleArn) -> Result<RolePreview, (&'static str, IamError)>;
+    async fn get_role(&self, role: &RoleArn) -> Result<RoleInfo, IamError>;
+    async fn role_details(&self, role: &RoleArn) -> Result<RoleDetails, IamError>;
     /// The current `AWSRevokeOlderSessions` document as JSON text, if the role has one.
     async fn get_revoke_policy(&self, role: &RoleArn) -> Result<Option<String>, IamError>;
     async fn put_revoke_policy(&self, role: &RoleArn, document_json: &str) -> Result<(), IamError>;
+    /// The account the credentials used for `account` really belong to (`sts:GetCallerIdentity`).
+    async fn credentials_account(&self, account: &AccountId) -> Result<AccountId, IamError>;
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("Slack API: {0}")]
 pub struct SlackError(pub String);
 
-/// A message answering one person or the channel through a `response_url`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reply {
-    pub in_channel: bool,
-    /// mrkdwn sections, shown in order; the first is also the notification text.
-    pub sections: Vec<String>,
-}
-
-impl Reply {
-    pub fn ephemeral(text: impl Into<String>) -> Self {
-        Reply {
-            in_channel: false,
-            sections: vec![text.into()],
-        }
-    }
-    pub fn in_channel(sections: Vec<String>) -> Self {
-        Reply {
-            in_channel: true,
-            sections,
-        }
-    }
-    pub fn text(&self) -> String {
-        self.sections.join("\n")
-    }
-}
-
-/// What the approval card shows; rendered to Block Kit by the Slack adapter, to text by the demo.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Card {
-    pub request: Request,
-    pub account_name: Option<String>,
-}
-
 #[async_trait]
 pub trait Slack: Send + Sync {
     async fn post_card(&self, channel: &ChannelId, card: &Card) -> Result<CardRef, SlackError>;
     async fn update_card(&self, at: &CardRef, card: &Card) -> Result<(), SlackError>;
-    async fn respond(&self, response_url: &str, reply: &Reply) -> Result<(), SlackError>;
+    async fn respond(&self, response_url: &str, notice: &Notice) -> Result<(), SlackError>;
     async fn group_members(&self, group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError>;
 }

@@ -11,19 +11,13 @@ use tracing::{error, info, warn};
 
 use crate::aws::dynamodb::DynamoStore;
 use crate::aws::iam::AwsIam;
+use crate::clock::SystemClock;
 use crate::config::{Settings, SlackSecrets};
-use crate::service::App;
+use crate::ports::Iam;
+use crate::service::{App, Ports};
 use crate::slack::client::SlackWebApi;
 
-/// How often approved-but-unfinished requests are finished and overdue ones expired.
-pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(30);
-
-/// The pause between recovery passes: `RECOVERY_INTERVAL`, or a quarter of `expires_after` when
-/// requests expire sooner than two minutes (at least 1 s), so an overdue card turns *expired*
-/// soon after its time.
-pub fn recovery_interval(expires_after: Duration) -> Duration {
-    (expires_after / 4).clamp(Duration::from_secs(1), RECOVERY_INTERVAL)
-}
+pub use crate::service::recover::{RECOVERY_INTERVAL, recovery_interval};
 
 pub struct Application {
     listener: TcpListener,
@@ -76,11 +70,21 @@ impl Application {
         };
         let store = Arc::new(DynamoStore::new(&aws, &settings.table));
         let iam = Arc::new(AwsIam::new(&aws, &settings.accounts).await);
+        confirm_accounts(iam.as_ref(), &settings).await?;
         let slack = Arc::new(SlackWebApi::new(
             &secrets.bot_token,
             secrets.api_url.as_deref(),
         )?);
-        let app = App::new(settings.clone(), store, iam, slack, self_role);
+        let app = App::new(
+            settings.clone(),
+            Ports {
+                store,
+                iam,
+                slack,
+                clock: Arc::new(SystemClock),
+            },
+            self_role,
+        );
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -115,18 +119,7 @@ impl Application {
 
     /// Serve until SIGTERM/ctrl-c, finishing approved requests on start and periodically.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let app = self.app.clone();
-        let interval = recovery_interval(app.settings().expires_after);
-        tokio::spawn(async move {
-            loop {
-                match app.recover().await {
-                    Ok(0) => {}
-                    Ok(n) => info!(finished = n, "recovered approved requests"),
-                    Err(e) => warn!(error = %e, "recovery pass failed; will retry"),
-                }
-                tokio::time::sleep(interval).await;
-            }
-        });
+        self.app.start_background();
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let app = self.app.clone();
         let addr = self.local_addr();
@@ -162,6 +155,32 @@ impl Application {
     }
 }
 
+/// Every configured account's credentials must belong to that account (SPEC §3), or the bot
+/// could check one account and write in another. Checked before serving anything.
+pub async fn confirm_accounts(
+    iam: &dyn Iam,
+    settings: &crate::config::Settings,
+) -> anyhow::Result<()> {
+    for account in &settings.accounts {
+        let actual = iam.credentials_account(&account.id).await.map_err(|e| {
+            anyhow::anyhow!(
+                "config key `accounts` ({}): cannot confirm the credentials for this account with sts:GetCallerIdentity: {}",
+                account.id,
+                e.full()
+            )
+        })?;
+        if actual != account.id {
+            anyhow::bail!(
+                "config key `accounts` ({}): the credentials the bot uses for account {} belong to account {actual}; set `assume_role_arn` to a role in {} (nothing is written until this is fixed)",
+                account.id,
+                account.id,
+                account.id
+            );
+        }
+    }
+    Ok(())
+}
+
 async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
@@ -177,19 +196,4 @@ async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
     info!("shutting down");
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn recovery_runs_every_30_s_or_sooner_for_short_expiries() {
-        let secs = Duration::from_secs;
-        assert_eq!(recovery_interval(secs(30 * 60)), secs(30));
-        assert_eq!(recovery_interval(secs(120)), secs(30));
-        assert_eq!(recovery_interval(secs(60)), secs(15));
-        assert_eq!(recovery_interval(secs(2)), secs(1));
-        assert_eq!(recovery_interval(Duration::ZERO), secs(1));
-    }
 }

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::client::Waiters;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
@@ -25,7 +26,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use rand::Rng;
 
 use super::describe;
-use crate::domain::audit::{AuditEvent, EventDraft, EventKind, GENESIS_HASH};
+use crate::domain::audit::{
+    AuditEvent, ChainHead, ChainSnapshot, EventDraft, EventKind, GENESIS_HASH, StoredEvent,
+};
 use crate::domain::ids::{RequestId, SlackUserId};
 use crate::domain::request::{CardRef, Request};
 use crate::domain::role_arn::RoleArn;
@@ -40,8 +43,7 @@ pub const INDEXES: [(&str, &str, &str); 4] = [
 
 /// How long a write keeps retrying a lost race on the chain head before reporting the store busy.
 const CHAIN_BUDGET: Duration = Duration::from_secs(30);
-/// How long a worker owns an approved request while it writes the policy.
-pub const APPLY_LEASE: Duration = Duration::from_secs(60);
+pub use crate::ports::APPLY_LEASE;
 
 type Item = HashMap<String, AttributeValue>;
 
@@ -69,7 +71,7 @@ where
     E: std::error::Error + 'static,
     R: std::fmt::Debug + 'static,
 {
-    StoreError::Unavailable(describe(&e))
+    StoreError::unavailable(describe(&e))
 }
 fn get_s<'a>(item: &'a Item, k: &str) -> Option<&'a str> {
     item.get(k).and_then(|v| v.as_s().ok()).map(String::as_str)
@@ -80,7 +82,7 @@ fn get_n(item: &Item, k: &str) -> Option<u64> {
         .and_then(|v| v.parse().ok())
 }
 fn build_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Unavailable(format!("invalid DynamoDB request: {e}"))
+    StoreError::unavailable(format!("invalid DynamoDB request: {e}"))
 }
 
 fn request_pk(id: &RequestId) -> String {
@@ -88,29 +90,28 @@ fn request_pk(id: &RequestId) -> String {
 }
 
 fn request_attributes(r: &Request) -> Result<Item, StoreError> {
-    let mut data = r.clone();
-    data.card = None;
-    let json = serde_json::to_string(&data).map_err(|e| StoreError::Unavailable(e.to_string()))?;
+    // The card's reference is not part of the request's data (it is stored beside it).
+    let json = serde_json::to_string(r).map_err(|e| StoreError::unavailable(e.to_string()))?;
     let mut item = Item::from([
-        ("state".to_string(), s(r.state.as_str())),
-        ("version".to_string(), n(r.version)),
+        ("state".to_string(), s(r.state().as_str())),
+        ("version".to_string(), n(r.version())),
         ("data".to_string(), s(json)),
     ]);
-    if r.state.is_open() {
-        item.insert("open_state".into(), s(r.state.as_str()));
+    if r.state().is_open() {
+        item.insert("open_state".into(), s(r.state().as_str()));
     }
     Ok(item)
 }
 
 fn request_from_item(item: &Item) -> Result<Request, StoreError> {
     let data = get_s(item, "data")
-        .ok_or_else(|| StoreError::Unavailable("request item without data".into()))?;
+        .ok_or_else(|| StoreError::Corrupt("request item without data".into()))?;
     let mut r: Request = serde_json::from_str(data)
-        .map_err(|e| StoreError::Unavailable(format!("unreadable request item: {e}")))?;
+        .map_err(|e| StoreError::Corrupt(format!("unreadable request item: {e}")))?;
     if let (Some(channel), Some(ts)) = (get_s(item, "card_channel"), get_s(item, "card_ts"))
         && let Ok(channel) = crate::domain::ids::ChannelId::parse(channel)
     {
-        r.card = Some(CardRef {
+        r = r.with_card(CardRef {
             channel,
             ts: ts.to_string(),
         });
@@ -147,8 +148,19 @@ fn event_item(e: &AuditEvent) -> Item {
     item
 }
 
+/// An event item that must read back; one that does not is reported, never skipped.
+fn event_from_item(item: &Item) -> Result<AuditEvent, StoreError> {
+    read_event(item).ok_or_else(|| {
+        StoreError::Corrupt(format!(
+            "unreadable event item {} {}",
+            get_s(item, "pk").unwrap_or("?"),
+            get_s(item, "sk").unwrap_or("?")
+        ))
+    })
+}
+
 /// Rebuild an event from its attributes one by one, so that editing any of them breaks its hash.
-fn event_from_item(item: &Item) -> Option<AuditEvent> {
+fn read_event(item: &Item) -> Option<AuditEvent> {
     let opt = |k: &str| get_s(item, k).map(str::to_string);
     Some(AuditEvent {
         seq: get_n(item, "seq")?,
@@ -209,13 +221,18 @@ impl DynamoStore {
             .send()
             .await
             .map_err(unavailable)?;
-        Ok(match out.item() {
-            Some(item) => (
-                get_n(item, "seq").unwrap_or(0),
-                get_s(item, "hash").unwrap_or(GENESIS_HASH).to_string(),
-            ),
-            None => (0, GENESIS_HASH.to_string()),
-        })
+        match out.item() {
+            // A head that does not read is tampering or corruption: never restart the chain over it.
+            Some(item) => match (get_n(item, "seq"), get_s(item, "hash")) {
+                (Some(seq), Some(hash)) if seq > 0 && hash.len() == 64 => {
+                    Ok((seq, hash.to_string()))
+                }
+                _ => Err(StoreError::Corrupt(
+                    "the chain head item (CHAIN/HEAD) is unreadable".into(),
+                )),
+            },
+            None => Ok((0, GENESIS_HASH.to_string())),
+        }
     }
 
     fn guard_items(&self, guard: &Guard<'_>) -> Result<Vec<TransactWriteItem>, StoreError> {
@@ -223,13 +240,13 @@ impl DynamoStore {
             Guard::None => Ok(vec![]),
             Guard::Create { request, key } => {
                 let mut item = request_attributes(request)?;
-                item.insert("pk".into(), s(request_pk(&request.id)));
+                item.insert("pk".into(), s(request_pk(request.id())));
                 item.insert("sk".into(), s("REQ"));
                 item.insert("kind".into(), s("request"));
-                item.insert("role_arn".into(), s(request.role.to_string()));
-                item.insert("requester".into(), s(request.requester.as_str()));
-                item.insert("created_at".into(), s(ts(&request.created_at)));
-                item.insert("expires_at".into(), s(ts(&request.expires_at)));
+                item.insert("role_arn".into(), s(request.role().to_string()));
+                item.insert("requester".into(), s(request.requester().as_str()));
+                item.insert("created_at".into(), s(ts(&request.created_at())));
+                item.insert("expires_at".into(), s(ts(&request.expires_at())));
                 let mut out = vec![
                     TransactWriteItem::builder()
                         .put(
@@ -250,7 +267,7 @@ impl DynamoStore {
                                     .table_name(&self.table)
                                     .item("pk", s(format!("KEY#{k}")))
                                     .item("sk", s("KEY"))
-                                    .item("request_id", s(request.id.as_str()))
+                                    .item("request_id", s(request.id().as_str()))
                                     .condition_expression("attribute_not_exists(pk)")
                                     .build()
                                     .map_err(build_err)?,
@@ -264,14 +281,14 @@ impl DynamoStore {
                 let attrs = request_attributes(next)?;
                 let mut update = Update::builder()
                     .table_name(&self.table)
-                    .key("pk", s(request_pk(&next.id)))
+                    .key("pk", s(request_pk(next.id())))
                     .key("sk", s("REQ"))
                     .condition_expression("#v = :expected")
                     .expression_attribute_names("#v", "version")
                     .expression_attribute_names("#s", "state")
                     .expression_attribute_names("#d", "data")
-                    .expression_attribute_values(":expected", n(next.version.saturating_sub(1)))
-                    .expression_attribute_values(":v", n(next.version))
+                    .expression_attribute_values(":expected", n(next.version().saturating_sub(1)))
+                    .expression_attribute_values(":v", n(next.version()))
                     .expression_attribute_values(":s", attrs["state"].clone())
                     .expression_attribute_values(":d", attrs["data"].clone());
                 update = if let Some(open) = attrs.get("open_state") {
@@ -295,7 +312,7 @@ impl DynamoStore {
 
     /// Append `draft` to the chain in one transaction with `guard`. A lost race on the chain head is
     /// retried here; a failed guard is the caller's to handle.
-    async fn append(&self, guard: Guard<'_>, draft: EventDraft) -> Result<(), StoreError> {
+    async fn append(&self, guard: Guard<'_>, draft: EventDraft) -> Result<AuditEvent, StoreError> {
         let guards = self.guard_items(&guard)?;
         let deadline = tokio::time::Instant::now() + CHAIN_BUDGET;
         let mut attempt: u64 = 0;
@@ -307,6 +324,14 @@ impl DynamoStore {
                 None => self.head().await?,
             };
             let event = draft.clone().seal(seq + 1, &prev);
+            // One token per distinct transaction: an SDK retry of a transaction that did commit
+            // then succeeds instead of failing its conditions and looking like a lost race.
+            let token: String = {
+                let mut rng = rand::rng();
+                (0..32)
+                    .map(|_| char::from(b"0123456789abcdef"[rng.random_range(0..16)]))
+                    .collect()
+            };
             let head = if seq == 0 {
                 TransactWriteItem::builder()
                     .put(
@@ -356,12 +381,13 @@ impl DynamoStore {
                 .client
                 .transact_write_items()
                 .set_transact_items(Some(items))
+                .client_request_token(token)
                 .send()
                 .await
             {
                 Ok(_) => {
                     *tail = Some((event.seq, event.hash.clone()));
-                    return Ok(());
+                    return Ok(event);
                 }
                 Err(e) => {
                     let reasons: Vec<Option<String>> = match e.as_service_error() {
@@ -388,8 +414,8 @@ impl DynamoStore {
                     }
                     // The chain head moved (or a transaction was in flight): back off a little and retry.
                     if tokio::time::Instant::now() > deadline {
-                        return Err(StoreError::Unavailable(
-                            "the audit chain stayed contended for 30 s; giving up".into(),
+                        return Err(StoreError::unavailable(
+                            "the audit chain stayed contended for 30 s; giving up",
                         ));
                     }
                     let jitter = rand::rng().random_range(0..(5 + attempt * 3).min(100));
@@ -514,23 +540,19 @@ impl DynamoStore {
             );
         }
         req.send().await.map_err(unavailable)?;
-        for _ in 0..60 {
-            let d = self
-                .client
-                .describe_table()
-                .table_name(&self.table)
-                .send()
-                .await
-                .map_err(unavailable)?;
-            if d.table().and_then(|t| t.table_status()).map(|s| s.as_str()) == Some("ACTIVE") {
-                return Ok(true);
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
-        Err(StoreError::Unavailable(format!(
-            "table {} did not become ACTIVE",
-            self.table
-        )))
+        self.client
+            .wait_until_table_exists()
+            .table_name(&self.table)
+            .wait(Duration::from_secs(120))
+            .await
+            .map_err(|e| {
+                StoreError::unavailable(format!(
+                    "table {} did not become ACTIVE: {}",
+                    self.table,
+                    describe(&e)
+                ))
+            })?;
+        Ok(true)
     }
 }
 
@@ -602,15 +624,19 @@ impl AuditStore for DynamoStore {
         request: &Request,
         event: EventDraft,
         key: Option<&str>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<AuditEvent, StoreError> {
         self.append(Guard::Create { request, key }, event).await
     }
 
-    async fn transition(&self, next: &Request, event: EventDraft) -> Result<(), StoreError> {
+    async fn transition(
+        &self,
+        next: &Request,
+        event: EventDraft,
+    ) -> Result<AuditEvent, StoreError> {
         self.append(Guard::Transition { next }, event).await
     }
 
-    async fn record(&self, event: EventDraft) -> Result<(), StoreError> {
+    async fn record(&self, event: EventDraft) -> Result<AuditEvent, StoreError> {
         self.append(Guard::None, event).await
     }
 
@@ -690,7 +716,7 @@ impl AuditStore for DynamoStore {
             .try_collect()
             .await
             .map_err(unavailable)?;
-        Ok(items.iter().filter_map(event_from_item).collect())
+        items.iter().map(event_from_item).collect()
     }
 
     async fn open_requests(&self) -> Result<Vec<Request>, StoreError> {
@@ -775,7 +801,7 @@ impl AuditStore for DynamoStore {
                 items.push(r);
             }
         }
-        items.sort_by_key(|r| std::cmp::Reverse(r.created_at));
+        items.sort_by_key(|r| std::cmp::Reverse(r.created_at()));
         Ok(Page {
             items,
             more,
@@ -793,8 +819,8 @@ impl AuditStore for DynamoStore {
             .await
     }
 
-    async fn whole_chain(&self) -> Result<(Vec<AuditEvent>, u64), StoreError> {
-        let (head, _) = self.head().await?;
+    async fn chain_snapshot(&self) -> Result<ChainSnapshot, StoreError> {
+        let (head_seq, head_hash) = self.head().await?;
         let items = self
             .client
             .scan()
@@ -808,7 +834,26 @@ impl AuditStore for DynamoStore {
             .try_collect()
             .await
             .map_err(unavailable)?;
-        Ok((items.iter().filter_map(event_from_item).collect(), head))
+        let mut events = Vec::with_capacity(items.len());
+        for item in &items {
+            let key_seq = get_s(item, "sk")
+                .and_then(|sk| sk.strip_prefix("EVT#"))
+                .and_then(|n| n.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    StoreError::Corrupt("an event item's sort key is not EVT#<seq>".into())
+                })?;
+            events.push(StoredEvent {
+                key_seq,
+                event: event_from_item(item)?,
+            });
+        }
+        Ok(ChainSnapshot {
+            events,
+            head: (head_seq > 0).then_some(ChainHead {
+                seq: head_seq,
+                hash: head_hash,
+            }),
+        })
     }
 
     async fn ping(&self) -> Result<(), StoreError> {

@@ -10,13 +10,17 @@ use percent_encoding::percent_decode_str;
 
 use super::describe;
 use crate::config::Account;
-use crate::domain::policy::{POLICY_NAME, existing_cutoff};
-use crate::domain::preview::RolePreview;
+use crate::domain::policy::POLICY_NAME;
 use crate::domain::role_arn::{AccountId, RoleArn};
-use crate::ports::{Iam, IamError};
+use crate::ports::{Iam, IamError, IamErrorKind, RoleDetails, RoleInfo};
+
+struct AccountClients {
+    iam: aws_sdk_iam::Client,
+    sts: aws_sdk_sts::Client,
+}
 
 pub struct AwsIam {
-    clients: HashMap<AccountId, aws_sdk_iam::Client>,
+    clients: HashMap<AccountId, AccountClients>,
 }
 
 /// SDK config for an account: the base credentials, or an assumed role that the SDK refreshes
@@ -45,43 +49,61 @@ impl AwsIam {
     pub async fn new(base: &SdkConfig, accounts: &[Account]) -> Self {
         let mut clients = HashMap::new();
         for a in accounts {
+            let config = account_config(base, a).await;
             clients.insert(
                 a.id.clone(),
-                aws_sdk_iam::Client::new(&account_config(base, a).await),
+                AccountClients {
+                    iam: aws_sdk_iam::Client::new(&config),
+                    sts: aws_sdk_sts::Client::new(&config),
+                },
             );
         }
         AwsIam { clients }
     }
 
-    fn client(&self, role: &RoleArn) -> Result<&aws_sdk_iam::Client, IamError> {
-        self.clients
-            .get(role.account())
-            .ok_or_else(|| IamError::Other(format!("account {} is not configured", role.account())))
+    fn client(
+        &self,
+        account: &AccountId,
+        action: &'static str,
+    ) -> Result<&AccountClients, IamError> {
+        self.clients.get(account).ok_or_else(|| {
+            IamError::new(
+                action,
+                IamErrorKind::Other,
+                format!("account {account} is not configured"),
+            )
+        })
+    }
+
+    fn iam(&self, role: &RoleArn, action: &'static str) -> Result<&aws_sdk_iam::Client, IamError> {
+        Ok(&self.client(role.account(), action)?.iam)
     }
 }
 
-fn map_err<E, R>(e: SdkError<E, R>) -> IamError
+fn map_err<E, R>(action: &'static str, e: SdkError<E, R>) -> IamError
 where
-    E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug + 'static,
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
 {
+    let kind = match e.code() {
+        Some("NoSuchEntity") => IamErrorKind::NoSuchEntity,
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
+            IamErrorKind::AccessDenied
+        }
+        Some("LimitExceeded") => IamErrorKind::LimitExceeded,
+        Some("UnmodifiableEntity") => IamErrorKind::Unmodifiable,
+        Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
+            IamErrorKind::Throttled
+        }
+        _ if matches!(e, SdkError::TimeoutError(_)) => IamErrorKind::Timeout,
+        _ => IamErrorKind::Other,
+    };
     // Code and message are what a person needs; the full context only when there is no code.
     let full = match (e.code(), e.message()) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         _ => describe(&e),
     };
-    match e.code() {
-        Some("NoSuchEntity") => IamError::NoSuchEntity(full),
-        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
-            IamError::AccessDenied(full)
-        }
-        Some("LimitExceeded") => IamError::LimitExceeded(full),
-        Some("UnmodifiableEntity") => IamError::Unmodifiable(full),
-        Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
-            IamError::Throttled(full)
-        }
-        _ => IamError::Other(full),
-    }
+    IamError::new(action, kind, full)
 }
 
 fn decode(doc: &str) -> String {
@@ -90,67 +112,88 @@ fn decode(doc: &str) -> String {
 
 #[async_trait]
 impl Iam for AwsIam {
-    async fn preview(&self, role: &RoleArn) -> Result<RolePreview, (&'static str, IamError)> {
-        let iam = self.client(role).map_err(|e| ("GetRole", e))?;
-        let got = iam
+    async fn get_role(&self, role: &RoleArn) -> Result<RoleInfo, IamError> {
+        let got = self
+            .iam(role, "GetRole")?
             .get_role()
             .role_name(role.name())
             .send()
             .await
-            .map_err(|e| ("GetRole", map_err(e)))?;
-        let r = got.role();
-        let mut preview = RolePreview {
-            path: r
-                .map(|r| r.path().to_string())
-                .unwrap_or_else(|| "/".into()),
-            max_session_duration_secs: r.and_then(|r| r.max_session_duration()),
-            ..Default::default()
-        };
-        if let Some(used) = r.and_then(|r| r.role_last_used()) {
-            preview.last_used_at = used
-                .last_used_date()
-                .and_then(|d| chrono::DateTime::from_timestamp(d.secs(), 0));
-            preview.last_used_region = used.region().map(str::to_string);
-        }
-        let profiles = iam
-            .list_instance_profiles_for_role()
-            .role_name(role.name())
-            .send()
-            .await
-            .map_err(|e| ("ListInstanceProfilesForRole", map_err(e)))?;
-        preview.instance_profiles = profiles
-            .instance_profiles()
-            .iter()
-            .map(|p| p.instance_profile_name().to_string())
-            .collect();
-        let names = iam
-            .list_role_policies()
-            .role_name(role.name())
-            .send()
-            .await
-            .map_err(|e| ("ListRolePolicies", map_err(e)))?;
-        for name in names.policy_names() {
-            let doc = iam
-                .get_role_policy()
+            .map_err(|e| map_err("GetRole", e))?;
+        let r = got.role().ok_or_else(|| {
+            IamError::new("GetRole", IamErrorKind::Other, "GetRole returned no role")
+        })?;
+        let arn = RoleArn::parse(r.arn()).map_err(|e| {
+            IamError::new(
+                "GetRole",
+                IamErrorKind::Other,
+                format!("GetRole returned an unreadable ARN: {}", e.0),
+            )
+        })?;
+        let used = r.role_last_used();
+        Ok(RoleInfo {
+            arn,
+            max_session_duration_secs: r.max_session_duration(),
+            last_used_at: used
+                .and_then(|u| u.last_used_date())
+                .and_then(|d| chrono::DateTime::from_timestamp(d.secs(), 0)),
+            last_used_region: used.and_then(|u| u.region()).map(str::to_string),
+            trust_policy: r.assume_role_policy_document().map(decode),
+        })
+    }
+
+    async fn role_details(&self, role: &RoleArn) -> Result<RoleDetails, IamError> {
+        let iam = self.iam(role, "ListRolePolicies")?;
+        let profiles = async {
+            iam.list_instance_profiles_for_role()
                 .role_name(role.name())
-                .policy_name(name)
                 .send()
                 .await
-                .map_err(|e| ("GetRolePolicy", map_err(e)))?;
-            let text = decode(doc.policy_document());
+                .map_err(|e| map_err("ListInstanceProfilesForRole", e))
+        };
+        let names = async {
+            iam.list_role_policies()
+                .role_name(role.name())
+                .send()
+                .await
+                .map_err(|e| map_err("ListRolePolicies", e))
+        };
+        let (profiles, names) = tokio::join!(profiles, names);
+        let mut details = RoleDetails {
+            instance_profiles: profiles?
+                .instance_profiles()
+                .iter()
+                .map(|p| p.instance_profile_name().to_string())
+                .collect(),
+            ..Default::default()
+        };
+        let names = names?;
+        let docs =
+            futures_util::future::join_all(names.policy_names().iter().map(|name| async move {
+                iam.get_role_policy()
+                    .role_name(role.name())
+                    .policy_name(name)
+                    .send()
+                    .await
+                    .map(|doc| (name.clone(), decode(doc.policy_document())))
+                    .map_err(|e| map_err("GetRolePolicy", e))
+            }))
+            .await;
+        for doc in docs {
+            let (name, text) = doc?;
             if name == POLICY_NAME {
-                preview.existing_cutoff = existing_cutoff(&text);
+                details.revoke_policy = Some(text);
             } else {
-                preview.inline_policy_chars_used +=
+                details.inline_policy_chars_used +=
                     text.chars().filter(|c| !c.is_whitespace()).count();
             }
         }
-        Ok(preview)
+        Ok(details)
     }
 
     async fn get_revoke_policy(&self, role: &RoleArn) -> Result<Option<String>, IamError> {
-        let iam = self.client(role)?;
-        match iam
+        match self
+            .iam(role, "GetRolePolicy")?
             .get_role_policy()
             .role_name(role.name())
             .policy_name(POLICY_NAME)
@@ -158,22 +201,39 @@ impl Iam for AwsIam {
             .await
         {
             Ok(out) => Ok(Some(decode(out.policy_document()))),
-            Err(e) => match map_err(e) {
-                IamError::NoSuchEntity(_) => Ok(None),
+            Err(e) => match map_err("GetRolePolicy", e) {
+                e if e.kind == IamErrorKind::NoSuchEntity => Ok(None),
                 other => Err(other),
             },
         }
     }
 
     async fn put_revoke_policy(&self, role: &RoleArn, document_json: &str) -> Result<(), IamError> {
-        self.client(role)?
+        self.iam(role, "PutRolePolicy")?
             .put_role_policy()
             .role_name(role.name())
             .policy_name(POLICY_NAME)
             .policy_document(document_json)
             .send()
             .await
-            .map_err(map_err)?;
+            .map_err(|e| map_err("PutRolePolicy", e))?;
         Ok(())
+    }
+
+    async fn credentials_account(&self, account: &AccountId) -> Result<AccountId, IamError> {
+        let out = self
+            .client(account, "GetCallerIdentity")?
+            .sts
+            .get_caller_identity()
+            .send()
+            .await
+            .map_err(|e| map_err("GetCallerIdentity", e))?;
+        AccountId::parse(out.account().unwrap_or_default()).map_err(|e| {
+            IamError::new(
+                "GetCallerIdentity",
+                IamErrorKind::Other,
+                format!("GetCallerIdentity returned no account: {}", e.0),
+            )
+        })
     }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::ids::RequestId;
+use super::ids::{Actor, RequestId};
 use super::policy::Cutoff;
 use super::role_arn::RoleArn;
 
@@ -79,6 +79,13 @@ impl EventDraft {
             detail: None,
         }
     }
+    /// The same, with a typed actor (the stored form keeps user ids as they are, for `by_actor`).
+    pub fn by(request_id: RequestId, kind: EventKind, actor: &Actor, at: DateTime<Utc>) -> Self {
+        Self::new(request_id, kind, &actor.as_stored(), at)
+    }
+    pub fn actor(&self) -> Actor {
+        Actor::from_stored(&self.actor)
+    }
     pub fn with_role(mut self, role: &RoleArn) -> Self {
         self.role_arn = Some(role.to_string());
         self
@@ -138,13 +145,85 @@ pub fn chain_hash(seq: u64, prev_hash: &str, draft: &EventDraft) -> String {
         prev_hash: &'a str,
         event: &'a EventDraft,
     }
-    let bytes = serde_json::to_vec(&Canonical {
+    match serde_json::to_vec(&Canonical {
         seq,
         prev_hash,
         event: draft,
-    })
-    .unwrap_or_default();
-    hex::encode(Sha256::digest(&bytes))
+    }) {
+        Ok(bytes) => hex::encode(Sha256::digest(&bytes)),
+        // Serializing strings and numbers cannot fail; if it ever did, the event must not verify.
+        Err(_) => "unhashable".to_string(),
+    }
+}
+
+/// The chain head item: the sequence number and hash of the newest event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// An event as stored, with the sequence number its sort key says (`EVT#<seq>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub key_seq: u64,
+    pub event: AuditEvent,
+}
+
+/// Every event and the head, for `audit verify`.
+#[derive(Debug, Clone, Default)]
+pub struct ChainSnapshot {
+    pub events: Vec<StoredEvent>,
+    pub head: Option<ChainHead>,
+}
+
+/// A place in the chain seen outside the table (posted on a card, or in a log line):
+/// `<seq>:<first hex digits of its hash>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Witness {
+    pub seq: u64,
+    pub hash_prefix: String,
+}
+
+/// Hex digits a witness shows: enough that forging a matching event is out of reach of a test of
+/// patience, short enough to read aloud.
+pub const WITNESS_HEX: usize = 12;
+
+impl Witness {
+    pub fn of(e: &AuditEvent) -> Witness {
+        Witness {
+            seq: e.seq,
+            hash_prefix: e.hash.chars().take(WITNESS_HEX).collect(),
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Witness, String> {
+        let s = s.trim().trim_start_matches('#');
+        let (seq, hex) = s
+            .split_once(':')
+            .or_else(|| s.split_once(' '))
+            .ok_or_else(|| {
+                format!("`{s}` is not a witness (expected <seq>:<hex>, e.g. 42:1a2b3c4d5e6f)")
+            })?;
+        let seq: u64 = seq
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{seq}` is not a sequence number"))?;
+        let hex = hex.trim().to_ascii_lowercase();
+        if hex.len() < 8 || hex.len() > 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("`{hex}` is not a hash prefix (8 to 64 hex digits)"));
+        }
+        Ok(Witness {
+            seq,
+            hash_prefix: hex,
+        })
+    }
+}
+
+impl std::fmt::Display for Witness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{} {}", self.seq, self.hash_prefix)
+    }
 }
 
 /// The first place where the chain does not hold.
@@ -162,12 +241,84 @@ pub enum ChainBreak {
     Unlinked { seq: u64, request_id: String },
     #[error("events after #{last} are missing: the chain head says #{head}")]
     Truncated { last: u64, head: u64 },
+    #[error("sequence number #{seq} appears {count} times")]
+    Duplicate { seq: u64, count: usize },
+    #[error("event #{seq} is stored under the sort key of #{key_seq}")]
+    KeyMismatch { seq: u64, key_seq: u64 },
+    #[error("event #{seq} lies past the chain head (#{head}): it was appended outside the bot")]
+    PastHead { seq: u64, head: u64 },
+    #[error(
+        "the newest event #{seq} does not have the hash the chain head records: it was rewritten"
+    )]
+    HeadMismatch { seq: u64 },
+    #[error("there are events but no chain head")]
+    NoHead,
+    #[error("witness {witness} disagrees: the stored event #{seq} has a different hash")]
+    WitnessDiffers { witness: String, seq: u64 },
+    #[error("witness {witness} names event #{seq}, which is not in the table")]
+    WitnessMissing { witness: String, seq: u64 },
 }
 
 /// Walk events (any order) against the chain head's sequence number. Reports every break, first first.
-pub fn verify_chain(mut events: Vec<AuditEvent>, head_seq: u64) -> Vec<ChainBreak> {
-    events.sort_by_key(|e| e.seq);
+pub fn verify_chain(events: Vec<AuditEvent>, head_seq: u64) -> Vec<ChainBreak> {
+    let head_hash = events
+        .iter()
+        .find(|e| e.seq == head_seq)
+        .map(|e| e.hash.clone())
+        .unwrap_or_default();
+    let snapshot = ChainSnapshot {
+        events: events
+            .into_iter()
+            .map(|event| StoredEvent {
+                key_seq: event.seq,
+                event,
+            })
+            .collect(),
+        head: (head_seq > 0).then_some(ChainHead {
+            seq: head_seq,
+            hash: head_hash,
+        }),
+    };
+    verify_snapshot(&snapshot, &[])
+}
+
+/// Everything `audit verify` checks (SPEC §7): each event's hash and link, sequence numbers unique,
+/// gap-free and equal to the sort key, nothing past the head, the newest event equal to the head,
+/// and every witness seen outside the table.
+pub fn verify_snapshot(snapshot: &ChainSnapshot, witnesses: &[Witness]) -> Vec<ChainBreak> {
     let mut breaks = Vec::new();
+    let mut stored: Vec<&StoredEvent> = snapshot.events.iter().collect();
+    stored.sort_by_key(|s| s.event.seq);
+    for s in &stored {
+        if s.key_seq != s.event.seq {
+            breaks.push(ChainBreak::KeyMismatch {
+                seq: s.event.seq,
+                key_seq: s.key_seq,
+            });
+        }
+    }
+    let mut events: Vec<&AuditEvent> = Vec::with_capacity(stored.len());
+    for s in stored {
+        match events.last() {
+            Some(last) if last.seq == s.event.seq => {
+                let count = snapshot
+                    .events
+                    .iter()
+                    .filter(|o| o.event.seq == s.event.seq)
+                    .count();
+                if !breaks
+                    .iter()
+                    .any(|b| matches!(b, ChainBreak::Duplicate { seq, .. } if *seq == s.event.seq))
+                {
+                    breaks.push(ChainBreak::Duplicate {
+                        seq: s.event.seq,
+                        count,
+                    });
+                }
+            }
+            _ => events.push(&s.event),
+        }
+    }
     let mut expected = 1u64;
     let mut prev: Option<&AuditEvent> = None;
     for e in &events {
@@ -198,11 +349,41 @@ pub fn verify_chain(mut events: Vec<AuditEvent>, head_seq: u64) -> Vec<ChainBrea
         prev = Some(e);
     }
     let last = events.last().map_or(0, |e| e.seq);
-    if head_seq > last {
-        breaks.push(ChainBreak::Truncated {
-            last,
-            head: head_seq,
-        });
+    match &snapshot.head {
+        None if !events.is_empty() => breaks.push(ChainBreak::NoHead),
+        None => {}
+        Some(head) => {
+            if head.seq > last {
+                breaks.push(ChainBreak::Truncated {
+                    last,
+                    head: head.seq,
+                });
+            }
+            for e in events.iter().filter(|e| e.seq > head.seq) {
+                breaks.push(ChainBreak::PastHead {
+                    seq: e.seq,
+                    head: head.seq,
+                });
+            }
+            if let Some(newest) = events.iter().find(|e| e.seq == head.seq)
+                && newest.hash != head.hash
+            {
+                breaks.push(ChainBreak::HeadMismatch { seq: head.seq });
+            }
+        }
+    }
+    for w in witnesses {
+        match events.iter().find(|e| e.seq == w.seq) {
+            Some(e) if e.hash.starts_with(&w.hash_prefix) => {}
+            Some(_) => breaks.push(ChainBreak::WitnessDiffers {
+                witness: w.to_string(),
+                seq: w.seq,
+            }),
+            None => breaks.push(ChainBreak::WitnessMissing {
+                witness: w.to_string(),
+                seq: w.seq,
+            }),
+        }
     }
     breaks
 }
@@ -275,6 +456,119 @@ mod tests {
             verify_chain(c, 5),
             vec![ChainBreak::Truncated { last: 4, head: 5 }]
         );
+    }
+
+    fn snapshot(c: &[AuditEvent]) -> ChainSnapshot {
+        let last = c.last().unwrap();
+        ChainSnapshot {
+            events: c
+                .iter()
+                .map(|e| StoredEvent {
+                    key_seq: e.seq,
+                    event: e.clone(),
+                })
+                .collect(),
+            head: Some(ChainHead {
+                seq: last.seq,
+                hash: last.hash.clone(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_rewritten_newest_event_with_a_recomputed_hash_is_caught_by_the_head() {
+        let c = chain(3);
+        let mut s = snapshot(&c);
+        let mut d = c[2].draft.clone();
+        d.reason = Some("forged".into());
+        s.events[2].event = d.seal(3, &c[1].hash);
+        assert_eq!(
+            verify_snapshot(&s, &[]),
+            vec![ChainBreak::HeadMismatch { seq: 3 }]
+        );
+    }
+
+    #[test]
+    fn a_forged_event_past_the_head_is_caught() {
+        let c = chain(4);
+        let mut s = snapshot(&c[..3]);
+        s.events.push(StoredEvent {
+            key_seq: 4,
+            event: c[3].clone(),
+        });
+        assert_eq!(
+            verify_snapshot(&s, &[]),
+            vec![ChainBreak::PastHead { seq: 4, head: 3 }]
+        );
+    }
+
+    #[test]
+    fn a_duplicate_sequence_number_or_a_wrong_sort_key_is_caught() {
+        let c = chain(3);
+        let mut s = snapshot(&c);
+        let mut d = c[1].draft.clone();
+        d.reason = Some("second copy".into());
+        s.events.push(StoredEvent {
+            key_seq: 9,
+            event: d.seal(2, &c[0].hash),
+        });
+        let breaks = verify_snapshot(&s, &[]);
+        assert!(
+            breaks.contains(&ChainBreak::Duplicate { seq: 2, count: 2 }),
+            "{breaks:?}"
+        );
+        assert!(
+            breaks.contains(&ChainBreak::KeyMismatch { seq: 2, key_seq: 9 }),
+            "{breaks:?}"
+        );
+    }
+
+    #[test]
+    fn witnesses_outside_the_table_catch_a_fully_recomputed_chain() {
+        let honest = chain(3);
+        let w = Witness::of(&honest[1]);
+        assert_eq!(w.hash_prefix.len(), WITNESS_HEX);
+        assert!(verify_snapshot(&snapshot(&honest), std::slice::from_ref(&w)).is_empty());
+        // Someone with write access rebuilds the whole chain with different content.
+        let mut prev = GENESIS_HASH.to_string();
+        let forged: Vec<AuditEvent> = honest
+            .iter()
+            .map(|e| {
+                let mut d = e.draft.clone();
+                d.reason = Some("rewritten".into());
+                let f = d.seal(e.seq, &prev);
+                prev = f.hash.clone();
+                f
+            })
+            .collect();
+        assert!(verify_snapshot(&snapshot(&forged), &[]).is_empty());
+        assert_eq!(
+            verify_snapshot(&snapshot(&forged), std::slice::from_ref(&w)),
+            vec![ChainBreak::WitnessDiffers {
+                witness: w.to_string(),
+                seq: 2
+            }]
+        );
+        let far = Witness::parse("99:abcdef012345").unwrap();
+        assert!(matches!(
+            verify_snapshot(&snapshot(&honest), &[far])[..],
+            [ChainBreak::WitnessMissing { seq: 99, .. }]
+        ));
+    }
+
+    #[test]
+    fn witnesses_parse_strictly() {
+        assert_eq!(
+            Witness::parse("42:1A2B3C4D5E6F").unwrap(),
+            Witness {
+                seq: 42,
+                hash_prefix: "1a2b3c4d5e6f".into()
+            }
+        );
+        assert!(Witness::parse("#42 1a2b3c4d5e6f").is_ok());
+        for bad in ["42", "x:1a2b3c4d", "42:xyz", "42:1a2b"] {
+            assert!(Witness::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

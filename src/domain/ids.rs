@@ -66,10 +66,48 @@ slack_id_type!(SlackUserId, &['U', 'W'], "user");
 slack_id_type!(SlackGroupId, &['S'], "user group");
 slack_id_type!(ChannelId, &['C', 'G', 'D'], "channel");
 
-impl SlackUserId {
-    /// How Slack renders a mention of this user.
-    pub fn mention(&self) -> String {
-        format!("<@{}>", self.0)
+/// Who caused an audit event: a person in Slack, the bot itself, or an operator on the command line.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Actor {
+    User(SlackUserId),
+    Bot,
+    /// The AWS identity that ran the CLI.
+    Cli(String),
+    /// A stored actor this version does not recognise (shown as text, never as a mention).
+    Unknown(String),
+}
+
+const BOT_ACTOR: &str = "revoke-role-bot";
+const CLI_PREFIX: &str = "cli:";
+
+impl Actor {
+    /// The stored form: the user id as is (the `by_actor` index looks people up by it).
+    pub fn as_stored(&self) -> String {
+        match self {
+            Actor::User(u) => u.as_str().to_string(),
+            Actor::Bot => BOT_ACTOR.to_string(),
+            Actor::Cli(who) => format!("{CLI_PREFIX}{who}"),
+            Actor::Unknown(s) => s.clone(),
+        }
+    }
+
+    pub fn from_stored(s: &str) -> Actor {
+        if s == BOT_ACTOR {
+            return Actor::Bot;
+        }
+        if let Some(who) = s.strip_prefix(CLI_PREFIX) {
+            return Actor::Cli(who.to_string());
+        }
+        match SlackUserId::parse(s) {
+            Ok(u) => Actor::User(u),
+            Err(_) => Actor::Unknown(s.to_string()),
+        }
+    }
+}
+
+impl From<SlackUserId> for Actor {
+    fn from(u: SlackUserId) -> Self {
+        Actor::User(u)
     }
 }
 
@@ -175,6 +213,21 @@ mod tests {
             Ok(Principal::User(_))
         ));
         assert!(Principal::parse("@alice").is_err());
+    }
+
+    #[test]
+    fn actors_round_trip_through_their_stored_form() {
+        for a in [
+            Actor::User(SlackUserId::parse("U01ALICE").unwrap()),
+            Actor::Bot,
+            Actor::Cli("arn:aws:iam::111111111111:user/ops".into()),
+        ] {
+            assert_eq!(Actor::from_stored(&a.as_stored()), a);
+        }
+        assert_eq!(
+            Actor::from_stored("<!channel>"),
+            Actor::Unknown("<!channel>".into())
+        );
     }
 
     #[test]

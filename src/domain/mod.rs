@@ -5,5 +5,6 @@ pub mod command;
 pub mod ids;
 pub mod policy;
 pub mod preview;
+pub mod protection;
 pub mod request;
 pub mod role_arn;

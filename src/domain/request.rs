@@ -1,12 +1,15 @@
-//! A revocation request and its state machine (SPEC §4). Pure: no clock, no I/O.
+//! A revocation request and its state machine (SPEC §4). Pure: no clock, no I/O. The data of each
+//! state lives in its variant (a cut-off exists only once approved), and every transition goes
+//! through the transition table.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::audit::{EventDraft, EventKind};
-use super::ids::{ChannelId, RequestId, SlackUserId};
+use super::ids::{Actor, ChannelId, RequestId, SlackUserId};
 use super::policy::{Cutoff, MergeOutcome};
 use super::preview::RolePreview;
+use super::protection::Protection;
 use super::role_arn::RoleArn;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -69,28 +72,114 @@ pub struct CardRef {
     pub ts: String,
 }
 
+/// What was written and read back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    pub outcome: MergeOutcome,
+    /// The cut-off in force on the role afterwards: the request's own, or a later one that was there.
+    pub in_force: Cutoff,
+    pub policy_sha256: String,
+    /// False when the write succeeded but IAM never showed it back within the retry window.
+    pub verified: bool,
+}
+
+/// Why an approved request could not be applied, in terms a responder can act on.
+/// AWS's own error text is logged and kept in the audit event, never shown in Slack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Failure {
+    RoleNotFound,
+    AccessDenied {
+        action: String,
+    },
+    NoInlinePolicySpace,
+    Unmodifiable,
+    Throttled,
+    Aws {
+        action: String,
+    },
+    Timeout {
+        action: String,
+    },
+    /// The existing `AWSRevokeOlderSessions` document is in a form the bot does not fully understand.
+    PolicyNotUnderstood {
+        document: String,
+        why: String,
+    },
+    /// The role became protected (or changed identity) since it was requested.
+    Protected {
+        protection: Protection,
+    },
+    RoleChanged {
+        now: String,
+    },
+    CutoffKeptMovingBack,
+    ReadBackDiffers,
+}
+
+/// The state with the data that only that state has.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Status {
+    Pending,
+    /// The cut-off is decided here, once, and reused by every retry, recovery pass and replica.
+    Approved {
+        by: SlackUserId,
+        cutoff: Cutoff,
+    },
+    Applied {
+        by: SlackUserId,
+        cutoff: Cutoff,
+        written: Written,
+    },
+    Failed {
+        by: SlackUserId,
+        cutoff: Cutoff,
+        failure: Failure,
+    },
+    Rejected {
+        by: SlackUserId,
+    },
+    Cancelled {
+        by: SlackUserId,
+    },
+    Expired,
+}
+
+impl Status {
+    pub fn state(&self) -> State {
+        match self {
+            Status::Pending => State::Pending,
+            Status::Approved { .. } => State::Approved,
+            Status::Applied { .. } => State::Applied,
+            Status::Failed { .. } => State::Failed,
+            Status::Rejected { .. } => State::Rejected,
+            Status::Cancelled { .. } => State::Cancelled,
+            Status::Expired => State::Expired,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Request {
-    pub id: RequestId,
-    pub role: RoleArn,
-    pub requester: SlackUserId,
-    pub reason: String,
-    pub channel: ChannelId,
-    pub created_at: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub approvals_required: u32,
-    pub approvals: Vec<SlackUserId>,
-    pub state: State,
-    /// Bumped on every transition; the conditional write checks it.
-    pub version: u64,
-    pub decided_by: Option<SlackUserId>,
-    pub cutoff: Option<Cutoff>,
-    pub outcome: Option<MergeOutcome>,
-    pub policy_sha256: Option<String>,
-    pub error: Option<String>,
-    pub card: Option<CardRef>,
+    id: RequestId,
+    /// The canonical ARN, as IAM returned it when the request was checked.
+    role: RoleArn,
+    requester: SlackUserId,
+    reason: String,
+    channel: ChannelId,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    approvals_required: u32,
+    approvals: Vec<SlackUserId>,
+    /// Bumped on every write; the conditional write checks it.
+    version: u64,
+    status: Status,
     /// The impact preview taken when the request was made, kept for every card update.
-    pub preview: Option<RolePreview>,
+    preview: Option<RolePreview>,
+    /// Stored beside the request, not in it (it is set once the card is posted).
+    #[serde(skip)]
+    card: Option<CardRef>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,30 +220,6 @@ pub enum Refusal {
 }
 
 impl Refusal {
-    pub fn message(&self, id: &RequestId) -> String {
-        match self {
-            Refusal::SelfApproval => format!(
-                "You requested {id}, so you cannot approve it: a second authorized person must approve."
-            ),
-            Refusal::NotAnApprover => {
-                format!("You are not on the approvers list, so you cannot approve or reject {id}.")
-            }
-            Refusal::NotTheRequester => {
-                format!("Only the person who requested {id} can cancel it.")
-            }
-            Refusal::AlreadyApproved => {
-                format!("You have already approved {id}; it needs another approver.")
-            }
-            Refusal::RequesterRejecting => {
-                format!("You requested {id}: use Cancel to withdraw it.")
-            }
-            Refusal::Closed(s) => format!("{id} is already {}; nothing was changed.", s.as_str()),
-            Refusal::Expired => format!(
-                "{id} has expired; nothing was changed. Ask again with /revoke-role if it is still needed."
-            ),
-        }
-    }
-
     pub fn code(&self) -> &'static str {
         match self {
             Refusal::SelfApproval => "self_approval",
@@ -168,17 +233,26 @@ impl Refusal {
     }
 }
 
+/// A write to make: `next` (version bumped) with its audit event, conditional on the old version.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    pub next: Request,
+    pub event: EventDraft,
+}
+
 /// The result of applying a person's click to the current request.
-// Short-lived: built and consumed in one step, so boxing buys nothing.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
-    /// Write `next` (version bumped) together with `event`, conditional on the old version.
-    Transition {
-        next: Request,
-        event: EventDraft,
-    },
+    Transition(Box<Transition>),
     Refuse(Refusal),
+}
+
+/// A transition the table does not allow (a bug in the caller, or a stale read).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{from} cannot become {to}")]
+pub struct InvalidTransition {
+    pub from: &'static str,
+    pub to: &'static str,
 }
 
 /// What a new request is made of; everything else starts empty.
@@ -206,29 +280,131 @@ impl Request {
             channel: new.channel,
             created_at: now,
             expires_at: now + expires_after,
-            approvals_required: new.approvals_required,
+            approvals_required: new.approvals_required.max(1),
             approvals: vec![],
-            state: State::Pending,
             version: 1,
-            decided_by: None,
-            cutoff: None,
-            outcome: None,
-            policy_sha256: None,
-            error: None,
-            card: None,
+            status: Status::Pending,
             preview: new.preview,
+            card: None,
         }
     }
 
-    fn transitioned(&self, state: State) -> Request {
-        let mut next = self.clone();
-        next.state = state;
-        next.version += 1;
-        next
+    pub fn id(&self) -> &RequestId {
+        &self.id
+    }
+    pub fn role(&self) -> &RoleArn {
+        &self.role
+    }
+    pub fn requester(&self) -> &SlackUserId {
+        &self.requester
+    }
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
+    pub fn channel(&self) -> &ChannelId {
+        &self.channel
+    }
+    pub fn created_at(&self) -> DateTime<Utc> {
+        self.created_at
+    }
+    pub fn expires_at(&self) -> DateTime<Utc> {
+        self.expires_at
+    }
+    pub fn approvals_required(&self) -> u32 {
+        self.approvals_required
+    }
+    pub fn approvals(&self) -> &[SlackUserId] {
+        &self.approvals
+    }
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+    pub fn status(&self) -> &Status {
+        &self.status
+    }
+    pub fn state(&self) -> State {
+        self.status.state()
+    }
+    pub fn preview(&self) -> Option<&RolePreview> {
+        self.preview.as_ref()
+    }
+    pub fn card(&self) -> Option<&CardRef> {
+        self.card.as_ref()
+    }
+    /// The cut-off, once there is one (approved and after).
+    pub fn cutoff(&self) -> Option<Cutoff> {
+        match &self.status {
+            Status::Approved { cutoff, .. }
+            | Status::Applied { cutoff, .. }
+            | Status::Failed { cutoff, .. } => Some(*cutoff),
+            _ => None,
+        }
+    }
+    /// What was written, once applied.
+    pub fn written(&self) -> Option<&Written> {
+        match &self.status {
+            Status::Applied { written, .. } => Some(written),
+            _ => None,
+        }
+    }
+    pub fn outcome(&self) -> Option<MergeOutcome> {
+        self.written().map(|w| w.outcome)
+    }
+    pub fn policy_sha256(&self) -> Option<&str> {
+        self.written().map(|w| w.policy_sha256.as_str())
+    }
+    /// Why it failed, once failed.
+    pub fn failure(&self) -> Option<&Failure> {
+        match &self.status {
+            Status::Failed { failure, .. } => Some(failure),
+            _ => None,
+        }
+    }
+    /// Who closed or approved it, if anyone did.
+    pub fn decided_by(&self) -> Option<&SlackUserId> {
+        match &self.status {
+            Status::Approved { by, .. }
+            | Status::Applied { by, .. }
+            | Status::Failed { by, .. }
+            | Status::Rejected { by }
+            | Status::Cancelled { by } => Some(by),
+            Status::Pending | Status::Expired => None,
+        }
     }
 
-    fn event(&self, kind: EventKind, actor: &str, at: DateTime<Utc>) -> EventDraft {
-        EventDraft::new(self.id.clone(), kind, actor, at).with_role(&self.role)
+    /// The card's reference is stored beside the request (see `AuditStore::set_card`).
+    pub fn with_card(mut self, card: CardRef) -> Request {
+        self.card = Some(card);
+        self
+    }
+
+    /// The same request under another id (tests and the demo give requests known ids).
+    pub fn with_id(mut self, id: RequestId) -> Request {
+        self.id = id;
+        self
+    }
+
+    /// Move to `status` if the transition table allows it.
+    fn to(&self, status: Status) -> Result<Request, InvalidTransition> {
+        if !self.state().can_become(status.state()) {
+            return Err(InvalidTransition {
+                from: self.state().as_str(),
+                to: status.state().as_str(),
+            });
+        }
+        let mut next = self.clone();
+        next.status = status;
+        next.version += 1;
+        Ok(next)
+    }
+
+    fn event(&self, kind: EventKind, actor: &Actor, at: DateTime<Utc>) -> EventDraft {
+        EventDraft::by(self.id.clone(), kind, actor, at).with_role(&self.role)
+    }
+
+    fn transition(next: Request, kind: EventKind, actor: &Actor, now: DateTime<Utc>) -> Transition {
+        let event = next.event(kind, actor, now);
+        Transition { next, event }
     }
 
     /// Apply a click. `is_approver` comes from the access lists, resolved by the caller.
@@ -239,114 +415,148 @@ impl Request {
         is_approver: bool,
         now: DateTime<Utc>,
     ) -> Decision {
-        if self.state != State::Pending {
-            return Decision::Refuse(Refusal::Closed(self.state));
+        if self.state() != State::Pending {
+            return Decision::Refuse(Refusal::Closed(self.state()));
         }
         if now >= self.expires_at {
             return Decision::Refuse(Refusal::Expired);
         }
-        let who = actor.as_str();
-        match action {
-            Action::Cancel => {
-                if actor != &self.requester {
-                    return Decision::Refuse(Refusal::NotTheRequester);
-                }
-                let mut next = self.transitioned(State::Cancelled);
-                next.decided_by = Some(actor.clone());
-                Decision::Transition {
-                    event: next.event(EventKind::Cancelled, who, now),
-                    next,
-                }
-            }
-            Action::Reject => {
-                if actor == &self.requester {
-                    return Decision::Refuse(Refusal::RequesterRejecting);
-                }
-                if !is_approver {
-                    return Decision::Refuse(Refusal::NotAnApprover);
-                }
-                let mut next = self.transitioned(State::Rejected);
-                next.decided_by = Some(actor.clone());
-                Decision::Transition {
-                    event: next.event(EventKind::Rejected, who, now),
-                    next,
-                }
-            }
-            Action::Approve => {
-                if actor == &self.requester {
-                    return Decision::Refuse(Refusal::SelfApproval);
-                }
-                if !is_approver {
-                    return Decision::Refuse(Refusal::NotAnApprover);
-                }
-                if self.approvals.contains(actor) {
-                    return Decision::Refuse(Refusal::AlreadyApproved);
-                }
-                let mut next = self.clone();
-                next.version += 1;
-                next.approvals.push(actor.clone());
-                let count = next.approvals.len() as u32;
-                let kind = if count >= self.approvals_required {
-                    next.state = State::Approved;
-                    next.decided_by = Some(actor.clone());
-                    EventKind::Approved
-                } else {
-                    EventKind::ApprovalRecorded
-                };
-                let event = next
-                    .event(kind, who, now)
-                    .with_detail(format!("{count} of {} approvals", self.approvals_required));
-                Decision::Transition { next, event }
-            }
+        let who = Actor::User(actor.clone());
+        let by = actor.clone();
+        let closed = |_: InvalidTransition| Refusal::Closed(self.state());
+        let step = match action {
+            Action::Cancel if actor != &self.requester => Err(Refusal::NotTheRequester),
+            Action::Cancel => self
+                .to(Status::Cancelled { by })
+                .map_err(closed)
+                .map(|next| Self::transition(next, EventKind::Cancelled, &who, now)),
+            Action::Reject if actor == &self.requester => Err(Refusal::RequesterRejecting),
+            Action::Reject if !is_approver => Err(Refusal::NotAnApprover),
+            Action::Reject => self
+                .to(Status::Rejected { by })
+                .map_err(closed)
+                .map(|next| Self::transition(next, EventKind::Rejected, &who, now)),
+            Action::Approve if actor == &self.requester => Err(Refusal::SelfApproval),
+            Action::Approve if !is_approver => Err(Refusal::NotAnApprover),
+            Action::Approve if self.approvals.contains(actor) => Err(Refusal::AlreadyApproved),
+            Action::Approve => Ok(self.approve(by, now)),
+        };
+        match step {
+            Ok(t) => Decision::Transition(Box::new(t)),
+            Err(refusal) => Decision::Refuse(refusal),
         }
     }
 
+    /// Record one approval; the last one needed approves, and decides the cut-off.
+    fn approve(&self, by: SlackUserId, now: DateTime<Utc>) -> Transition {
+        let who = Actor::User(by.clone());
+        let count = self.approvals.len() as u32 + 1;
+        let mut next = if count >= self.approvals_required {
+            let cutoff = Cutoff::at_or_after(now);
+            match self.to(Status::Approved {
+                by: by.clone(),
+                cutoff,
+            }) {
+                Ok(next) => next,
+                // Unreachable from `decide` (it checked `pending`); recorded as an approval only.
+                Err(_) => self.bumped(),
+            }
+        } else {
+            self.bumped()
+        };
+        next.approvals.push(by);
+        let kind = if next.state() == State::Approved {
+            EventKind::Approved
+        } else {
+            EventKind::ApprovalRecorded
+        };
+        let mut event = next
+            .event(kind, &who, now)
+            .with_detail(format!("{count} of {} approvals", self.approvals_required));
+        if let Some(c) = next.cutoff() {
+            event = event.with_cutoff(c);
+        }
+        Transition { next, event }
+    }
+
+    /// The same state, one version on (an approval that does not yet reach the quorum).
+    fn bumped(&self) -> Request {
+        let mut next = self.clone();
+        next.version += 1;
+        next
+    }
+
     /// Pending past its expiry: move to `expired` (the sweeper's transition).
-    pub fn expire(&self, now: DateTime<Utc>) -> Option<(Request, EventDraft)> {
-        (self.state == State::Pending && now >= self.expires_at).then(|| {
-            let next = self.transitioned(State::Expired);
-            let event = next.event(EventKind::Expired, "revoke-role-bot", now);
-            (next, event)
-        })
+    pub fn expire(&self, now: DateTime<Utc>) -> Option<Transition> {
+        if now < self.expires_at {
+            return None;
+        }
+        let next = self.to(Status::Expired).ok()?;
+        Some(Self::transition(next, EventKind::Expired, &Actor::Bot, now))
     }
 
     /// Approved → applied, with what was written.
     pub fn applied(
         &self,
-        cutoff: Cutoff,
-        outcome: MergeOutcome,
-        policy_sha256: String,
+        written: Written,
         now: DateTime<Utc>,
-    ) -> Option<(Request, EventDraft)> {
-        (self.state == State::Approved).then(|| {
-            let mut next = self.transitioned(State::Applied);
-            next.cutoff = Some(cutoff);
-            next.outcome = Some(outcome);
-            next.policy_sha256 = Some(policy_sha256.clone());
-            let event = next
-                .event(EventKind::Applied, "revoke-role-bot", now)
-                .with_cutoff(cutoff)
-                .with_policy_sha256(policy_sha256)
-                .with_detail(format!("{outcome:?}"));
-            (next, event)
-        })
+    ) -> Result<Transition, InvalidTransition> {
+        let (by, cutoff) = self.approved_parts()?;
+        let detail = format!(
+            "{:?}{}",
+            written.outcome,
+            if written.verified {
+                ""
+            } else {
+                ", written, not verified"
+            }
+        );
+        let next = self.to(Status::Applied {
+            by,
+            cutoff,
+            written: written.clone(),
+        })?;
+        let event = next
+            .event(EventKind::Applied, &Actor::Bot, now)
+            .with_cutoff(written.in_force)
+            .with_policy_sha256(written.policy_sha256)
+            .with_detail(detail);
+        Ok(Transition { next, event })
     }
 
     /// Approved → failed, with the reason a person can act on and the full error for the record.
     pub fn failed(
         &self,
-        short: &str,
-        full: &str,
+        failure: Failure,
+        full_error: &str,
         now: DateTime<Utc>,
-    ) -> Option<(Request, EventDraft)> {
-        (self.state == State::Approved).then(|| {
-            let mut next = self.transitioned(State::Failed);
-            next.error = Some(short.to_string());
-            let event = next
-                .event(EventKind::Failed, "revoke-role-bot", now)
-                .with_error(format!("{short}: {full}"));
-            (next, event)
-        })
+    ) -> Result<Transition, InvalidTransition> {
+        let (by, cutoff) = self.approved_parts()?;
+        let kind = serde_json::to_value(&failure)
+            .ok()
+            .and_then(|v| v.get("kind").and_then(|k| k.as_str().map(str::to_string)))
+            .unwrap_or_else(|| "failure".into());
+        let next = self.to(Status::Failed {
+            by,
+            cutoff,
+            failure,
+        })?;
+        let event = next
+            .event(EventKind::Failed, &Actor::Bot, now)
+            .with_cutoff(cutoff)
+            .with_detail(kind)
+            .with_error(full_error.to_string());
+        Ok(Transition { next, event })
+    }
+
+    fn approved_parts(&self) -> Result<(SlackUserId, Cutoff), InvalidTransition> {
+        match &self.status {
+            Status::Approved { by, cutoff } => Ok((by.clone(), *cutoff)),
+            other => Err(InvalidTransition {
+                from: other.state().as_str(),
+                to: "an outcome",
+            }),
+        }
     }
 }
 
@@ -358,8 +568,14 @@ mod tests {
         SlackUserId::parse(s).unwrap()
     }
 
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-23T12:00:00.250Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
     fn req(required: u32) -> Request {
-        let mut r = Request::pending(
+        Request::pending(
             NewRequest {
                 role: RoleArn::parse("arn:aws:iam::111111111111:role/app").unwrap(),
                 requester: user("U0ALICE"),
@@ -368,17 +584,29 @@ mod tests {
                 approvals_required: required,
                 preview: None,
             },
-            Utc::now(),
+            t0(),
             chrono::Duration::minutes(30),
-        );
-        r.id = RequestId::parse("rr-7f3k2q9x").unwrap();
-        r
+        )
+        .with_id(RequestId::parse("rr-7f3k2q9x").unwrap())
     }
 
-    fn next_of(d: Decision) -> (Request, EventDraft) {
+    fn next_of(d: Decision) -> Transition {
         match d {
-            Decision::Transition { next, event } => (next, event),
+            Decision::Transition(t) => *t,
             Decision::Refuse(r) => panic!("refused: {r:?}"),
+        }
+    }
+
+    fn approved() -> Request {
+        next_of(req(1).decide(Action::Approve, &user("U0BOB"), true, t0())).next
+    }
+
+    fn written(c: Cutoff) -> Written {
+        Written {
+            outcome: MergeOutcome::Created,
+            in_force: c,
+            policy_sha256: "abc".into(),
+            verified: true,
         }
     }
 
@@ -408,31 +636,31 @@ mod tests {
 
     #[test]
     fn requester_can_never_approve() {
-        let r = req(1);
         assert_eq!(
-            r.decide(Action::Approve, &user("U0ALICE"), true, Utc::now()),
+            req(1).decide(Action::Approve, &user("U0ALICE"), true, t0()),
             Decision::Refuse(Refusal::SelfApproval)
         );
     }
 
     #[test]
-    fn approval_by_a_second_approver_moves_to_approved() {
-        let (next, event) =
-            next_of(req(1).decide(Action::Approve, &user("U0BOB"), true, Utc::now()));
-        assert_eq!(next.state, State::Approved);
-        assert_eq!(next.version, 2);
-        assert_eq!(event.kind, EventKind::Approved);
+    fn the_approving_click_decides_the_cutoff_once_rounded_up() {
+        let t = next_of(req(1).decide(Action::Approve, &user("U0BOB"), true, t0()));
+        assert_eq!(t.next.state(), State::Approved);
+        assert_eq!(t.next.version(), 2);
+        assert_eq!(t.event.kind, EventKind::Approved);
+        assert_eq!(t.next.cutoff().unwrap().to_string(), "2026-11-23T12:00:01Z");
+        assert_eq!(t.event.cutoff.as_deref(), Some("2026-11-23T12:00:01Z"));
     }
 
     #[test]
     fn non_approvers_are_refused() {
         let r = req(1);
         assert_eq!(
-            r.decide(Action::Approve, &user("U0EVE"), false, Utc::now()),
+            r.decide(Action::Approve, &user("U0EVE"), false, t0()),
             Decision::Refuse(Refusal::NotAnApprover)
         );
         assert_eq!(
-            r.decide(Action::Reject, &user("U0EVE"), false, Utc::now()),
+            r.decide(Action::Reject, &user("U0EVE"), false, t0()),
             Decision::Refuse(Refusal::NotAnApprover)
         );
     }
@@ -440,80 +668,99 @@ mod tests {
     #[test]
     fn two_approvals_need_two_distinct_people() {
         let r = req(2);
-        let (after_one, e1) = next_of(r.decide(Action::Approve, &user("U0BOB"), true, Utc::now()));
-        assert_eq!(after_one.state, State::Pending);
-        assert_eq!(e1.kind, EventKind::ApprovalRecorded);
+        let one = next_of(r.decide(Action::Approve, &user("U0BOB"), true, t0()));
+        assert_eq!(one.next.state(), State::Pending);
+        assert_eq!(one.next.cutoff(), None);
+        assert_eq!(one.event.kind, EventKind::ApprovalRecorded);
         assert_eq!(
-            after_one.decide(Action::Approve, &user("U0BOB"), true, Utc::now()),
+            one.next.decide(Action::Approve, &user("U0BOB"), true, t0()),
             Decision::Refuse(Refusal::AlreadyApproved)
         );
-        let (after_two, e2) =
-            next_of(after_one.decide(Action::Approve, &user("U0CAROL"), true, Utc::now()));
-        assert_eq!(after_two.state, State::Approved);
-        assert_eq!(e2.kind, EventKind::Approved);
-        assert_eq!(after_two.approvals.len(), 2);
+        let two = next_of(
+            one.next
+                .decide(Action::Approve, &user("U0CAROL"), true, t0()),
+        );
+        assert_eq!(two.next.state(), State::Approved);
+        assert_eq!(two.event.kind, EventKind::Approved);
+        assert_eq!(two.next.approvals().len(), 2);
+        assert_eq!(two.next.version(), 3);
     }
 
     #[test]
     fn only_the_requester_cancels_and_approvers_reject() {
         let r = req(1);
         assert_eq!(
-            r.decide(Action::Cancel, &user("U0BOB"), true, Utc::now()),
+            r.decide(Action::Cancel, &user("U0BOB"), true, t0()),
             Decision::Refuse(Refusal::NotTheRequester)
         );
         assert_eq!(
-            next_of(r.decide(Action::Cancel, &user("U0ALICE"), false, Utc::now()))
-                .0
-                .state,
+            next_of(r.decide(Action::Cancel, &user("U0ALICE"), false, t0()))
+                .next
+                .state(),
             State::Cancelled
         );
         assert_eq!(
-            next_of(r.decide(Action::Reject, &user("U0BOB"), true, Utc::now()))
-                .0
-                .state,
+            next_of(r.decide(Action::Reject, &user("U0BOB"), true, t0()))
+                .next
+                .state(),
             State::Rejected
         );
         assert_eq!(
-            r.decide(Action::Reject, &user("U0ALICE"), true, Utc::now()),
+            r.decide(Action::Reject, &user("U0ALICE"), true, t0()),
             Decision::Refuse(Refusal::RequesterRejecting)
         );
     }
 
     #[test]
     fn closed_and_expired_requests_refuse_clicks() {
-        let mut r = req(1);
-        let late = r.expires_at + chrono::Duration::seconds(1);
+        let r = req(1);
+        let late = r.expires_at() + chrono::Duration::seconds(1);
         assert_eq!(
             r.decide(Action::Approve, &user("U0BOB"), true, late),
             Decision::Refuse(Refusal::Expired)
         );
-        assert_eq!(r.expire(late).unwrap().0.state, State::Expired);
-        assert!(r.expire(Utc::now()).is_none());
-        r.state = State::Applied;
+        assert_eq!(r.expire(late).unwrap().next.state(), State::Expired);
+        assert!(r.expire(t0()).is_none());
+        let done = approved()
+            .applied(written(approved().cutoff().unwrap()), t0())
+            .unwrap()
+            .next;
         assert_eq!(
-            r.decide(Action::Approve, &user("U0BOB"), true, Utc::now()),
+            done.decide(Action::Approve, &user("U0BOB"), true, t0()),
             Decision::Refuse(Refusal::Closed(State::Applied))
         );
+        assert!(done.expire(late).is_none());
     }
 
     #[test]
-    fn outcome_only_from_approved() {
-        let r = req(1);
+    fn outcome_only_from_approved_and_it_keeps_the_approval_cutoff() {
         let c = Cutoff::parse("2026-01-01T00:00:00Z").unwrap();
-        assert!(
-            r.applied(c, MergeOutcome::Created, "x".into(), Utc::now())
-                .is_none()
-        );
-        let (approved, _) = next_of(r.decide(Action::Approve, &user("U0BOB"), true, Utc::now()));
-        let (done, ev) = approved
-            .applied(c, MergeOutcome::Created, "abc".into(), Utc::now())
+        assert!(req(1).applied(written(c), t0()).is_err());
+        let a = approved();
+        let done = a.applied(written(c), t0()).unwrap();
+        assert_eq!(done.next.state(), State::Applied);
+        assert_eq!(done.next.cutoff(), a.cutoff());
+        assert_eq!(done.event.cutoff.as_deref(), Some("2026-01-01T00:00:00Z"));
+        let failed = a
+            .failed(Failure::RoleNotFound, "NoSuchEntity: gone", t0())
             .unwrap();
-        assert_eq!(done.state, State::Applied);
-        assert_eq!(ev.cutoff.as_deref(), Some("2026-01-01T00:00:00Z"));
-        let (failed, ev) = approved
-            .failed("role not found", "NoSuchEntity", Utc::now())
-            .unwrap();
-        assert_eq!(failed.state, State::Failed);
-        assert!(ev.error.unwrap().contains("NoSuchEntity"));
+        assert_eq!(failed.next.state(), State::Failed);
+        assert_eq!(failed.next.cutoff(), a.cutoff());
+        assert!(failed.event.error.unwrap().contains("NoSuchEntity"));
+        assert!(done.next.applied(written(c), t0()).is_err());
+    }
+
+    #[test]
+    fn stored_form_round_trips_without_the_card() {
+        let a = approved().with_card(CardRef {
+            channel: ChannelId::parse("C0INC").unwrap(),
+            ts: "1.2".into(),
+        });
+        let json = serde_json::to_string(&a).unwrap();
+        assert!(json.contains(r#""state":"approved""#), "{json}");
+        let back: Request = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.card(), None);
+        assert_eq!(back.cutoff(), a.cutoff());
+        assert_eq!(back.status(), a.status());
     }
 }

@@ -1,20 +1,33 @@
-//! Block Kit for the approval card and for replies.
+//! Block Kit for the approval card and for replies. Every text here is [`Mrkdwn`] or a plain-text
+//! object: nothing unescaped reaches Slack.
 
 use slack_morphism::prelude::*;
 
 use super::card::view;
-use crate::ports::{Card, Reply};
+use super::messages::{self, Mrkdwn, Msg};
+use crate::service::notice::{Card, Notice};
 
 /// Slack caps a section's text at 3,000 characters.
 const SECTION_MAX: usize = 2900;
 
-fn section(text: String) -> SlackBlock {
+fn md(m: Mrkdwn) -> SlackBlockText {
+    md_text(m).into()
+}
+
+fn md_text(m: Mrkdwn) -> SlackBlockMarkDownText {
+    let text = m.into_string();
     let text = if text.chars().count() > SECTION_MAX {
+        // Cut on a character boundary, and never inside an escape (`&lt;` cut to `&l` is harmless
+        // text; a lone `<` cannot appear because escaping never produces one).
         text.chars().take(SECTION_MAX).collect::<String>() + "…"
     } else {
         text
     };
-    SlackSectionBlock::new().with_text(md!(text)).into()
+    SlackBlockMarkDownText::new(text)
+}
+
+fn section(m: Msg) -> SlackBlock {
+    SlackSectionBlock::new().with_text(md(m.to_mrkdwn())).into()
 }
 
 fn button(label: &str, action: &str, id: &str) -> SlackBlockButtonElement {
@@ -26,37 +39,47 @@ fn button(label: &str, action: &str, id: &str) -> SlackBlockButtonElement {
 pub fn card(card: &Card) -> Vec<SlackBlock> {
     let v = view(card);
     let mut blocks: Vec<SlackBlock> = vec![
+        // plain_text: Slack shows it as typed, no markup.
         SlackHeaderBlock::new(pt!(v.title.chars().take(140).collect::<String>())).into(),
         SlackSectionBlock::new()
             .with_fields(
                 v.fields
-                    .iter()
-                    .map(|(k, val)| md!(format!("*{k}*\n{val}")))
+                    .into_iter()
+                    .map(|(k, val)| {
+                        md(Msg::new()
+                            .lit("*")
+                            .lit(k)
+                            .lit("*\n")
+                            .append(val)
+                            .to_mrkdwn())
+                    })
                     .collect(),
             )
             .into(),
     ];
     if v.buttons {
-        blocks.push(section(format!("*What will happen*\n{}", v.what_happens)));
+        blocks.push(section(
+            Msg::new()
+                .lit("*What will happen*\n")
+                .append(v.what_happens),
+        ));
         if !v.preview.is_empty() {
-            blocks.push(section(format!(
-                "*Impact*\n{}",
-                v.preview
-                    .iter()
-                    .map(|l| format!("• {l}"))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            )));
+            let mut impact = Msg::new().lit("*Impact*");
+            for l in v.preview {
+                impact = impact.lit("\n• ").append(l);
+            }
+            blocks.push(section(impact));
         }
     }
     blocks.push(section(v.status));
     if v.buttons {
         let confirm = SlackBlockConfirmItem::new(
             pt!("Revoke these sessions?"),
-            md!(format!(
-                "Every session of `{}` issued before now will be denied everything. This cannot be undone from Slack.",
-                card.request.role.name()
-            )),
+            md(Msg::new()
+                .lit("Every session of ")
+                .code(card.request.role().name())
+                .lit(" issued before now will be denied everything. This cannot be undone from Slack.")
+                .to_mrkdwn()),
             pt!("Approve and revoke"),
             pt!("Not yet"),
         )
@@ -73,17 +96,31 @@ pub fn card(card: &Card) -> Vec<SlackBlock> {
             .into(),
         );
     }
-    blocks.push(
-        SlackContextBlock::new(vec![md!(format!("Request `{}` · revoke-role-bot", v.id))]).into(),
-    );
+    let mut context = Msg::new()
+        .lit("Request ")
+        .code(v.id.clone())
+        .lit(" · revoke-role-bot");
+    if let Some(w) = v.witness {
+        context = context.lit(" · ").append(w);
+    }
+    blocks.push(SlackContextBlock::new(vec![md_text(context.to_mrkdwn()).into()]).into());
     blocks
 }
 
-pub fn reply(reply: &Reply) -> Vec<SlackBlock> {
-    reply
-        .sections
-        .iter()
+/// The fallback text of the card (notifications, screen readers).
+pub fn card_text(card: &Card) -> Mrkdwn {
+    let v = view(card);
+    Msg::new()
+        .text(v.title)
+        .lit(": ")
+        .append(v.status)
+        .to_mrkdwn()
+}
+
+pub fn notice(n: &Notice) -> Vec<SlackBlock> {
+    messages::sections(n)
+        .into_iter()
         .take(45)
-        .map(|s| section(s.clone()))
+        .map(section)
         .collect()
 }

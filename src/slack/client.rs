@@ -11,7 +11,8 @@ use tracing::warn;
 use super::blocks;
 use crate::domain::ids::{ChannelId, SlackGroupId, SlackUserId};
 use crate::domain::request::CardRef;
-use crate::ports::{Card, Reply, Slack, SlackError};
+use crate::ports::{Slack, SlackError};
+use crate::service::notice::{Card, Notice};
 
 type Connector = SlackClientHyperConnector<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
@@ -120,7 +121,7 @@ where
 
 fn content(card: &Card) -> SlackMessageContent {
     SlackMessageContent::new()
-        .with_text(super::card::as_text(card))
+        .with_text(blocks::card_text(card).into_string())
         .with_blocks(blocks::card(card))
 }
 
@@ -158,12 +159,12 @@ impl Slack for SlackWebApi {
         Ok(())
     }
 
-    async fn respond(&self, response_url: &str, reply: &Reply) -> Result<(), SlackError> {
+    async fn respond(&self, response_url: &str, notice: &Notice) -> Result<(), SlackError> {
         let body = serde_json::json!({
-            "response_type": if reply.in_channel { "in_channel" } else { "ephemeral" },
+            "response_type": if notice.in_channel() { "in_channel" } else { "ephemeral" },
             "replace_original": false,
-            "text": reply.text(),
-            "blocks": blocks::reply(reply),
+            "text": super::messages::notice(notice).to_mrkdwn().into_string(),
+            "blocks": blocks::notice(notice),
         });
         let body = body.to_string().into_bytes();
         let mut attempt = 1;

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use crate::domain::ids::{ChannelId, RequestId, SlackUserId};
 use crate::domain::request::Action;
 use crate::metrics::{Endpoint, Outcome};
-use crate::ports::Reply;
+use crate::service::notice::Notice;
 use crate::service::{App, ClickContext, CommandContext};
 
 #[derive(Deserialize)]
@@ -30,10 +30,10 @@ fn bad_request(what: &str) -> Response {
     (StatusCode::BAD_REQUEST, "malformed request").into_response()
 }
 
-pub fn reply_json(reply: &Reply) -> serde_json::Value {
+pub fn reply_json(notice: &Notice) -> serde_json::Value {
     serde_json::json!({
-        "response_type": if reply.in_channel { "in_channel" } else { "ephemeral" },
-        "text": reply.text(),
+        "response_type": if notice.in_channel() { "in_channel" } else { "ephemeral" },
+        "text": super::messages::notice(notice).to_mrkdwn().into_string(),
     })
 }
 

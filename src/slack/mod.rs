@@ -4,5 +4,7 @@ pub mod blocks;
 pub mod card;
 pub mod client;
 pub mod handlers;
+pub mod messages;
+pub mod mrkdwn;
 pub mod socket_mode;
 pub mod verify;

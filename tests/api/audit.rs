@@ -40,12 +40,12 @@ async fn history(
         app.command(ALICE, &format!("prod/{role} {escaped}")).await;
         requests.push(app.request_from_card(i).await);
     }
-    app.click(BOB, "approve", &requests[0].id).await;
-    app.wait_state(&requests[0].id, State::Applied).await;
-    app.click(BOB, "approve", &requests[2].id).await;
-    app.wait_state(&requests[2].id, State::Applied).await;
-    app.click(CAROL, "reject", &requests[1].id).await;
-    app.wait_state(&requests[1].id, State::Rejected).await;
+    app.click(BOB, "approve", requests[0].id()).await;
+    app.wait_state(requests[0].id(), State::Applied).await;
+    app.click(BOB, "approve", requests[2].id()).await;
+    app.wait_state(requests[2].id(), State::Applied).await;
+    app.click(CAROL, "reject", requests[1].id()).await;
+    app.wait_state(requests[1].id(), State::Rejected).await;
     (busy, quiet, requests)
 }
 
@@ -81,7 +81,7 @@ async fn audit_in_the_channel_by_role_request_user_since_and_limit() {
     );
     assert!(limited.contains("Showing 2 of 3"), "{limited}");
 
-    let one = ask(&app, CAROL, &format!("audit {}", r[0].id), 3).await;
+    let one = ask(&app, CAROL, &format!("audit {}", r[0].id()), 3).await;
     assert!(
         one.contains("*requested*") && one.contains("*approved*") && one.contains("*applied*"),
         "{one}"
@@ -120,7 +120,7 @@ async fn audit_in_the_channel_by_role_request_user_since_and_limit() {
 }
 
 fn r_id(r: &revoke_role_bot::domain::request::Request) -> &str {
-    r.id.as_str()
+    r.id().as_str()
 }
 
 fn cli(config: &std::path::Path, args: &[&str], slack: Option<(&str, &str)>) -> Output {
@@ -430,7 +430,11 @@ async fn a_lookup_over_10000_events_reads_from_the_index_not_the_table() {
     let role = revoke_role_bot::domain::role_arn::RoleArn::parse(&target_arn).unwrap();
     let page = app.store.requests_by_role(&role, None, 10).await.unwrap();
     assert_eq!(page.items.len(), 5);
-    assert!(page.items.iter().all(|r| r.role.to_string() == target_arn));
+    assert!(
+        page.items
+            .iter()
+            .all(|r| r.role().to_string() == target_arn)
+    );
     println!(
         "lookup by role over 10,000 events and 2,500 requests: {} items read",
         page.scanned

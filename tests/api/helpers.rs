@@ -365,7 +365,7 @@ impl TestApp {
     pub async fn wait_state(&self, id: &RequestId, state: State) -> Request {
         eventually(&format!("{id} to become {}", state.as_str()), || async {
             let r = self.store.get(id).await.ok().flatten()?;
-            (r.state == state).then_some(r)
+            (r.state() == state).then_some(r)
         })
         .await
     }
@@ -589,15 +589,18 @@ pub async fn spawn_app_process(edit: impl FnOnce(String) -> String) -> (TestApp,
     let process = BotProcess::start_with(&config_text, &slack.uri(), &moto_endpoint()).await;
     let stand_in = App::new(
         Arc::new(settings),
-        store.clone(),
-        Arc::new(revoke_role_bot::aws::iam::AwsIam::new(&aws, &[]).await),
-        Arc::new(
-            revoke_role_bot::slack::client::SlackWebApi::new(
-                &SecretString::from("xoxb-test-token"),
-                Some(&slack.uri()),
-            )
-            .expect("slack client"),
-        ),
+        revoke_role_bot::service::Ports {
+            store: store.clone(),
+            iam: Arc::new(revoke_role_bot::aws::iam::AwsIam::new(&aws, &[]).await),
+            slack: Arc::new(
+                revoke_role_bot::slack::client::SlackWebApi::new(
+                    &SecretString::from("xoxb-test-token"),
+                    Some(&slack.uri()),
+                )
+                .expect("slack client"),
+            ),
+            clock: Arc::new(revoke_role_bot::clock::SystemClock),
+        },
         None,
     );
     let app = TestApp {
@@ -638,4 +641,12 @@ fn load_wait() -> Duration {
             .and_then(|v| v.parse().ok())
             .unwrap_or(600),
     )
+}
+
+/// The short reason a failed request shows on its card (as Slack receives it).
+pub fn short_reason(r: &Request) -> String {
+    let failure = r.failure().expect("a failed request has a failure");
+    revoke_role_bot::slack::messages::failure(failure, r.role())
+        .to_mrkdwn()
+        .into_string()
 }

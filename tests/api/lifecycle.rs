@@ -23,10 +23,11 @@ async fn full_scenario_request_self_approval_refused_second_approver_applies_ver
     assert!(ack["text"].as_str().unwrap().contains(&role));
 
     let request = app.request_from_card(0).await;
-    assert_eq!(request.state, State::Pending);
-    assert_eq!(request.role.to_string(), arn);
+    assert_eq!(request.state(), State::Pending);
+    assert_eq!(request.role().to_string(), arn);
     assert_eq!(
-        request.reason, "INC-4711 keys <leaked> & rotated",
+        request.reason(),
+        "INC-4711 keys <leaked> & rotated",
         "stored as typed"
     );
     let card = &app.slack_received("/chat.postMessage").await[0];
@@ -54,7 +55,7 @@ async fn full_scenario_request_self_approval_refused_second_approver_applies_ver
     );
 
     // The requester cannot approve their own request.
-    app.click(ALICE, "approve", &request.id).await;
+    app.click(ALICE, "approve", request.id()).await;
     let replies = app.wait_replies(ALICE, 2).await;
     let refusal = &replies[1];
     assert_eq!(refusal["response_type"], "ephemeral");
@@ -63,18 +64,18 @@ async fn full_scenario_request_self_approval_refused_second_approver_applies_ver
         "{refusal}"
     );
     settle().await;
-    assert_eq!(app.stored(&request.id).await.state, State::Pending);
+    assert_eq!(app.stored(request.id()).await.state(), State::Pending);
     assert!(
         app.revoke_policy(&role).await.is_none(),
         "nothing applied on a refused click"
     );
 
     let before = Utc::now();
-    app.click(BOB, "approve", &request.id).await;
-    let done = app.wait_state(&request.id, State::Applied).await;
+    app.click(BOB, "approve", request.id()).await;
+    let done = app.wait_state(request.id(), State::Applied).await;
     let after = Utc::now();
 
-    let cutoff = done.cutoff.expect("cut-off recorded");
+    let cutoff = done.cutoff().expect("cut-off recorded");
     assert!(
         cutoff.time() >= before - chrono::Duration::seconds(1)
             && cutoff.time() <= after + chrono::Duration::seconds(1)
@@ -89,7 +90,7 @@ async fn full_scenario_request_self_approval_refused_second_approver_applies_ver
             "Condition":{"DateLessThan":{"aws:TokenIssueTime": cutoff.to_string()}}}]})
     );
 
-    let kinds = app.event_kinds(&request.id).await;
+    let kinds = app.event_kinds(request.id()).await;
     assert_eq!(
         kinds,
         [
@@ -99,13 +100,16 @@ async fn full_scenario_request_self_approval_refused_second_approver_applies_ver
             EventKind::Applied
         ]
     );
-    let events = app.events(&request.id).await;
+    let events = app.events(request.id()).await;
     assert_eq!(events[2].draft.actor, BOB);
     assert_eq!(
         events[3].draft.cutoff.as_deref(),
         Some(cutoff.to_string().as_str())
     );
-    assert_eq!(events[3].draft.policy_sha256, done.policy_sha256);
+    assert_eq!(
+        events[3].draft.policy_sha256.as_deref(),
+        done.policy_sha256()
+    );
 
     let updates = app.wait_slack("/chat.update", 2).await;
     let last = updates.last().unwrap().to_string();
@@ -122,14 +126,14 @@ async fn reject_by_an_approver_closes_the_request_without_touching_iam() {
     let app = spawn_app().await;
     let (role, request) = app.role_with_request("reject-me", "INC-1 suspicious").await;
 
-    app.click(CAROL, "reject", &request.id).await;
-    let r = app.wait_state(&request.id, State::Rejected).await;
-    assert_eq!(r.decided_by.as_ref().unwrap().as_str(), CAROL);
+    app.click(CAROL, "reject", request.id()).await;
+    let r = app.wait_state(request.id(), State::Rejected).await;
+    assert_eq!(r.decided_by().as_ref().unwrap().as_str(), CAROL);
     let update = app.wait_slack("/chat.update", 1).await[0].to_string();
     assert!(update.contains("Rejected by <@U0CAROL>"), "{update}");
 
     // A late approval on the closed request is refused and changes nothing.
-    app.click(BOB, "approve", &request.id).await;
+    app.click(BOB, "approve", request.id()).await;
     let replies = app.wait_replies(BOB, 1).await;
     assert!(
         replies[0]["text"]
@@ -140,7 +144,7 @@ async fn reject_by_an_approver_closes_the_request_without_touching_iam() {
     settle().await;
     assert!(app.revoke_policy(&role).await.is_none());
     assert_eq!(
-        app.event_kinds(&request.id).await,
+        app.event_kinds(request.id()).await,
         [
             EventKind::Requested,
             EventKind::Rejected,
@@ -160,7 +164,7 @@ async fn cancel_only_by_the_requester() {
         .role_with_request("cancel-me", "INC-2 false alarm")
         .await;
 
-    app.click(BOB, "cancel", &request.id).await;
+    app.click(BOB, "cancel", request.id()).await;
     let replies = app.wait_replies(BOB, 1).await;
     assert!(
         replies[0]["text"]
@@ -169,13 +173,13 @@ async fn cancel_only_by_the_requester() {
             .contains("Only the person who requested")
     );
 
-    app.click(ALICE, "cancel", &request.id).await;
-    app.wait_state(&request.id, State::Cancelled).await;
+    app.click(ALICE, "cancel", request.id()).await;
+    app.wait_state(request.id(), State::Cancelled).await;
     let update = app.wait_slack("/chat.update", 1).await[0].to_string();
     assert!(update.contains("Cancelled by <@U0ALICE>"));
     assert!(app.revoke_policy(&role).await.is_none());
     assert_eq!(
-        app.event_kinds(&request.id).await,
+        app.event_kinds(request.id()).await,
         [
             EventKind::Requested,
             EventKind::ClickRefused,
@@ -189,7 +193,7 @@ async fn an_unauthorized_approver_is_refused_and_recorded() {
     let app = spawn_app().await;
     let (role, request) = app.role_with_request("guarded", "INC-3 leaked").await;
 
-    app.click(EVE, "approve", &request.id).await;
+    app.click(EVE, "approve", request.id()).await;
     let replies = app.wait_replies(EVE, 1).await;
     assert_eq!(replies[0]["response_type"], "ephemeral");
     assert!(
@@ -199,8 +203,8 @@ async fn an_unauthorized_approver_is_refused_and_recorded() {
             .contains("not on the approvers list")
     );
     settle().await;
-    assert_eq!(app.stored(&request.id).await.state, State::Pending);
-    let events = app.events(&request.id).await;
+    assert_eq!(app.stored(request.id()).await.state(), State::Pending);
+    let events = app.events(request.id()).await;
     assert_eq!(events.last().unwrap().draft.kind, EventKind::ClickRefused);
     assert_eq!(events.last().unwrap().draft.actor, EVE);
     assert!(
@@ -229,7 +233,10 @@ async fn the_same_slash_command_delivered_twice_creates_one_request() {
     assert_eq!(app.slack_received("/chat.postMessage").await.len(), 1);
     let page = app.store.latest_requests(None, 100).await.unwrap();
     assert_eq!(
-        page.items.iter().filter(|r| r.role.name() == role).count(),
+        page.items
+            .iter()
+            .filter(|r| r.role().name() == role)
+            .count(),
         1
     );
 }
@@ -245,12 +252,12 @@ async fn two_requests_for_one_role_approved_at_once_both_apply_and_the_later_cut
     app.command(BOB, &format!("prod/{role} INC-6 second")).await;
     let second = app.request_from_card(1).await;
     tokio::join!(
-        app.click(BOB, "approve", &first.id),
-        app.click(CAROL, "approve", &second.id)
+        app.click(BOB, "approve", first.id()),
+        app.click(CAROL, "approve", second.id())
     );
-    let a = app.wait_state(&first.id, State::Applied).await;
-    let b = app.wait_state(&second.id, State::Applied).await;
-    let latest = a.cutoff.max(b.cutoff).unwrap();
+    let a = app.wait_state(first.id(), State::Applied).await;
+    let b = app.wait_state(second.id(), State::Applied).await;
+    let latest = a.cutoff().max(b.cutoff()).unwrap();
     let policy = app.revoke_policy(&role).await.unwrap();
     assert_eq!(
         policy["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"],

@@ -133,7 +133,7 @@ async fn a_full_flow_over_socket_mode_with_a_reconnect() {
             .await
             .ok()
             .flatten()
-            .filter(|r| r.state == State::Applied)
+            .filter(|r| r.state() == State::Applied)
     })
     .await;
     let doc = revoke_policy_with(&iam, &role)
@@ -141,7 +141,7 @@ async fn a_full_flow_over_socket_mode_with_a_reconnect() {
         .expect("policy on the role");
     assert_eq!(
         doc["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"],
-        applied.cutoff.unwrap().to_string()
+        applied.cutoff().unwrap().to_string()
     );
 
     // Slack drops the connection: the bot opens a new one and keeps answering.
@@ -278,10 +278,10 @@ async fn readyz_fails_while_dynamodb_is_down_and_recovers_when_it_is_back() {
 async fn metrics_count_a_completed_flow() {
     let app = spawn_app().await;
     let (_, request) = app.role_with_request("metered", "INC-31 leaked").await;
-    app.click(ALICE, "approve", &request.id).await;
+    app.click(ALICE, "approve", request.id()).await;
     app.wait_replies(ALICE, 2).await;
-    app.click(BOB, "approve", &request.id).await;
-    app.wait_state(&request.id, State::Applied).await;
+    app.click(BOB, "approve", request.id()).await;
+    app.wait_state(request.id(), State::Applied).await;
     let unsigned = app.post_raw("/slack/commands", "x=1".into(), vec![]).await;
     assert_eq!(unsigned.status(), 401);
 

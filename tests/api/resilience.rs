@@ -58,7 +58,7 @@ async fn slack_500_and_429_are_retried_and_retry_after_is_honoured() {
             .contains("waiting for approval"),
         "the reply came through on a retry"
     );
-    assert!(request.card.is_some() || app.stored(&request.id).await.card.is_some());
+    assert!(request.card().is_some() || app.stored(request.id()).await.card().is_some());
 }
 
 #[tokio::test]
@@ -130,7 +130,7 @@ async fn aws_down_at_the_click_refuses_cleanly_and_the_flow_completes_when_it_is
     let request = t.request_from_card(0).await;
 
     cut.cut();
-    app.on_click(approval(&t, BOB, &request.id));
+    app.on_click(approval(&t, BOB, request.id()));
     let replies = t.wait_replies(BOB, 1).await;
     assert!(
         replies[0]["text"]
@@ -146,10 +146,10 @@ async fn aws_down_at_the_click_refuses_cleanly_and_the_flow_completes_when_it_is
     );
 
     cut.restore();
-    assert_eq!(t.stored(&request.id).await.state, State::Pending);
-    app.on_click(approval(&t, BOB, &request.id));
-    t.wait_state(&request.id, State::Applied).await;
-    t.assert_applied_once(&request.id, &role).await;
+    assert_eq!(t.stored(request.id()).await.state(), State::Pending);
+    app.on_click(approval(&t, BOB, request.id()));
+    t.wait_state(request.id(), State::Applied).await;
+    t.assert_applied_once(request.id(), &role).await;
 }
 
 #[tokio::test]
@@ -164,10 +164,10 @@ async fn aws_down_between_approval_and_policy_leaves_it_approved_and_recovery_fi
     app.on_command(decoded);
     let request = t.request_from_card(0).await;
     // Hold the apply lease call (the first after `approved`) in moto while the outage starts.
-    let hold = format!("body:REQ#{}|lease_until", request.id);
+    let hold = format!("body:REQ#{}|lease_until", request.id());
     let faults =
         inject_faults(json!({ hold.clone(): {"delay": 2, "status": 500, "times": 1} })).await;
-    app.on_click(approval(&t, BOB, &request.id));
+    app.on_click(approval(&t, BOB, request.id()));
     eventually("the lease call held in moto", || async {
         moto_calls()
             .await
@@ -178,15 +178,15 @@ async fn aws_down_between_approval_and_policy_leaves_it_approved_and_recovery_fi
     cut.cut();
     // Long enough for the held call to fail and the SDK's retries (3 attempts) to give up.
     tokio::time::sleep(Duration::from_secs(7)).await;
-    assert_eq!(t.stored(&request.id).await.state, State::Approved);
+    assert_eq!(t.stored(request.id()).await.state(), State::Approved);
     assert!(t.revoke_policy(&role).await.is_none());
 
     faults.clear().await;
     cut.restore();
     app.recover().await.unwrap();
-    let done = t.wait_state(&request.id, State::Applied).await;
-    assert!(done.cutoff.is_some());
-    t.assert_applied_once(&request.id, &role).await;
+    let done = t.wait_state(request.id(), State::Applied).await;
+    assert!(done.cutoff().is_some());
+    t.assert_applied_once(request.id(), &role).await;
 }
 
 #[tokio::test]
@@ -206,14 +206,14 @@ async fn a_process_killed_between_approved_and_applied_is_finished_after_restart
     );
     let request = t.request_from_card(0).await;
     // The apply lease is the first thing after `approved` is written: hold that call in moto.
-    let hold = format!("body:REQ#{}|lease_until", request.id);
+    let hold = format!("body:REQ#{}|lease_until", request.id());
     let faults =
         inject_faults(json!({ hold.clone(): {"delay": 10, "status": 500, "times": 1} })).await;
     assert_eq!(
         first
             .post_signed(
                 "/slack/interactions",
-                t.click_body(BOB, "approve", request.id.as_str())
+                t.click_body(BOB, "approve", request.id().as_str())
             )
             .await,
         200
@@ -227,13 +227,13 @@ async fn a_process_killed_between_approved_and_applied_is_finished_after_restart
     .await;
     first.kill().await;
     faults.clear().await;
-    assert_eq!(t.stored(&request.id).await.state, State::Approved);
+    assert_eq!(t.stored(request.id()).await.state(), State::Approved);
     assert!(t.revoke_policy(&role).await.is_none());
 
     let _second = BotProcess::start(&t.table, &t.slack.uri(), &moto_endpoint()).await;
-    t.wait_state(&request.id, State::Applied).await;
+    t.wait_state(request.id(), State::Applied).await;
     settle().await;
-    t.assert_applied_once(&request.id, &role).await;
+    t.assert_applied_once(request.id(), &role).await;
 }
 
 #[tokio::test]
@@ -257,7 +257,7 @@ async fn two_processes_on_one_table_make_one_transition_for_simultaneous_clicks(
     let request = t.request_from_card(0).await;
     let clicks = (0..16).map(|i| {
         let (proc_, who) = if i % 2 == 0 { (&a, BOB) } else { (&b, CAROL) };
-        let body = t.click_body(who, "approve", request.id.as_str());
+        let body = t.click_body(who, "approve", request.id().as_str());
         async move { proc_.post_signed("/slack/interactions", body).await }
     });
     assert!(
@@ -266,13 +266,13 @@ async fn two_processes_on_one_table_make_one_transition_for_simultaneous_clicks(
             .iter()
             .all(|s| *s == 200)
     );
-    t.wait_state(&request.id, State::Applied).await;
+    t.wait_state(request.id(), State::Applied).await;
     eventually("all 16 clicks recorded", || async {
-        (t.events(&request.id).await.len() >= 3 + 15).then_some(())
+        (t.events(request.id()).await.len() >= 3 + 15).then_some(())
     })
     .await;
     settle().await;
-    let kinds = t.event_kinds(&request.id).await;
+    let kinds = t.event_kinds(request.id()).await;
     assert_eq!(
         kinds.iter().filter(|k| **k == EventKind::Approved).count(),
         1
@@ -354,7 +354,7 @@ async fn load_many_commands_and_approvals_lose_nothing_and_duplicate_nothing() {
                 .await
                 .ok()
                 .flatten()
-                .filter(|r| r.state == State::Applied)
+                .filter(|r| r.state() == State::Applied)
         })
         .await;
     }
@@ -434,7 +434,7 @@ async fn sigterm_lets_background_work_finish_and_exits_cleanly() {
     assert!(status.success(), "{status:?}");
     // The work in flight finished before the exit: the card reference is stored and the requester told.
     let request = t.request_from_card(0).await;
-    assert!(t.stored(&request.id).await.card.is_some());
+    assert!(t.stored(request.id()).await.card().is_some());
     assert!(t.replies_to(ALICE).await.iter().any(|r| {
         r["text"]
             .as_str()

@@ -72,7 +72,7 @@ async fn request_and_approve(app: &TestApp, role: &str, nth: usize) -> Request {
     app.command(ALICE, &format!("prod/{role} INC-4{nth} credentials leaked"))
         .await;
     let request = app.request_from_card(nth).await;
-    app.click(BOB, "approve", &request.id).await;
+    app.click(BOB, "approve", request.id()).await;
     request
 }
 
@@ -90,17 +90,17 @@ async fn a_later_existing_cutoff_stays_in_place() {
     .await;
 
     let request = request_and_approve(&app, &role, 0).await;
-    let done = app.wait_state(&request.id, State::Applied).await;
+    let done = app.wait_state(request.id(), State::Applied).await;
 
-    assert_eq!(done.cutoff.unwrap().to_string(), "2099-01-01T00:00:00Z");
-    assert_eq!(done.outcome, Some(MergeOutcome::AlreadyCovered));
+    assert_eq!(done.cutoff().unwrap().to_string(), "2099-01-01T00:00:00Z");
+    assert_eq!(done.outcome(), Some(MergeOutcome::AlreadyCovered));
     let policy = app.revoke_policy(&role).await.expect("policy still there");
     assert_eq!(
         enforced_cutoff(&policy).as_deref(),
         Some("2099-01-01T00:00:00Z"),
         "the later cut-off must not move backwards: {policy}"
     );
-    let applied = app.events(&request.id).await.pop().unwrap();
+    let applied = app.events(request.id()).await.pop().unwrap();
     assert_eq!(applied.draft.kind, EventKind::Applied);
     assert_eq!(
         applied.draft.cutoff.as_deref(),
@@ -130,16 +130,16 @@ async fn an_earlier_existing_cutoff_is_replaced_with_one_write() {
 
     let before = Utc::now();
     let request = request_and_approve(&app, &role, 0).await;
-    let done = app.wait_state(&request.id, State::Applied).await;
+    let done = app.wait_state(request.id(), State::Applied).await;
     let after = Utc::now();
 
-    let cutoff = done.cutoff.unwrap();
+    let cutoff = done.cutoff().unwrap();
     assert!(
         cutoff.time() >= before - chrono::Duration::seconds(1)
             && cutoff.time() <= after + chrono::Duration::seconds(1),
         "the new cut-off is the moment of application, not 2020: {cutoff}"
     );
-    assert_eq!(done.outcome, Some(MergeOutcome::Extended));
+    assert_eq!(done.outcome(), Some(MergeOutcome::Extended));
     assert_eq!(
         app.revoke_policy(&role).await.unwrap(),
         json!({"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],"Resource":["*"],
@@ -183,13 +183,13 @@ async fn a_role_in_a_second_account_is_revoked_through_the_assumed_role() {
     )
     .await;
     let request = app.request_from_card(0).await;
-    assert_eq!(request.role.to_string(), target_arn);
+    assert_eq!(request.role().to_string(), target_arn);
     let card = app.slack_received("/chat.postMessage").await[0].to_string();
     assert!(card.contains(&format!("staging ({STAGING})")), "{card}");
 
-    app.click(BOB, "approve", &request.id).await;
-    let done = app.wait_state(&request.id, State::Applied).await;
-    let cutoff = done.cutoff.unwrap().to_string();
+    app.click(BOB, "approve", request.id()).await;
+    let done = app.wait_state(request.id(), State::Applied).await;
+    let cutoff = done.cutoff().unwrap().to_string();
 
     let policy = revoke_policy_with(&staging_iam, &target)
         .await
@@ -346,7 +346,7 @@ async fn the_card_previews_instance_profiles_and_the_existing_cutoff() {
         "{card}"
     );
     let preview = request
-        .preview
+        .preview()
         .expect("the preview is kept with the request");
     assert_eq!(preview.instance_profiles, [profile]);
     assert_eq!(
@@ -416,7 +416,7 @@ async fn approved_while_put_refused(
     }))
     .await;
     let request = request_and_approve(app, role, 0).await;
-    let outcome = failure(app, &request.id).await;
+    let outcome = failure(app, request.id()).await;
     faults.clear().await;
     outcome
 }
@@ -430,7 +430,7 @@ fn assert_short_on_card_full_in_audit(
     full_message: &str,
     short_says: &[&str],
 ) {
-    let short = failed.error.as_deref().expect("the short reason is kept");
+    let short = &short_reason(failed);
     for s in short_says {
         assert!(
             short.contains(s),
@@ -459,8 +459,8 @@ async fn a_role_deleted_before_approval_fails_as_no_such_entity() {
     let (role, request) = app.role_with_request("app-gone", "INC-45 leaked").await;
     app.iam.delete_role().role_name(&role).send().await.unwrap();
 
-    app.click(BOB, "approve", &request.id).await;
-    let (failed, card, event) = failure(&app, &request.id).await;
+    app.click(BOB, "approve", request.id()).await;
+    let (failed, card, event) = failure(&app, request.id()).await;
     assert_short_on_card_full_in_audit(
         &failed,
         &card,
@@ -498,7 +498,7 @@ async fn access_denied_names_the_missing_permission() {
     .await;
 
     let first = request_and_approve(&app, &no_put, 0).await;
-    let (failed, card, event) = failure(&app, &first.id).await;
+    let (failed, card, event) = failure(&app, first.id()).await;
     assert_short_on_card_full_in_audit(
         &failed,
         &card,
@@ -512,8 +512,8 @@ async fn access_denied_names_the_missing_permission() {
     );
 
     let second = request_and_approve(&app, &no_get, 1).await;
-    let (failed, _, event) = failure(&app, &second.id).await;
-    let short = failed.error.as_deref().unwrap();
+    let (failed, _, event) = failure(&app, second.id()).await;
+    let short = &short_reason(&failed);
     assert!(
         short.contains("not allowed to call iam:GetRolePolicy") && !short.contains("PutRolePolicy"),
         "{short}"
@@ -592,9 +592,9 @@ async fn throttling_fails_only_after_the_sdk_retries() {
     .await;
 
     let request = request_and_approve(&app, &throttled, 0).await;
-    let (failed, card, event) = failure(&app, &request.id).await;
+    let (failed, card, event) = failure(&app, request.id()).await;
     let transient = request_and_approve(&app, &blip, 1).await;
-    let applied = app.wait_state(&transient.id, State::Applied).await;
+    let applied = app.wait_state(transient.id(), State::Applied).await;
     faults.clear().await;
 
     assert_short_on_card_full_in_audit(
@@ -615,7 +615,7 @@ async fn throttling_fails_only_after_the_sdk_retries() {
     assert_eq!(calls_for(&calls, &format!("PutRolePolicy:{blip}")), 1);
     assert_eq!(
         enforced_cutoff(&app.revoke_policy(&blip).await.unwrap()),
-        applied.cutoff.map(|c| c.to_string())
+        applied.cutoff().map(|c| c.to_string())
     );
 }
 
@@ -661,12 +661,7 @@ async fn a_failed_revocation_logs_the_full_aws_error() {
     app.create_role(&role, None).await;
     let msg = access_denied("PutRolePolicy", &role);
     let (failed, _, _) = approved_while_put_refused(&app, &role, 403, "AccessDenied", &msg).await;
-    assert!(
-        failed
-            .error
-            .unwrap()
-            .contains("not allowed to call iam:PutRolePolicy")
-    );
+    assert!(short_reason(&failed).contains("not allowed to call iam:PutRolePolicy"));
     let (server, msg) = (&server, &msg);
     let line = eventually("the full error in the server's log", || async move {
         server
@@ -676,7 +671,7 @@ async fn a_failed_revocation_logs_the_full_aws_error() {
             .map(str::to_string)
     })
     .await;
-    assert!(line.contains(failed.id.as_str()), "{line}");
+    assert!(line.contains(failed.id().as_str()), "{line}");
 }
 
 // ---- recovery ----
@@ -704,11 +699,11 @@ async fn an_approved_request_left_by_a_crash_is_finished_once_by_a_fresh_server(
         now,
         chrono::Duration::minutes(30),
     );
-    let requested = EventDraft::new(request.id.clone(), EventKind::Requested, ALICE, now)
-        .with_role(&request.role)
-        .with_reason(&request.reason);
+    let requested = EventDraft::new(request.id().clone(), EventKind::Requested, ALICE, now)
+        .with_role(request.role())
+        .with_reason(request.reason());
     store.create(&request, requested, None).await.unwrap();
-    let Decision::Transition { next, event } = request.decide(
+    let Decision::Transition(t) = request.decide(
         Action::Approve,
         &SlackUserId::parse(BOB).unwrap(),
         true,
@@ -716,25 +711,25 @@ async fn an_approved_request_left_by_a_crash_is_finished_once_by_a_fresh_server(
     ) else {
         panic!("Bob may approve");
     };
-    store.transition(&next, event).await.unwrap();
+    store.transition(&t.next, t.event).await.unwrap();
     assert_eq!(
-        store.get(&request.id).await.unwrap().unwrap().state,
+        store.get(request.id()).await.unwrap().unwrap().state(),
         State::Approved
     );
     let put = format!("PutRolePolicy:{role}");
     assert_eq!(calls_for(&moto_calls().await, &put), 0);
 
     let app = spawn_app_on(&table, None, |c| c).await;
-    let done = app.wait_state(&request.id, State::Applied).await;
+    let done = app.wait_state(request.id(), State::Applied).await;
     settle().await;
     settle().await;
 
-    app.assert_applied_once(&request.id, &role).await;
+    app.assert_applied_once(request.id(), &role).await;
     assert_eq!(
         enforced_cutoff(&app.revoke_policy(&role).await.unwrap()),
-        done.cutoff.map(|c| c.to_string())
+        done.cutoff().map(|c| c.to_string())
     );
-    assert_eq!(done.decided_by.unwrap().as_str(), BOB);
+    assert_eq!(done.decided_by().unwrap().as_str(), BOB);
 }
 
 #[tokio::test]

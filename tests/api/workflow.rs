@@ -45,10 +45,10 @@ async fn user_group_members_may_request_and_approve() {
         .await;
     let request = app.request_from_card(0).await;
     // Not in the approvers group.
-    app.click("U0DAVE", "approve", &request.id).await;
+    app.click("U0DAVE", "approve", request.id()).await;
     app.wait_replies("U0DAVE", 2).await;
-    app.click("U0ERIN", "approve", &request.id).await;
-    app.wait_state(&request.id, State::Applied).await;
+    app.click("U0ERIN", "approve", request.id()).await;
+    app.wait_state(request.id(), State::Applied).await;
     let calls = app.slack.received_requests().await.unwrap();
     assert!(
         calls
@@ -111,7 +111,7 @@ async fn two_approvals_need_two_distinct_people_and_the_card_shows_progress() {
             .await;
     let (role, request) = app.role_with_request("quorum", "INC-13 leaked").await;
 
-    app.click(BOB, "approve", &request.id).await;
+    app.click(BOB, "approve", request.id()).await;
     let updates = app.wait_slack("/chat.update", 1).await;
     assert!(
         updates[0]
@@ -120,7 +120,7 @@ async fn two_approvals_need_two_distinct_people_and_the_card_shows_progress() {
         "{}",
         updates[0]
     );
-    app.click(BOB, "approve", &request.id).await;
+    app.click(BOB, "approve", request.id()).await;
     let replies = app.wait_replies(BOB, 1).await;
     assert!(
         replies[0]["text"]
@@ -128,20 +128,20 @@ async fn two_approvals_need_two_distinct_people_and_the_card_shows_progress() {
             .unwrap()
             .contains("already approved")
     );
-    assert_eq!(app.stored(&request.id).await.state, State::Pending);
+    assert_eq!(app.stored(request.id()).await.state(), State::Pending);
     assert!(app.revoke_policy(&role).await.is_none());
 
-    app.click(CAROL, "approve", &request.id).await;
-    let done = app.wait_state(&request.id, State::Applied).await;
+    app.click(CAROL, "approve", request.id()).await;
+    let done = app.wait_state(request.id(), State::Applied).await;
     assert_eq!(
-        done.approvals
+        done.approvals()
             .iter()
             .map(|u| u.as_str())
             .collect::<Vec<_>>(),
         [BOB, CAROL]
     );
     assert_eq!(
-        app.event_kinds(&request.id).await,
+        app.event_kinds(request.id()).await,
         [
             EventKind::Requested,
             EventKind::ApprovalRecorded,
@@ -159,11 +159,11 @@ async fn two_approvers_clicking_at_once_both_count() {
             .await;
     let (_, request) = app.role_with_request("both-count", "INC-14 leaked").await;
     tokio::join!(
-        app.click(BOB, "approve", &request.id),
-        app.click(CAROL, "approve", &request.id)
+        app.click(BOB, "approve", request.id()),
+        app.click(CAROL, "approve", request.id())
     );
-    let done = app.wait_state(&request.id, State::Applied).await;
-    assert_eq!(done.approvals.len(), 2);
+    let done = app.wait_state(request.id(), State::Applied).await;
+    assert_eq!(done.approvals().len(), 2);
     settle().await;
     assert!(
         app.replies_to(BOB).await.is_empty() && app.replies_to(CAROL).await.is_empty(),
@@ -193,7 +193,7 @@ async fn many_concurrent_approvals_make_one_transition_and_one_policy_write() {
     let app_ref = &app;
     let clicks = (0..RACERS).map(|i| {
         let who = approvers[i / 2 * 2].clone();
-        let body = app_ref.click_body(&who, "approve", request.id.as_str());
+        let body = app_ref.click_body(&who, "approve", request.id().as_str());
         async move {
             app_ref
                 .post_signed("/slack/interactions", body)
@@ -205,15 +205,15 @@ async fn many_concurrent_approvals_make_one_transition_and_one_policy_write() {
     let statuses = futures::future::join_all(clicks).await;
     assert!(statuses.iter().all(|s| *s == 200));
 
-    app.wait_state(&request.id, State::Applied).await;
+    app.wait_state(request.id(), State::Applied).await;
     // Every click is answered: one transition, the rest refused as closed or already approved.
     eventually("every click accounted for", || async {
-        let n = app.events(&request.id).await.len();
+        let n = app.events(request.id()).await.len();
         (n >= 3 + RACERS - 1).then_some(())
     })
     .await;
     settle().await;
-    let kinds = app.event_kinds(&request.id).await;
+    let kinds = app.event_kinds(request.id()).await;
     assert_eq!(
         kinds.iter().filter(|k| **k == EventKind::Approved).count(),
         1
@@ -242,8 +242,8 @@ fn expire_after_1s(config: String) -> String {
 
 /// The request is `expired`, in one transition, and its card says so.
 async fn assert_expired(app: &TestApp, request: &Request) {
-    let expired = app.wait_state(&request.id, State::Expired).await;
-    assert_eq!(expired.version, 2);
+    let expired = app.wait_state(request.id(), State::Expired).await;
+    assert_eq!(expired.version(), 2);
     let update = app.wait_slack("/chat.update", 1).await;
     assert!(
         update[0]
@@ -271,7 +271,7 @@ async fn an_expired_request_refuses_late_clicks_and_its_card_is_updated_once_acr
         "one expiry, one card update"
     );
 
-    app.click(BOB, "approve", &request.id).await;
+    app.click(BOB, "approve", request.id()).await;
     let replies = app.wait_replies(BOB, 1).await;
     assert!(
         replies[0]["text"]
@@ -282,7 +282,7 @@ async fn an_expired_request_refuses_late_clicks_and_its_card_is_updated_once_acr
         replies[0]
     );
     settle().await;
-    let kinds = app.event_kinds(&request.id).await;
+    let kinds = app.event_kinds(request.id()).await;
     assert_eq!(
         kinds,
         [
@@ -302,7 +302,7 @@ async fn an_unanswered_request_expires_on_the_servers_own_timer() {
     let (role, request) = app.role_with_request("timer", "INC-18 leaked").await;
     assert_expired(&app, &request).await;
     assert_eq!(
-        app.event_kinds(&request.id).await,
+        app.event_kinds(request.id()).await,
         [EventKind::Requested, EventKind::Expired]
     );
     assert!(app.revoke_policy(&role).await.is_none());
@@ -316,14 +316,14 @@ async fn a_click_after_expiry_is_refused_whether_or_not_the_sweeper_ran_first() 
     let app = spawn_app_with(expire_after_1s).await;
     let (role, request) = app.role_with_request("late", "INC-17 leaked").await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    app.click(BOB, "approve", &request.id).await;
+    app.click(BOB, "approve", request.id()).await;
     let replies = app.wait_replies(BOB, 1).await;
     let text = replies[0]["text"].as_str().unwrap();
     assert!(
         text.contains("has expired") || text.contains("already expired"),
         "{text}"
     );
-    app.wait_state(&request.id, State::Expired).await;
+    app.wait_state(request.id(), State::Expired).await;
     assert!(app.revoke_policy(&role).await.is_none());
 }
 
@@ -372,9 +372,9 @@ async fn status_shows_one_request_and_its_events_in_the_channel() {
     let (_, request) = app
         .role_with_request("status", "INC-19 &lt;script&gt;")
         .await;
-    app.click(ALICE, "approve", &request.id).await;
+    app.click(ALICE, "approve", request.id()).await;
     app.wait_replies(ALICE, 2).await;
-    app.command(BOB, &format!("status {}", request.id)).await;
+    app.command(BOB, &format!("status {}", request.id())).await;
     let replies = app.wait_replies(BOB, 1).await;
     assert_eq!(replies[0]["response_type"], "in_channel");
     let text = replies[0]["text"].as_str().unwrap();
@@ -394,8 +394,8 @@ async fn status_shows_one_request_and_its_events_in_the_channel() {
 async fn audit_verify_names_an_edited_and_a_deleted_event() {
     let app = spawn_app().await;
     let (_, request) = app.role_with_request("tamper", "INC-20 leaked").await;
-    app.click(BOB, "approve", &request.id).await;
-    app.wait_state(&request.id, State::Applied).await;
+    app.click(BOB, "approve", request.id()).await;
+    app.wait_state(request.id(), State::Applied).await;
 
     let config = tempfile_with(&base_config(&app.table));
     let verify = || {
@@ -416,8 +416,8 @@ async fn audit_verify_names_an_edited_and_a_deleted_event() {
     );
     assert!(String::from_utf8_lossy(&ok.stdout).contains("chain intact"));
 
-    let events = app.events(&request.id).await;
-    let pk = format!("REQ#{}", request.id);
+    let events = app.events(request.id()).await;
+    let pk = format!("REQ#{}", request.id());
     let sk = |seq: u64| format!("EVT#{seq:020}");
     // Edit who approved; delete the applied event.
     app.ddb
@@ -458,7 +458,8 @@ async fn audit_verify_names_an_edited_and_a_deleted_event() {
     assert!(
         out.contains(&format!(
             "event #{} ({}, approved) was altered",
-            events[1].seq, request.id
+            events[1].seq,
+            request.id()
         )),
         "{out}"
     );
@@ -483,10 +484,10 @@ async fn a_click_before_the_card_is_remembered_still_shows_the_outcome_on_the_ca
     let faults =
         inject_faults(json!({ hold.clone(): {"delay": 2, "status": 500, "times": 1} })).await;
     let (role, request) = app.role_with_request("fast-click", "INC-21 leaked").await;
-    app.click(BOB, "approve", &request.id).await;
-    app.wait_state(&request.id, State::Applied).await;
+    app.click(BOB, "approve", request.id()).await;
+    app.wait_state(request.id(), State::Applied).await;
     assert!(
-        app.stored(&request.id).await.card.is_none(),
+        app.stored(request.id()).await.card().is_none(),
         "the click won the race against storing the card"
     );
     let updates = app.wait_slack("/chat.update", 1).await;
@@ -494,9 +495,9 @@ async fn a_click_before_the_card_is_remembered_still_shows_the_outcome_on_the_ca
     assert!(moto_calls().await.contains_key(&format!("fault:{hold}")));
     let last = updates.last().unwrap().to_string();
     assert!(
-        last.contains(request.id.as_str()) && last.contains("Applied and verified"),
+        last.contains(request.id().as_str()) && last.contains("Applied and verified"),
         "{last}"
     );
-    assert!(app.stored(&request.id).await.card.is_some());
+    assert!(app.stored(request.id()).await.card().is_some());
     assert!(app.revoke_policy(&role).await.is_some());
 }

@@ -1,0 +1,147 @@
+//! Clicks on the card (SPEC §4–§5): approve, reject, cancel. Each valid click is one conditional
+//! write; a click that loses a race is re-read and retried while it still applies.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tracing::{error, info, warn};
+
+use super::notice::{ClickProblem, Notice};
+use super::{App, ClickContext};
+use crate::domain::audit::{EventDraft, EventKind, Witness};
+use crate::domain::ids::Actor;
+use crate::domain::request::{Action, Decision, Refusal, Request, State};
+use crate::ports::{StoreError, error_chain};
+
+/// How often a click that lost a race is re-read and retried.
+pub const MAX_RACE_RETRIES: usize = 64;
+
+impl App {
+    pub(super) async fn click(self: Arc<Self>, ctx: ClickContext) {
+        let mut membership: Option<bool> = None;
+        for _ in 0..MAX_RACE_RETRIES {
+            let request = match self.store.get(&ctx.request_id).await {
+                Ok(Some(r)) => r,
+                Ok(None) => {
+                    return self
+                        .tell(
+                            &ctx.response_url,
+                            Notice::NoSuchRequest(ctx.request_id.clone()),
+                        )
+                        .await;
+                }
+                Err(e) => {
+                    error!(error = %error_chain(&e), "could not read the request");
+                    return self
+                        .tell(
+                            &ctx.response_url,
+                            Notice::ClickNotApplied(ClickProblem::StoreUnreadable),
+                        )
+                        .await;
+                }
+            };
+            let is_approver = match (ctx.action, membership) {
+                (Action::Cancel, _) => false,
+                (_, Some(m)) => m,
+                _ => match self
+                    .authz
+                    .is_member(&self.settings.approvers, &ctx.user)
+                    .await
+                {
+                    Ok(m) => {
+                        membership = Some(m);
+                        m
+                    }
+                    Err(e) => {
+                        warn!(error = %error_chain(&e), "approver check failed");
+                        self.record_refused_click(
+                            &request,
+                            &ctx,
+                            "approvers list could not be checked",
+                        )
+                        .await;
+                        return self
+                            .tell(
+                                &ctx.response_url,
+                                Notice::ClickNotApplied(ClickProblem::MembershipUnknown),
+                            )
+                            .await;
+                    }
+                },
+            };
+            let transition =
+                match request.decide(ctx.action, &ctx.user, is_approver, self.clock.now()) {
+                    Decision::Refuse(refusal) => {
+                        info!(refusal = refusal.code(), "click refused");
+                        self.record_refused_click(&request, &ctx, refusal.code())
+                            .await;
+                        let expired = refusal == Refusal::Expired;
+                        self.tell(
+                            &ctx.response_url,
+                            Notice::ClickRefused {
+                                refusal,
+                                id: request.id().clone(),
+                            },
+                        )
+                        .await;
+                        if expired {
+                            self.expire(request).await;
+                        }
+                        return;
+                    }
+                    Decision::Transition(t) => *t,
+                };
+            let next = transition.next;
+            match self.transition(&next, transition.event).await {
+                Ok(appended) => {
+                    info!(state = next.state().as_str(), "transition");
+                    let witness = Witness::of(&appended);
+                    if next.state() != State::Approved {
+                        let shown = (!next.state().is_open()).then_some(witness);
+                        return self.update_card(&next, shown).await;
+                    }
+                    // The policy does not wait for Slack: the "approved" card update and the
+                    // IAM write run together, and the outcome's update follows both.
+                    let approved_at = Instant::now();
+                    let (_, outcome) = tokio::join!(
+                        self.update_card(&next, None),
+                        self.write_and_record(next.clone(), Some(approved_at))
+                    );
+                    if let Some((done, witness)) = outcome {
+                        self.update_card(&done, Some(witness)).await;
+                    }
+                    return;
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => {
+                    error!(error = %error_chain(&e), "could not record the transition");
+                    return self
+                        .tell(
+                            &ctx.response_url,
+                            Notice::ClickNotApplied(ClickProblem::NotRecorded),
+                        )
+                        .await;
+                }
+            }
+        }
+        error!("gave up after repeated write conflicts");
+        self.tell(
+            &ctx.response_url,
+            Notice::ClickNotApplied(ClickProblem::KeptChanging),
+        )
+        .await;
+    }
+
+    /// A click that changed nothing is an audit event too, with who clicked and why it was refused.
+    async fn record_refused_click(&self, request: &Request, ctx: &ClickContext, why: &str) {
+        let event = EventDraft::by(
+            request.id().clone(),
+            EventKind::ClickRefused,
+            &Actor::User(ctx.user.clone()),
+            self.clock.now(),
+        )
+        .with_role(request.role())
+        .with_detail(format!("{}: {why}", ctx.action.as_str()));
+        self.record_quietly(event).await;
+    }
+}

@@ -1,0 +1,288 @@
+//! The application: shared state (settings, ports, clock, metrics, background work) in [`App`],
+//! and one module per use case: `submit` (a new request), `decide` (clicks), `apply` (the
+//! revocation), `recover` (finishing approved requests, expiring pending ones) and `lookup`.
+//! Slack handlers call [`App::on_command`] / [`App::on_click`], which answer at once and continue
+//! in the background; what people are told comes back as [`notice::Notice`] values.
+
+pub mod apply;
+pub mod authz;
+pub mod cards;
+pub mod decide;
+pub mod lookup;
+pub mod notice;
+pub mod recover;
+pub mod submit;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{Instrument, error, info, info_span};
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::domain::audit::{AuditEvent, EventDraft, EventKind, WITNESS_HEX};
+use crate::domain::command::{AuditQuery, AuditTarget, Command};
+use crate::domain::ids::{Actor, ChannelId, RequestId, SlackUserId};
+use crate::domain::protection::ProtectionRules;
+use crate::domain::request::{Action, Request};
+use crate::domain::role_arn::RoleArn;
+use crate::metrics::Metrics;
+use crate::ports::{AuditStore, Iam, Slack, StoreError, error_chain};
+use authz::Authorizer;
+use notice::Notice;
+
+/// A slash command as it arrived, after the signature was checked.
+#[derive(Debug, Clone)]
+pub struct CommandContext {
+    pub user: SlackUserId,
+    pub channel: ChannelId,
+    pub text: String,
+    pub response_url: String,
+    pub trigger_id: Option<String>,
+}
+
+/// A button click as it arrived, after the signature was checked.
+#[derive(Debug, Clone)]
+pub struct ClickContext {
+    pub user: SlackUserId,
+    pub action: Action,
+    pub request_id: RequestId,
+    pub response_url: String,
+}
+
+/// Background tasks that may run at once; the rest wait their turn (their Slack answer went out already).
+pub const MAX_CONCURRENT_WORK: usize = 64;
+
+/// The ports the application works over.
+pub struct Ports {
+    pub store: Arc<dyn AuditStore>,
+    pub iam: Arc<dyn Iam>,
+    pub slack: Arc<dyn Slack>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub struct App {
+    settings: Arc<Settings>,
+    store: Arc<dyn AuditStore>,
+    iam: Arc<dyn Iam>,
+    slack: Arc<dyn Slack>,
+    clock: Arc<dyn Clock>,
+    protection: ProtectionRules,
+    authz: Authorizer,
+    metrics: Arc<Metrics>,
+    /// Background work, so shutdown can let it finish.
+    tasks: TaskTracker,
+    /// Stops the background loops (recovery, expiry).
+    stop: CancellationToken,
+    /// Bounds the background work running at once, so a burst of commands queues here instead of
+    /// opening hundreds of connections to AWS and Slack at the same moment.
+    work_slots: Arc<Semaphore>,
+}
+
+impl App {
+    /// `self_role` is the role the bot runs as (from `sts:GetCallerIdentity`), never revocable.
+    pub fn new(settings: Arc<Settings>, ports: Ports, self_role: Option<RoleArn>) -> Arc<Self> {
+        let protection = ProtectionRules {
+            allow: settings.allow.clone(),
+            protect: settings.protect.clone(),
+            self_role,
+            assumed_roles: settings
+                .accounts
+                .iter()
+                .filter_map(|a| a.assume_role_arn.clone())
+                .collect(),
+        };
+        Arc::new(App {
+            authz: Authorizer::new(ports.slack.clone()),
+            settings,
+            store: ports.store,
+            iam: ports.iam,
+            slack: ports.slack,
+            clock: ports.clock,
+            protection,
+            metrics: Arc::new(Metrics::default()),
+            tasks: TaskTracker::new(),
+            stop: CancellationToken::new(),
+            work_slots: Arc::new(Semaphore::new(MAX_CONCURRENT_WORK)),
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn AuditStore> {
+        &self.store
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    pub fn protection(&self) -> &ProtectionRules {
+        &self.protection
+    }
+
+    /// Run slow work in the background, tracked so that shutdown can wait for it.
+    fn spawn<F>(self: &Arc<Self>, fut: F)
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let slots = self.work_slots.clone();
+        self.tasks.spawn(async move {
+            let _slot = slots.acquire_owned().await;
+            fut.await;
+        });
+    }
+
+    /// Wait until background work is done, or `limit` passes; returns how many tasks are left.
+    /// Work cut off here is recoverable: an `approved` request is finished by the next process.
+    pub async fn drain(&self, limit: Duration) -> usize {
+        self.stop.cancel();
+        self.tasks.close();
+        let _ = tokio::time::timeout(limit, self.tasks.wait()).await;
+        let left = self.tasks.len();
+        self.tasks.reopen();
+        left
+    }
+
+    /// Wait for the background work spawned so far (tests: instead of sleeping).
+    pub async fn settle(&self) {
+        self.tasks.close();
+        self.tasks.wait().await;
+        self.tasks.reopen();
+    }
+
+    /// Cancelled when the application stops; background loops watch it.
+    pub fn stopping(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
+    // ---- the audit store, counted and logged with the chain position ----
+
+    fn appended(&self, e: &AuditEvent) {
+        self.metrics.transition(e.draft.kind.as_str());
+        let prefix: String = e.hash.chars().take(WITNESS_HEX).collect();
+        info!(
+            audit_seq = e.seq,
+            audit_hash = %prefix,
+            kind = e.draft.kind.as_str(),
+            request_id = %e.draft.request_id,
+            "audit event appended"
+        );
+    }
+
+    async fn create(
+        &self,
+        request: &Request,
+        event: EventDraft,
+        key: Option<&str>,
+    ) -> Result<AuditEvent, StoreError> {
+        let e = self.store.create(request, event, key).await?;
+        self.appended(&e);
+        Ok(e)
+    }
+
+    async fn transition(
+        &self,
+        next: &Request,
+        event: EventDraft,
+    ) -> Result<AuditEvent, StoreError> {
+        let e = self.store.transition(next, event).await?;
+        self.appended(&e);
+        Ok(e)
+    }
+
+    async fn record(&self, event: EventDraft) -> Result<AuditEvent, StoreError> {
+        let e = self.store.record(event).await?;
+        self.appended(&e);
+        Ok(e)
+    }
+
+    async fn record_quietly(&self, event: EventDraft) {
+        if let Err(e) = self.record(event).await {
+            error!(error = %error_chain(&e), "could not record an audit event");
+        }
+    }
+
+    async fn tell(&self, response_url: &str, notice: Notice) {
+        if let Err(e) = self.slack.respond(response_url, &notice).await {
+            tracing::warn!(error = %e, "could not answer through response_url");
+        }
+    }
+
+    // ---- entry points: answer at once, work in the background ----
+
+    /// The immediate answer to a slash command; slow work is spawned.
+    pub fn on_command(self: &Arc<Self>, ctx: CommandContext) -> Notice {
+        let command = match Command::parse(&ctx.text) {
+            Ok(c) => c,
+            Err(e) => return Notice::NotUnderstood(e),
+        };
+        if !self.settings.channels.is_empty() && !self.settings.channels.contains(&ctx.channel) {
+            let app = self.clone();
+            let event = EventDraft::by(
+                RequestId::generate(),
+                EventKind::RequestRefused,
+                &Actor::User(ctx.user.clone()),
+                self.clock.now(),
+            )
+            .with_reason(&ctx.text)
+            .with_detail(format!(
+                "channel {} is not on the channels allow-list",
+                ctx.channel
+            ));
+            self.spawn(async move { app.record_quietly(event).await });
+            return Notice::ChannelNotAllowed;
+        }
+        let app = self.clone();
+        match command {
+            Command::Help => Notice::Usage,
+            Command::Revoke { role, reason } => {
+                let span = info_span!("revoke_request", user = %ctx.user, role = %role);
+                let shown = role.to_string();
+                self.spawn(async move { app.submit(ctx, role, reason).await }.instrument(span));
+                Notice::Checking { role: shown }
+            }
+            Command::Status(id) => {
+                let q = AuditQuery {
+                    target: AuditTarget::Request(id),
+                    since: None,
+                    limit: 1,
+                };
+                self.spawn(
+                    async move { app.lookup_for(ctx, q).await }.instrument(info_span!("status")),
+                );
+                Notice::LookingUp
+            }
+            Command::Audit(q) => {
+                self.spawn(
+                    async move { app.lookup_for(ctx, q).await }.instrument(info_span!("audit")),
+                );
+                Notice::LookingUp
+            }
+        }
+    }
+
+    /// A click is always acknowledged empty; the outcome arrives on the card or through `response_url`.
+    pub fn on_click(self: &Arc<Self>, ctx: ClickContext) {
+        let app = self.clone();
+        let span = info_span!("click", request_id = %ctx.request_id, user = %ctx.user, action = ctx.action.as_str());
+        self.spawn(async move { app.click(ctx).await }.instrument(span));
+    }
+
+    async fn lookup_for(self: Arc<Self>, ctx: CommandContext, q: AuditQuery) {
+        let notice = match self.lookup(&q).await {
+            Ok(found) => Notice::Found(found),
+            Err(e) => Notice::LookupFailed(e),
+        };
+        self.tell(&ctx.response_url, notice).await;
+    }
+}

@@ -1,0 +1,140 @@
+//! What the service tells people, as data. `slack::messages` renders it for Slack and the demo
+//! renders the same values as plain text: no mrkdwn is written here.
+
+use crate::domain::audit::{AuditEvent, Witness};
+use crate::domain::command::CommandError;
+use crate::domain::ids::RequestId;
+use crate::domain::protection::Protection;
+use crate::domain::request::{Failure, Refusal, Request};
+use crate::domain::role_arn::RoleArn;
+use crate::ports::Page;
+
+/// What the approval card shows; rendered to Block Kit by the Slack adapter, to text by the demo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Card {
+    pub request: Request,
+    pub account_name: Option<String>,
+    /// The last event's place in the chain, shown once the request is closed (SPEC §7).
+    pub witness: Option<Witness>,
+}
+
+pub use crate::config::ResolveError;
+
+/// Why a request was refused before it existed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitRefusal {
+    NotARequester,
+    MembershipUnknown,
+    Unresolvable(ResolveError),
+    Protected {
+        role: RoleArn,
+        protection: Protection,
+    },
+    /// The typed partition or account is not where IAM says the role lives.
+    Mismatch {
+        typed: RoleArn,
+        actual: RoleArn,
+    },
+    /// The account's credentials belong to another account: nothing is checked or written there.
+    WrongCredentials {
+        account: String,
+        actual: String,
+    },
+    Iam {
+        role: RoleArn,
+        failure: Failure,
+    },
+}
+
+impl SubmitRefusal {
+    /// A short code for the audit event and the log.
+    pub fn code(&self) -> &'static str {
+        match self {
+            SubmitRefusal::NotARequester => "not_a_requester",
+            SubmitRefusal::MembershipUnknown => "membership_unknown",
+            SubmitRefusal::Unresolvable(_) => "unresolvable_role",
+            SubmitRefusal::Protected { .. } => "protected_role",
+            SubmitRefusal::Mismatch { .. } => "partition_or_account_mismatch",
+            SubmitRefusal::WrongCredentials { .. } => "wrong_account_credentials",
+            SubmitRefusal::Iam { .. } => "iam_lookup_failed",
+        }
+    }
+}
+
+/// Why a click was not applied although it might have been valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClickProblem {
+    StoreUnreadable,
+    MembershipUnknown,
+    NotRecorded,
+    KeptChanging,
+}
+
+/// A lookup's answer.
+#[derive(Debug, Clone)]
+pub enum Found {
+    One {
+        request: Box<Request>,
+        events: Vec<AuditEvent>,
+    },
+    Many {
+        page: Page<Request>,
+        about: LookupSubject,
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LookupSubject {
+    Role(RoleArn),
+    User(crate::domain::ids::SlackUserId),
+    Latest,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    #[error("there is no request {0}")]
+    NoSuchRequest(RequestId),
+    #[error(transparent)]
+    Unresolvable(#[from] ResolveError),
+    #[error("the audit trail could not be read")]
+    StoreUnavailable,
+}
+
+/// Everything the bot says to one person (ephemeral) or the channel (lookups).
+#[derive(Debug, Clone)]
+pub enum Notice {
+    Usage,
+    NotUnderstood(CommandError),
+    ChannelNotAllowed,
+    Checking {
+        role: String,
+    },
+    LookingUp,
+    RequestRefused {
+        why: SubmitRefusal,
+        /// False when even the refusal could not be written to the audit trail.
+        recorded: bool,
+    },
+    RequestNotRecorded,
+    AwaitingApproval(RequestId),
+    CardNotPosted {
+        id: RequestId,
+        slack_error: String,
+    },
+    NoSuchRequest(RequestId),
+    ClickRefused {
+        refusal: Refusal,
+        id: RequestId,
+    },
+    ClickNotApplied(ClickProblem),
+    Found(Found),
+    LookupFailed(LookupError),
+}
+
+impl Notice {
+    /// Lookups answer in the channel (SPEC §5); everything else only to the person.
+    pub fn in_channel(&self) -> bool {
+        matches!(self, Notice::Found(_))
+    }
+}

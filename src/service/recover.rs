@@ -1,0 +1,105 @@
+//! The background pass (SPEC §4): finish every `approved` request (after a crash, or when the
+//! outcome could not be recorded) and expire overdue `pending` ones. Owned by the application:
+//! started with it, stopped and drained on shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tracing::{Instrument, info, info_span, warn};
+
+use super::App;
+use crate::domain::audit::Witness;
+use crate::domain::request::{Request, State};
+use crate::ports::{StoreError, error_chain};
+
+/// How often approved-but-unfinished requests are finished and overdue ones expired.
+pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The pause between recovery passes: `RECOVERY_INTERVAL`, or a quarter of `expires_after` when
+/// requests expire sooner than two minutes (at least 1 s), so an overdue card turns *expired*
+/// soon after its time.
+pub fn recovery_interval(expires_after: Duration) -> Duration {
+    (expires_after / 4).clamp(Duration::from_secs(1), RECOVERY_INTERVAL)
+}
+
+impl App {
+    /// Finish every approved request and expire overdue pending ones. The apply step re-checks the
+    /// role's protection against IAM before writing: the request item is not trusted blindly.
+    pub async fn recover(&self) -> Result<usize, StoreError> {
+        let open = self.store.open_requests().await?;
+        let mut finished = 0;
+        for r in open {
+            match r.state() {
+                State::Approved => {
+                    info!(request_id = %r.id(), "finishing an approved request");
+                    self.apply(r).await;
+                    finished += 1;
+                }
+                State::Pending if self.clock.now() >= r.expires_at() => self.expire(r).await,
+                _ => {}
+            }
+        }
+        Ok(finished)
+    }
+
+    pub(super) async fn expire(&self, mut request: Request) {
+        for _ in 0..super::decide::MAX_RACE_RETRIES {
+            let Some(t) = request.expire(self.clock.now()) else {
+                return;
+            };
+            match self.transition(&t.next, t.event).await {
+                Ok(appended) => {
+                    info!(request_id = %t.next.id(), "expired");
+                    return self
+                        .update_card(&t.next, Some(Witness::of(&appended)))
+                        .await;
+                }
+                Err(StoreError::Conflict) => match self.store.get(request.id()).await {
+                    Ok(Some(r)) => request = r,
+                    _ => return,
+                },
+                Err(e) => return warn!(error = %error_chain(&e), "could not expire a request"),
+            }
+        }
+    }
+
+    /// Start the recovery/expiry loop; it stops when the application drains.
+    pub fn start_background(self: &Arc<Self>) {
+        let app = self.clone();
+        let stop = self.stopping();
+        let interval = recovery_interval(self.settings.expires_after);
+        self.tasks.spawn(
+            async move {
+                loop {
+                    match app.recover().await {
+                        Ok(0) => {}
+                        Ok(n) => info!(finished = n, "recovered approved requests"),
+                        Err(e) => {
+                            warn!(error = %error_chain(&e), "recovery pass failed; will retry")
+                        }
+                    }
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(interval) => {}
+                    }
+                }
+            }
+            .instrument(info_span!("recovery")),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recovery_runs_every_30_s_or_sooner_for_short_expiries() {
+        let secs = Duration::from_secs;
+        assert_eq!(recovery_interval(secs(30 * 60)), secs(30));
+        assert_eq!(recovery_interval(secs(120)), secs(30));
+        assert_eq!(recovery_interval(secs(60)), secs(15));
+        assert_eq!(recovery_interval(secs(2)), secs(1));
+        assert_eq!(recovery_interval(Duration::ZERO), secs(1));
+    }
+}

@@ -1,0 +1,475 @@
+//! Every text the bot shows, rendered from the service's typed outcomes into [`Msg`], which
+//! becomes Slack mrkdwn (escaped by construction) or plain text for the demo and the CLI.
+
+use crate::domain::audit::AuditEvent;
+use crate::domain::ids::Actor;
+use crate::domain::protection::Protection;
+use crate::domain::request::{Failure, Refusal, Request, State, Status};
+use crate::service::notice::{
+    ClickProblem, Found, LookupError, LookupSubject, Notice, ResolveError, SubmitRefusal,
+};
+
+pub use super::mrkdwn::{Mrkdwn, Msg, printable};
+
+/// The usage text (also for an empty or unparsable command).
+pub fn usage() -> Msg {
+    Msg::new().lit(
+        "*Usage*\n\
+• `/revoke-role <role> <reason>`: ask to cut off every session of <role> issued before approval. <role> is a role ARN, `account/RoleName`, or `RoleName` when one account is configured. A second authorized person must approve.\n\
+• `/revoke-role status <request-id>`: one request and its events\n\
+• `/revoke-role audit [<role>|<request-id>|@user] [--since 7d] [--limit 20]`: the audit trail\n\
+• `/revoke-role help`: this text",
+    )
+}
+
+/// One message a person sees. Lookups may be long: see [`sections`].
+pub fn notice(n: &Notice) -> Msg {
+    join(sections(n))
+}
+
+fn join(sections: Vec<Msg>) -> Msg {
+    let mut all = Msg::new();
+    for (i, s) in sections.into_iter().enumerate() {
+        if i > 0 {
+            all = all.lit("\n");
+        }
+        all = all.append(s);
+    }
+    all
+}
+
+/// A notice as sections (Slack caps each block; lookups list many lines).
+pub fn sections(n: &Notice) -> Vec<Msg> {
+    match n {
+        Notice::Found(found) => found_sections(found),
+        other => vec![single(other)],
+    }
+}
+
+fn single(n: &Notice) -> Msg {
+    match n {
+        Notice::Usage => usage(),
+        Notice::NotUnderstood(e) => Msg::new()
+            .lit(":warning: ")
+            .text(e.0.clone())
+            .lit("\n\n")
+            .append(usage()),
+        Notice::ChannelNotAllowed => Msg::new().lit(
+            ":no_entry: revoke-role-bot does not take commands in this channel. Use one of the incident channels it is configured for.",
+        ),
+        Notice::Checking { role } => Msg::new()
+            .lit(":mag: Checking ")
+            .code(role.clone())
+            .lit("… the approval card follows in this channel."),
+        Notice::LookingUp => Msg::new().lit(":mag: Looking it up…"),
+        Notice::RequestRefused { why, recorded } => {
+            let m = Msg::new().lit(":no_entry: ").append(submit_refusal(why));
+            if *recorded {
+                m
+            } else {
+                m.lit("\n(The refusal could not be written to the audit trail.)")
+            }
+        }
+        Notice::RequestNotRecorded => Msg::new().lit(
+            ":x: The request could not be written to the audit trail, so nothing was done. Try again; if it keeps failing, check the bot's DynamoDB access.",
+        ),
+        Notice::AwaitingApproval(id) => Msg::new()
+            .lit("Request ")
+            .bold(id.to_string())
+            .lit(" is waiting for approval by someone other than you."),
+        Notice::CardNotPosted { id, slack_error } => Msg::new()
+            .lit(":x: Request ")
+            .text(id.to_string())
+            .lit(" is recorded but its approval card could not be posted in this channel (")
+            .text(slack_error.clone())
+            .lit("). Invite the bot to the channel and ask again."),
+        Notice::NoSuchRequest(id) => Msg::new()
+            .lit("There is no request ")
+            .text(id.to_string())
+            .lit("."),
+        Notice::ClickRefused { refusal, id } => click_refusal(refusal, &id.to_string()),
+        Notice::ClickNotApplied(p) => Msg::new().lit(match p {
+            ClickProblem::StoreUnreadable => ":x: The audit trail could not be read, so your click was not applied. Try again in a moment.",
+            ClickProblem::MembershipUnknown => ":x: Slack could not confirm that you are an approver, so your click was not applied. Try again in a moment.",
+            ClickProblem::NotRecorded => ":x: Your click could not be written to the audit trail, so it was not applied and nothing was changed. Try again in a moment.",
+            ClickProblem::KeptChanging => ":x: The request kept changing under your click; look at the card and click again.",
+        }),
+        Notice::Found(f) => join(found_sections(f)),
+        Notice::LookupFailed(e) => Msg::new().lit(":warning: ").append(lookup_error(e)),
+    }
+}
+
+fn accounts(configured: &[String]) -> Msg {
+    Msg::new().text(configured.join(", "))
+}
+
+pub fn resolve_error(e: &ResolveError) -> Msg {
+    match e {
+        ResolveError::AccountNotConfigured {
+            account,
+            configured,
+        } => Msg::new()
+            .lit("account ")
+            .code(account.clone())
+            .lit(" is not configured for revoke-role-bot; configured: ")
+            .append(accounts(configured)),
+        ResolveError::AccountNeeded { name, configured } => Msg::new()
+            .lit("several accounts are configured, so name the account: ")
+            .code(format!("<account>/{name}"))
+            .lit(" (accounts: ")
+            .append(accounts(configured))
+            .lit(")"),
+        ResolveError::BadRole(why) => Msg::new().text(why.clone()),
+    }
+}
+
+pub fn protection(role: &crate::domain::role_arn::RoleArn, p: &Protection) -> Msg {
+    let name = || Msg::new().code(role.name());
+    match p {
+        Protection::ServiceLinked => name().lit(
+            " is a service-linked role: AWS manages it and its sessions; it cannot be revoked here.",
+        ),
+        Protection::IdentityCenter => name().lit(
+            " is an IAM Identity Center role: IAM refuses changes to it. Revoke those sessions through its permission set: configure `[identity_center]` for revoke-role-bot (see the README), or in IAM Identity Center revoke the user's active sessions and remove the assignment.",
+        ),
+        Protection::BotItself => {
+            name().lit(" is the role revoke-role-bot itself runs as; revoking it would stop the bot.")
+        }
+        Protection::BotTargetRole => name().lit(
+            " is a role revoke-role-bot assumes to work in its account; revoking it would cut off the bot there.",
+        ),
+        Protection::Configured { pattern } => Msg::new()
+            .code(role.to_string())
+            .lit(" is protected by the bot's configuration (")
+            .code(pattern.clone())
+            .lit(")."),
+        Protection::NotAllowed => Msg::new()
+            .code(role.to_string())
+            .lit(" is not on the list of roles this bot may revoke (`roles.allow`)."),
+    }
+}
+
+pub fn failure(f: &Failure, role: &crate::domain::role_arn::RoleArn) -> Msg {
+    let name = || Msg::new().code(role.name());
+    match f {
+        Failure::RoleNotFound => name()
+            .lit(" does not exist in account ")
+            .text(role.account().to_string()),
+        Failure::AccessDenied { action } => Msg::new()
+            .lit("the bot is not allowed to call ")
+            .text(format!("iam:{action}"))
+            .lit(" on ")
+            .append(name())
+            .lit(": grant it in the bot's role (see deploy/)"),
+        Failure::NoInlinePolicySpace => name().lit(
+            " has no inline policy space left (10,240 characters in all): remove or shrink an inline policy, then ask again",
+        ),
+        Failure::Unmodifiable => name().lit(" is managed by AWS and cannot be changed"),
+        Failure::Throttled => {
+            Msg::new().lit("AWS throttled the request even after retries: ask again in a minute")
+        }
+        Failure::Aws { action } => Msg::new()
+            .lit("AWS refused ")
+            .text(format!("iam:{action}"))
+            .lit("; the error is in the audit trail and the log"),
+        Failure::Timeout { action } => Msg::new()
+            .lit("AWS did not answer ")
+            .text(format!("iam:{action}"))
+            .lit(" in time; the request stays safe to retry"),
+        Failure::PolicyNotUnderstood { document, why } => Msg::new()
+            .lit("the role's existing ")
+            .code(crate::domain::policy::POLICY_NAME)
+            .lit(" policy is in a form the bot does not fully understand (")
+            .text(why.clone())
+            .lit("), so it was not overwritten. Check it in the IAM console and fix or remove it, then ask again. It reads: ")
+            .code(document.chars().take(600).collect::<String>()),
+        Failure::Protected { protection: p } => {
+            Msg::new().lit("the role is protected now: ").append(protection(role, p))
+        }
+        Failure::RoleChanged { now } => Msg::new()
+            .lit("IAM now reports this role as ")
+            .code(now.clone())
+            .lit(", not the role that was approved; nothing was written. Ask again."),
+        Failure::CutoffKeptMovingBack => Msg::new().lit(
+            "the cut-off kept being moved back by concurrent writes; check who else writes this role's policy",
+        ),
+        Failure::ReadBackDiffers => Msg::new().lit(
+            "the policy read back from IAM differs from what was written; check the role's inline policies",
+        ),
+    }
+}
+
+fn submit_refusal(r: &SubmitRefusal) -> Msg {
+    match r {
+        SubmitRefusal::NotARequester => Msg::new().lit(
+            "You are not on the requesters list, so you cannot ask for a revocation. Ask your security on-call to add you, or to make the request.",
+        ),
+        SubmitRefusal::MembershipUnknown => Msg::new().lit(
+            "Slack could not confirm that you are on the requesters list, so nothing was done. Try again in a moment.",
+        ),
+        SubmitRefusal::Unresolvable(e) => resolve_error(e),
+        SubmitRefusal::Protected { role, protection: p } => protection(role, p),
+        SubmitRefusal::Mismatch { typed, actual } => Msg::new()
+            .lit("You named ")
+            .code(typed.to_string())
+            .lit(", but IAM holds that role as ")
+            .code(actual.to_string())
+            .lit(". Nothing was requested: name the role as IAM has it."),
+        SubmitRefusal::WrongCredentials { account, actual } => Msg::new()
+            .lit("The bot's credentials for account ")
+            .text(account.clone())
+            .lit(" belong to account ")
+            .text(actual.clone())
+            .lit(", so nothing was requested. Fix `assume_role_arn` for that account in the configuration."),
+        SubmitRefusal::Iam { role, failure: f } => {
+            failure(f, role).lit(". Nothing was requested.")
+        }
+    }
+}
+
+pub fn click_refusal(r: &Refusal, id: &str) -> Msg {
+    let id = || Msg::new().text(id.to_string());
+    match r {
+        Refusal::SelfApproval => Msg::new()
+            .lit("You requested ")
+            .append(id())
+            .lit(", so you cannot approve it: a second authorized person must approve."),
+        Refusal::NotAnApprover => Msg::new()
+            .lit("You are not on the approvers list, so you cannot approve or reject ")
+            .append(id())
+            .lit("."),
+        Refusal::NotTheRequester => Msg::new()
+            .lit("Only the person who requested ")
+            .append(id())
+            .lit(" can cancel it."),
+        Refusal::AlreadyApproved => Msg::new()
+            .lit("You have already approved ")
+            .append(id())
+            .lit("; it needs another approver."),
+        Refusal::RequesterRejecting => Msg::new()
+            .lit("You requested ")
+            .append(id())
+            .lit(": use Cancel to withdraw it."),
+        Refusal::Closed(s) => id()
+            .lit(" is already ")
+            .text(s.as_str())
+            .lit("; nothing was changed."),
+        Refusal::Expired => id().lit(
+            " has expired; nothing was changed. Ask again with /revoke-role if it is still needed.",
+        ),
+    }
+}
+
+pub fn lookup_error(e: &LookupError) -> Msg {
+    match e {
+        LookupError::NoSuchRequest(id) => {
+            Msg::new().lit("there is no request ").text(id.to_string())
+        }
+        LookupError::Unresolvable(r) => resolve_error(r),
+        LookupError::StoreUnavailable => {
+            Msg::new().lit("the audit trail could not be read; try again in a moment")
+        }
+    }
+}
+
+/// One line per request: id, state, role, requester, approvers, cut-off, time, reason.
+pub fn request_line(r: &Request) -> Msg {
+    let mut m = Msg::new()
+        .code(r.id().to_string())
+        .lit(" ")
+        .bold(r.state().as_str())
+        .lit(" ")
+        .code(r.role().to_string())
+        .lit(" by ")
+        .user(r.requester());
+    if !r.approvals().is_empty() {
+        m = m.lit(", approved by ").users(r.approvals());
+    }
+    if let Some(c) = r.cutoff() {
+        m = m.lit(", cut-off ").text(c.to_string());
+    }
+    m.lit(", ")
+        .text(r.created_at().format("%Y-%m-%d %H:%M UTC").to_string())
+        .lit(": ")
+        .text(r.reason().to_string())
+}
+
+fn actor(a: &Actor) -> Msg {
+    match a {
+        Actor::User(u) => Msg::new().user(u),
+        Actor::Bot => Msg::new().lit("revoke-role-bot"),
+        Actor::Cli(who) => Msg::new().lit("CLI ").text(who.clone()),
+        Actor::Unknown(s) => Msg::new().text(s.clone()),
+    }
+}
+
+/// One line per event. AWS's full error text is not shown in Slack (it is in the audit record
+/// and the log); the detail says what kind of failure it was.
+pub fn event_line(e: &AuditEvent) -> Msg {
+    let d = &e.draft;
+    let mut m = Msg::new()
+        .text(format!("#{} {} ", e.seq, d.at))
+        .bold(d.kind.as_str())
+        .lit(" by ")
+        .append(actor(&d.actor()));
+    if let Some(c) = &d.cutoff {
+        m = m.lit(", cut-off: ").text(c.clone());
+    }
+    if let Some(detail) = &d.detail {
+        m = m.lit(", detail: ").text(detail.clone());
+    }
+    if d.error.is_some() {
+        m = m.lit(", error recorded (see `revoke-role-bot audit --request`)");
+    }
+    if let Some(sha) = &d.policy_sha256 {
+        m = m
+            .lit(", policy sha256 ")
+            .text(sha.chars().take(12).collect::<String>());
+    }
+    m
+}
+
+fn found_sections(found: &Found) -> Vec<Msg> {
+    match found {
+        Found::One { request, events } => {
+            let mut lines = Msg::new();
+            for (i, e) in events.iter().enumerate() {
+                if i > 0 {
+                    lines = lines.lit("\n");
+                }
+                lines = lines.append(event_line(e));
+            }
+            vec![
+                Msg::new()
+                    .lit("*Request ")
+                    .text(request.id().to_string())
+                    .lit("*\n")
+                    .append(request_line(request)),
+                lines,
+            ]
+        }
+        Found::Many { page, about, limit } => {
+            let what = match about {
+                LookupSubject::Role(r) => Msg::new().lit("for ").code(r.to_string()),
+                LookupSubject::User(u) => Msg::new().lit("involving ").user(u),
+                LookupSubject::Latest => Msg::new().lit("(latest first)"),
+            };
+            if page.items.is_empty() {
+                return vec![
+                    Msg::new()
+                        .lit("No revocation requests ")
+                        .append(what)
+                        .lit("."),
+                ];
+            }
+            let mut out = vec![
+                Msg::new()
+                    .lit("*Revocation requests ")
+                    .append(what)
+                    .lit("*"),
+            ];
+            let mut lines = Msg::new();
+            for (i, r) in page.items.iter().enumerate() {
+                if i > 0 {
+                    lines = lines.lit("\n");
+                }
+                lines = lines.append(request_line(r));
+            }
+            out.push(lines);
+            if page.more {
+                let how_many = match page.total {
+                    Some(total) => format!("Showing {} of {total}", page.items.len()),
+                    None => format!("Showing the latest {limit}; there are more"),
+                };
+                out.push(
+                    Msg::new()
+                        .lit("_")
+                        .text(how_many)
+                        .lit(". Narrow with `--since 7d`, a role, a request id or an @user, or raise `--limit` (up to 100)._"),
+                );
+            }
+            out
+        }
+    }
+}
+
+/// The card's status line for each state.
+pub fn status_line(r: &Request) -> Msg {
+    match r.status() {
+        Status::Pending if r.approvals().is_empty() => Msg::new()
+            .lit(":hourglass_flowing_sand: Waiting for ")
+            .text(r.approvals_required().to_string())
+            .lit(if r.approvals_required() == 1 {
+                " approval from someone other than "
+            } else {
+                " approvals from someone other than "
+            })
+            .user(r.requester())
+            .lit("."),
+        Status::Pending => Msg::new()
+            .lit(":hourglass_flowing_sand: ")
+            .text(format!(
+                "{} of {} approvals: ",
+                r.approvals().len(),
+                r.approvals_required()
+            ))
+            .users(r.approvals()),
+        Status::Approved { cutoff, .. } => Msg::new()
+            .lit(":white_check_mark: Approved by ")
+            .users(r.approvals())
+            .lit(". Applying the policy with cut-off ")
+            .text(cutoff.to_string())
+            .lit("…"),
+        Status::Applied { written, .. } => {
+            let how = match written.outcome {
+                crate::domain::policy::MergeOutcome::AlreadyCovered => {
+                    " (an existing, later cut-off was already in place and stays)"
+                }
+                crate::domain::policy::MergeOutcome::Extended => " (replacing an earlier cut-off)",
+                crate::domain::policy::MergeOutcome::Created => "",
+            };
+            let head = if written.verified {
+                ":lock: Applied and verified: sessions issued before "
+            } else {
+                ":warning: Written, not verified: IAM accepted the policy but did not show it back within 10 s. Sessions issued before "
+            };
+            let tail = if written.verified {
+                ""
+            } else {
+                " Check the role's inline policy `AWSRevokeOlderSessions` in the IAM console."
+            };
+            Msg::new()
+                .lit(head)
+                .bold(written.in_force.to_string())
+                .lit(" are denied")
+                .lit(how)
+                .lit(". Approved by ")
+                .users(r.approvals())
+                .lit(".")
+                .lit(tail)
+        }
+        Status::Failed { failure: f, .. } => Msg::new()
+            .lit(":x: Failed: ")
+            .append(failure(f, r.role()))
+            .lit(". Approved by ")
+            .users(r.approvals())
+            .lit("; see ")
+            .code(format!("/revoke-role status {}", r.id())),
+        Status::Rejected { by } => Msg::new()
+            .lit(":no_entry_sign: Rejected by ")
+            .user(by)
+            .lit(". Nothing was changed."),
+        Status::Cancelled { by } => Msg::new()
+            .lit(":heavy_multiplication_x: Cancelled by ")
+            .user(by)
+            .lit(". Nothing was changed."),
+        Status::Expired => {
+            Msg::new().lit(":hourglass: Expired without enough approvals. Nothing was changed.")
+        }
+    }
+}
+
+/// Whether a state still shows the buttons.
+pub fn has_buttons(r: &Request) -> bool {
+    r.state() == State::Pending
+}
