@@ -152,7 +152,9 @@ pub fn protection(role: &crate::domain::role_arn::RoleArn, p: &Protection) -> Ms
 pub fn failure(f: &Failure, role: &crate::domain::role_arn::RoleArn) -> Msg {
     let name = || Msg::new().code(role.name());
     match f {
-        Failure::RoleNotFound => name()
+        Failure::RoleNotFound => Msg::new()
+            .lit("role ")
+            .append(name())
             .lit(" does not exist in account ")
             .text(role.account().to_string()),
         Failure::AccessDenied { action } => Msg::new()

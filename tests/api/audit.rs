@@ -385,8 +385,9 @@ async fn a_lookup_over_10000_events_reads_from_the_index_not_the_table() {
         let request = json!({
             "id": id, "role": role, "requester": "U0ALICE", "reason": format!("bulk {i}"), "channel": CHANNEL,
             "created_at": created, "expires_at": created, "approvals_required": 1, "approvals": ["U0BOB"],
-            "state": "applied", "version": 4, "decided_by": "U0BOB", "cutoff": null, "outcome": null,
-            "policy_sha256": null, "error": null, "card": null, "preview": null
+            "version": 4, "preview": null,
+            "status": {"state": "applied", "by": "U0BOB", "cutoff": "2026-01-01T00:00:00Z",
+                "written": {"outcome": "created", "in_force": "2026-01-01T00:00:00Z", "policy_sha256": "x", "verified": true}}
         });
         writes.push(item(
             &[

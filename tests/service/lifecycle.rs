@@ -1,0 +1,231 @@
+//! Authorization, the lifecycle, quorum, expiry, refusals, recovery and lookups.
+
+use revoke_role_bot::domain::audit::{EventKind, Witness, verify_chain};
+use revoke_role_bot::domain::request::{Action, Refusal, State};
+use revoke_role_bot::ports::AuditStore;
+use revoke_role_bot::service::notice::{ClickProblem, Notice, SubmitRefusal};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn a_second_person_approves_and_the_approval_cutoff_is_written_and_verified() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    let notice = env.command(ALICE, "prod/app INC-1 keys leaked").await;
+    assert!(matches!(notice, Notice::Checking { .. }));
+    let request = env.slack.cards().pop().unwrap().request;
+    assert_eq!(request.state(), State::Pending);
+    env.clock.advance(chrono::Duration::seconds(5));
+    env.click(BOB, Action::Approve, request.id()).await;
+    let done = env.stored(request.id()).await;
+    assert_eq!(done.state(), State::Applied);
+    // 12:00:05.400 rounded up: the moment of approval, decided once.
+    assert_eq!(done.cutoff().unwrap().to_string(), "2026-11-23T12:00:06Z");
+    assert!(done.written().unwrap().verified);
+    let policy = env.policy(&role("app")).unwrap();
+    assert_eq!(token_issue_time(&policy), "2026-11-23T12:00:06Z");
+    let kinds: Vec<_> = env
+        .events(request.id())
+        .await
+        .iter()
+        .map(|e| e.draft.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        vec![
+            EventKind::Requested,
+            EventKind::Approved,
+            EventKind::Applied
+        ]
+    );
+    let (events, head) = env.store.inner.whole_chain().await.unwrap();
+    assert!(verify_chain(events, head).is_empty());
+}
+
+#[tokio::test]
+async fn the_requester_cannot_approve_and_the_refusal_is_recorded() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    let request = env.request("app").await;
+    env.click(ALICE, Action::Approve, request.id()).await;
+    assert_eq!(env.state(request.id()).await, State::Pending);
+    let replies = env.slack.replies_to(ALICE);
+    assert!(matches!(
+        replies.last().unwrap().0,
+        Notice::ClickRefused {
+            refusal: Refusal::SelfApproval,
+            ..
+        }
+    ));
+    let last = env.events(request.id()).await.pop().unwrap();
+    assert_eq!(last.draft.kind, EventKind::ClickRefused);
+    assert_eq!(last.draft.actor, ALICE);
+    assert!(env.policy(&role("app")).is_none());
+}
+
+#[tokio::test]
+async fn someone_not_on_the_requesters_list_is_refused_and_recorded() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    env.command(EVE, "prod/app INC-1 keys leaked").await;
+    assert!(env.slack.cards().is_empty());
+    let (notice, _) = env.slack.replies_to(EVE).pop().unwrap();
+    assert!(matches!(
+        notice,
+        Notice::RequestRefused {
+            why: SubmitRefusal::NotARequester,
+            recorded: true
+        }
+    ));
+    let (events, _) = env.store.inner.whole_chain().await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].draft.kind, EventKind::RequestRefused);
+}
+
+#[tokio::test]
+async fn an_approver_through_a_user_group_counts_and_a_slack_failure_refuses_the_click() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    env.slack.set_group("S0SECLEAD", &[EVE]);
+    let request = env.request("app").await;
+    env.slack.fail_groups(true);
+    env.click(EVE, Action::Approve, request.id()).await;
+    assert_eq!(env.state(request.id()).await, State::Pending);
+    assert!(matches!(
+        env.slack.replies_to(EVE).pop().unwrap().0,
+        Notice::ClickNotApplied(ClickProblem::MembershipUnknown)
+    ));
+    env.slack.fail_groups(false);
+    env.click(EVE, Action::Approve, request.id()).await;
+    assert_eq!(env.state(request.id()).await, State::Applied);
+}
+
+#[tokio::test]
+async fn an_empty_approvers_list_means_nobody_can_approve() {
+    let env = Env::with_config(&CONFIG.replace(
+        r#"approvers  = ["U0BOB", "U0CAROL", "S0SECLEAD"]"#,
+        "approvers = []",
+    ));
+    env.iam.inner.add_role(&role("app"), &[]);
+    let request = env.request("app").await;
+    env.click(BOB, Action::Approve, request.id()).await;
+    assert_eq!(env.state(request.id()).await, State::Pending);
+    assert!(matches!(
+        env.slack.replies_to(BOB).pop().unwrap().0,
+        Notice::ClickRefused {
+            refusal: Refusal::NotAnApprover,
+            ..
+        }
+    ));
+}
+
+#[tokio::test]
+async fn two_approvals_need_two_distinct_approvers() {
+    let env = Env::with_config(&CONFIG.replace("approvals_required = 1", "approvals_required = 2"));
+    env.iam.inner.add_role(&role("app"), &[]);
+    let request = env.request("app").await;
+    env.click(BOB, Action::Approve, request.id()).await;
+    env.click(BOB, Action::Approve, request.id()).await;
+    assert_eq!(env.state(request.id()).await, State::Pending);
+    assert!(env.policy(&role("app")).is_none());
+    env.click(CAROL, Action::Approve, request.id()).await;
+    let done = env.stored(request.id()).await;
+    assert_eq!(done.state(), State::Applied);
+    assert_eq!(done.approvals().len(), 2);
+}
+
+#[tokio::test]
+async fn reject_and_cancel_close_the_request_and_write_nothing() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("a"), &[]);
+    env.iam.inner.add_role(&role("b"), &[]);
+    let a = env.request("a").await;
+    let b = env.request("b").await;
+    env.click(BOB, Action::Cancel, a.id()).await;
+    assert_eq!(env.state(a.id()).await, State::Pending);
+    env.click(ALICE, Action::Cancel, a.id()).await;
+    env.click(CAROL, Action::Reject, b.id()).await;
+    assert_eq!(env.state(a.id()).await, State::Cancelled);
+    assert_eq!(env.state(b.id()).await, State::Rejected);
+    assert!(env.iam.puts().is_empty());
+}
+
+#[tokio::test]
+async fn a_pending_request_expires_on_the_fake_clock_and_a_late_click_is_refused() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    let request = env.request("app").await;
+    env.clock.advance(chrono::Duration::minutes(29));
+    env.app.recover().await.unwrap();
+    assert_eq!(env.state(request.id()).await, State::Pending);
+    env.clock.advance(chrono::Duration::minutes(2));
+    env.app.recover().await.unwrap();
+    env.app.settle().await;
+    assert_eq!(env.state(request.id()).await, State::Expired);
+    let card = env.slack.last_card().unwrap();
+    assert_eq!(card.request.state(), State::Expired);
+    env.click(BOB, Action::Approve, request.id()).await;
+    assert!(matches!(
+        env.slack.replies_to(BOB).pop().unwrap().0,
+        Notice::ClickRefused {
+            refusal: Refusal::Closed(State::Expired),
+            ..
+        }
+    ));
+    assert!(env.iam.puts().is_empty());
+}
+
+#[tokio::test]
+async fn an_audit_store_outage_refuses_the_request_and_writes_nothing() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    *env.store.down.lock().unwrap() = true;
+    env.command(ALICE, "prod/app INC-1 keys leaked").await;
+    assert!(env.slack.cards().is_empty());
+    assert!(matches!(
+        env.slack.replies_to(ALICE).pop().unwrap().0,
+        Notice::RequestNotRecorded
+    ));
+}
+
+#[tokio::test]
+async fn a_closed_card_shows_its_last_events_place_in_the_chain() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    let request = env.request("app").await;
+    assert!(env.slack.cards()[0].witness.is_none());
+    env.click(BOB, Action::Approve, request.id()).await;
+    let card = env.slack.last_card().unwrap();
+    let last = env.events(request.id()).await.pop().unwrap();
+    assert_eq!(last.draft.kind, EventKind::Applied);
+    let witness = card.witness.expect("a closed card shows its witness");
+    assert_eq!(witness, Witness::of(&last));
+    let sent = env.slack.sent().pop().unwrap();
+    assert!(
+        sent.mrkdwn()
+            .contains(&format!("audit #{} {}", last.seq, &last.hash[..12])),
+        "{}",
+        sent.mrkdwn()
+    );
+}
+
+#[tokio::test]
+async fn status_and_audit_lookups_answer_in_the_channel() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    let request = env.request("app").await;
+    env.click(BOB, Action::Approve, request.id()).await;
+    env.command(EVE, &format!("status {}", request.id())).await;
+    env.command(EVE, "audit prod/app --since 1d").await;
+    env.command(EVE, &format!("audit <@{BOB}>")).await;
+    let replies = env.slack.replies_to(EVE);
+    let found: Vec<_> = replies
+        .iter()
+        .filter(|(n, _)| matches!(n, Notice::Found(_)))
+        .collect();
+    assert_eq!(found.len(), 3, "{replies:?}");
+    for (n, text) in found {
+        assert!(n.in_channel());
+        assert!(text.contains(request.id().as_str()), "{text}");
+    }
+}

@@ -1,0 +1,6 @@
+//! The fast tier: the service's behaviour over the in-memory adapters, a recording Slack and a
+//! fake clock. No emulator, no network, no sleeping: runs in seconds.
+
+mod lifecycle;
+mod support;
+mod trust;

@@ -1,0 +1,482 @@
+//! The fast tier's fixtures: the real service over the in-memory store and IAM, a Slack that
+//! records what it was asked to send (rendered exactly as the Slack adapter renders it), and a
+//! clock the test moves.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use revoke_role_bot::clock::FakeClock;
+use revoke_role_bot::config::Settings;
+use revoke_role_bot::domain::audit::{AuditEvent, EventDraft};
+use revoke_role_bot::domain::ids::{ChannelId, RequestId, SlackGroupId, SlackUserId};
+use revoke_role_bot::domain::request::{Action, CardRef, Request, State};
+use revoke_role_bot::domain::role_arn::{AccountId, RoleArn};
+use revoke_role_bot::memory::{MemoryIam, MemoryStore};
+use revoke_role_bot::ports::{
+    AuditStore, Iam, IamError, Page, RoleDetails, RoleInfo, Slack, SlackError, StoreError,
+};
+use revoke_role_bot::service::notice::{Card, Notice};
+use revoke_role_bot::service::{App, ClickContext, CommandContext, Ports};
+use revoke_role_bot::slack::{blocks, messages};
+
+pub const ALICE: &str = "U0ALICE";
+pub const BOB: &str = "U0BOB";
+pub const CAROL: &str = "U0CAROL";
+pub const EVE: &str = "U0EVE";
+pub const CHANNEL: &str = "C0INCIDENT";
+pub const ACCOUNT: &str = "111111111111";
+
+pub const CONFIG: &str = r#"
+listen = "127.0.0.1:0"
+[audit]
+table = "fast-audit"
+[approval]
+approvals_required = 1
+expires_after = "30m"
+[access]
+requesters = ["U0ALICE", "U0BOB"]
+approvers  = ["U0BOB", "U0CAROL", "S0SECLEAD"]
+[roles]
+allow   = ["arn:aws:iam::*:role/*"]
+protect = ["arn:aws:iam::*:role/break-glass-*"]
+[[accounts]]
+id = "111111111111"
+name = "prod"
+"#;
+
+/// What the bot asked Slack to do, as Slack would receive it.
+#[derive(Debug, Clone)]
+pub enum Sent {
+    Card {
+        at: CardRef,
+        card: Card,
+        mrkdwn: String,
+    },
+    Update {
+        at: CardRef,
+        card: Card,
+        mrkdwn: String,
+    },
+    Reply {
+        to: String,
+        notice: Notice,
+        in_channel: bool,
+        mrkdwn: String,
+    },
+}
+
+impl Sent {
+    pub fn mrkdwn(&self) -> &str {
+        match self {
+            Sent::Card { mrkdwn, .. }
+            | Sent::Update { mrkdwn, .. }
+            | Sent::Reply { mrkdwn, .. } => mrkdwn,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct RecordingSlack {
+    sent: Mutex<Vec<Sent>>,
+    groups: Mutex<HashMap<SlackGroupId, Vec<SlackUserId>>>,
+    groups_fail: Mutex<bool>,
+    posts: Mutex<u32>,
+}
+
+/// Everything text-like Slack would get for a card: the blocks as JSON and the fallback text.
+fn card_mrkdwn(card: &Card) -> String {
+    format!(
+        "{}\n{}",
+        blocks::card_text(card),
+        serde_json::to_string(&blocks::card(card)).unwrap_or_default()
+    )
+}
+
+impl RecordingSlack {
+    pub fn sent(&self) -> Vec<Sent> {
+        self.sent.lock().unwrap().clone()
+    }
+    pub fn set_group(&self, group: &str, members: &[&str]) {
+        self.groups.lock().unwrap().insert(
+            SlackGroupId::parse(group).unwrap(),
+            members
+                .iter()
+                .map(|m| SlackUserId::parse(m).unwrap())
+                .collect(),
+        );
+    }
+    pub fn fail_groups(&self, fail: bool) {
+        *self.groups_fail.lock().unwrap() = fail;
+    }
+    /// Replies sent to one person's `response_url`.
+    pub fn replies_to(&self, user: &str) -> Vec<(Notice, String)> {
+        self.sent()
+            .into_iter()
+            .filter_map(|s| match s {
+                Sent::Reply {
+                    to, notice, mrkdwn, ..
+                } if to == response_url(user) => Some((notice, mrkdwn)),
+                _ => None,
+            })
+            .collect()
+    }
+    pub fn cards(&self) -> Vec<Card> {
+        self.sent()
+            .into_iter()
+            .filter_map(|s| match s {
+                Sent::Card { card, .. } => Some(card),
+                _ => None,
+            })
+            .collect()
+    }
+    /// The card as last shown (posted or updated).
+    pub fn last_card(&self) -> Option<Card> {
+        self.sent().into_iter().rev().find_map(|s| match s {
+            Sent::Card { card, .. } | Sent::Update { card, .. } => Some(card),
+            _ => None,
+        })
+    }
+}
+
+#[async_trait]
+impl Slack for RecordingSlack {
+    async fn post_card(&self, channel: &ChannelId, card: &Card) -> Result<CardRef, SlackError> {
+        let n = {
+            let mut p = self.posts.lock().unwrap();
+            *p += 1;
+            *p
+        };
+        let at = CardRef {
+            channel: channel.clone(),
+            ts: format!("1700000000.{n:06}"),
+        };
+        self.sent.lock().unwrap().push(Sent::Card {
+            at: at.clone(),
+            card: card.clone(),
+            mrkdwn: card_mrkdwn(card),
+        });
+        Ok(at)
+    }
+    async fn update_card(&self, at: &CardRef, card: &Card) -> Result<(), SlackError> {
+        self.sent.lock().unwrap().push(Sent::Update {
+            at: at.clone(),
+            card: card.clone(),
+            mrkdwn: card_mrkdwn(card),
+        });
+        Ok(())
+    }
+    async fn respond(&self, response_url: &str, notice: &Notice) -> Result<(), SlackError> {
+        let mrkdwn = format!(
+            "{}\n{}",
+            messages::notice(notice).to_mrkdwn(),
+            serde_json::to_string(&blocks::notice(notice)).unwrap_or_default()
+        );
+        self.sent.lock().unwrap().push(Sent::Reply {
+            to: response_url.to_string(),
+            notice: notice.clone(),
+            in_channel: notice.in_channel(),
+            mrkdwn,
+        });
+        Ok(())
+    }
+    async fn group_members(&self, group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError> {
+        if *self.groups_fail.lock().unwrap() {
+            return Err(SlackError("ratelimited".into()));
+        }
+        Ok(self
+            .groups
+            .lock()
+            .unwrap()
+            .get(group)
+            .cloned()
+            .unwrap_or_default())
+    }
+}
+
+pub fn response_url(user: &str) -> String {
+    format!("https://hooks.slack.test/respond/{user}")
+}
+
+pub fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-23T12:00:00.400Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+pub fn arn(s: &str) -> RoleArn {
+    RoleArn::parse(s).unwrap()
+}
+
+pub fn role(name: &str) -> RoleArn {
+    arn(&format!("arn:aws:iam::{ACCOUNT}:role/{name}"))
+}
+
+/// The service under test, with handles on each adapter.
+pub struct Env {
+    pub app: Arc<App>,
+    pub store: Arc<FaultyStore>,
+    pub iam: Arc<LaggyIam>,
+    pub slack: Arc<RecordingSlack>,
+    pub clock: Arc<FakeClock>,
+    pub settings: Settings,
+    n: Mutex<u32>,
+}
+
+impl Env {
+    pub fn new() -> Self {
+        Self::with_config(CONFIG)
+    }
+
+    pub fn with_config(config: &str) -> Self {
+        Self::build(config, None)
+    }
+
+    pub fn build(config: &str, self_role: Option<RoleArn>) -> Self {
+        let settings = Settings::from_toml(config).expect("test config");
+        let store = Arc::new(FaultyStore::default());
+        let iam = Arc::new(LaggyIam::default());
+        let slack = Arc::new(RecordingSlack::default());
+        let clock = Arc::new(FakeClock::at(t0()));
+        let app = App::new(
+            Arc::new(settings.clone()),
+            Ports {
+                store: store.clone(),
+                iam: iam.clone(),
+                slack: slack.clone(),
+                clock: clock.clone(),
+            },
+            self_role,
+        );
+        Env {
+            app,
+            store,
+            iam,
+            slack,
+            clock,
+            settings,
+            n: Mutex::new(0),
+        }
+    }
+
+    /// A slash command: the immediate answer, after the background work it started has finished.
+    pub async fn command(&self, user: &str, text: &str) -> Notice {
+        let n = {
+            let mut n = self.n.lock().unwrap();
+            *n += 1;
+            *n
+        };
+        let notice = self.app.on_command(CommandContext {
+            user: SlackUserId::parse(user).unwrap(),
+            channel: ChannelId::parse(CHANNEL).unwrap(),
+            text: text.to_string(),
+            response_url: response_url(user),
+            trigger_id: Some(format!("trigger.{n}")),
+        });
+        self.app.settle().await;
+        notice
+    }
+
+    pub async fn click(&self, user: &str, action: Action, id: &RequestId) {
+        self.app.on_click(ClickContext {
+            user: SlackUserId::parse(user).unwrap(),
+            action,
+            request_id: id.clone(),
+            response_url: response_url(user),
+        });
+        self.app.settle().await;
+    }
+
+    /// Alice asks for `name`; returns the request from its card.
+    pub async fn request(&self, name: &str) -> Request {
+        self.command(ALICE, &format!("prod/{name} INC-1 keys leaked"))
+            .await;
+        let card = self
+            .slack
+            .cards()
+            .pop()
+            .expect("an approval card was posted");
+        card.request
+    }
+
+    pub async fn stored(&self, id: &RequestId) -> Request {
+        self.store.inner.get(id).await.unwrap().expect("stored")
+    }
+
+    pub async fn events(&self, id: &RequestId) -> Vec<AuditEvent> {
+        self.store.inner.events_for(id).await.unwrap()
+    }
+
+    pub async fn state(&self, id: &RequestId) -> State {
+        self.stored(id).await.state()
+    }
+
+    pub fn policy(&self, role: &RoleArn) -> Option<serde_json::Value> {
+        self.iam
+            .inner
+            .policy(role)
+            .map(|p| serde_json::from_str(&p).expect("policy JSON"))
+    }
+}
+
+pub fn token_issue_time(policy: &serde_json::Value) -> String {
+    let s = &policy["Statement"];
+    let stmt = if s.is_array() { &s[0] } else { s };
+    let v = &stmt["Condition"]["DateLessThan"]["aws:TokenIssueTime"];
+    match v {
+        serde_json::Value::Array(a) => a[0].as_str().unwrap().to_string(),
+        other => other.as_str().unwrap().to_string(),
+    }
+}
+
+/// The in-memory store with faults a test can switch on.
+#[derive(Default)]
+pub struct FaultyStore {
+    pub inner: MemoryStore,
+    /// Fail this many of the next outcome writes (`applied`/`failed` transitions).
+    pub fail_outcomes: Mutex<u32>,
+    /// Fail every write.
+    pub down: Mutex<bool>,
+}
+
+fn outage() -> StoreError {
+    StoreError::unavailable("injected outage")
+}
+
+#[async_trait]
+impl AuditStore for FaultyStore {
+    async fn create(
+        &self,
+        request: &Request,
+        event: EventDraft,
+        key: Option<&str>,
+    ) -> Result<AuditEvent, StoreError> {
+        if *self.down.lock().unwrap() {
+            return Err(outage());
+        }
+        self.inner.create(request, event, key).await
+    }
+    async fn transition(
+        &self,
+        next: &Request,
+        event: EventDraft,
+    ) -> Result<AuditEvent, StoreError> {
+        if *self.down.lock().unwrap() {
+            return Err(outage());
+        }
+        if matches!(next.state(), State::Applied | State::Failed) {
+            let mut n = self.fail_outcomes.lock().unwrap();
+            if *n > 0 {
+                *n -= 1;
+                return Err(outage());
+            }
+        }
+        self.inner.transition(next, event).await
+    }
+    async fn record(&self, event: EventDraft) -> Result<AuditEvent, StoreError> {
+        if *self.down.lock().unwrap() {
+            return Err(outage());
+        }
+        self.inner.record(event).await
+    }
+    async fn set_card(&self, id: &RequestId, card: &CardRef) -> Result<(), StoreError> {
+        self.inner.set_card(id, card).await
+    }
+    async fn claim(&self, id: &RequestId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        self.inner.claim(id, now).await
+    }
+    async fn get(&self, id: &RequestId) -> Result<Option<Request>, StoreError> {
+        self.inner.get(id).await
+    }
+    async fn events_for(&self, id: &RequestId) -> Result<Vec<AuditEvent>, StoreError> {
+        self.inner.events_for(id).await
+    }
+    async fn open_requests(&self) -> Result<Vec<Request>, StoreError> {
+        self.inner.open_requests().await
+    }
+    async fn requests_by_role(
+        &self,
+        role: &RoleArn,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError> {
+        self.inner.requests_by_role(role, since, limit).await
+    }
+    async fn requests_by_user(
+        &self,
+        user: &SlackUserId,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError> {
+        self.inner.requests_by_user(user, since, limit).await
+    }
+    async fn latest_requests(
+        &self,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError> {
+        self.inner.latest_requests(since, limit).await
+    }
+    async fn chain_snapshot(
+        &self,
+    ) -> Result<revoke_role_bot::domain::audit::ChainSnapshot, StoreError> {
+        self.inner.chain_snapshot().await
+    }
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.inner.ping().await
+    }
+}
+
+/// In-memory IAM whose reads can lag behind its writes, as IAM's eventual consistency does.
+#[derive(Default)]
+pub struct LaggyIam {
+    pub inner: MemoryIam,
+    /// Reads of the revoke policy that still show the old document after a write.
+    pub stale_reads: Mutex<u32>,
+    before_write: Mutex<Option<Option<String>>>,
+    pub puts: Mutex<Vec<(RoleArn, String)>>,
+}
+
+impl LaggyIam {
+    pub fn lag(&self, reads: u32) {
+        *self.stale_reads.lock().unwrap() = reads;
+    }
+    pub fn puts(&self) -> Vec<(RoleArn, String)> {
+        self.puts.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Iam for LaggyIam {
+    async fn get_role(&self, role: &RoleArn) -> Result<RoleInfo, IamError> {
+        self.inner.get_role(role).await
+    }
+    async fn role_details(&self, role: &RoleArn) -> Result<RoleDetails, IamError> {
+        self.inner.role_details(role).await
+    }
+    async fn get_revoke_policy(&self, role: &RoleArn) -> Result<Option<String>, IamError> {
+        {
+            let mut stale = self.stale_reads.lock().unwrap();
+            if *stale > 0
+                && let Some(old) = self.before_write.lock().unwrap().clone()
+            {
+                *stale -= 1;
+                return Ok(old);
+            }
+        }
+        self.inner.get_revoke_policy(role).await
+    }
+    async fn put_revoke_policy(&self, role: &RoleArn, document_json: &str) -> Result<(), IamError> {
+        let old = self.inner.get_revoke_policy(role).await?;
+        *self.before_write.lock().unwrap() = Some(old);
+        self.puts
+            .lock()
+            .unwrap()
+            .push((role.clone(), document_json.to_string()));
+        self.inner.put_revoke_policy(role, document_json).await
+    }
+    async fn credentials_account(&self, account: &AccountId) -> Result<AccountId, IamError> {
+        self.inner.credentials_account(account).await
+    }
+}

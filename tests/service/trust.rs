@@ -1,0 +1,307 @@
+//! Issue 8's defects, each as a test that failed on the old code: text the bot did not write
+//! reaching Slack unescaped, a role written that was not the role checked, a second cut-off on
+//! retry, IAM's lag ending in `failed`, and the audit chain's blind spots (see also
+//! `domain::audit`'s unit tests).
+
+use proptest::prelude::*;
+use revoke_role_bot::domain::audit::EventKind;
+use revoke_role_bot::domain::protection::Protection;
+use revoke_role_bot::domain::request::{Action, Failure, NewRequest, Request, State};
+use revoke_role_bot::domain::role_arn::AccountId;
+use revoke_role_bot::service::notice::{Notice, SubmitRefusal};
+use revoke_role_bot::startup::confirm_accounts;
+
+use crate::support::*;
+
+/// What may appear after `<` in text the bot sends: only mentions it built from validated ids.
+fn mentions_only(text: &str) -> Result<(), String> {
+    for (i, _) in text.match_indices('<') {
+        let rest = &text[i..];
+        let ok = rest.starts_with("<@U") || rest.starts_with("<@W");
+        if !ok {
+            return Err(format!(
+                "unexpected `{}` in: {text}",
+                rest.chars().take(20).collect::<String>()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn assert_nothing_unescaped(env: &Env) {
+    for s in env.slack.sent() {
+        if let Err(e) = mentions_only(s.mrkdwn()) {
+            panic!("{e}");
+        }
+    }
+}
+
+// ---- 1. nothing posted that the bot did not mean ----
+
+#[tokio::test]
+async fn a_typed_lookup_cannot_make_the_bot_ping_the_channel() {
+    let env = Env::new();
+    env.command(
+        EVE,
+        &format!("audit arn:aws:iam::{ACCOUNT}:role/<!channel>/x"),
+    )
+    .await;
+    let replies = env.slack.replies_to(EVE);
+    assert!(
+        replies.iter().any(|(n, _)| n.in_channel()),
+        "the lookup answered in the channel: {replies:?}"
+    );
+    assert_nothing_unescaped(&env);
+    assert!(
+        replies
+            .iter()
+            .any(|(_, text)| text.contains("&lt;!channel&gt;")),
+        "the typed text is shown, escaped once: {replies:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_role_path_holding_a_broadcast_cannot_ping_from_the_card() {
+    let env = Env::new();
+    env.iam.inner.add_role(
+        &arn(&format!("arn:aws:iam::{ACCOUNT}:role/ops<!here>/app")),
+        &[],
+    );
+    let request = env.request("app").await;
+    assert_eq!(request.role().path(), "/ops<!here>/");
+    env.click(BOB, Action::Approve, request.id()).await;
+    assert_eq!(env.state(request.id()).await, State::Applied);
+    assert_nothing_unescaped(&env);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+    #[test]
+    fn hostile_reasons_and_names_never_reach_slack_unescaped(
+        reason in "[ -~]{3,80}",
+        name in "[A-Za-z0-9+=,.@_-]{1,20}",
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let env = Env::new();
+            env.iam.inner.add_role(&role(&name), &[]);
+            env.command(ALICE, &format!("prod/{name} <!channel> {reason} <@U0EVE|eve> <https://evil.example|x>")).await;
+            env.command(EVE, &format!("audit {reason}")).await;
+            if let Some(card) = env.slack.cards().pop() {
+                env.click(BOB, Action::Approve, card.request.id()).await;
+                env.command(EVE, &format!("status {}", card.request.id())).await;
+            }
+            for s in env.slack.sent() {
+                // The only mentions allowed are the bot's own, of validated ids (the requester
+                // and approvers); a typed `<@U0EVE|eve>` is shown escaped.
+                let text = s.mrkdwn();
+                mentions_only(text).map_err(TestCaseError::fail)?;
+                prop_assert!(!text.contains("<@U0EVE"), "{}", text);
+            }
+            Ok(())
+        })?;
+    }
+}
+
+// ---- 2. the role written is the role checked ----
+
+#[tokio::test]
+async fn a_typed_partition_does_not_select_a_protection_pattern() {
+    // Allow every partition, protect break-glass roles in `aws`; the role lives in `aws`.
+    let env = Env::with_config(&CONFIG.replace(
+        r#"allow   = ["arn:aws:iam::*:role/*"]"#,
+        r#"allow   = ["arn:*:iam::*:role/*"]"#,
+    ));
+    env.iam.inner.add_role(&role("break-glass-x"), &[]);
+    env.command(
+        ALICE,
+        &format!("arn:aws-cn:iam::{ACCOUNT}:role/break-glass-x INC-1 keys leaked"),
+    )
+    .await;
+    assert!(env.slack.cards().is_empty());
+    let (notice, _) = env.slack.replies_to(ALICE).pop().unwrap();
+    assert!(
+        matches!(
+            notice,
+            Notice::RequestRefused {
+                why: SubmitRefusal::Mismatch { .. },
+                ..
+            }
+        ),
+        "{notice:?}"
+    );
+    assert!(env.iam.puts().is_empty());
+}
+
+const GHOST: &str = r#"
+[[accounts]]
+id = "999999999999"
+name = "ghost"
+"#;
+
+#[tokio::test]
+async fn credentials_of_another_account_stop_the_start_and_refuse_the_request() {
+    let env = Env::with_config(&format!("{CONFIG}{GHOST}"));
+    let ghost = AccountId::parse("999999999999").unwrap();
+    // The ghost account has no assume_role_arn: its "credentials" are really the bot's own.
+    env.iam
+        .inner
+        .misconfigure(&ghost, &AccountId::parse(ACCOUNT).unwrap());
+    env.iam.inner.add_role(&role("foo"), &[]);
+    let err = confirm_accounts(env.iam.as_ref(), &env.settings)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("999999999999") && err.contains(ACCOUNT),
+        "{err}"
+    );
+
+    env.command(ALICE, "ghost/foo INC-1 keys leaked").await;
+    assert!(env.slack.cards().is_empty());
+    assert!(matches!(
+        env.slack.replies_to(ALICE).pop().unwrap().0,
+        Notice::RequestRefused {
+            why: SubmitRefusal::WrongCredentials { .. },
+            ..
+        }
+    ));
+    assert!(env.iam.puts().is_empty());
+    assert!(env.policy(&role("foo")).is_none());
+}
+
+#[tokio::test]
+async fn the_roles_the_bot_assumes_in_target_accounts_are_protected() {
+    let env = Env::with_config(&format!(
+        "{CONFIG}\n[[accounts]]\nid = \"222222222222\"\nname = \"payments\"\nassume_role_arn = \"arn:aws:iam::222222222222:role/automation/revoke-role-bot-target\"\n"
+    ));
+    env.iam.inner.add_role(
+        &arn("arn:aws:iam::222222222222:role/automation/revoke-role-bot-target"),
+        &[],
+    );
+    env.command(ALICE, "payments/revoke-role-bot-target INC-1 keys leaked")
+        .await;
+    assert!(env.slack.cards().is_empty());
+    assert!(matches!(
+        env.slack.replies_to(ALICE).pop().unwrap().0,
+        Notice::RequestRefused {
+            why: SubmitRefusal::Protected {
+                protection: Protection::BotTargetRole,
+                ..
+            },
+            ..
+        }
+    ));
+    assert!(env.iam.puts().is_empty());
+}
+
+#[tokio::test]
+async fn recovery_rechecks_protection_before_writing_an_approved_request() {
+    let env = Env::new();
+    let protected = role("break-glass-admin");
+    env.iam.inner.add_role(&protected, &[]);
+    // An `approved` item nobody checked (written by hand, or by a buggy or older version).
+    let request = Request::pending(
+        NewRequest {
+            role: protected.clone(),
+            requester: revoke_role_bot::domain::ids::SlackUserId::parse(ALICE).unwrap(),
+            reason: "INC-1".into(),
+            channel: revoke_role_bot::domain::ids::ChannelId::parse(CHANNEL).unwrap(),
+            approvals_required: 1,
+            preview: None,
+        },
+        t0(),
+        chrono::Duration::minutes(30),
+    );
+    let requested = revoke_role_bot::domain::audit::EventDraft::new(
+        request.id().clone(),
+        EventKind::Requested,
+        ALICE,
+        t0(),
+    );
+    use revoke_role_bot::ports::AuditStore;
+    env.store.create(&request, requested, None).await.unwrap();
+    let revoke_role_bot::domain::request::Decision::Transition(t) = request.decide(
+        Action::Approve,
+        &revoke_role_bot::domain::ids::SlackUserId::parse(BOB).unwrap(),
+        true,
+        t0(),
+    ) else {
+        panic!("Bob may approve");
+    };
+    env.store.transition(&t.next, t.event).await.unwrap();
+
+    env.app.recover().await.unwrap();
+    let done = env.stored(request.id()).await;
+    assert_eq!(done.state(), State::Failed);
+    assert!(matches!(
+        done.failure(),
+        Some(Failure::Protected {
+            protection: Protection::Configured { .. }
+        })
+    ));
+    assert!(env.iam.puts().is_empty());
+}
+
+// ---- 3. one request, one cut-off ----
+
+#[tokio::test]
+async fn a_recovery_pass_after_a_store_failure_writes_the_same_cutoff_again() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    let request = env.request("app").await;
+    // The policy is written, then the outcome cannot be recorded: the request stays approved.
+    *env.store.fail_outcomes.lock().unwrap() = 1;
+    env.click(BOB, Action::Approve, request.id()).await;
+    let stuck = env.stored(request.id()).await;
+    assert_eq!(stuck.state(), State::Approved);
+    let first = token_issue_time(&env.policy(&role("app")).unwrap());
+    assert_eq!(first, "2026-11-23T12:00:01Z");
+
+    // 76 s later, past the lease, recovery finishes it: with the cut-off decided at approval.
+    env.clock.advance(chrono::Duration::seconds(76));
+    env.app.recover().await.unwrap();
+    let done = env.stored(request.id()).await;
+    assert_eq!(done.state(), State::Applied);
+    assert_eq!(done.cutoff().unwrap().to_string(), first);
+    let puts = env.iam.puts();
+    assert_eq!(puts.len(), 2, "written again, idempotently");
+    for (_, doc) in puts {
+        assert!(doc.contains(&first), "{doc}");
+    }
+    assert_eq!(token_issue_time(&env.policy(&role("app")).unwrap()), first);
+}
+
+// ---- 4. IAM's eventual consistency ----
+
+#[tokio::test(start_paused = true)]
+async fn a_read_back_that_lags_is_retried_and_ends_applied_and_verified() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    let request = env.request("app").await;
+    env.iam.lag(3);
+    env.click(BOB, Action::Approve, request.id()).await;
+    let done = env.stored(request.id()).await;
+    assert_eq!(done.state(), State::Applied);
+    assert!(done.written().unwrap().verified);
+    assert_eq!(env.iam.puts().len(), 1, "no second write for a stale read");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_write_never_seen_back_ends_applied_as_written_not_verified_never_failed() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    let request = env.request("app").await;
+    env.iam.lag(1_000);
+    env.click(BOB, Action::Approve, request.id()).await;
+    let done = env.stored(request.id()).await;
+    assert_eq!(done.state(), State::Applied);
+    assert!(!done.written().unwrap().verified);
+    let card = env.slack.sent().pop().unwrap();
+    assert!(
+        card.mrkdwn().contains("Written, not verified"),
+        "{}",
+        card.mrkdwn()
+    );
+    assert_eq!(env.iam.puts().len(), 1);
+}
