@@ -50,19 +50,16 @@ name = "prod"
 #[derive(Debug, Clone)]
 pub enum Sent {
     Card {
-        at: CardRef,
         card: Card,
         mrkdwn: String,
     },
     Update {
-        at: CardRef,
         card: Card,
         mrkdwn: String,
     },
     Reply {
         to: String,
         notice: Notice,
-        in_channel: bool,
         mrkdwn: String,
     },
 }
@@ -153,15 +150,13 @@ impl Slack for RecordingSlack {
             ts: format!("1700000000.{n:06}"),
         };
         self.sent.lock().unwrap().push(Sent::Card {
-            at: at.clone(),
             card: card.clone(),
             mrkdwn: card_mrkdwn(card),
         });
         Ok(at)
     }
-    async fn update_card(&self, at: &CardRef, card: &Card) -> Result<(), SlackError> {
+    async fn update_card(&self, _at: &CardRef, card: &Card) -> Result<(), SlackError> {
         self.sent.lock().unwrap().push(Sent::Update {
-            at: at.clone(),
             card: card.clone(),
             mrkdwn: card_mrkdwn(card),
         });
@@ -176,7 +171,6 @@ impl Slack for RecordingSlack {
         self.sent.lock().unwrap().push(Sent::Reply {
             to: response_url.to_string(),
             notice: notice.clone(),
-            in_channel: notice.in_channel(),
             mrkdwn,
         });
         Ok(())
