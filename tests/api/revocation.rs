@@ -96,7 +96,7 @@ async fn a_later_existing_cutoff_stays_in_place() {
         done.written().unwrap().in_force.to_string(),
         "2099-01-01T00:00:00Z"
     );
-    assert!(done.cutoff().unwrap().to_string() < "2099".to_string());
+    assert!(done.cutoff().unwrap().to_string().as_str() < "2099");
     assert_eq!(done.outcome(), Some(MergeOutcome::AlreadyCovered));
     let policy = app.revoke_policy(&role).await.expect("policy still there");
     assert_eq!(

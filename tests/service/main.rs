@@ -1,6 +1,8 @@
 //! The fast tier: the service's behaviour over the in-memory adapters, a recording Slack and a
 //! fake clock. No emulator, no network, no sleeping: runs in seconds.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod lifecycle;
 mod support;
 mod trust;
