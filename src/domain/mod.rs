@@ -1,6 +1,7 @@
 //! The domain: plain types with no knowledge of HTTP, Slack or AWS.
 
 pub mod audit;
+pub mod chain;
 pub mod command;
 pub mod ids;
 pub mod policy;

@@ -1,0 +1,423 @@
+//! Checking the audit chain (SPEC §7): every hash and link, sequence numbers against sort keys
+//! and the head, and witnesses seen outside the table.
+
+use super::audit::{AuditEvent, GENESIS_HASH, chain_hash};
+
+/// The chain head item: the sequence number and hash of the newest event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHead {
+    pub seq: u64,
+    pub hash: String,
+}
+
+/// An event as stored, with the sequence number its sort key says (`EVT#<seq>`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    pub key_seq: u64,
+    pub event: AuditEvent,
+}
+
+/// Every event and the head, for `audit verify`.
+#[derive(Debug, Clone, Default)]
+pub struct ChainSnapshot {
+    pub events: Vec<StoredEvent>,
+    pub head: Option<ChainHead>,
+}
+
+/// A place in the chain seen outside the table (posted on a card, or in a log line):
+/// `<seq>:<first hex digits of its hash>`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Witness {
+    pub seq: u64,
+    pub hash_prefix: String,
+}
+
+/// Hex digits a witness shows: enough that forging a matching event is out of reach of a test of
+/// patience, short enough to read aloud.
+pub const WITNESS_HEX: usize = 12;
+
+impl Witness {
+    pub fn of(e: &AuditEvent) -> Witness {
+        Witness {
+            seq: e.seq,
+            hash_prefix: e.hash.chars().take(WITNESS_HEX).collect(),
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Witness, String> {
+        let s = s.trim().trim_start_matches('#');
+        let (seq, hex) = s
+            .split_once(':')
+            .or_else(|| s.split_once(' '))
+            .ok_or_else(|| {
+                format!("`{s}` is not a witness (expected <seq>:<hex>, e.g. 42:1a2b3c4d5e6f)")
+            })?;
+        let seq: u64 = seq
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{seq}` is not a sequence number"))?;
+        let hex = hex.trim().to_ascii_lowercase();
+        if hex.len() < 8 || hex.len() > 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("`{hex}` is not a hash prefix (8 to 64 hex digits)"));
+        }
+        Ok(Witness {
+            seq,
+            hash_prefix: hex,
+        })
+    }
+}
+
+impl std::fmt::Display for Witness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "#{} {}", self.seq, self.hash_prefix)
+    }
+}
+
+/// The first place where the chain does not hold.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainBreak {
+    #[error("event #{seq} is missing")]
+    Missing { seq: u64 },
+    #[error("event #{seq} ({request_id}, {kind}) was altered: its content does not match its hash")]
+    Altered {
+        seq: u64,
+        request_id: String,
+        kind: String,
+    },
+    #[error("event #{seq} ({request_id}) does not link to event #{}: the event before it was altered or replaced", seq - 1)]
+    Unlinked { seq: u64, request_id: String },
+    #[error("events after #{last} are missing: the chain head says #{head}")]
+    Truncated { last: u64, head: u64 },
+    #[error("sequence number #{seq} appears {count} times")]
+    Duplicate { seq: u64, count: usize },
+    #[error("event #{seq} is stored under the sort key of #{key_seq}")]
+    KeyMismatch { seq: u64, key_seq: u64 },
+    #[error("event #{seq} lies past the chain head (#{head}): it was appended outside the bot")]
+    PastHead { seq: u64, head: u64 },
+    #[error(
+        "the newest event #{seq} does not have the hash the chain head records: it was rewritten"
+    )]
+    HeadMismatch { seq: u64 },
+    #[error("there are events but no chain head")]
+    NoHead,
+    #[error("witness {witness} disagrees: the stored event #{seq} has a different hash")]
+    WitnessDiffers { witness: String, seq: u64 },
+    #[error("witness {witness} names event #{seq}, which is not in the table")]
+    WitnessMissing { witness: String, seq: u64 },
+}
+
+/// Walk events (any order) against the chain head's sequence number. Reports every break, first first.
+pub fn verify_chain(events: Vec<AuditEvent>, head_seq: u64) -> Vec<ChainBreak> {
+    let head_hash = events
+        .iter()
+        .find(|e| e.seq == head_seq)
+        .map(|e| e.hash.clone())
+        .unwrap_or_default();
+    let snapshot = ChainSnapshot {
+        events: events
+            .into_iter()
+            .map(|event| StoredEvent {
+                key_seq: event.seq,
+                event,
+            })
+            .collect(),
+        head: (head_seq > 0).then_some(ChainHead {
+            seq: head_seq,
+            hash: head_hash,
+        }),
+    };
+    verify_snapshot(&snapshot, &[])
+}
+
+/// Everything `audit verify` checks (SPEC §7): each event's hash and link, sequence numbers unique,
+/// gap-free and equal to the sort key, nothing past the head, the newest event equal to the head,
+/// and every witness seen outside the table.
+pub fn verify_snapshot(snapshot: &ChainSnapshot, witnesses: &[Witness]) -> Vec<ChainBreak> {
+    let mut breaks = Vec::new();
+    let mut stored: Vec<&StoredEvent> = snapshot.events.iter().collect();
+    stored.sort_by_key(|s| s.event.seq);
+    for s in &stored {
+        if s.key_seq != s.event.seq {
+            breaks.push(ChainBreak::KeyMismatch {
+                seq: s.event.seq,
+                key_seq: s.key_seq,
+            });
+        }
+    }
+    let mut events: Vec<&AuditEvent> = Vec::with_capacity(stored.len());
+    for s in stored {
+        match events.last() {
+            Some(last) if last.seq == s.event.seq => {
+                let count = snapshot
+                    .events
+                    .iter()
+                    .filter(|o| o.event.seq == s.event.seq)
+                    .count();
+                if !breaks
+                    .iter()
+                    .any(|b| matches!(b, ChainBreak::Duplicate { seq, .. } if *seq == s.event.seq))
+                {
+                    breaks.push(ChainBreak::Duplicate {
+                        seq: s.event.seq,
+                        count,
+                    });
+                }
+            }
+            _ => events.push(&s.event),
+        }
+    }
+    let mut expected = 1u64;
+    let mut prev: Option<&AuditEvent> = None;
+    for e in &events {
+        while expected < e.seq {
+            breaks.push(ChainBreak::Missing { seq: expected });
+            expected += 1;
+        }
+        if chain_hash(e.seq, &e.prev_hash, &e.draft) != e.hash {
+            breaks.push(ChainBreak::Altered {
+                seq: e.seq,
+                request_id: e.draft.request_id.to_string(),
+                kind: e.draft.kind.as_str().to_string(),
+            });
+        } else {
+            let linked = match prev {
+                Some(p) if p.seq + 1 == e.seq => p.hash == e.prev_hash,
+                Some(_) => true, // gap already reported as missing
+                None => e.seq != 1 || e.prev_hash == GENESIS_HASH,
+            };
+            if !linked {
+                breaks.push(ChainBreak::Unlinked {
+                    seq: e.seq,
+                    request_id: e.draft.request_id.to_string(),
+                });
+            }
+        }
+        expected = e.seq + 1;
+        prev = Some(e);
+    }
+    let last = events.last().map_or(0, |e| e.seq);
+    match &snapshot.head {
+        None if !events.is_empty() => breaks.push(ChainBreak::NoHead),
+        None => {}
+        Some(head) => {
+            if head.seq > last {
+                breaks.push(ChainBreak::Truncated {
+                    last,
+                    head: head.seq,
+                });
+            }
+            for e in events.iter().filter(|e| e.seq > head.seq) {
+                breaks.push(ChainBreak::PastHead {
+                    seq: e.seq,
+                    head: head.seq,
+                });
+            }
+            if let Some(newest) = events.iter().find(|e| e.seq == head.seq)
+                && newest.hash != head.hash
+            {
+                breaks.push(ChainBreak::HeadMismatch { seq: head.seq });
+            }
+        }
+    }
+    for w in witnesses {
+        match events.iter().find(|e| e.seq == w.seq) {
+            Some(e) if e.hash.starts_with(&w.hash_prefix) => {}
+            Some(_) => breaks.push(ChainBreak::WitnessDiffers {
+                witness: w.to_string(),
+                seq: w.seq,
+            }),
+            None => breaks.push(ChainBreak::WitnessMissing {
+                witness: w.to_string(),
+                seq: w.seq,
+            }),
+        }
+    }
+    breaks
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::audit::{EventDraft, EventKind};
+    use crate::domain::ids::RequestId;
+    use chrono::Utc;
+
+    fn chain(n: u64) -> Vec<AuditEvent> {
+        let mut prev = GENESIS_HASH.to_string();
+        (1..=n)
+            .map(|seq| {
+                let e = EventDraft::new(
+                    RequestId::parse("rr-7f3k2q9x").unwrap(),
+                    EventKind::Requested,
+                    "U0ALICE",
+                    Utc::now(),
+                )
+                .with_reason(&format!("INC-{seq}"))
+                .seal(seq, &prev);
+                prev = e.hash.clone();
+                e
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_intact_chain_verifies() {
+        assert!(verify_chain(chain(5), 5).is_empty());
+        assert!(verify_chain(vec![], 0).is_empty());
+    }
+
+    #[test]
+    fn an_edit_is_named() {
+        let mut c = chain(5);
+        c[2].draft.reason = Some("nothing to see".into());
+        assert_eq!(
+            verify_chain(c, 5),
+            vec![ChainBreak::Altered {
+                seq: 3,
+                request_id: "rr-7f3k2q9x".into(),
+                kind: "requested".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_rehashed_edit_breaks_the_link() {
+        let mut c = chain(5);
+        let mut d = c[2].draft.clone();
+        d.reason = Some("forged".into());
+        c[2] = d.seal(3, &c[1].hash.clone());
+        assert_eq!(
+            verify_chain(c, 5),
+            vec![ChainBreak::Unlinked {
+                seq: 4,
+                request_id: "rr-7f3k2q9x".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn deletions_are_named_in_the_middle_and_at_the_end() {
+        let mut c = chain(5);
+        c.remove(1);
+        assert_eq!(verify_chain(c, 5), vec![ChainBreak::Missing { seq: 2 }]);
+        let mut c = chain(5);
+        c.pop();
+        assert_eq!(
+            verify_chain(c, 5),
+            vec![ChainBreak::Truncated { last: 4, head: 5 }]
+        );
+    }
+
+    fn snapshot(c: &[AuditEvent]) -> ChainSnapshot {
+        let last = c.last().unwrap();
+        ChainSnapshot {
+            events: c
+                .iter()
+                .map(|e| StoredEvent {
+                    key_seq: e.seq,
+                    event: e.clone(),
+                })
+                .collect(),
+            head: Some(ChainHead {
+                seq: last.seq,
+                hash: last.hash.clone(),
+            }),
+        }
+    }
+
+    #[test]
+    fn a_rewritten_newest_event_with_a_recomputed_hash_is_caught_by_the_head() {
+        let c = chain(3);
+        let mut s = snapshot(&c);
+        let mut d = c[2].draft.clone();
+        d.reason = Some("forged".into());
+        s.events[2].event = d.seal(3, &c[1].hash);
+        assert_eq!(
+            verify_snapshot(&s, &[]),
+            vec![ChainBreak::HeadMismatch { seq: 3 }]
+        );
+    }
+
+    #[test]
+    fn a_forged_event_past_the_head_is_caught() {
+        let c = chain(4);
+        let mut s = snapshot(&c[..3]);
+        s.events.push(StoredEvent {
+            key_seq: 4,
+            event: c[3].clone(),
+        });
+        assert_eq!(
+            verify_snapshot(&s, &[]),
+            vec![ChainBreak::PastHead { seq: 4, head: 3 }]
+        );
+    }
+
+    #[test]
+    fn a_duplicate_sequence_number_or_a_wrong_sort_key_is_caught() {
+        let c = chain(3);
+        let mut s = snapshot(&c);
+        let mut d = c[1].draft.clone();
+        d.reason = Some("second copy".into());
+        s.events.push(StoredEvent {
+            key_seq: 9,
+            event: d.seal(2, &c[0].hash),
+        });
+        let breaks = verify_snapshot(&s, &[]);
+        assert!(
+            breaks.contains(&ChainBreak::Duplicate { seq: 2, count: 2 }),
+            "{breaks:?}"
+        );
+        assert!(
+            breaks.contains(&ChainBreak::KeyMismatch { seq: 2, key_seq: 9 }),
+            "{breaks:?}"
+        );
+    }
+
+    #[test]
+    fn witnesses_outside_the_table_catch_a_fully_recomputed_chain() {
+        let honest = chain(3);
+        let w = Witness::of(&honest[1]);
+        assert_eq!(w.hash_prefix.len(), WITNESS_HEX);
+        assert!(verify_snapshot(&snapshot(&honest), std::slice::from_ref(&w)).is_empty());
+        // Someone with write access rebuilds the whole chain with different content.
+        let mut prev = GENESIS_HASH.to_string();
+        let forged: Vec<AuditEvent> = honest
+            .iter()
+            .map(|e| {
+                let mut d = e.draft.clone();
+                d.reason = Some("rewritten".into());
+                let f = d.seal(e.seq, &prev);
+                prev = f.hash.clone();
+                f
+            })
+            .collect();
+        assert!(verify_snapshot(&snapshot(&forged), &[]).is_empty());
+        assert_eq!(
+            verify_snapshot(&snapshot(&forged), std::slice::from_ref(&w)),
+            vec![ChainBreak::WitnessDiffers {
+                witness: w.to_string(),
+                seq: 2
+            }]
+        );
+        let far = Witness::parse("99:abcdef012345").unwrap();
+        assert!(matches!(
+            verify_snapshot(&snapshot(&honest), &[far])[..],
+            [ChainBreak::WitnessMissing { seq: 99, .. }]
+        ));
+    }
+
+    #[test]
+    fn witnesses_parse_strictly() {
+        assert_eq!(
+            Witness::parse("42:1A2B3C4D5E6F").unwrap(),
+            Witness {
+                seq: 42,
+                hash_prefix: "1a2b3c4d5e6f".into()
+            }
+        );
+        assert!(Witness::parse("#42 1a2b3c4d5e6f").is_ok());
+        for bad in ["42", "x:1a2b3c4d", "42:xyz", "42:1a2b"] {
+            assert!(Witness::parse(bad).is_err(), "{bad}");
+        }
+    }
+}
