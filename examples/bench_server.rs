@@ -17,7 +17,7 @@ use revoke_role_bot::domain::ids::{ChannelId, SlackGroupId, SlackUserId};
 use revoke_role_bot::domain::request::CardRef;
 use revoke_role_bot::memory::{MemoryIam, MemoryStore};
 use revoke_role_bot::ports::{Slack, SlackError};
-use revoke_role_bot::service::notice::{Card, Notice};
+use revoke_role_bot::service::notice::{Card, Notice, ThreadNote};
 use revoke_role_bot::service::{App, Ports};
 use revoke_role_bot::startup::Application;
 use secrecy::SecretString;
@@ -37,6 +37,16 @@ impl Slack for NoopSlack {
         Ok(())
     }
     async fn respond(&self, _response_url: &str, _notice: &Notice) -> Result<(), SlackError> {
+        Ok(())
+    }
+    async fn post_in_thread(&self, _card: &CardRef, _note: &ThreadNote) -> Result<(), SlackError> {
+        Ok(())
+    }
+    async fn direct_message(
+        &self,
+        _user: &SlackUserId,
+        _note: &ThreadNote,
+    ) -> Result<(), SlackError> {
         Ok(())
     }
     async fn group_members(&self, _group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError> {

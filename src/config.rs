@@ -62,6 +62,11 @@ pub struct Settings {
     pub table: String,
     pub approvals_required: u32,
     pub expires_after: Duration,
+    /// Remind the approvers in the card's thread after this long without a decision (SPEC §12).
+    pub remind_after: Duration,
+    /// Also mention `escalate_to` in reminders after this long.
+    pub escalate_after: Option<Duration>,
+    pub escalate_to: Vec<Principal>,
     pub requesters: Vec<Principal>,
     pub approvers: Vec<Principal>,
     /// Empty: any channel.
@@ -180,6 +185,9 @@ struct RawAudit {
 struct RawApproval {
     approvals_required: Option<i64>,
     expires_after: Option<String>,
+    remind_after: Option<String>,
+    escalate_after: Option<String>,
+    escalate_to: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -264,7 +272,38 @@ impl Settings {
             ));
         }
 
-        let (approvals_required, expires_after) = match raw.approval {
+        let approval = raw.approval.unwrap_or(RawApproval {
+            approvals_required: None,
+            expires_after: None,
+            remind_after: None,
+            escalate_after: None,
+            escalate_to: None,
+        });
+        let duration = |key: &str, v: &Option<String>| -> Result<Option<Duration>, ConfigError> {
+            v.as_deref()
+                .map(|s| parse_duration(s).map_err(|e| key_err(key, e.0)))
+                .transpose()
+        };
+        let remind_after = duration("approval.remind_after", &approval.remind_after)?
+            .unwrap_or(Duration::from_secs(300));
+        if remind_after < Duration::from_secs(1) {
+            return Err(key_err("approval.remind_after", "must be at least 1s"));
+        }
+        let escalate_after = duration("approval.escalate_after", &approval.escalate_after)?;
+        let escalate_to = approval
+            .escalate_to
+            .clone()
+            .unwrap_or_default()
+            .iter()
+            .map(|s| Principal::parse(s.trim()).map_err(|e| key_err("approval.escalate_to", e.0)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if escalate_after.is_some() && escalate_to.is_empty() {
+            return Err(key_err(
+                "approval.escalate_to",
+                "missing: `escalate_after` is set, so name who to escalate to (user ids or user groups)",
+            ));
+        }
+        let (approvals_required, expires_after) = match Some(approval) {
             None => (1, Duration::from_secs(1800)),
             Some(a) => {
                 let n = a.approvals_required.unwrap_or(1);
@@ -383,6 +422,9 @@ impl Settings {
             table,
             approvals_required,
             expires_after,
+            remind_after,
+            escalate_after,
+            escalate_to,
             requesters,
             approvers,
             channels,

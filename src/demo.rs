@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use async_trait::async_trait;
 use secrecy::SecretString;
 
-use crate::clock::SystemClock;
+use crate::clock::FakeClock;
 use crate::config::Settings;
 use crate::domain::audit::verify_chain;
 use crate::domain::ids::{ChannelId, SlackGroupId, SlackUserId};
@@ -19,7 +19,7 @@ use crate::domain::role_arn::RoleArn;
 use crate::http_client::HttpClient;
 use crate::memory::{MemoryIam, MemoryStore};
 use crate::ports::{AuditStore, Slack, SlackError};
-use crate::service::notice::{Card, Notice};
+use crate::service::notice::{Card, Notice, ThreadNote};
 use crate::service::{App, Ports};
 use crate::slack::verify::sign;
 use crate::slack::{card, messages};
@@ -119,6 +119,10 @@ impl Slack for ConsoleSlack {
         self.push(format!(
             "  [#incident, everyone sees] card updated: {}",
             names(&messages::status_line(&c.request).to_plain())
+                + &c.witness
+                    .as_ref()
+                    .map(|w| format!("  (audit #{} {})", w.seq, w.hash_prefix))
+                    .unwrap_or_default()
         ));
         Ok(())
     }
@@ -132,6 +136,25 @@ impl Slack for ConsoleSlack {
         self.push(format!(
             "  [{to}]\n{}",
             indent(&names(&messages::notice(notice).to_plain()))
+        ));
+        Ok(())
+    }
+    async fn post_in_thread(&self, _card: &CardRef, note: &ThreadNote) -> Result<(), SlackError> {
+        self.push(format!(
+            "  [#incident, in the card's thread]\n{}",
+            indent(&names(&messages::thread_note(note).to_plain()))
+        ));
+        Ok(())
+    }
+    async fn direct_message(
+        &self,
+        user: &SlackUserId,
+        note: &ThreadNote,
+    ) -> Result<(), SlackError> {
+        self.push(format!(
+            "  [direct message to {}]\n{}",
+            person(user.as_str()),
+            indent(&names(&messages::thread_note(note).to_plain()))
         ));
         Ok(())
     }
@@ -245,19 +268,22 @@ pub async fn run() -> anyhow::Result<()> {
     );
     let slack = Arc::new(ConsoleSlack::default());
     let self_role = RoleArn::parse("arn:aws:iam::111111111111:role/revoke-role-bot").ok();
+    // The demo's clock starts now and moves only when the script says so (to show a reminder
+    // without waiting five minutes).
+    let clock = Arc::new(FakeClock::at(chrono::Utc::now()));
     let app = App::new(
         settings,
         Ports {
             store: store.clone(),
             iam: iam.clone(),
             slack: slack.clone(),
-            clock: Arc::new(SystemClock),
+            clock: clock.clone(),
         },
         self_role,
     );
     let server = Application::bind(
         SocketAddr::from(([127, 0, 0, 1], 0)),
-        app,
+        app.clone(),
         SecretString::from(SECRET),
     )
     .await?;
@@ -302,10 +328,17 @@ pub async fn run() -> anyhow::Result<()> {
     let id = request.id().to_string();
 
     d.click("U0ALICE", "approve", &id).await?;
+    d.show(2).await?;
+
+    println!(
+        "\n▶ six minutes pass with no decision (the demo moves its clock); the bot's periodic pass runs"
+    );
+    clock.advance(chrono::Duration::minutes(6));
+    app.recover().await?;
     d.show(1).await?;
 
     d.click("U0BOB", "approve", &id).await?;
-    d.show(2).await?;
+    d.show(5).await?;
     let done = d.store.get(request.id()).await?.map(|r| r.state());
     if done != Some(State::Applied) {
         bail!("the request did not end applied: {done:?}");

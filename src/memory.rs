@@ -103,10 +103,12 @@ impl AuditStore for MemoryStore {
         if current.version() + 1 != next.version() {
             return Err(StoreError::Conflict);
         }
+        let reminders = current.reminders();
         let next = match current.card() {
             Some(card) => next.clone().with_card(card.clone()),
             None => next.clone(),
-        };
+        }
+        .with_reminders(reminders);
         inner.requests.insert(next.id().clone(), next);
         Ok(append(&mut inner, event))
     }
@@ -121,6 +123,25 @@ impl AuditStore for MemoryStore {
             inner.requests.insert(id.clone(), r.with_card(card.clone()));
         }
         Ok(())
+    }
+
+    async fn claim_reminder(&self, id: &RequestId, sent: u32) -> Result<bool, StoreError> {
+        let mut inner = self.lock()?;
+        match inner.requests.remove(id) {
+            Some(r)
+                if r.state() == crate::domain::request::State::Pending && r.reminders() == sent =>
+            {
+                inner
+                    .requests
+                    .insert(id.clone(), r.with_reminders(sent + 1));
+                Ok(true)
+            }
+            Some(r) => {
+                inner.requests.insert(id.clone(), r);
+                Ok(false)
+            }
+            None => Ok(false),
+        }
     }
 
     async fn claim(&self, id: &RequestId, now: DateTime<Utc>) -> Result<bool, StoreError> {

@@ -9,7 +9,7 @@ use crate::domain::ids::{ChannelId, RequestId, SlackGroupId, SlackUserId};
 use crate::domain::preview::RolePreview;
 use crate::domain::request::{CardRef, Failure, Request};
 use crate::domain::role_arn::{AccountId, RoleArn};
-use crate::service::notice::{Card, Notice};
+use crate::service::notice::{Card, Notice, ThreadNote};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -79,6 +79,9 @@ pub trait AuditStore: Send + Sync {
     async fn record(&self, event: EventDraft) -> Result<AuditEvent, StoreError>;
     /// Remember where the card was posted (not a transition).
     async fn set_card(&self, id: &RequestId, card: &CardRef) -> Result<(), StoreError>;
+    /// Count reminder number `sent + 1` for a pending request, if nobody else has sent it: `false`
+    /// when another replica did (or the request is no longer pending). Survives restarts.
+    async fn claim_reminder(&self, id: &RequestId, sent: u32) -> Result<bool, StoreError>;
     /// Take the lease on an `approved` request for writing its policy; `false` if it is not approved
     /// or another worker holds an unexpired lease. Keeps two workers from writing the same policy.
     async fn claim(&self, id: &RequestId, now: DateTime<Utc>) -> Result<bool, StoreError>;
@@ -226,5 +229,10 @@ pub trait Slack: Send + Sync {
     async fn post_card(&self, channel: &ChannelId, card: &Card) -> Result<CardRef, SlackError>;
     async fn update_card(&self, at: &CardRef, card: &Card) -> Result<(), SlackError>;
     async fn respond(&self, response_url: &str, notice: &Notice) -> Result<(), SlackError>;
+    /// A reply in the card's thread.
+    async fn post_in_thread(&self, card: &CardRef, note: &ThreadNote) -> Result<(), SlackError>;
+    /// A direct message from the bot (the outcome, to the requester).
+    async fn direct_message(&self, user: &SlackUserId, note: &ThreadNote)
+    -> Result<(), SlackError>;
     async fn group_members(&self, group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError>;
 }

@@ -116,6 +116,9 @@ fn request_from_item(item: &Item) -> Result<Request, StoreError> {
             ts: ts.to_string(),
         });
     }
+    if let Some(sent) = get_n(item, "reminders") {
+        r = r.with_reminders(sent.min(u32::MAX as u64) as u32);
+    }
     Ok(r)
 }
 
@@ -654,6 +657,36 @@ impl AuditStore for DynamoStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    async fn claim_reminder(&self, id: &RequestId, sent: u32) -> Result<bool, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(request_pk(id)))
+            .key("sk", s("REQ"))
+            .update_expression("SET reminders = :next")
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":next", n(sent as u64 + 1));
+        update = if sent == 0 {
+            update.condition_expression("#s = :pending AND attribute_not_exists(reminders)")
+        } else {
+            update
+                .condition_expression("#s = :pending AND reminders = :sent")
+                .expression_attribute_values(":sent", n(sent as u64))
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn claim(&self, id: &RequestId, now: DateTime<Utc>) -> Result<bool, StoreError> {

@@ -25,6 +25,8 @@ pub enum EventKind {
     Failed,
     /// A click that changed nothing (self-approval, not an approver, closed request…).
     ClickRefused,
+    /// The approvers were reminded in the card's thread.
+    Reminded,
 }
 
 impl EventKind {
@@ -40,6 +42,7 @@ impl EventKind {
             EventKind::Applied => "applied",
             EventKind::Failed => "failed",
             EventKind::ClickRefused => "click_refused",
+            EventKind::Reminded => "reminded",
         }
     }
 

@@ -180,6 +180,9 @@ pub struct Request {
     /// Stored beside the request, not in it (it is set once the card is posted).
     #[serde(skip)]
     card: Option<CardRef>,
+    /// Reminders sent so far (stored beside the request; counted by a conditional update).
+    #[serde(skip)]
+    reminders: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -286,6 +289,7 @@ impl Request {
             status: Status::Pending,
             preview: new.preview,
             card: None,
+            reminders: 0,
         }
     }
 
@@ -376,6 +380,22 @@ impl Request {
     pub fn with_card(mut self, card: CardRef) -> Request {
         self.card = Some(card);
         self
+    }
+
+    pub fn reminders(&self) -> u32 {
+        self.reminders
+    }
+
+    pub fn with_reminders(mut self, sent: u32) -> Request {
+        self.reminders = sent;
+        self
+    }
+
+    /// When reminder number `reminders() + 1` is due: `remind_after`, then doubling gaps
+    /// (5 m, 15 m, 35 m… after the request with the default).
+    pub fn next_reminder_at(&self, remind_after: chrono::Duration) -> DateTime<Utc> {
+        let factor = (1i32 << (self.reminders.min(10) + 1)) - 1;
+        self.created_at + remind_after * factor
     }
 
     /// The same request under another id (tests and the demo give requests known ids).
@@ -748,6 +768,23 @@ mod tests {
         assert_eq!(failed.next.cutoff(), a.cutoff());
         assert!(failed.event.error.unwrap().contains("NoSuchEntity"));
         assert!(done.next.applied(written(c), t0()).is_err());
+    }
+
+    #[test]
+    fn reminders_follow_with_doubling_gaps() {
+        let r = req(1);
+        let five = chrono::Duration::minutes(5);
+        assert_eq!(r.next_reminder_at(five), t0() + five);
+        let r = r.with_reminders(1);
+        assert_eq!(
+            r.next_reminder_at(five),
+            t0() + chrono::Duration::minutes(15)
+        );
+        let r = r.with_reminders(2);
+        assert_eq!(
+            r.next_reminder_at(five),
+            t0() + chrono::Duration::minutes(35)
+        );
     }
 
     #[test]

@@ -66,6 +66,7 @@ impl App {
     pub async fn apply(&self, request: Request) {
         if let Some((done, witness)) = self.write_and_record(request, None).await {
             self.update_card(&done, Some(witness)).await;
+            self.announce_outcome(&done).await;
         }
     }
 

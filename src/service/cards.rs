@@ -2,11 +2,11 @@
 
 use tracing::{error, warn};
 
-use super::notice::{Card, Notice};
+use super::notice::{Card, Notice, ThreadNote};
 use super::{App, CommandContext};
 use crate::domain::audit::Witness;
 use crate::domain::ids::RequestId;
-use crate::domain::request::Request;
+use crate::domain::request::{CardRef, Request, State};
 use crate::ports::error_chain;
 
 impl App {
@@ -58,17 +58,8 @@ impl App {
     /// Show `request` on its card. A closed request shows its place in the audit chain: `witness`
     /// when the caller has it, else the last stored event.
     pub(super) async fn update_card(&self, request: &Request, witness: Option<Witness>) {
-        // A click can be handled before the card's reference is stored (the reference is written
-        // once Slack has answered the post): look it up again before giving up on the update.
-        let at = match request.card() {
-            Some(at) => at.clone(),
-            None => match self.store.get(request.id()).await {
-                Ok(Some(r)) if r.card().is_some() => match r.card() {
-                    Some(at) => at.clone(),
-                    None => return,
-                },
-                _ => return,
-            },
+        let Some(at) = self.card_of(request).await else {
+            return;
         };
         let witness = match witness {
             Some(w) => Some(w),
@@ -86,6 +77,40 @@ impl App {
             .await
         {
             warn!(error = %e, request_id = %request.id(), "could not update the card");
+        }
+    }
+
+    /// Where the card is. A click can be handled before the card's reference is stored (it is
+    /// written once Slack has answered the post): look it up again before giving up.
+    async fn card_of(&self, request: &Request) -> Option<CardRef> {
+        match request.card() {
+            Some(at) => Some(at.clone()),
+            None => match self.store.get(request.id()).await {
+                Ok(Some(r)) => r.card().cloned(),
+                _ => None,
+            },
+        }
+    }
+
+    /// A reply in the card's thread: the request's timeline.
+    pub(super) async fn timeline(&self, request: &Request, note: ThreadNote) {
+        let Some(at) = self.card_of(request).await else {
+            return;
+        };
+        if let Err(e) = self.slack.post_in_thread(&at, &note).await {
+            warn!(error = %e, request_id = %request.id(), "could not post in the card's thread");
+        }
+    }
+
+    /// A closed request: its outcome in the thread, and to the requester directly (unless they
+    /// closed it themselves by cancelling).
+    pub(super) async fn announce_outcome(&self, request: &Request) {
+        let note = ThreadNote::Outcome(Box::new(request.clone()));
+        self.timeline(request, note.clone()).await;
+        if request.state() != State::Cancelled
+            && let Err(e) = self.slack.direct_message(request.requester(), &note).await
+        {
+            warn!(error = %e, request_id = %request.id(), "could not send the requester the outcome");
         }
     }
 

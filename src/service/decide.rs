@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use tracing::{error, info, warn};
 
-use super::notice::{ClickProblem, Notice};
+use super::notice::{ClickProblem, Notice, ThreadNote};
 use super::{App, ClickContext};
 use crate::domain::audit::{EventDraft, EventKind, Witness};
 use crate::domain::ids::Actor;
@@ -75,6 +75,14 @@ impl App {
                         info!(refusal = refusal.code(), "click refused");
                         self.record_refused_click(&request, &ctx, refusal.code())
                             .await;
+                        self.timeline(
+                            &request,
+                            ThreadNote::ClickRefused {
+                                by: ctx.user.clone(),
+                                refusal: refusal.clone(),
+                            },
+                        )
+                        .await;
                         let expired = refusal == Refusal::Expired;
                         self.tell(
                             &ctx.response_url,
@@ -96,9 +104,24 @@ impl App {
                 Ok(appended) => {
                     info!(state = next.state().as_str(), "transition");
                     let witness = Witness::of(&appended);
+                    if ctx.action == Action::Approve {
+                        self.timeline(
+                            &next,
+                            ThreadNote::Approval {
+                                by: ctx.user.clone(),
+                                count: next.approvals().len() as u32,
+                                required: next.approvals_required(),
+                            },
+                        )
+                        .await;
+                    }
                     if next.state() != State::Approved {
-                        let shown = (!next.state().is_open()).then_some(witness);
-                        return self.update_card(&next, shown).await;
+                        let closed = !next.state().is_open();
+                        self.update_card(&next, closed.then_some(witness)).await;
+                        if closed {
+                            self.announce_outcome(&next).await;
+                        }
+                        return;
                     }
                     // The policy does not wait for Slack: the "approved" card update and the
                     // IAM write run together, and the outcome's update follows both.
@@ -109,6 +132,7 @@ impl App {
                     );
                     if let Some((done, witness)) = outcome {
                         self.update_card(&done, Some(witness)).await;
+                        self.announce_outcome(&done).await;
                     }
                     return;
                 }

@@ -138,3 +138,27 @@ impl Notice {
         matches!(self, Notice::Found(_))
     }
 }
+
+/// A reply in the card's thread: the request's timeline (SPEC §12). The card stays the summary.
+#[derive(Debug, Clone)]
+pub enum ThreadNote {
+    Approval {
+        by: crate::domain::ids::SlackUserId,
+        count: u32,
+        required: u32,
+    },
+    ClickRefused {
+        by: crate::domain::ids::SlackUserId,
+        refusal: Refusal,
+    },
+    /// The request closed (applied, failed, rejected, cancelled, expired): also sent to the requester.
+    Outcome(Box<Request>),
+    /// Nobody has decided yet: mentions the approvers from the configuration, and `escalate_to`
+    /// once `escalate_after` has passed.
+    Reminder {
+        id: RequestId,
+        waited: std::time::Duration,
+        approvers: Vec<crate::domain::ids::Principal>,
+        escalate_to: Vec<crate::domain::ids::Principal>,
+    },
+}

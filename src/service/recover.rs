@@ -8,7 +8,9 @@ use std::time::Duration;
 use tracing::{Instrument, info, info_span, warn};
 
 use super::App;
-use crate::domain::audit::Witness;
+use super::notice::ThreadNote;
+use crate::domain::audit::{EventDraft, EventKind, Witness};
+use crate::domain::ids::Actor;
 use crate::domain::request::{Request, State};
 use crate::ports::{StoreError, error_chain};
 
@@ -20,6 +22,11 @@ pub const RECOVERY_INTERVAL: Duration = Duration::from_secs(30);
 /// soon after its time.
 pub fn recovery_interval(expires_after: Duration) -> Duration {
     (expires_after / 4).clamp(Duration::from_secs(1), RECOVERY_INTERVAL)
+}
+
+/// The pass's pause given both timers it serves: expiry and reminders.
+pub fn pass_interval(expires_after: Duration, remind_after: Duration) -> Duration {
+    recovery_interval(expires_after.min(remind_after))
 }
 
 impl App {
@@ -36,6 +43,7 @@ impl App {
                     finished += 1;
                 }
                 State::Pending if self.clock.now() >= r.expires_at() => self.expire(r).await,
+                State::Pending => self.remind_if_due(&r).await,
                 _ => {}
             }
         }
@@ -50,9 +58,9 @@ impl App {
             match self.transition(&t.next, t.event).await {
                 Ok(appended) => {
                     info!(request_id = %t.next.id(), "expired");
-                    return self
-                        .update_card(&t.next, Some(Witness::of(&appended)))
+                    self.update_card(&t.next, Some(Witness::of(&appended)))
                         .await;
+                    return self.announce_outcome(&t.next).await;
                 }
                 Err(StoreError::Conflict) => match self.store.get(request.id()).await {
                     Ok(Some(r)) => request = r,
@@ -63,11 +71,56 @@ impl App {
         }
     }
 
+    /// Remind the approvers in the card's thread when the next reminder is due (SPEC §12). The
+    /// count is claimed in the store first, so replicas do not double-remind and a restart does
+    /// not forget.
+    async fn remind_if_due(&self, r: &Request) {
+        let remind_after = chrono::Duration::from_std(self.settings.remind_after)
+            .unwrap_or(chrono::Duration::minutes(5));
+        let now = self.clock.now();
+        if now < r.next_reminder_at(remind_after) {
+            return;
+        }
+        match self.store.claim_reminder(r.id(), r.reminders()).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => return warn!(error = %error_chain(&e), "could not count a reminder"),
+        }
+        let waited = (now - r.created_at()).to_std().unwrap_or_default();
+        let escalate = self
+            .settings
+            .escalate_after
+            .is_some_and(|after| waited >= after);
+        info!(request_id = %r.id(), reminder = r.reminders() + 1, escalate, "reminding the approvers");
+        let event = EventDraft::by(r.id().clone(), EventKind::Reminded, &Actor::Bot, now)
+            .with_role(r.role())
+            .with_detail(format!(
+                "reminder {}{}",
+                r.reminders() + 1,
+                if escalate { ", escalated" } else { "" }
+            ));
+        self.record_quietly(event).await;
+        self.timeline(
+            r,
+            ThreadNote::Reminder {
+                id: r.id().clone(),
+                waited: std::time::Duration::from_secs(waited.as_secs()),
+                approvers: self.settings.approvers.clone(),
+                escalate_to: if escalate {
+                    self.settings.escalate_to.clone()
+                } else {
+                    Vec::new()
+                },
+            },
+        )
+        .await;
+    }
+
     /// Start the recovery/expiry loop; it stops when the application drains.
     pub fn start_background(self: &Arc<Self>) {
         let app = self.clone();
         let stop = self.stopping();
-        let interval = recovery_interval(self.settings.expires_after);
+        let interval = pass_interval(self.settings.expires_after, self.settings.remind_after);
         self.tasks.spawn(
             async move {
                 loop {

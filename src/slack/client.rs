@@ -12,7 +12,7 @@ use super::blocks;
 use crate::domain::ids::{ChannelId, SlackGroupId, SlackUserId};
 use crate::domain::request::CardRef;
 use crate::ports::{Slack, SlackError};
-use crate::service::notice::{Card, Notice};
+use crate::service::notice::{Card, Notice, ThreadNote};
 
 type Connector = SlackClientHyperConnector<
     hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
@@ -153,6 +153,44 @@ impl Slack for SlackWebApi {
             self.client
                 .open_session(&self.token)
                 .chat_update(&req)
+                .await
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn post_in_thread(&self, card: &CardRef, note: &ThreadNote) -> Result<(), SlackError> {
+        let text = super::messages::thread_note(note).to_mrkdwn().into_string();
+        let req = SlackApiChatPostMessageRequest::new(
+            SlackChannelId(card.channel.to_string()),
+            SlackMessageContent::new().with_text(text),
+        )
+        .with_thread_ts(SlackTs(card.ts.clone()));
+        with_retries("chat.postMessage", || async {
+            self.client
+                .open_session(&self.token)
+                .chat_post_message(&req)
+                .await
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn direct_message(
+        &self,
+        user: &SlackUserId,
+        note: &ThreadNote,
+    ) -> Result<(), SlackError> {
+        // A user id as the channel posts to the bot's direct messages with that person.
+        let text = super::messages::thread_note(note).to_mrkdwn().into_string();
+        let req = SlackApiChatPostMessageRequest::new(
+            SlackChannelId(user.to_string()),
+            SlackMessageContent::new().with_text(text),
+        );
+        with_retries("chat.postMessage", || async {
+            self.client
+                .open_session(&self.token)
+                .chat_post_message(&req)
                 .await
         })
         .await?;

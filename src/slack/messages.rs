@@ -3,10 +3,12 @@
 
 use crate::domain::audit::AuditEvent;
 use crate::domain::ids::Actor;
+use crate::domain::ids::Principal;
 use crate::domain::protection::Protection;
 use crate::domain::request::{Failure, Refusal, Request, State, Status};
 use crate::service::notice::{
     ClickProblem, Found, LookupError, LookupSubject, Notice, ResolveError, SubmitRefusal,
+    ThreadNote,
 };
 
 pub use super::mrkdwn::{Mrkdwn, Msg, printable};
@@ -474,4 +476,70 @@ pub fn status_line(r: &Request) -> Msg {
 /// Whether a state still shows the buttons.
 pub fn has_buttons(r: &Request) -> bool {
     r.state() == State::Pending
+}
+
+fn principals(list: &[Principal]) -> Msg {
+    let mut m = Msg::new();
+    for (i, p) in list.iter().enumerate() {
+        if i > 0 {
+            m = m.lit(" ");
+        }
+        m = match p {
+            Principal::User(u) => m.user(u),
+            Principal::Group(g) => m.group(g),
+        };
+    }
+    m
+}
+
+/// A reply in the card's thread, or the requester's direct message. The only mentions of people
+/// who did not act are the reminders', built from the configuration.
+pub fn thread_note(n: &ThreadNote) -> Msg {
+    match n {
+        ThreadNote::Approval {
+            by,
+            count,
+            required,
+        } => Msg::new()
+            .lit(":white_check_mark: ")
+            .user(by)
+            .lit(" approved (")
+            .text(format!("{count} of {required}"))
+            .lit(")."),
+        ThreadNote::ClickRefused { by, refusal } => Msg::new()
+            .lit(":no_entry: ")
+            .user(by)
+            .lit(" clicked, refused: ")
+            .text(refusal.code().replace('_', " "))
+            .lit(". Nothing changed."),
+        ThreadNote::Outcome(r) => Msg::new()
+            .lit("Request ")
+            .code(r.id().to_string())
+            .lit(" for ")
+            .code(r.role().to_string())
+            .lit(": ")
+            .append(status_line(r)),
+        ThreadNote::Reminder {
+            id,
+            waited,
+            approvers,
+            escalate_to,
+        } => {
+            let mut m = Msg::new()
+                .lit(":rotating_light: ")
+                .append(principals(approvers))
+                .lit(" request ")
+                .code(id.to_string())
+                .lit(" has waited ")
+                .text(crate::domain::preview::human_secs(waited.as_secs() as i64))
+                .lit(" for an approval: look at the card above.");
+            if !escalate_to.is_empty() {
+                m = m
+                    .lit(" Escalating to ")
+                    .append(principals(escalate_to))
+                    .lit(".");
+            }
+            m
+        }
+    }
 }

@@ -285,7 +285,18 @@ impl TestApp {
     }
 
     /// Requests the fake Slack received on `route`, as JSON bodies.
+    /// What Slack received on `route`. For `/chat.postMessage` these are the cards only: thread
+    /// replies (`thread_ts`) and direct messages (a user id as the channel) are in
+    /// [`TestApp::slack_thread`] and [`TestApp::slack_dms`].
     pub async fn slack_received(&self, route: &str) -> Vec<Value> {
+        let all = self.slack_all(route).await;
+        if route != "/chat.postMessage" {
+            return all;
+        }
+        all.into_iter().filter(is_card_post).collect()
+    }
+
+    async fn slack_all(&self, route: &str) -> Vec<Value> {
         self.slack
             .received_requests()
             .await
@@ -293,6 +304,28 @@ impl TestApp {
             .into_iter()
             .filter(|r| r.url.path() == route)
             .map(|r| serde_json::from_slice(&r.body).unwrap_or(Value::Null))
+            .collect()
+    }
+
+    /// Replies in card threads.
+    pub async fn slack_thread(&self) -> Vec<Value> {
+        self.slack_all("/chat.postMessage")
+            .await
+            .into_iter()
+            .filter(|v| v.get("thread_ts").is_some())
+            .collect()
+    }
+
+    /// Direct messages (posted with a user id as the channel).
+    pub async fn slack_dms(&self) -> Vec<Value> {
+        self.slack_all("/chat.postMessage")
+            .await
+            .into_iter()
+            .filter(|v| {
+                v["channel"]
+                    .as_str()
+                    .is_some_and(|c| c.starts_with(['U', 'W']))
+            })
             .collect()
     }
 
@@ -649,4 +682,11 @@ pub fn short_reason(r: &Request) -> String {
     revoke_role_bot::slack::messages::failure(failure, r.role())
         .to_mrkdwn()
         .into_string()
+}
+
+fn is_card_post(v: &Value) -> bool {
+    v.get("thread_ts").is_none()
+        && !v["channel"]
+            .as_str()
+            .is_some_and(|c| c.starts_with(['U', 'W']))
 }

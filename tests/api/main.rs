@@ -12,4 +12,5 @@ mod resilience;
 mod revocation;
 mod signatures;
 mod support;
+mod timeline;
 mod workflow;

@@ -200,7 +200,13 @@ async fn a_closed_card_shows_its_last_events_place_in_the_chain() {
     assert_eq!(last.draft.kind, EventKind::Applied);
     let witness = card.witness.expect("a closed card shows its witness");
     assert_eq!(witness, Witness::of(&last));
-    let sent = env.slack.sent().pop().unwrap();
+    let sent = env
+        .slack
+        .sent()
+        .into_iter()
+        .rev()
+        .find(|s| matches!(s, Sent::Update { .. }))
+        .unwrap();
     assert!(
         sent.mrkdwn()
             .contains(&format!("audit #{} {}", last.seq, &last.hash[..12])),

@@ -5,4 +5,5 @@
 
 mod lifecycle;
 mod support;
+mod timeline;
 mod trust;

@@ -17,7 +17,7 @@ use revoke_role_bot::memory::{MemoryIam, MemoryStore};
 use revoke_role_bot::ports::{
     AuditStore, Iam, IamError, Page, RoleDetails, RoleInfo, Slack, SlackError, StoreError,
 };
-use revoke_role_bot::service::notice::{Card, Notice};
+use revoke_role_bot::service::notice::{Card, Notice, ThreadNote};
 use revoke_role_bot::service::{App, ClickContext, CommandContext, Ports};
 use revoke_role_bot::slack::{blocks, messages};
 
@@ -62,6 +62,15 @@ pub enum Sent {
         notice: Notice,
         mrkdwn: String,
     },
+    Thread {
+        note: ThreadNote,
+        mrkdwn: String,
+    },
+    Dm {
+        to: SlackUserId,
+        note: ThreadNote,
+        mrkdwn: String,
+    },
 }
 
 impl Sent {
@@ -69,7 +78,9 @@ impl Sent {
         match self {
             Sent::Card { mrkdwn, .. }
             | Sent::Update { mrkdwn, .. }
-            | Sent::Reply { mrkdwn, .. } => mrkdwn,
+            | Sent::Reply { mrkdwn, .. }
+            | Sent::Thread { mrkdwn, .. }
+            | Sent::Dm { mrkdwn, .. } => mrkdwn,
         }
     }
 }
@@ -128,6 +139,25 @@ impl RecordingSlack {
             })
             .collect()
     }
+    /// Replies in card threads, as Slack receives them.
+    pub fn thread(&self) -> Vec<(ThreadNote, String)> {
+        self.sent()
+            .into_iter()
+            .filter_map(|s| match s {
+                Sent::Thread { note, mrkdwn } => Some((note, mrkdwn)),
+                _ => None,
+            })
+            .collect()
+    }
+    pub fn dms(&self) -> Vec<(SlackUserId, ThreadNote)> {
+        self.sent()
+            .into_iter()
+            .filter_map(|s| match s {
+                Sent::Dm { to, note, .. } => Some((to, note)),
+                _ => None,
+            })
+            .collect()
+    }
     /// The card as last shown (posted or updated).
     pub fn last_card(&self) -> Option<Card> {
         self.sent().into_iter().rev().find_map(|s| match s {
@@ -172,6 +202,25 @@ impl Slack for RecordingSlack {
             to: response_url.to_string(),
             notice: notice.clone(),
             mrkdwn,
+        });
+        Ok(())
+    }
+    async fn post_in_thread(&self, _card: &CardRef, note: &ThreadNote) -> Result<(), SlackError> {
+        self.sent.lock().unwrap().push(Sent::Thread {
+            note: note.clone(),
+            mrkdwn: messages::thread_note(note).to_mrkdwn().into_string(),
+        });
+        Ok(())
+    }
+    async fn direct_message(
+        &self,
+        user: &SlackUserId,
+        note: &ThreadNote,
+    ) -> Result<(), SlackError> {
+        self.sent.lock().unwrap().push(Sent::Dm {
+            to: user.clone(),
+            note: note.clone(),
+            mrkdwn: messages::thread_note(note).to_mrkdwn().into_string(),
         });
         Ok(())
     }
@@ -379,6 +428,9 @@ impl AuditStore for FaultyStore {
     }
     async fn claim(&self, id: &RequestId, now: DateTime<Utc>) -> Result<bool, StoreError> {
         self.inner.claim(id, now).await
+    }
+    async fn claim_reminder(&self, id: &RequestId, sent: u32) -> Result<bool, StoreError> {
+        self.inner.claim_reminder(id, sent).await
     }
     async fn get(&self, id: &RequestId) -> Result<Option<Request>, StoreError> {
         self.inner.get(id).await

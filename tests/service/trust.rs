@@ -297,7 +297,13 @@ async fn a_write_never_seen_back_ends_applied_as_written_not_verified_never_fail
     let done = env.stored(request.id()).await;
     assert_eq!(done.state(), State::Applied);
     assert!(!done.written().unwrap().verified);
-    let card = env.slack.sent().pop().unwrap();
+    let card = env
+        .slack
+        .sent()
+        .into_iter()
+        .rev()
+        .find(|s| matches!(s, Sent::Update { .. }))
+        .unwrap();
     assert!(
         card.mrkdwn().contains("Written, not verified"),
         "{}",

@@ -1,0 +1,61 @@
+//! End to end (SPEC §12): the card's thread carries the reminders, the approvals and the outcome,
+//! and the requester gets the outcome as a direct message, all through the real Slack Web API
+//! calls a workspace would receive.
+
+use revoke_role_bot::domain::request::State;
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_reminder_the_approval_and_the_outcome_arrive_in_the_thread_and_as_a_dm() {
+    let app = spawn_app_with(|c| {
+        c.replace(
+            "[access]",
+            "[approval]\nexpires_after = \"10m\"\nremind_after = \"1s\"\n[access]",
+        )
+    })
+    .await;
+    let (role, request) = app
+        .role_with_request("app-timeline", "INC-90 keys in a log")
+        .await;
+
+    // Nobody decides: the server's own periodic pass reminds the approvers in the card's thread.
+    let reminder = eventually("a reminder in the card's thread", || async {
+        app.slack_thread()
+            .await
+            .into_iter()
+            .find(|m| m["text"].as_str().is_some_and(|t| t.contains("waited")))
+    })
+    .await;
+    let text = reminder["text"].as_str().unwrap();
+    for approver in ["<@U0ALICE>", "<@U0BOB>", "<@U0CAROL>"] {
+        assert!(text.contains(approver), "{text}");
+    }
+    assert_eq!(reminder["thread_ts"], "1700000000.000100");
+    assert_eq!(reminder["channel"], CHANNEL);
+
+    app.click(BOB, "approve", request.id()).await;
+    app.wait_state(request.id(), State::Applied).await;
+    let dm = eventually(
+        "the outcome as a direct message to the requester",
+        || async { app.slack_dms().await.into_iter().next() },
+    )
+    .await;
+    assert_eq!(dm["channel"], ALICE);
+    assert!(
+        dm["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("Applied and verified") && t.contains(&role)),
+        "{dm}"
+    );
+    let thread = app.slack_thread().await;
+    let texts: Vec<&str> = thread.iter().filter_map(|m| m["text"].as_str()).collect();
+    assert!(
+        texts.iter().any(|t| t.contains("<@U0BOB> approved")),
+        "{texts:?}"
+    );
+    assert!(
+        texts.iter().any(|t| t.contains("Applied and verified")),
+        "{texts:?}"
+    );
+}
