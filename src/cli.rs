@@ -131,7 +131,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             println!(
                 "{}",
-                PolicyDocument::revoke_older_sessions(c).to_pretty_json()
+                PolicyDocument::revoke_older_sessions(c).to_pretty_json()?
             );
             Ok(())
         }

@@ -166,7 +166,8 @@ impl App {
             let outcome = *first_outcome.get_or_insert(outcome);
             let doc = PolicyDocument::revoke_older_sessions(cutoff);
             // Never send an empty document: a serialization failure stops here.
-            let json = serde_json::to_string(&doc)
+            let json = doc
+                .to_json()
                 .map_err(|e| NotApplied::plain(Failure::ReadBackDiffers, e.to_string()))?;
             self.iam
                 .put_revoke_policy(role, &json)
@@ -177,7 +178,7 @@ impl App {
                     return Ok(Written {
                         outcome,
                         in_force: cutoff,
-                        policy_sha256: doc.sha256(),
+                        policy_sha256: json.sha256(),
                         verified: true,
                     });
                 }
@@ -203,7 +204,7 @@ impl App {
                     return Ok(Written {
                         outcome,
                         in_force: cutoff,
-                        policy_sha256: doc.sha256(),
+                        policy_sha256: json.sha256(),
                         verified: false,
                     });
                 }
@@ -253,7 +254,11 @@ impl App {
                                 &text,
                             ) =>
                     {
-                        let sha = PolicyDocument::revoke_older_sessions(later).sha256();
+                        let sha = PolicyDocument::revoke_older_sessions(later)
+                            .sha256()
+                            .map_err(|e| {
+                                NotApplied::plain(Failure::ReadBackDiffers, e.to_string())
+                            })?;
                         return Ok(ReadBack::Later(later, sha));
                     }
                     Some(earlier) if earlier < cutoff => ReadBack::Earlier,
