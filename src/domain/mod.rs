@@ -9,3 +9,4 @@ pub mod preview;
 pub mod protection;
 pub mod request;
 pub mod role_arn;
+pub mod trust;
