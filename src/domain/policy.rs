@@ -522,9 +522,11 @@ pub enum TimeProblem {
     OutOfRange,
 }
 
-/// Read an existing document (already URL-decoded). `None` means there is no such policy.
+/// Read an existing document (already URL-decoded). `None` means there is no such policy; so does
+/// an empty text (how a permission set without an inline policy may answer), as it holds nothing to
+/// keep.
 pub fn read_existing(doc_json: Option<&str>) -> Existing {
-    let Some(text) = doc_json else {
+    let Some(text) = doc_json.filter(|t| !t.trim().is_empty()) else {
         return Existing::Absent;
     };
     match parse_strict_json(text)
@@ -1370,10 +1372,11 @@ mod tests {
             not_understood("not json"),
             PolicyReadError::InvalidJson(_)
         ));
-        assert!(matches!(
-            not_understood(""),
-            PolicyReadError::InvalidJson(_)
-        ));
+        assert_eq!(
+            read_existing(Some(" \n")),
+            Existing::Absent,
+            "nothing to keep"
+        );
         assert!(matches!(not_understood("[]"), PolicyReadError::NotAnObject));
         assert!(matches!(
             not_understood(r#"{"Version":"2012-10-17"}"#),
