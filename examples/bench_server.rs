@@ -71,6 +71,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             iam: Arc::new(MemoryIam::default()),
             slack: Arc::new(NoopSlack),
             clock: Arc::new(SystemClock),
+            identity_center: None,
         },
         None,
     );

@@ -216,6 +216,35 @@ async fn check_config(cli: &Cli) -> anyhow::Result<()> {
             )),
         });
     }
+    if let (Some(ic), Some(adapter)) = (
+        &s.identity_center,
+        crate::startup::identity_center(&aws, &s).await,
+    ) {
+        report(match adapter.check_instance().await {
+            Err(e) => Err(format!(
+                "identity_center: sso:{} failed for instance {} in {} with account {}'s credentials: {}",
+                e.action,
+                ic.instance_arn,
+                ic.region,
+                ic.account,
+                e.full()
+            )),
+            Ok(()) => match adapter
+                .find_permission_set("revoke-role-bot-check-config")
+                .await
+            {
+                Ok(_) => Ok(format!(
+                    "identity_center: instance {} in {} answers ListInstances, ListPermissionSets and DescribePermissionSet",
+                    ic.instance_arn, ic.region
+                )),
+                Err(e) => Err(format!(
+                    "identity_center: sso:{} refused: {}; grant the permissions in deploy/",
+                    e.action,
+                    e.full()
+                )),
+            },
+        });
+    }
     if failures > 0 {
         bail!("{failures} check(s) failed");
     }
@@ -286,7 +315,7 @@ async fn audit(store: &dyn AuditStore, s: &Settings, a: &AuditArgs) -> anyhow::R
                     "{}  {}  {}  by {}  reason: {}",
                     request.id(),
                     request.state().as_str(),
-                    printable(&request.role().to_string()),
+                    printable(&request.target_arn()),
                     request.requester(),
                     printable(request.reason())
                 );
@@ -321,7 +350,7 @@ async fn audit(store: &dyn AuditStore, s: &Settings, a: &AuditArgs) -> anyhow::R
                         "{}  {:<9} {}  by {}  approvers {}  cut-off {}  {}",
                         r.id(),
                         r.state().as_str(),
-                        printable(&r.role().to_string()),
+                        printable(&r.target_arn()),
                         r.requester(),
                         r.approvals()
                             .iter()

@@ -278,6 +278,7 @@ pub async fn run() -> anyhow::Result<()> {
             iam: iam.clone(),
             slack: slack.clone(),
             clock: clock.clone(),
+            identity_center: None,
         },
         self_role,
     );

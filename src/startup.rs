@@ -75,6 +75,7 @@ impl Application {
             &secrets.bot_token,
             secrets.api_url.as_deref(),
         )?);
+        let identity_center = identity_center(&aws, &settings).await;
         let app = App::new(
             settings.clone(),
             Ports {
@@ -82,6 +83,7 @@ impl Application {
                 iam,
                 slack,
                 clock: Arc::new(SystemClock),
+                identity_center,
             },
             self_role,
         );
@@ -153,6 +155,20 @@ impl Application {
             anyhow::anyhow!(e)
         })
     }
+}
+
+/// The Identity Center adapter when `[identity_center]` is configured: its region, through the
+/// administering account's credentials (its `assume_role_arn` as for IAM).
+pub async fn identity_center(
+    aws: &aws_config::SdkConfig,
+    settings: &crate::config::Settings,
+) -> Option<Arc<dyn crate::ports::IdentityCenter>> {
+    let ic = settings.identity_center.as_ref()?;
+    let account = settings.account(&ic.account)?;
+    let config = crate::aws::iam::account_config(aws, account).await;
+    Some(Arc::new(
+        crate::aws::identity_center::AwsIdentityCenter::new(&config, &ic.region, &ic.instance_arn),
+    ))
 }
 
 /// Every configured account's credentials must belong to that account (SPEC §3), or the bot

@@ -246,7 +246,7 @@ impl DynamoStore {
                 item.insert("pk".into(), s(request_pk(request.id())));
                 item.insert("sk".into(), s("REQ"));
                 item.insert("kind".into(), s("request"));
-                item.insert("role_arn".into(), s(request.role().to_string()));
+                item.insert("role_arn".into(), s(request.target_arn()));
                 item.insert("requester".into(), s(request.requester().as_str()));
                 item.insert("created_at".into(), s(ts(&request.created_at())));
                 item.insert("expires_at".into(), s(ts(&request.expires_at())));

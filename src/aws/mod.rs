@@ -2,6 +2,7 @@
 
 pub mod dynamodb;
 pub mod iam;
+pub mod identity_center;
 
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_types::error::display::DisplayErrorContext;

@@ -12,7 +12,15 @@ pub const AUDIT_MAX_LIMIT: u32 = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
-    Revoke { role: RoleSpec, reason: String },
+    Revoke {
+        role: RoleSpec,
+        reason: String,
+    },
+    /// `permission-set <name or ARN> <reason>` (SPEC §10).
+    RevokePermissionSet {
+        name: String,
+        reason: String,
+    },
     Status(RequestId),
     Audit(AuditQuery),
     Help,
@@ -113,25 +121,48 @@ impl Command {
                     .map_err(|e| CommandError(e.0))
             }
             "audit" => parse_audit(rest).map(Command::Audit),
+            "permission-set" => {
+                let (name, reason) = match rest.split_once(char::is_whitespace) {
+                    Some((n, r)) => (decode_slack_text(n), decode_slack_text(r.trim())),
+                    None => (decode_slack_text(rest), String::new()),
+                };
+                let ok_name = !name.is_empty()
+                    && name.len() <= 256
+                    && name
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-:/".contains(c));
+                if !ok_name {
+                    return Err(CommandError(
+                        "`permission-set` needs a permission set name or ARN, then a reason".into(),
+                    ));
+                }
+                check_reason(&reason)?;
+                Ok(Command::RevokePermissionSet { name, reason })
+            }
             _ => {
                 let role =
                     RoleSpec::parse(&decode_slack_text(first)).map_err(|e| CommandError(e.0))?;
                 let reason = decode_slack_text(rest);
-                let len = reason.chars().count();
-                if len < REASON_MIN {
-                    return Err(CommandError(format!(
-                        "a reason is required after the role ({REASON_MIN}–{REASON_MAX} characters, e.g. an incident id)"
-                    )));
-                }
-                if len > REASON_MAX {
-                    return Err(CommandError(format!(
-                        "the reason is {len} characters; keep it to {REASON_MAX}"
-                    )));
-                }
+                check_reason(&reason)?;
                 Ok(Command::Revoke { role, reason })
             }
         }
     }
+}
+
+fn check_reason(reason: &str) -> Result<(), CommandError> {
+    let len = reason.chars().count();
+    if len < REASON_MIN {
+        return Err(CommandError(format!(
+            "a reason is required after the role ({REASON_MIN}–{REASON_MAX} characters, e.g. an incident id)"
+        )));
+    }
+    if len > REASON_MAX {
+        return Err(CommandError(format!(
+            "the reason is {len} characters; keep it to {REASON_MAX}"
+        )));
+    }
+    Ok(())
 }
 
 fn parse_audit(rest: &str) -> Result<AuditQuery, CommandError> {

@@ -4,6 +4,7 @@ pub mod audit;
 pub mod chain;
 pub mod command;
 pub mod ids;
+pub mod permission_set;
 pub mod policy;
 pub mod preview;
 pub mod protection;

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::audit::{EventDraft, EventKind};
 use super::ids::{Actor, ChannelId, RequestId, SlackUserId};
+use super::permission_set::PermissionSetTarget;
 use super::policy::{Cutoff, MergeOutcome};
 use super::preview::RolePreview;
 use super::protection::Protection;
@@ -115,6 +116,14 @@ pub enum Failure {
     },
     CutoffKeptMovingBack,
     ReadBackDiffers,
+    /// `ProvisionPermissionSet` failed; AWS's reason (untrusted text).
+    ProvisioningFailed {
+        reason: String,
+    },
+    /// Provisioning did not finish within the wait; the policy is written and AWS goes on.
+    ProvisioningTimedOut,
+    /// A permission-set request while `[identity_center]` is not configured (any more).
+    IdentityCenterNotConfigured,
 }
 
 /// The state with the data that only that state has.
@@ -160,11 +169,23 @@ impl Status {
     }
 }
 
+/// What a request revokes: one IAM role, or an Identity Center permission set (SPEC §10).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target<'a> {
+    Role(&'a RoleArn),
+    PermissionSet(&'a PermissionSetTarget),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "StoredRequest")]
 pub struct Request {
     id: RequestId,
-    /// The canonical ARN, as IAM returned it when the request was checked.
-    role: RoleArn,
+    /// The canonical ARN, as IAM returned it when the request was checked (role requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    role: Option<RoleArn>,
+    /// The permission set, as Identity Center described it (permission-set requests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    permission_set: Option<PermissionSetTarget>,
     requester: SlackUserId,
     reason: String,
     channel: ChannelId,
@@ -183,6 +204,52 @@ pub struct Request {
     /// Reminders sent so far (stored beside the request; counted by a conditional update).
     #[serde(skip)]
     reminders: u32,
+}
+
+/// The stored form, checked on the way in: exactly one target.
+#[derive(Deserialize)]
+struct StoredRequest {
+    id: RequestId,
+    #[serde(default)]
+    role: Option<RoleArn>,
+    #[serde(default)]
+    permission_set: Option<PermissionSetTarget>,
+    requester: SlackUserId,
+    reason: String,
+    channel: ChannelId,
+    created_at: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+    approvals_required: u32,
+    approvals: Vec<SlackUserId>,
+    version: u64,
+    status: Status,
+    preview: Option<RolePreview>,
+}
+
+impl TryFrom<StoredRequest> for Request {
+    type Error = String;
+    fn try_from(s: StoredRequest) -> Result<Self, String> {
+        if s.role.is_some() == s.permission_set.is_some() {
+            return Err("a request names exactly one role or one permission set".into());
+        }
+        Ok(Request {
+            id: s.id,
+            role: s.role,
+            permission_set: s.permission_set,
+            requester: s.requester,
+            reason: s.reason,
+            channel: s.channel,
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+            approvals_required: s.approvals_required,
+            approvals: s.approvals,
+            version: s.version,
+            status: s.status,
+            preview: s.preview,
+            card: None,
+            reminders: 0,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -277,7 +344,8 @@ impl Request {
     ) -> Request {
         Request {
             id: RequestId::generate(),
-            role: new.role,
+            role: Some(new.role),
+            permission_set: None,
             requester: new.requester,
             reason: new.reason,
             channel: new.channel,
@@ -296,8 +364,63 @@ impl Request {
     pub fn id(&self) -> &RequestId {
         &self.id
     }
-    pub fn role(&self) -> &RoleArn {
-        &self.role
+    /// A permission-set request: `pending`, as [`Request::pending`] makes role requests.
+    pub fn pending_permission_set(
+        target: PermissionSetTarget,
+        requester: SlackUserId,
+        reason: String,
+        channel: ChannelId,
+        approvals_required: u32,
+        now: DateTime<Utc>,
+        expires_after: chrono::Duration,
+    ) -> Request {
+        Request {
+            id: RequestId::generate(),
+            role: None,
+            permission_set: Some(target),
+            requester,
+            reason,
+            channel,
+            created_at: now,
+            expires_at: now + expires_after,
+            approvals_required: approvals_required.max(1),
+            approvals: vec![],
+            version: 1,
+            status: Status::Pending,
+            preview: None,
+            card: None,
+            reminders: 0,
+        }
+    }
+
+    pub fn target(&self) -> Target<'_> {
+        match (&self.role, &self.permission_set) {
+            (_, Some(ps)) => Target::PermissionSet(ps),
+            (Some(role), None) => Target::Role(role),
+            // Constructors and deserialization guarantee one of the two.
+            (None, None) => unreachable_target(),
+        }
+    }
+    /// The role, for role requests.
+    pub fn role(&self) -> Option<&RoleArn> {
+        self.role.as_ref()
+    }
+    pub fn permission_set(&self) -> Option<&PermissionSetTarget> {
+        self.permission_set.as_ref()
+    }
+    /// The role's or the permission set's ARN (for the audit trail and the `by_role` index).
+    pub fn target_arn(&self) -> String {
+        match self.target() {
+            Target::Role(r) => r.to_string(),
+            Target::PermissionSet(ps) => ps.arn.clone(),
+        }
+    }
+    /// The role's or the permission set's name.
+    pub fn target_name(&self) -> &str {
+        match self.target() {
+            Target::Role(r) => r.name(),
+            Target::PermissionSet(ps) => &ps.name,
+        }
     }
     pub fn requester(&self) -> &SlackUserId {
         &self.requester
@@ -419,7 +542,7 @@ impl Request {
     }
 
     fn event(&self, kind: EventKind, actor: &Actor, at: DateTime<Utc>) -> EventDraft {
-        EventDraft::by(self.id.clone(), kind, actor, at).with_role(&self.role)
+        EventDraft::by(self.id.clone(), kind, actor, at).with_role_text(&self.target_arn())
     }
 
     fn transition(next: Request, kind: EventKind, actor: &Actor, now: DateTime<Utc>) -> Transition {
@@ -579,6 +702,27 @@ impl Request {
         }
     }
 }
+
+/// Never reached: every `Request` is built with exactly one target. A static placeholder keeps
+/// `target()` total without a panic path.
+fn unreachable_target() -> Target<'static> {
+    static NONE: std::sync::OnceLock<Option<RoleArn>> = std::sync::OnceLock::new();
+    match NONE.get_or_init(|| RoleArn::parse("arn:aws:iam::000000000000:role/invalid-request").ok())
+    {
+        Some(r) => Target::Role(r),
+        None => Target::PermissionSet(&PLACEHOLDER_SET),
+    }
+}
+
+static PLACEHOLDER_SET: PermissionSetTarget = PermissionSetTarget {
+    instance_arn: String::new(),
+    arn: String::new(),
+    name: String::new(),
+    accounts: Vec::new(),
+    session_duration: None,
+    inline_policy_chars_used: 0,
+    existing_cutoff: None,
+};
 
 #[cfg(test)]
 mod tests {

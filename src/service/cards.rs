@@ -15,7 +15,9 @@ impl App {
             request: request.clone(),
             account_name: self
                 .settings
-                .account(request.role().account())
+                .accounts
+                .iter()
+                .find(|a| request.role().is_some_and(|r| r.account() == &a.id))
                 .and_then(|a| a.name.clone()),
             witness,
         }

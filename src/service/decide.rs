@@ -164,7 +164,7 @@ impl App {
             &Actor::User(ctx.user.clone()),
             self.clock.now(),
         )
-        .with_role(request.role())
+        .with_role_text(&request.target_arn())
         .with_detail(format!("{}: {why}", ctx.action.as_str()));
         self.record_quietly(event).await;
     }

@@ -10,6 +10,7 @@ pub mod cards;
 pub mod decide;
 pub mod lookup;
 pub mod notice;
+pub mod permission_sets;
 pub mod recover;
 pub mod submit;
 
@@ -30,7 +31,7 @@ use crate::domain::protection::ProtectionRules;
 use crate::domain::request::{Action, Request};
 use crate::domain::role_arn::RoleArn;
 use crate::metrics::Metrics;
-use crate::ports::{AuditStore, Iam, Slack, StoreError, error_chain};
+use crate::ports::{AuditStore, Iam, IdentityCenter, Slack, StoreError, error_chain};
 use authz::Authorizer;
 use notice::Notice;
 
@@ -62,6 +63,8 @@ pub struct Ports {
     pub iam: Arc<dyn Iam>,
     pub slack: Arc<dyn Slack>,
     pub clock: Arc<dyn Clock>,
+    /// Present when `[identity_center]` is configured.
+    pub identity_center: Option<Arc<dyn IdentityCenter>>,
 }
 
 pub struct App {
@@ -70,6 +73,7 @@ pub struct App {
     iam: Arc<dyn Iam>,
     slack: Arc<dyn Slack>,
     clock: Arc<dyn Clock>,
+    identity_center: Option<Arc<dyn IdentityCenter>>,
     protection: ProtectionRules,
     authz: Authorizer,
     metrics: Arc<Metrics>,
@@ -102,6 +106,7 @@ impl App {
             iam: ports.iam,
             slack: ports.slack,
             clock: ports.clock,
+            identity_center: ports.identity_center,
             protection,
             metrics: Arc::new(Metrics::default()),
             tasks: TaskTracker::new(),
@@ -249,6 +254,16 @@ impl App {
                 let span = info_span!("revoke_request", user = %ctx.user, role = %role);
                 let shown = role.to_string();
                 self.spawn(async move { app.submit(ctx, role, reason).await }.instrument(span));
+                Notice::Checking { role: shown }
+            }
+            Command::RevokePermissionSet { name, reason } => {
+                let span =
+                    info_span!("permission_set_request", user = %ctx.user, permission_set = %name);
+                let shown = format!("permission set {name}");
+                self.spawn(
+                    async move { app.submit_permission_set(ctx, name, reason).await }
+                        .instrument(span),
+                );
                 Notice::Checking { role: shown }
             }
             Command::Status(id) => {

@@ -44,6 +44,23 @@ pub enum SubmitRefusal {
         role: RoleArn,
         failure: Failure,
     },
+    /// A permission set (or an Identity Center role) while `[identity_center]` is not configured.
+    IdentityCenterNotConfigured,
+    UnknownPermissionSet {
+        name: String,
+    },
+    PermissionSetProtected {
+        name: String,
+    },
+    /// An Identity Center call failed while checking the permission set.
+    IdentityCenter {
+        action: String,
+    },
+    /// The permission set's inline policy has no room for the revoke statement.
+    PermissionSetPolicyFull {
+        name: String,
+        used: usize,
+    },
 }
 
 impl SubmitRefusal {
@@ -57,6 +74,11 @@ impl SubmitRefusal {
             SubmitRefusal::Mismatch { .. } => "partition_or_account_mismatch",
             SubmitRefusal::WrongCredentials { .. } => "wrong_account_credentials",
             SubmitRefusal::Iam { .. } => "iam_lookup_failed",
+            SubmitRefusal::IdentityCenterNotConfigured => "identity_center_not_configured",
+            SubmitRefusal::UnknownPermissionSet { .. } => "unknown_permission_set",
+            SubmitRefusal::PermissionSetProtected { .. } => "protected_permission_set",
+            SubmitRefusal::IdentityCenter { .. } => "identity_center_lookup_failed",
+            SubmitRefusal::PermissionSetPolicyFull { .. } => "permission_set_policy_full",
         }
     }
 }
@@ -153,6 +175,8 @@ pub enum ThreadNote {
     },
     /// The request closed (applied, failed, rejected, cancelled, expired): also sent to the requester.
     Outcome(Box<Request>),
+    /// A permission set's inline policy is written; provisioning to its accounts is under way.
+    Provisioning { accounts: usize },
     /// Nobody has decided yet: mentions the approvers from the configuration, and `escalate_to`
     /// once `escalate_after` has passed.
     Reminder {

@@ -93,7 +93,7 @@ impl App {
             .is_some_and(|after| waited >= after);
         info!(request_id = %r.id(), reminder = r.reminders() + 1, escalate, "reminding the approvers");
         let event = EventDraft::by(r.id().clone(), EventKind::Reminded, &Actor::Bot, now)
-            .with_role(r.role())
+            .with_role_text(&r.target_arn())
             .with_detail(format!(
                 "reminder {}{}",
                 r.reminders() + 1,

@@ -15,14 +15,14 @@ use crate::domain::role_arn::{RoleArn, RoleSpec};
 use crate::ports::{RoleInfo, StoreError, error_chain};
 
 /// A refusal with, where there is one, AWS's full error for the log and the audit record.
-struct Refused {
+pub(super) struct Refused {
     why: SubmitRefusal,
     role_text: String,
     full_error: Option<String>,
 }
 
 impl Refused {
-    fn new(why: SubmitRefusal, role_text: impl Into<String>) -> Box<Self> {
+    pub(super) fn new(why: SubmitRefusal, role_text: impl Into<String>) -> Box<Self> {
         Box::new(Refused {
             why,
             role_text: role_text.into(),
@@ -30,7 +30,7 @@ impl Refused {
         })
     }
 
-    fn with_error(mut self: Box<Self>, full: String) -> Box<Self> {
+    pub(super) fn with_error(mut self: Box<Self>, full: String) -> Box<Self> {
         self.full_error = Some(full);
         self
     }
@@ -43,6 +43,10 @@ impl App {
         spec: RoleSpec,
         reason: String,
     ) {
+        if let Some(name) = self.reserved_role_permission_set(&spec) {
+            // An Identity Center role: its sessions are revoked through its permission set.
+            return self.submit_permission_set(ctx, name, reason).await;
+        }
         let checked = match self.check(&ctx, &spec).await {
             Ok(c) => c,
             Err(refused) => return self.refuse(&ctx, &reason, refused).await,
@@ -96,21 +100,7 @@ impl App {
         ctx: &CommandContext,
         spec: &RoleSpec,
     ) -> Result<(RoleInfo, crate::domain::preview::RolePreview), Box<Refused>> {
-        match self
-            .authz
-            .is_member(&self.settings.requesters, &ctx.user)
-            .await
-        {
-            Ok(true) => {}
-            Ok(false) => return Err(Refused::new(SubmitRefusal::NotARequester, spec.to_string())),
-            Err(e) => {
-                warn!(error = %error_chain(&e), "membership check failed");
-                return Err(Refused::new(
-                    SubmitRefusal::MembershipUnknown,
-                    spec.to_string(),
-                ));
-            }
-        }
+        self.check_requester(ctx, &spec.to_string()).await?;
         let typed = self
             .settings
             .resolve_role(spec)
@@ -169,6 +159,26 @@ impl App {
         Ok((info, preview))
     }
 
+    /// The requester must be on `requesters` (directly or through a group Slack confirms).
+    pub(super) async fn check_requester(
+        &self,
+        ctx: &CommandContext,
+        target_text: &str,
+    ) -> Result<(), Box<Refused>> {
+        match self
+            .authz
+            .is_member(&self.settings.requesters, &ctx.user)
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(Refused::new(SubmitRefusal::NotARequester, target_text)),
+            Err(e) => {
+                warn!(error = %error_chain(&e), "membership check failed");
+                Err(Refused::new(SubmitRefusal::MembershipUnknown, target_text))
+            }
+        }
+    }
+
     fn refuse_if_protected(&self, role: &RoleArn) -> Result<(), Box<Refused>> {
         match self.protection.check(role) {
             None => Ok(()),
@@ -182,7 +192,7 @@ impl App {
         }
     }
 
-    async fn refuse(&self, ctx: &CommandContext, reason: &str, refused: Box<Refused>) {
+    pub(super) async fn refuse(&self, ctx: &CommandContext, reason: &str, refused: Box<Refused>) {
         info!(why = refused.why.code(), "request refused");
         let mut event = EventDraft::by(
             RequestId::generate(),

@@ -77,7 +77,7 @@ pub fn card(card: &Card) -> Vec<SlackBlock> {
             pt!("Revoke these sessions?"),
             md(Msg::new()
                 .lit("Every session of ")
-                .code(card.request.role().name())
+                .code(card.request.target_name())
                 .lit(" issued before now will be denied everything. This cannot be undone from Slack.")
                 .to_mrkdwn()),
             pt!("Approve and revoke"),

@@ -1,7 +1,14 @@
 //! The approval card as a view: what each state shows, independent of Block Kit.
 
 use super::messages::{self, Msg};
+use crate::domain::permission_set::PermissionSetTarget;
 use crate::domain::policy::POLICY_NAME;
+use crate::domain::preview::human_secs;
+use crate::domain::request::Target;
+use crate::domain::role_arn::RoleArn;
+
+/// Identity Center's limit on a permission set's inline policy.
+const PERMISSION_SET_INLINE_POLICY_QUOTA: usize = 32_768;
 use crate::service::notice::Card;
 
 pub struct CardView {
@@ -18,13 +25,11 @@ pub struct CardView {
 
 pub fn view(card: &Card) -> CardView {
     let r = &card.request;
-    let account = match &card.account_name {
-        Some(n) => Msg::new().text(format!("{n} ({})", r.role().account())),
-        None => Msg::new().text(r.role().account().to_string()),
+    let (title, mut fields, what_happens, preview) = match r.target() {
+        Target::Role(role) => role_parts(card, role),
+        Target::PermissionSet(ps) => permission_set_parts(ps),
     };
-    let fields = vec![
-        ("Role", Msg::new().code(r.role().to_string())),
-        ("Account", account),
+    fields.extend([
         ("Requested by", Msg::new().user(r.requester())),
         ("Reason", Msg::new().text(r.reason().to_string())),
         (
@@ -35,18 +40,12 @@ pub fn view(card: &Card) -> CardView {
             "Approvals needed",
             Msg::new().text(r.approvals_required().to_string()),
         ),
-    ];
+    ]);
     CardView {
-        title: format!("Revoke active sessions of {}", r.role().name()),
+        title,
         fields,
-        what_happens: Msg::new()
-            .lit("Approving attaches the inline policy `")
-            .lit(POLICY_NAME)
-            .lit("` to this role. It denies every action to every session issued before the moment of approval. People and services get working credentials again by assuming the role anew."),
-        preview: r
-            .preview()
-            .map(|p| p.lines().into_iter().map(|l| Msg::new().text(l)).collect())
-            .unwrap_or_default(),
+        what_happens,
+        preview,
         status: messages::status_line(r),
         witness: card.witness.as_ref().map(|w| {
             Msg::new()
@@ -56,6 +55,73 @@ pub fn view(card: &Card) -> CardView {
         buttons: messages::has_buttons(r),
         id: r.id().to_string(),
     }
+}
+
+type Parts = (String, Vec<(&'static str, Msg)>, Msg, Vec<Msg>);
+
+fn role_parts(card: &Card, role: &RoleArn) -> Parts {
+    let account = match &card.account_name {
+        Some(n) => Msg::new().text(format!("{n} ({})", role.account())),
+        None => Msg::new().text(role.account().to_string()),
+    };
+    (
+        format!("Revoke active sessions of {}", role.name()),
+        vec![("Role", Msg::new().code(role.to_string())), ("Account", account)],
+        Msg::new()
+            .lit("Approving attaches the inline policy `")
+            .lit(POLICY_NAME)
+            .lit("` to this role. It denies every action to every session issued before the moment of approval. People and services get working credentials again by assuming the role anew."),
+        card.request
+            .preview()
+            .map(|p| p.lines().into_iter().map(|l| Msg::new().text(l)).collect())
+            .unwrap_or_default(),
+    )
+}
+
+fn permission_set_parts(ps: &PermissionSetTarget) -> Parts {
+    let accounts = ps
+        .accounts
+        .iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut preview = vec![
+        Msg::new().text(match ps.session_duration_secs() {
+            Some(s) => format!(
+                "Sessions of this permission set last up to {}: without revocation, leaked credentials stay valid that long.",
+                human_secs(s)
+            ),
+            None => "The permission set's session duration is not known.".to_string(),
+        }),
+        Msg::new().text(format!(
+            "Provisioned to {} account(s): {}.",
+            ps.accounts.len(),
+            if accounts.is_empty() { "none".to_string() } else { accounts.clone() }
+        )),
+        Msg::new().text(match ps.existing_cutoff {
+            Some(c) => format!("Already revoked: sessions issued before {c} are denied; a later cut-off replaces it, an earlier one never does."),
+            None => "No earlier revocation in this permission set.".to_string(),
+        }),
+        Msg::new().text(format!(
+            "Inline policy space left: {} of {PERMISSION_SET_INLINE_POLICY_QUOTA} characters.",
+            PERMISSION_SET_INLINE_POLICY_QUOTA.saturating_sub(ps.inline_policy_chars_used)
+        )),
+    ];
+    preview.push(Msg::new().lit(
+        ":warning: If infrastructure code (Terraform, CloudFormation, CDK) manages this permission set, its next run may overwrite the inline policy and lift the revocation: add the statement there too.",
+    ));
+    (
+        format!("Revoke active sessions of permission set {}", ps.name),
+        vec![
+            ("Permission set", Msg::new().code(ps.name.clone())),
+            ("Accounts", Msg::new().text(accounts)),
+        ],
+        Msg::new()
+            .lit("Approving adds a statement `")
+            .lit(POLICY_NAME)
+            .lit("` to this permission set's inline policy and provisions it. *Every user of this permission set, in every account it is provisioned to*, loses every session issued before the moment of approval; they get working credentials again by signing in anew."),
+        preview,
+    )
 }
 
 /// The card as plain lines (the demo prints this).

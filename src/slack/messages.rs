@@ -5,7 +5,7 @@ use crate::domain::audit::AuditEvent;
 use crate::domain::ids::Actor;
 use crate::domain::ids::Principal;
 use crate::domain::protection::Protection;
-use crate::domain::request::{Failure, Refusal, Request, State, Status};
+use crate::domain::request::{Failure, Refusal, Request, State, Status, Target};
 use crate::service::notice::{
     ClickProblem, Found, LookupError, LookupSubject, Notice, ResolveError, SubmitRefusal,
     ThreadNote,
@@ -151,14 +151,24 @@ pub fn protection(role: &crate::domain::role_arn::RoleArn, p: &Protection) -> Ms
     }
 }
 
-pub fn failure(f: &Failure, role: &crate::domain::role_arn::RoleArn) -> Msg {
-    let name = || Msg::new().code(role.name());
+pub fn failure(f: &Failure, target: Target<'_>) -> Msg {
+    let (name_text, account) = match target {
+        Target::Role(r) => (r.name().to_string(), Some(r.account().to_string())),
+        Target::PermissionSet(ps) => (ps.name.clone(), None),
+    };
+    let name = || Msg::new().code(name_text.clone());
     match f {
-        Failure::RoleNotFound => Msg::new()
-            .lit("role ")
-            .append(name())
-            .lit(" does not exist in account ")
-            .text(role.account().to_string()),
+        Failure::RoleNotFound => match account {
+            Some(account) => Msg::new()
+                .lit("role ")
+                .append(name())
+                .lit(" does not exist in account ")
+                .text(account),
+            None => Msg::new()
+                .lit("permission set ")
+                .append(name())
+                .lit(" no longer exists in Identity Center"),
+        },
         Failure::AccessDenied { action } => Msg::new()
             .lit("the bot is not allowed to call ")
             .text(format!("iam:{action}"))
@@ -187,9 +197,15 @@ pub fn failure(f: &Failure, role: &crate::domain::role_arn::RoleArn) -> Msg {
             .text(why.clone())
             .lit("), so it was not overwritten. Check it in the IAM console and fix or remove it, then ask again. It reads: ")
             .code(document.chars().take(600).collect::<String>()),
-        Failure::Protected { protection: p } => {
-            Msg::new().lit("the role is protected now: ").append(protection(role, p))
-        }
+        Failure::Protected { protection: p } => match target {
+            Target::Role(role) => Msg::new()
+                .lit("the role is protected now: ")
+                .append(protection(role, p)),
+            Target::PermissionSet(_) => Msg::new()
+                .lit("the permission set ")
+                .append(name())
+                .lit(" is protected by the bot's configuration (`identity_center.protect`)"),
+        },
         Failure::RoleChanged { now } => Msg::new()
             .lit("IAM now reports this role as ")
             .code(now.clone())
@@ -198,7 +214,17 @@ pub fn failure(f: &Failure, role: &crate::domain::role_arn::RoleArn) -> Msg {
             "the cut-off kept being moved back by concurrent writes; check who else writes this role's policy",
         ),
         Failure::ReadBackDiffers => Msg::new().lit(
-            "the policy read back from IAM differs from what was written; check the role's inline policies",
+            "the policy read back from AWS differs from what was written; check the inline policy",
+        ),
+        Failure::ProvisioningFailed { reason } => Msg::new()
+            .lit("the inline policy was written, but Identity Center could not provision the permission set: ")
+            .text(reason.clone())
+            .lit(". Fix the cause in the Identity Center console (Permission sets → this set → Accounts → Reprovision), then ask again"),
+        Failure::ProvisioningTimedOut => Msg::new().lit(
+            "the inline policy was written, but provisioning to every account did not finish in time; check the permission set's provisioning status in the Identity Center console, then ask again",
+        ),
+        Failure::IdentityCenterNotConfigured => Msg::new().lit(
+            "`[identity_center]` is not configured, so permission sets cannot be changed",
         ),
     }
 }
@@ -225,9 +251,29 @@ fn submit_refusal(r: &SubmitRefusal) -> Msg {
             .lit(" belong to account ")
             .text(actual.clone())
             .lit(", so nothing was requested. Fix `assume_role_arn` for that account in the configuration."),
-        SubmitRefusal::Iam { role, failure: f } => {
-            failure(f, role).lit(". Nothing was requested.")
-        }
+        SubmitRefusal::Iam { role, failure: f } => failure(f, Target::Role(role))
+            .lit(". Nothing was requested."),
+        SubmitRefusal::IdentityCenterNotConfigured => Msg::new().lit(
+            "Permission sets are revoked through IAM Identity Center, and revoke-role-bot is not configured for it. Add `[identity_center]` with `instance_arn`, `region` and `account` (the configured account that administers Identity Center) to the bot's configuration, and grant the permissions in deploy/ (see the README). Meanwhile, in the Identity Center console, revoke the user's active sessions and remove the assignment.",
+        ),
+        SubmitRefusal::UnknownPermissionSet { name } => Msg::new()
+            .lit("There is no permission set ")
+            .code(name.clone())
+            .lit(" in the configured Identity Center instance. Nothing was requested."),
+        SubmitRefusal::PermissionSetProtected { name } => Msg::new()
+            .lit("The permission set ")
+            .code(name.clone())
+            .lit(" is protected by the bot's configuration (`identity_center.protect`). Nothing was requested."),
+        SubmitRefusal::IdentityCenter { action } => Msg::new()
+            .lit("Identity Center refused ")
+            .text(format!("sso:{action}"))
+            .lit(" while checking the permission set; the error is in the audit trail and the log. Nothing was requested."),
+        SubmitRefusal::PermissionSetPolicyFull { name, used } => Msg::new()
+            .lit("The inline policy of ")
+            .code(name.clone())
+            .lit(" is full (")
+            .text(format!("{used} of 32,768 characters"))
+            .lit("): shrink it, then ask again. Nothing was requested."),
     }
 }
 
@@ -283,7 +329,7 @@ pub fn request_line(r: &Request) -> Msg {
         .lit(" ")
         .bold(r.state().as_str())
         .lit(" ")
-        .code(r.role().to_string())
+        .code(r.target_arn())
         .lit(" by ")
         .user(r.requester());
     if !r.approvals().is_empty() {
@@ -454,7 +500,7 @@ pub fn status_line(r: &Request) -> Msg {
         }
         Status::Failed { failure: f, .. } => Msg::new()
             .lit(":x: Failed: ")
-            .append(failure(f, r.role()))
+            .append(failure(f, r.target()))
             .lit(". Approved by ")
             .users(r.approvals())
             .lit("; see ")
@@ -516,9 +562,13 @@ pub fn thread_note(n: &ThreadNote) -> Msg {
             .lit("Request ")
             .code(r.id().to_string())
             .lit(" for ")
-            .code(r.role().to_string())
+            .code(r.target_arn())
             .lit(": ")
             .append(status_line(r)),
+        ThreadNote::Provisioning { accounts } => Msg::new()
+            .lit(":hourglass_flowing_sand: The inline policy is written; provisioning the permission set to ")
+            .text(accounts.to_string())
+            .lit(" account(s)…"),
         ThreadNote::Reminder {
             id,
             waited,

@@ -633,6 +633,7 @@ pub async fn spawn_app_process(edit: impl FnOnce(String) -> String) -> (TestApp,
                 .expect("slack client"),
             ),
             clock: Arc::new(revoke_role_bot::clock::SystemClock),
+            identity_center: None,
         },
         None,
     );
@@ -679,7 +680,7 @@ fn load_wait() -> Duration {
 /// The short reason a failed request shows on its card (as Slack receives it).
 pub fn short_reason(r: &Request) -> String {
     let failure = r.failure().expect("a failed request has a failure");
-    revoke_role_bot::slack::messages::failure(failure, r.role())
+    revoke_role_bot::slack::messages::failure(failure, r.target())
         .to_mrkdwn()
         .into_string()
 }

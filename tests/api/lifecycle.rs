@@ -24,7 +24,7 @@ async fn full_scenario_request_self_approval_refused_second_approver_applies_ver
 
     let request = app.request_from_card(0).await;
     assert_eq!(request.state(), State::Pending);
-    assert_eq!(request.role().to_string(), arn);
+    assert_eq!(request.target_arn(), arn);
     assert_eq!(
         request.reason(),
         "INC-4711 keys <leaked> & rotated",
@@ -235,7 +235,7 @@ async fn the_same_slash_command_delivered_twice_creates_one_request() {
     assert_eq!(
         page.items
             .iter()
-            .filter(|r| r.role().name() == role)
+            .filter(|r| r.target_name() == role)
             .count(),
         1
     );

@@ -187,7 +187,7 @@ async fn a_role_in_a_second_account_is_revoked_through_the_assumed_role() {
     )
     .await;
     let request = app.request_from_card(0).await;
-    assert_eq!(request.role().to_string(), target_arn);
+    assert_eq!(request.target_arn(), target_arn);
     let card = app.slack_received("/chat.postMessage").await[0].to_string();
     assert!(card.contains(&format!("staging ({STAGING})")), "{card}");
 
@@ -714,7 +714,7 @@ async fn an_approved_request_left_by_a_crash_is_finished_once_by_a_fresh_server(
         chrono::Duration::minutes(30),
     );
     let requested = EventDraft::new(request.id().clone(), EventKind::Requested, ALICE, now)
-        .with_role(request.role())
+        .with_role_text(&request.target_arn())
         .with_reason(request.reason());
     store.create(&request, requested, None).await.unwrap();
     let Decision::Transition(t) = request.decide(

@@ -13,7 +13,7 @@ use revoke_role_bot::domain::audit::{AuditEvent, EventDraft};
 use revoke_role_bot::domain::ids::{ChannelId, RequestId, SlackGroupId, SlackUserId};
 use revoke_role_bot::domain::request::{Action, CardRef, Request, State};
 use revoke_role_bot::domain::role_arn::{AccountId, RoleArn};
-use revoke_role_bot::memory::{MemoryIam, MemoryStore};
+use revoke_role_bot::memory::{MemoryIam, MemoryIdentityCenter, MemoryStore};
 use revoke_role_bot::ports::{
     AuditStore, Iam, IamError, Page, RoleDetails, RoleInfo, Slack, SlackError, StoreError,
 };
@@ -259,6 +259,7 @@ pub fn role(name: &str) -> RoleArn {
 /// The service under test, with handles on each adapter.
 pub struct Env {
     pub app: Arc<App>,
+    pub ic: Arc<MemoryIdentityCenter>,
     pub store: Arc<FaultyStore>,
     pub iam: Arc<LaggyIam>,
     pub slack: Arc<RecordingSlack>,
@@ -282,6 +283,9 @@ impl Env {
         let iam = Arc::new(LaggyIam::default());
         let slack = Arc::new(RecordingSlack::default());
         let clock = Arc::new(FakeClock::at(t0()));
+        let ic = Arc::new(MemoryIdentityCenter::default());
+        let identity_center: Option<Arc<dyn revoke_role_bot::ports::IdentityCenter>> =
+            settings.identity_center.as_ref().map(|_| ic.clone() as _);
         let app = App::new(
             Arc::new(settings.clone()),
             Ports {
@@ -289,11 +293,13 @@ impl Env {
                 iam: iam.clone(),
                 slack: slack.clone(),
                 clock: clock.clone(),
+                identity_center,
             },
             self_role,
         );
         Env {
             app,
+            ic,
             store,
             iam,
             slack,

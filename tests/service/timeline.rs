@@ -104,6 +104,7 @@ async fn a_second_replica_on_the_same_store_does_not_remind_again() {
             iam: env.iam.clone(),
             slack: env.slack.clone(),
             clock: env.clock.clone(),
+            identity_center: None,
         },
         None,
     );
@@ -120,6 +121,7 @@ async fn a_second_replica_on_the_same_store_does_not_remind_again() {
             iam: env.iam.clone(),
             slack: env.slack.clone(),
             clock: env.clock.clone(),
+            identity_center: None,
         },
         None,
     );

@@ -68,7 +68,7 @@ async fn a_role_path_holding_a_broadcast_cannot_ping_from_the_card() {
         &[],
     );
     let request = env.request("app").await;
-    assert_eq!(request.role().path(), "/ops<!here>/");
+    assert_eq!(request.role().unwrap().path(), "/ops<!here>/");
     env.click(BOB, Action::Approve, request.id()).await;
     assert_eq!(env.state(request.id()).await, State::Applied);
     assert_nothing_unescaped(&env);
@@ -264,11 +264,11 @@ async fn a_recovery_pass_after_a_store_failure_writes_the_same_cutoff_again() {
     let done = env.stored(request.id()).await;
     assert_eq!(done.state(), State::Applied);
     assert_eq!(done.cutoff().unwrap().to_string(), first);
+    // The deny with this request's cut-off is already there: nothing is written again, and
+    // nothing later.
     let puts = env.iam.puts();
-    assert_eq!(puts.len(), 2, "written again, idempotently");
-    for (_, doc) in puts {
-        assert!(doc.contains(&first), "{doc}");
-    }
+    assert_eq!(puts.len(), 1, "{puts:?}");
+    assert!(puts[0].1.contains(&first));
     assert_eq!(token_issue_time(&env.policy(&role("app")).unwrap()), first);
 }
 
@@ -310,4 +310,48 @@ async fn a_write_never_seen_back_ends_applied_as_written_not_verified_never_fail
         card.mrkdwn()
     );
     assert_eq!(env.iam.puts().len(), 1);
+}
+
+// ---- 5. an existing cut-off in another form ----
+
+#[tokio::test]
+async fn an_existing_later_cutoff_written_as_a_list_is_kept() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    let list = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],"Resource":["*"],"Condition":{"DateLessThan":{"aws:TokenIssueTime":["2099-01-01T00:00:00Z"]}}}]}"#;
+    env.iam
+        .inner
+        .put_inline(&role("app"), "AWSRevokeOlderSessions", list);
+    let request = env.request("app").await;
+    env.click(BOB, Action::Approve, request.id()).await;
+    let done = env.stored(request.id()).await;
+    assert_eq!(done.state(), State::Applied);
+    assert_eq!(
+        done.written().unwrap().in_force.to_string(),
+        "2099-01-01T00:00:00Z"
+    );
+    assert_eq!(
+        token_issue_time(&env.policy(&role("app")).unwrap()),
+        "2099-01-01T00:00:00Z"
+    );
+}
+
+#[tokio::test]
+async fn a_document_the_bot_does_not_understand_is_never_overwritten() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    let odd = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],"Resource":["*"],"Condition":{"ForAnyValue:DateLessThan":{"aws:TokenIssueTime":"2020-01-01T00:00:00Z"}}}]}"#;
+    env.iam
+        .inner
+        .put_inline(&role("app"), "AWSRevokeOlderSessions", odd);
+    let request = env.request("app").await;
+    env.click(BOB, Action::Approve, request.id()).await;
+    let done = env.stored(request.id()).await;
+    assert_eq!(done.state(), State::Failed);
+    assert!(matches!(
+        done.failure(),
+        Some(Failure::PolicyNotUnderstood { .. })
+    ));
+    assert_eq!(env.iam.inner.policy(&role("app")).as_deref(), Some(odd));
+    assert!(env.iam.puts().is_empty());
 }

@@ -1,0 +1,173 @@
+//! Permission-set requests (SPEC §10): `/revoke-role permission-set <name|ARN> <reason>`, or an
+//! `AWSReservedSSO_*` role when `[identity_center]` is configured. Checked against Identity
+//! Center, then the same lifecycle as a role request; `apply` writes the permission set's inline
+//! policy and provisions it.
+
+use std::sync::Arc;
+
+use tracing::{error, info, warn};
+
+use super::notice::{Notice, SubmitRefusal};
+use super::submit::Refused;
+use super::{App, CommandContext};
+use crate::domain::audit::{EventDraft, EventKind};
+use crate::domain::ids::Actor;
+use crate::domain::permission_set::{PermissionSetTarget, name_from_reserved_role};
+use crate::domain::policy::{DocumentShape, Existing, read_existing};
+use crate::domain::protection::is_identity_center_role;
+use crate::domain::request::Request;
+use crate::domain::role_arn::RoleSpec;
+use crate::ports::{StoreError, error_chain};
+
+impl App {
+    /// The permission set an `AWSReservedSSO_*` role stands for, when Identity Center is
+    /// configured (otherwise the role is refused as protected, with how to configure it).
+    pub(super) fn reserved_role_permission_set(&self, spec: &RoleSpec) -> Option<String> {
+        self.settings.identity_center.as_ref()?;
+        let typed = self.settings.resolve_role(spec).ok()?;
+        if !is_identity_center_role(&typed) {
+            return None;
+        }
+        name_from_reserved_role(&typed).map(str::to_string)
+    }
+
+    pub(super) async fn submit_permission_set(
+        self: Arc<Self>,
+        ctx: CommandContext,
+        name: String,
+        reason: String,
+    ) {
+        let target = match self.check_permission_set(&ctx, &name).await {
+            Ok(t) => t,
+            Err(refused) => return self.refuse(&ctx, &reason, refused).await,
+        };
+        let now = self.clock.now();
+        let expires = chrono::Duration::from_std(self.settings.expires_after)
+            .unwrap_or(chrono::Duration::minutes(30));
+        let request = Request::pending_permission_set(
+            target,
+            ctx.user.clone(),
+            reason.clone(),
+            ctx.channel.clone(),
+            self.settings.approvals_required,
+            now,
+            expires,
+        );
+        let event = EventDraft::by(
+            request.id().clone(),
+            EventKind::Requested,
+            &Actor::User(ctx.user.clone()),
+            now,
+        )
+        .with_role_text(&request.target_arn())
+        .with_reason(&reason)
+        .with_detail(format!(
+            "permission set {} provisioned to {}",
+            request.target_name(),
+            request
+                .permission_set()
+                .map(|p| p
+                    .accounts
+                    .iter()
+                    .map(|a| a.to_string())
+                    .collect::<Vec<_>>()
+                    .join(","))
+                .unwrap_or_default()
+        ));
+        let key = ctx.trigger_id.as_deref().map(|t| format!("trigger#{t}"));
+        match self.create(&request, event, key.as_deref()).await {
+            Ok(_) => {}
+            Err(StoreError::Duplicate) => return,
+            Err(e) => {
+                error!(error = %error_chain(&e), "could not record the request");
+                return self
+                    .tell(&ctx.response_url, Notice::RequestNotRecorded)
+                    .await;
+            }
+        }
+        info!(request_id = %request.id(), permission_set = %request.target_arn(), "permission-set request created");
+        self.post_card(&ctx, &request).await;
+    }
+
+    async fn check_permission_set(
+        &self,
+        ctx: &CommandContext,
+        name: &str,
+    ) -> Result<PermissionSetTarget, Box<Refused>> {
+        self.check_requester(ctx, name).await?;
+        let (Some(ic), Some(config)) = (&self.identity_center, &self.settings.identity_center)
+        else {
+            return Err(Refused::new(
+                SubmitRefusal::IdentityCenterNotConfigured,
+                name,
+            ));
+        };
+        let failed = |e: crate::ports::IamError| {
+            warn!(error = %e.full(), "permission set lookup failed");
+            Refused::new(
+                SubmitRefusal::IdentityCenter {
+                    action: e.action.to_string(),
+                },
+                name,
+            )
+            .with_error(e.full())
+        };
+        let info = ic
+            .find_permission_set(name)
+            .await
+            .map_err(failed)?
+            .ok_or_else(|| {
+                Refused::new(
+                    SubmitRefusal::UnknownPermissionSet {
+                        name: name.to_string(),
+                    },
+                    name,
+                )
+            })?;
+        if self.permission_set_protected(&info.name) {
+            return Err(Refused::new(
+                SubmitRefusal::PermissionSetProtected {
+                    name: info.name.clone(),
+                },
+                info.arn.clone(),
+            ));
+        }
+        let (accounts, policy) = tokio::join!(
+            ic.provisioned_accounts(&info.arn),
+            ic.get_inline_policy(&info.arn)
+        );
+        let accounts = accounts.map_err(failed)?;
+        let policy = policy.map_err(failed)?;
+        let (existing_cutoff, used) = match read_existing(policy.as_deref()) {
+            Existing::Absent => (None, 0),
+            Existing::Understood(p) => (
+                p.cutoff(),
+                policy
+                    .as_deref()
+                    .map_or(0, |d| d.chars().filter(|c| !c.is_whitespace()).count()),
+            ),
+            // Not understood: shown on the card's preview as used space; `apply` refuses to
+            // overwrite it and says why.
+            Existing::NotUnderstood { document, .. } => (None, document.len()),
+        };
+        let quota = DocumentShape::PermissionSetInlinePolicy.quota();
+        if used + 300 > quota {
+            return Err(Refused::new(
+                SubmitRefusal::PermissionSetPolicyFull {
+                    name: info.name.clone(),
+                    used,
+                },
+                info.arn.clone(),
+            ));
+        }
+        Ok(PermissionSetTarget {
+            instance_arn: config.instance_arn.clone(),
+            arn: info.arn,
+            name: info.name,
+            accounts,
+            session_duration: info.session_duration,
+            inline_policy_chars_used: used,
+            existing_cutoff,
+        })
+    }
+}
