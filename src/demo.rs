@@ -17,7 +17,7 @@ use crate::domain::policy::POLICY_NAME;
 use crate::domain::request::{CardRef, State};
 use crate::domain::role_arn::RoleArn;
 use crate::http_client::HttpClient;
-use crate::memory::{MemoryIam, MemoryStore};
+use crate::memory::{MemoryIam, MemoryIdentityCenter, MemoryStore};
 use crate::ports::{AuditStore, Slack, SlackError};
 use crate::service::notice::{Card, Notice, ThreadNote};
 use crate::service::{App, Ports};
@@ -47,6 +47,10 @@ protect = ["arn:aws:iam::*:role/break-glass-*"]
 [[accounts]]
 id = "111111111111"
 name = "prod"
+[identity_center]
+instance_arn = "arn:aws:sso:::instance/ssoins-memory"
+region = "us-east-1"
+account = "prod"
 "#;
 
 fn person(id: &str) -> &'static str {
@@ -267,6 +271,17 @@ pub async fn run() -> anyhow::Result<()> {
         &[],
     );
     let slack = Arc::new(ConsoleSlack::default());
+    let ic = Arc::new(MemoryIdentityCenter::default());
+    let data_engineer = ic.add_permission_set(
+        "DataEngineer",
+        "7f3a9c2e1b4d6f80",
+        "PT8H",
+        &["111111111111", "222222222222"],
+    );
+    ic.set_inline(
+        &data_engineer,
+        Some(r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReadLake","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::lake/*"]}]}"#),
+    );
     let self_role = RoleArn::parse("arn:aws:iam::111111111111:role/revoke-role-bot").ok();
     // The demo's clock starts now and moves only when the script says so (to show a reminder
     // without waiting five minutes).
@@ -278,7 +293,7 @@ pub async fn run() -> anyhow::Result<()> {
             iam: iam.clone(),
             slack: slack.clone(),
             clock: clock.clone(),
-            identity_center: None,
+            identity_center: Some(ic.clone()),
         },
         self_role,
     );
@@ -348,6 +363,25 @@ pub async fn run() -> anyhow::Result<()> {
     println!("\n▶ what IAM now holds on {ROLE}, inline policy {POLICY_NAME}:");
     let doc = iam.policy(&role).unwrap_or_default();
     println!("{}", indent(&doc));
+
+    println!(
+        "\n— Identity Center: a stolen laptop signed in through the DataEngineer permission set —"
+    );
+    d.command(
+        "U0BOB",
+        "permission-set DataEngineer INC-4712 laptop stolen, SSO session active",
+    )
+    .await?;
+    d.show(2).await?;
+    let latest = d.store.latest_requests(None, 1).await?.items;
+    let Some(ps_request) = latest.first() else {
+        bail!("no permission-set request was created")
+    };
+    let ps_id = ps_request.id().to_string();
+    d.click("U0ALICE", "approve", &ps_id).await?;
+    d.show(6).await?;
+    println!("\n▶ the DataEngineer permission set's inline policy now (its own statement kept):");
+    println!("{}", indent(&ic.inline(&data_engineer).unwrap_or_default()));
 
     d.command("U0BOB", &format!("status {id}")).await?;
     d.show(1).await?;

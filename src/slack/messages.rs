@@ -562,7 +562,12 @@ pub fn thread_note(n: &ThreadNote) -> Msg {
             .lit("Request ")
             .code(r.id().to_string())
             .lit(" for ")
-            .code(r.target_arn())
+            .append(match r.target() {
+                Target::Role(role) => Msg::new().code(role.to_string()),
+                Target::PermissionSet(ps) => {
+                    Msg::new().lit("permission set ").code(ps.name.clone())
+                }
+            })
             .lit(": ")
             .append(status_line(r)),
         ThreadNote::Provisioning { accounts } => Msg::new()
