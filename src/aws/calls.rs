@@ -322,7 +322,12 @@ mod tests {
                 .any(|r| before.ends_with(r))
                 && !before.ends_with("clients");
             if is_client && !name.is_empty() && after[name.len()..].starts_with("()") {
-                ops.insert(pascal(&name));
+                // An SDK waiter polls the operation it waits on.
+                let op = match name.as_str() {
+                    "wait_until_table_exists" | "wait_until_table_not_exists" => "describe_table",
+                    other => other,
+                };
+                ops.insert(pascal(op));
             }
             rest = after;
         }
@@ -352,10 +357,12 @@ mod tests {
         let src = "let out = iam\n    .get_role()\n    .role_name(x)\n    .send();\n\
                    self.client(role)?\n .put_role_policy()\n .send();\n\
                    let c = self.clients.get(role.account()).ok();\n\
-                   client.describe_table().table_name(t).send();";
+                   client.describe_table().table_name(t).send();\n\
+                   self.iam(role, \"GetRolePolicy\")?\n .get_role_policy()\n .send();\n\
+                   self.client\n .wait_until_table_exists()\n .wait(t, d);";
         assert_eq!(
             sdk_operations(src).into_iter().collect::<Vec<_>>(),
-            ["DescribeTable", "GetRole", "PutRolePolicy"]
+            ["DescribeTable", "GetRole", "GetRolePolicy", "PutRolePolicy"]
         );
     }
 

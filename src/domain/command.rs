@@ -536,6 +536,14 @@ mod tests {
         assert!(Command::parse("audit <@nope|bob>").is_err());
     }
 
+    /// Slack's escaping of typed text (kept here so that these tests do not depend on how the
+    /// bot escapes its own output).
+    fn slack_escape(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    }
+
     /// A piece of what a person types, and what Slack sends for it with escaping on.
     fn typed_and_sent() -> impl Strategy<Value = (String, String)> {
         let name = "[a-z0-9][a-z0-9._-]{0,15}";
@@ -543,14 +551,14 @@ mod tests {
         prop_oneof![
             // Plain text, with the three characters Slack escapes.
             "[!-~&&[^<>&]]{1,12}|[&<>]{1,3}".prop_map(|t| {
-                let sent = escape_slack_text(&t);
+                let sent = slack_escape(&t);
                 (t, sent)
             }),
             ("[A-Z0-9]{8}", name).prop_map(|(id, n)| (format!("@{n}"), format!("<@U{id}|{n}>"))),
             ("[A-Z0-9]{8}", name).prop_map(|(id, n)| (format!("#{n}"), format!("<#C{id}|{n}>"))),
             (host, "(/[a-z0-9]{1,6}){0,2}", "(\\?a=1&b=[0-9])?").prop_map(|(h, path, q)| {
                 let typed = format!("{h}{path}{q}");
-                let e = escape_slack_text(&typed);
+                let e = slack_escape(&typed);
                 (typed, format!("<http://{e}|{e}>"))
             }),
             (host, "(/[a-z0-9]{1,6}){0,2}").prop_map(|(h, path)| {
