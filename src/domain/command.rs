@@ -94,7 +94,8 @@ fn parse_mention(raw: &str) -> Option<Result<SlackUserId, CommandError>> {
 }
 
 /// What a person typed for one piece of Slack markup (the text between `<` and `>`, still
-/// escaped): a mention's or channel's name, a link's label, or the bare link.
+/// escaped): a mention's or channel's name, a link's label, or the bare link. Broadcasts and
+/// group mentions (`<!…>`) stay markup.
 fn unwrap_markup(inner: &str) -> String {
     let (target, label) = match inner.split_once('|') {
         Some((t, l)) => (t, Some(l).filter(|l| !l.is_empty())),
@@ -105,12 +106,12 @@ fn unwrap_markup(inner: &str) -> String {
         format!("@{}", label.unwrap_or(id))
     } else if let Some(id) = target.strip_prefix('#') {
         format!("#{}", label.unwrap_or(id))
-    } else if let Some(special) = target.strip_prefix('!') {
-        // <!here>, <!channel>, <!subteam^S123|@oncall>, <!date^…|fallback>.
-        match label {
-            Some(l) => l.to_string(),
-            None => format!("@{}", special.split('^').next().unwrap_or_default()),
-        }
+    } else if target.starts_with('!') {
+        // <!here>, <!channel>, <!everyone>, <!subteam^S123|@oncall>: kept as the markup itself.
+        // Unwrapped to `@channel`, Slack's automatic parsing of the bot's own message could turn
+        // it back into a broadcast the person may not send; as markup, the bot's output escaping
+        // shows it as text.
+        format!("<{inner}>")
     } else {
         match label {
             Some(l) => l.to_string(),
@@ -444,19 +445,31 @@ mod tests {
         let (_, reason) = revoke(
             "app INC-7 <@U01ALICE|alice> saw it in <#C01SEC|security>, see \
              <https://tracker.example.com/INC-7?a=1&amp;b=2> and \
-             <http://example.com|example.com>; mail <mailto:sec@example.com|sec@example.com> <!here>",
+             <http://example.com|example.com>; mail <mailto:sec@example.com|sec@example.com>",
         );
         assert_eq!(
             reason,
             "INC-7 @alice saw it in #security, see https://tracker.example.com/INC-7?a=1&b=2 and \
-             example.com; mail sec@example.com @here"
+             example.com; mail sec@example.com"
         );
         // A link with its own label (formatted in the composer), spaces and all.
         let (_, reason) = revoke("app INC-8 <https://x.example/a|the runbook &amp; notes>");
         assert_eq!(reason, "INC-8 the runbook & notes");
-        // Newer payloads send channels with an empty name; user groups carry theirs.
-        let (_, reason) = revoke("app INC-9 <#C01SEC|> <!subteam^S01ONCALL|@oncall> <@U01BOB>");
-        assert_eq!(reason, "INC-9 #C01SEC @oncall @U01BOB");
+        // Newer payloads send channels with an empty name.
+        let (_, reason) = revoke("app INC-9 <#C01SEC|> <@U01BOB>");
+        assert_eq!(reason, "INC-9 #C01SEC @U01BOB");
+    }
+
+    /// A broadcast or group mention is never turned into text Slack could parse as one again.
+    #[test]
+    fn broadcasts_stay_markup() {
+        let (_, reason) =
+            revoke("app INC-9 <!here> <!channel> <!everyone> <!subteam^S01ONCALL|@oncall>");
+        assert_eq!(
+            reason,
+            "INC-9 <!here> <!channel> <!everyone> <!subteam^S01ONCALL|@oncall>"
+        );
+        assert!(!reason.contains(" @here") && !reason.contains(" @channel"));
     }
 
     #[test]
@@ -509,9 +522,9 @@ mod tests {
                 "<#C01SEC|security> INC-1 leaked",
                 "`#security` is a channel",
             ),
-            ("<!channel> INC-1 leaked", "`@channel` is a mention"),
+            ("<!channel> INC-1 leaked", "`<!channel>` is a mention"),
             ("audit <#C01SEC|security>", "`#security` is a channel"),
-            ("audit <!here>", "`@here` is a mention"),
+            ("audit <!here>", "`<!here>` is a mention"),
         ] {
             let e = Command::parse(text).unwrap_err();
             assert!(e.0.contains(shown), "{text}: {}", e.0);
