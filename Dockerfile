@@ -22,9 +22,9 @@ RUN find src -type f -exec touch {} + \
     && cargo build --release --locked
 
 # Runtime stage: the binary, the CA bundle for TLS to Slack and AWS, nothing else.
-# There is deliberately no HEALTHCHECK: the image has no curl or wget. The bot
-# serves GET /healthz on its listen port; the ECS/ALB target group in deploy/bot.yaml
-# (or your orchestrator's HTTP probe) checks that path instead.
+# The image has no curl or wget: `revoke-role-bot health` asks the running bot's
+# /readyz on its configured listen port and exits 0 only when it is ready. The ECS
+# task definition in deploy/bot.yaml uses the same command as its health check.
 FROM debian:bookworm-slim
 
 # ca-certificates is left unpinned on purpose: the newest bundle in the release is
@@ -45,5 +45,7 @@ ENV REVOKE_ROLE_BOT_CONFIG=/etc/revoke-role-bot/config.toml
 
 USER 10001:10001
 EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["/usr/local/bin/revoke-role-bot", "health"]
 ENTRYPOINT ["/usr/local/bin/revoke-role-bot"]
 CMD ["serve"]

@@ -1,5 +1,6 @@
 //! AWS adapters: IAM (per configured account, through STS where set) and the DynamoDB audit store.
 
+pub mod calls;
 pub mod dynamodb;
 pub mod iam;
 pub mod identity_center;

@@ -1,4 +1,7 @@
-//! The `/revoke-role` grammar (SPEC §2). Text arrives HTML-escaped by Slack; what a person typed is kept.
+//! The `/revoke-role` grammar (SPEC §2). Text arrives as Slack sends it with `should_escape: true`:
+//! `&`, `<` and `>` HTML-escaped, mentions as `<@U…|name>`, channels as `<#C…|name>`, links and
+//! e-mail addresses as `<url|label>` or `<url>`. What a person typed is kept: markup is unwrapped
+//! to its label, then the entities are decoded.
 
 use std::time::Duration;
 
@@ -98,33 +101,121 @@ fn parse_mention(raw: &str) -> Option<Result<SlackUserId, CommandError>> {
     Some(SlackUserId::parse(id).map_err(|e| CommandError(e.0)))
 }
 
+/// What a person typed for one piece of Slack markup (the text between `<` and `>`, still
+/// escaped): a mention's or channel's name, a link's label, or the bare link. Broadcasts and
+/// group mentions (`<!…>`) stay markup.
+fn unwrap_markup(inner: &str) -> String {
+    let (target, label) = match inner.split_once('|') {
+        Some((t, l)) => (t, Some(l).filter(|l| !l.is_empty())),
+        None => (inner, None),
+    };
+    let typed = if let Some(id) = target.strip_prefix('@') {
+        // <@U123|bob> was typed as @bob.
+        format!("@{}", label.unwrap_or(id))
+    } else if let Some(id) = target.strip_prefix('#') {
+        format!("#{}", label.unwrap_or(id))
+    } else if target.starts_with('!') {
+        // <!here>, <!channel>, <!everyone>, <!subteam^S123|@oncall>: kept as the markup itself.
+        // Unwrapped to `@channel`, Slack's automatic parsing of the bot's own message could turn
+        // it back into a broadcast the person may not send; as markup, the bot's output escaping
+        // shows it as text.
+        format!("<{inner}>")
+    } else {
+        match label {
+            Some(l) => l.to_string(),
+            None => target.strip_prefix("mailto:").unwrap_or(target).to_string(),
+        }
+    };
+    decode_slack_text(&typed)
+}
+
+/// Undo Slack's escaping of a whole text: markup unwrapped to what was typed, entities decoded.
+/// A `<` without its `>` is kept as it is.
+pub fn unwrap_slack_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&decode_slack_text(&rest[..open]));
+        let after = &rest[open + 1..];
+        match after.find(['<', '>']) {
+            Some(close) if after[close..].starts_with('>') => {
+                out.push_str(&unwrap_markup(&after[..close]));
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('<');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(&decode_slack_text(rest));
+    out
+}
+
+/// Split off the first word; whitespace inside Slack markup (`<url|a label>`) does not end it.
+fn split_word(s: &str) -> (&str, &str) {
+    let mut depth = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            '<' => depth = true,
+            '>' => depth = false,
+            c if c.is_whitespace() && !depth => return (&s[..i], s[i..].trim()),
+            _ => {}
+        }
+    }
+    (s, "")
+}
+
+/// Every word, markup kept whole.
+fn words(s: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut rest = s.trim();
+    while !rest.is_empty() {
+        let (w, r) = split_word(rest);
+        out.push(w);
+        rest = r;
+    }
+    out
+}
+
+/// A mention of a person, channel or group where a role is expected.
+fn not_a_role(raw: &str) -> Option<CommandError> {
+    let what = if raw.starts_with("<@") || raw.starts_with("<!") {
+        "a mention"
+    } else if raw.starts_with("<#") {
+        "a channel"
+    } else {
+        return None;
+    };
+    Some(CommandError(format!(
+        "`{}` is {what}, not a role (a role ARN, `account/RoleName` or `RoleName`)",
+        unwrap_slack_text(raw)
+    )))
+}
+
 impl Command {
     /// Parse the `text` field of a slash command as Slack delivers it (escaped).
     pub fn parse(raw: &str) -> Result<Command, CommandError> {
-        let raw = raw.trim();
-        let (first, rest) = match raw.split_once(char::is_whitespace) {
-            Some((f, r)) => (f, r.trim()),
-            None => (raw, ""),
-        };
+        let (first, rest) = split_word(raw.trim());
         match first.to_ascii_lowercase().as_str() {
             "" | "help" | "-h" | "--help" => Ok(Command::Help),
             "status" => {
-                let mut words = rest.split_whitespace();
+                let mut words = words(rest).into_iter();
                 let id = words.next().ok_or_else(|| {
                     CommandError("`status` needs a request id, e.g. `status rr-7f3k2q9x`".into())
                 })?;
                 if words.next().is_some() {
                     return Err(CommandError("`status` takes exactly one request id".into()));
                 }
-                RequestId::parse(&decode_slack_text(id))
+                RequestId::parse(&unwrap_slack_text(id))
                     .map(Command::Status)
                     .map_err(|e| CommandError(e.0))
             }
             "audit" => parse_audit(rest).map(Command::Audit),
             "permission-set" => {
                 let (name, reason) = match rest.split_once(char::is_whitespace) {
-                    Some((n, r)) => (decode_slack_text(n), decode_slack_text(r.trim())),
-                    None => (decode_slack_text(rest), String::new()),
+                    Some((n, r)) => (unwrap_slack_text(n), unwrap_slack_text(r.trim())),
+                    None => (unwrap_slack_text(rest), String::new()),
                 };
                 let ok_name = !name.is_empty()
                     && name.len() <= 256
@@ -140,9 +231,12 @@ impl Command {
                 Ok(Command::RevokePermissionSet { name, reason })
             }
             _ => {
+                if let Some(e) = not_a_role(first) {
+                    return Err(e);
+                }
                 let role =
-                    RoleSpec::parse(&decode_slack_text(first)).map_err(|e| CommandError(e.0))?;
-                let reason = decode_slack_text(rest);
+                    RoleSpec::parse(&unwrap_slack_text(first)).map_err(|e| CommandError(e.0))?;
+                let reason = unwrap_slack_text(rest);
                 check_reason(&reason)?;
                 Ok(Command::Revoke { role, reason })
             }
@@ -169,20 +263,20 @@ fn parse_audit(rest: &str) -> Result<AuditQuery, CommandError> {
     let mut target = AuditTarget::Latest;
     let mut since = None;
     let mut limit = AUDIT_DEFAULT_LIMIT;
-    let mut words = rest.split_whitespace();
+    let mut words = words(rest).into_iter();
     while let Some(w) = words.next() {
         match w {
             "--since" => {
                 let v = words.next().ok_or_else(|| {
                     CommandError("`--since` needs a duration, e.g. `--since 7d`".into())
                 })?;
-                since = Some(parse_duration(v)?);
+                since = Some(parse_duration(&unwrap_slack_text(v))?);
             }
             "--limit" => {
                 let v = words
                     .next()
                     .ok_or_else(|| CommandError("`--limit` needs a number".into()))?;
-                limit = v
+                limit = unwrap_slack_text(v)
                     .parse::<u32>()
                     .ok()
                     .filter(|n| (1..=AUDIT_MAX_LIMIT).contains(n))
@@ -193,7 +287,7 @@ fn parse_audit(rest: &str) -> Result<AuditQuery, CommandError> {
             flag if flag.starts_with("--") => {
                 return Err(CommandError(format!(
                     "unknown option `{}` (audit takes --since and --limit)",
-                    decode_slack_text(flag)
+                    unwrap_slack_text(flag)
                 )));
             }
             word => {
@@ -204,8 +298,10 @@ fn parse_audit(rest: &str) -> Result<AuditQuery, CommandError> {
                 }
                 target = if let Some(m) = parse_mention(word) {
                     AuditTarget::User(m?)
+                } else if let Some(e) = not_a_role(word) {
+                    return Err(e);
                 } else {
-                    let word = decode_slack_text(word);
+                    let word = unwrap_slack_text(word);
                     if RequestId::looks_like(&word) {
                         AuditTarget::Request(
                             RequestId::parse(&word).map_err(|e| CommandError(e.0))?,
@@ -374,6 +470,152 @@ mod tests {
         }
     }
 
+    /// Exactly what Slack sends with `should_escape: true` (mentions, channels, links, e-mail).
+    #[test]
+    fn slack_markup_in_the_reason_is_what_was_typed() {
+        let (_, reason) = revoke(
+            "app INC-7 <@U01ALICE|alice> saw it in <#C01SEC|security>, see \
+             <https://tracker.example.com/INC-7?a=1&amp;b=2> and \
+             <http://example.com|example.com>; mail <mailto:sec@example.com|sec@example.com>",
+        );
+        assert_eq!(
+            reason,
+            "INC-7 @alice saw it in #security, see https://tracker.example.com/INC-7?a=1&b=2 and \
+             example.com; mail sec@example.com"
+        );
+        // A link with its own label (formatted in the composer), spaces and all.
+        let (_, reason) = revoke("app INC-8 <https://x.example/a|the runbook &amp; notes>");
+        assert_eq!(reason, "INC-8 the runbook & notes");
+        // Newer payloads send channels with an empty name.
+        let (_, reason) = revoke("app INC-9 <#C01SEC|> <@U01BOB>");
+        assert_eq!(reason, "INC-9 #C01SEC @U01BOB");
+    }
+
+    /// A broadcast or group mention is never turned into text Slack could parse as one again.
+    #[test]
+    fn broadcasts_stay_markup() {
+        let (_, reason) =
+            revoke("app INC-9 <!here> <!channel> <!everyone> <!subteam^S01ONCALL|@oncall>");
+        assert_eq!(
+            reason,
+            "INC-9 <!here> <!channel> <!everyone> <!subteam^S01ONCALL|@oncall>"
+        );
+        assert!(!reason.contains(" @here") && !reason.contains(" @channel"));
+    }
+
+    #[test]
+    fn typed_angle_brackets_are_never_markup() {
+        // A person who types <@U01BOB> gets it escaped by Slack: it is text, not a mention.
+        let (_, reason) = revoke("app INC-1 &lt;@U01BOB&gt; &lt;!channel&gt; a &lt; b");
+        assert_eq!(reason, "INC-1 <@U01BOB> <!channel> a < b");
+        assert!(matches!(
+            Command::parse("audit &lt;@U01BOB&gt;"),
+            Err(_)
+                | Ok(Command::Audit(AuditQuery {
+                    target: AuditTarget::Role(_),
+                    ..
+                }))
+        ));
+        // Unbalanced markup is kept, not dropped.
+        let (_, reason) = revoke("app INC-1 <oops and <b|c> <");
+        assert_eq!(reason, "INC-1 <oops and c <");
+    }
+
+    #[test]
+    fn a_role_typed_as_an_address_or_link_is_unwrapped() {
+        let (role, reason) =
+            revoke("<mailto:deploy@corp.example|deploy@corp.example> INC-3 leaked");
+        assert_eq!(role, RoleSpec::Bare("deploy@corp.example".into()));
+        assert_eq!(reason, "INC-3 leaked");
+        let (role, _) = revoke("<http://prod.example|prod.example>/app INC-3");
+        assert_eq!(
+            role,
+            RoleSpec::InAccount {
+                account: "prod.example".into(),
+                name: "app".into()
+            }
+        );
+        let (role, _) = revoke("prod/<http://app.example|app.example> INC-3");
+        assert_eq!(
+            role,
+            RoleSpec::InAccount {
+                account: "prod".into(),
+                name: "app.example".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_mention_is_not_a_role() {
+        for (text, shown) in [
+            ("<@U01BOB|bob> INC-1 leaked", "`@bob` is a mention"),
+            (
+                "<#C01SEC|security> INC-1 leaked",
+                "`#security` is a channel",
+            ),
+            ("<!channel> INC-1 leaked", "`<!channel>` is a mention"),
+            ("audit <#C01SEC|security>", "`#security` is a channel"),
+            ("audit <!here>", "`<!here>` is a mention"),
+        ] {
+            let e = Command::parse(text).unwrap_err();
+            assert!(e.0.contains(shown), "{text}: {}", e.0);
+        }
+    }
+
+    #[test]
+    fn audit_of_a_mentioned_user_as_slack_sends_it() {
+        let q = |s: &str| match Command::parse(s).unwrap() {
+            Command::Audit(q) => q,
+            other => panic!("{other:?}"),
+        };
+        let bob = AuditTarget::User(SlackUserId::parse("U01BOB").unwrap());
+        assert_eq!(q("audit <@U01BOB|bob>").target, bob);
+        assert_eq!(q("audit <@U01BOB|bob> --since 7d").target, bob);
+        assert_eq!(q("audit --limit 5 <@U01BOB>").target, bob);
+        assert_eq!(
+            q("audit <@W01ENT|ent.user>").target,
+            AuditTarget::User(SlackUserId::parse("W01ENT").unwrap())
+        );
+        assert!(Command::parse("audit <@U01BOB|bob> <@U01ALICE|alice>").is_err());
+        assert!(Command::parse("audit <@nope|bob>").is_err());
+    }
+
+    /// Slack's escaping of typed text (kept here so that these tests do not depend on how the
+    /// bot escapes its own output).
+    fn slack_escape(s: &str) -> String {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    }
+
+    /// A piece of what a person types, and what Slack sends for it with escaping on.
+    fn typed_and_sent() -> impl Strategy<Value = (String, String)> {
+        let name = "[a-z0-9][a-z0-9._-]{0,15}";
+        let host = "[a-z]{1,10}\\.(com|io|example)";
+        prop_oneof![
+            // Plain text, with the three characters Slack escapes.
+            "[!-~&&[^<>&]]{1,12}|[&<>]{1,3}".prop_map(|t| {
+                let sent = slack_escape(&t);
+                (t, sent)
+            }),
+            ("[A-Z0-9]{8}", name).prop_map(|(id, n)| (format!("@{n}"), format!("<@U{id}|{n}>"))),
+            ("[A-Z0-9]{8}", name).prop_map(|(id, n)| (format!("#{n}"), format!("<#C{id}|{n}>"))),
+            (host, "(/[a-z0-9]{1,6}){0,2}", "(\\?a=1&b=[0-9])?").prop_map(|(h, path, q)| {
+                let typed = format!("{h}{path}{q}");
+                let e = slack_escape(&typed);
+                (typed, format!("<http://{e}|{e}>"))
+            }),
+            (host, "(/[a-z0-9]{1,6}){0,2}").prop_map(|(h, path)| {
+                let typed = format!("https://{h}{path}");
+                (typed.clone(), format!("<{typed}>"))
+            }),
+            (name, host).prop_map(|(u, h)| {
+                let typed = format!("{u}@{h}");
+                (typed.clone(), format!("<mailto:{typed}|{typed}>"))
+            }),
+        ]
+    }
+
     proptest! {
         #[test]
         fn parser_never_panics(s in "\\PC{0,300}") {
@@ -386,6 +628,39 @@ mod tests {
                 let n = reason.chars().count();
                 prop_assert!((REASON_MIN..=REASON_MAX).contains(&n));
             }
+        }
+
+        #[test]
+        fn the_reason_is_what_was_typed(pieces in prop::collection::vec(typed_and_sent(), 1..12)) {
+            let typed: Vec<String> = pieces.iter().map(|(t, _)| t.clone()).collect();
+            let sent: Vec<String> = pieces.iter().map(|(_, s)| s.clone()).collect();
+            let typed = format!("INC-1 {}", typed.join(" "));
+            let parsed = Command::parse(&format!("app INC-1 {}", sent.join(" ")));
+            if typed.chars().count() <= REASON_MAX {
+                prop_assert_eq!(parsed, Ok(Command::Revoke { role: RoleSpec::Bare("app".into()), reason: typed }));
+            }
+        }
+
+        #[test]
+        fn a_mention_is_the_user_wherever_it_stands(
+            id in "U[A-Z0-9]{8}", name in "[a-z0-9._-]{1,20}", before in any::<bool>()
+        ) {
+            let text = if before {
+                format!("audit <@{id}|{name}> --since 7d")
+            } else {
+                format!("audit --since 7d <@{id}|{name}>")
+            };
+            let Ok(Command::Audit(q)) = Command::parse(&text) else {
+                return Err(TestCaseError::fail(format!("{text} did not parse")));
+            };
+            prop_assert_eq!(q.target, AuditTarget::User(SlackUserId::parse(&id).unwrap()));
+        }
+
+        #[test]
+        fn unwrapping_never_panics_and_leaves_no_markup_it_understood(s in "[<>|@#!a-z &;]{0,60}") {
+            let out = unwrap_slack_text(&s);
+            // Every `<…>` Slack could have sent is gone; what is left came from an unbalanced `<`.
+            prop_assert!(out.matches('<').count() <= s.matches('<').count());
         }
 
         #[test]

@@ -1,0 +1,292 @@
+"""Deploy deploy/*.yaml into moto's CloudFormation and run `revoke-role-bot check-config` against it.
+
+What it shows (each failure is printed as `FAIL ...` and makes the exit status 1):
+- bot.yaml creates in Socket Mode and in HTTP mode (with an ACM certificate), target-account.yaml in a
+  second account, alarms.yaml next to the bot;
+- the table the stack made has exactly the keys and indexes the bot uses (`check-config` says so, with
+  the environment the stack's task definition gives the container: in Socket Mode no signing secret);
+- check-config reaches the target account through the role target-account.yaml made;
+- the alarm rules match a PutRolePolicy of any other policy name and any other IAM write by the bot's
+  role, and not the bot's own AWSRevokeOlderSessions.
+
+moto does not evaluate IAM policies, resolves AWS::Partition as `aws` and skips resource types it
+does not know (AWS::IAM::RolePolicy, AWS::SNS::TopicPolicy, AWS::CloudWatch::Alarm, ...); the IAM
+policies are checked by simulate.mjs instead. Slack is a tiny fake that answers auth.test.
+
+Usage: python moto_deploy.py MOTO_ENDPOINT BOT_BINARY WORK_DIR
+"""
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlparse
+
+import boto3
+
+REPO = Path(__file__).resolve().parents[2]
+REGION = "eu-west-1"
+BOT_ACCOUNT = "123456789012"
+TARGET_ACCOUNT = "222222222222"
+EXTERNAL_ID = "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeed"
+failures = []
+
+
+def check(ok, what, detail=""):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        if detail:
+            print("\n".join("     " + line for line in str(detail).splitlines()))
+        failures.append(what)
+    return ok
+
+
+def session(endpoint, creds=None):
+    creds = creds or {"AccessKeyId": "testing", "SecretAccessKey": "testing", "SessionToken": None}
+    s = boto3.session.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds.get("SessionToken"),
+        region_name=REGION,
+    )
+    return lambda service: s.client(service, endpoint_url=endpoint)
+
+
+def deploy(client, name, template, params):
+    cfn = client("cloudformation")
+    cfn.create_stack(
+        StackName=name,
+        TemplateBody=(REPO / "deploy" / template).read_text(),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in params.items()],
+        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+    )
+    for _ in range(100):
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+        if not stack["StackStatus"].endswith("IN_PROGRESS"):
+            break
+        time.sleep(0.1)
+    ok = stack["StackStatus"] == "CREATE_COMPLETE"
+    reasons = ""
+    if not ok:
+        events = cfn.describe_stack_events(StackName=name)["StackEvents"]
+        reasons = "\n".join(
+            f"{e['LogicalResourceId']}: {e['ResourceStatus']} {e.get('ResourceStatusReason', '')}" for e in events
+        )
+    check(ok, f"{template} ({name}) creates: {stack['StackStatus']}", reasons)
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+class FakeSlack(BaseHTTPRequestHandler):
+    def do_GET(self):  # noqa: N802
+        good = self.headers.get("Authorization") == "Bearer xoxb-deploy-check"
+        body = (
+            {"ok": True, "user_id": "U0BOT", "team_id": "T0TEAM", "team": "Deploy Check", "user": "revoke-role-bot",
+             "url": "https://deploy-check.slack.com/"}
+            if urlparse(self.path).path.endswith("/auth.test") and good
+            else {"ok": False, "error": "invalid_auth"}
+        )
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+def task_environment(client, task_definition_arn, slack_url):
+    """The container's environment as ECS would give it: its Environment plus every secret it names."""
+    td = client("ecs").describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
+    (container,) = td["containerDefinitions"]
+    env = {e["name"]: e["value"] for e in container.get("environment", [])}
+    fake = {"SLACK_BOT_TOKEN": "xoxb-deploy-check", "SLACK_APP_TOKEN": "xapp-deploy-check",
+            "SLACK_SIGNING_SECRET": "deploy-check-signing-secret"}
+    # moto keeps the None that AWS::NoValue leaves in a list; CloudFormation drops it.
+    names = [s["name"] for s in container.get("secrets", []) if s is not None]
+    for name in names:
+        env[name] = fake[name]
+    env["SLACK_API_URL"] = slack_url
+    return env, names, container
+
+
+def check_config(binary, config, env, endpoint, what):
+    run_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_EC2_METADATA_DISABLED": "true",
+        "RUST_LOG": "warn",
+        **env,
+    }
+    out = subprocess.run([binary, "check-config", "--config", str(config)], env=run_env,
+                         capture_output=True, text=True, timeout=60)
+    text = out.stdout + out.stderr
+    check(out.returncode == 0 and "ok   dynamodb: table" in out.stdout, f"check-config passes ({what})", text)
+    return out.stdout
+
+
+def main():
+    endpoint, binary, work = sys.argv[1], sys.argv[2], Path(sys.argv[3])
+    work.mkdir(parents=True, exist_ok=True)
+    bot = session(endpoint)
+
+    slack = ThreadingHTTPServer(("127.0.0.1", 0), FakeSlack)
+    threading.Thread(target=slack.serve_forever, daemon=True).start()
+    slack_url = f"http://127.0.0.1:{slack.server_address[1]}/api"
+
+    ec2 = bot("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{i}.0/24", AvailabilityZone=f"{REGION}{az}")["Subnet"]["SubnetId"]
+        for i, az in ((1, "a"), (2, "b"))
+    ]
+    secret = bot("secretsmanager").create_secret(
+        Name="revoke-role-bot/slack",
+        SecretString=json.dumps({"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_APP_TOKEN": "xapp-x"}),
+    )["ARN"]
+    common = {"VpcId": vpc, "SubnetIds": ",".join(subnets), "SlackSecretArn": secret,
+              "ImageUri": f"{BOT_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/revoke-role-bot:1"}
+
+    socket_out = deploy(bot, "revoke-role-bot", "bot.yaml", {**common, "UseSocketMode": "true"})
+    cert = bot("acm").request_certificate(DomainName="bot.example.com", ValidationMethod="DNS")["CertificateArn"]
+    http_out = deploy(bot, "revoke-role-bot-http", "bot.yaml",
+                      {**common, "CertificateArn": cert, "TableName": "revoke-role-bot-audit-http"})
+
+    # The second account, through a role moto hands out for it.
+    creds = bot("sts").assume_role(RoleArn=f"arn:aws:iam::{TARGET_ACCOUNT}:role/OrganizationAccountAccessRole",
+                                   RoleSessionName="stacksets")["Credentials"]
+    target = session(endpoint, creds)
+    target_out = deploy(target, "revoke-role-bot-target", "target-account.yaml",
+                        {"BotRoleArn": socket_out.get("TaskRoleArn", ""), "ExternalId": EXTERNAL_ID})
+    alarms_out = deploy(bot, "revoke-role-bot-alarms", "alarms.yaml",
+                        {"WatchedRoleNames": socket_out.get("TaskRoleName", "")})
+    if failures:
+        return
+
+    # The table: exactly the keys and indexes the bot uses (src/aws/dynamodb.rs, README).
+    table = bot("dynamodb").describe_table(TableName=socket_out["AuditTableName"])["Table"]
+    keys = lambda schema: [(k["AttributeName"], k["KeyType"]) for k in schema]  # noqa: E731
+    got = {
+        "table": keys(table["KeySchema"]),
+        "indexes": {i["IndexName"]: (keys(i["KeySchema"]), i["Projection"]["ProjectionType"])
+                    for i in table.get("GlobalSecondaryIndexes", [])},
+        "billing": table.get("BillingModeSummary", {}).get("BillingMode"),
+    }
+    want = {
+        "table": [("pk", "HASH"), ("sk", "RANGE")],
+        "indexes": {
+            name: ([(h, "HASH"), (r, "RANGE")], "ALL")
+            for name, h, r in (("by_role", "role_arn", "created_at"), ("by_actor", "actor", "at"),
+                               ("by_time", "kind", "created_at"), ("by_open_state", "open_state", "expires_at"))
+        },
+        "billing": "PAY_PER_REQUEST",
+    }
+    check(got == want, "the stack's table has exactly the bot's keys and indexes", f"got  {got}\nwant {want}")
+
+    # check-config, with the environment each task definition gives the container.
+    for out, mode in ((socket_out, "Socket Mode"), (http_out, "HTTP")):
+        env, secrets, container = task_environment(bot, out["TaskDefinitionArn"], slack_url)
+        if mode == "Socket Mode":
+            check("SLACK_SIGNING_SECRET" not in secrets and "SLACK_APP_TOKEN" in secrets,
+                  "Socket Mode: the task gets SLACK_APP_TOKEN and no signing secret", secrets)
+        else:
+            check("SLACK_SIGNING_SECRET" in secrets and "SLACK_APP_TOKEN" not in secrets,
+                  "HTTP: the task gets the signing secret and no SLACK_APP_TOKEN", secrets)
+        health = container.get("healthCheck", {}).get("command")
+        check(health == ["CMD", "/usr/local/bin/revoke-role-bot", "health"],
+              f"{mode}: the container health check is `revoke-role-bot health`", health)
+        config = work / f"config-{mode.split()[0].lower()}.toml"
+        config.write_text(f"""
+listen = "0.0.0.0:3000"
+[audit]
+table = "{out['AuditTableName']}"
+[access]
+requesters = ["U0ALICE", "U0BOB"]
+approvers = ["U0ALICE", "U0BOB", "U0CAROL"]
+[roles]
+allow = ["arn:aws:iam::*:role/*"]
+[[accounts]]
+id = "{BOT_ACCOUNT}"
+name = "bot"
+[[accounts]]
+id = "{TARGET_ACCOUNT}"
+name = "target"
+assume_role_arn = "{target_out.get('TargetRoleArn', '')}"
+external_id = "{EXTERNAL_ID}"
+""")
+        stdout = check_config(binary, config, env, endpoint, mode)
+        if mode == "Socket Mode":
+            check(f"ok   account target ({TARGET_ACCOUNT})" in stdout,
+                  "check-config reaches the target account through revoke-role-bot-target", stdout)
+
+    # A table without an index is refused: the check above can fail.
+    bot("dynamodb").create_table(
+        TableName="not-the-bot-table", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+    )
+    bad = work / "config-bad.toml"
+    bad.write_text((work / "config-socket.toml").read_text().replace(socket_out["AuditTableName"], "not-the-bot-table"))
+    env, _, _ = task_environment(bot, socket_out["TaskDefinitionArn"], slack_url)
+    out = subprocess.run([binary, "check-config", "--config", str(bad)], capture_output=True, text=True, timeout=60,
+                         env={"PATH": os.environ.get("PATH", ""), "AWS_ENDPOINT_URL": endpoint,
+                              "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", **env})
+    check(out.returncode != 0 and "has no index by_role" in out.stdout,
+          "check-config refuses a table without the bot's indexes", out.stdout + out.stderr)
+
+    # The alarm rules, as the stack made them, against CloudTrail events.
+    events = bot("events")
+    role_name = socket_out["TaskRoleName"]
+
+    def trail(source, name, params, issuer=role_name, read_only=False):
+        return ({
+            "version": "0", "id": "1", "detail-type": "AWS API Call via CloudTrail", "source": f"aws.{source}",
+            "account": BOT_ACCOUNT, "time": "2026-12-01T00:00:00Z", "region": "us-east-1", "resources": [],
+            "detail": {
+                "eventSource": f"{source}.amazonaws.com", "eventName": name, "readOnly": read_only,
+                "userIdentity": {"type": "AssumedRole", "sessionContext": {"sessionIssuer": {
+                    "type": "Role", "userName": issuer, "arn": f"arn:aws:iam::{BOT_ACCOUNT}:role/{issuer}"}}},
+                "requestParameters": params,
+            },
+        })
+
+    # moto's server does not implement TestEventPattern; its in-process matcher does.
+    from moto.events.models import EventPattern, EventPatternParser
+
+    rules = {r["Name"]: r["EventPattern"] for r in events.list_rules()["Rules"]}
+
+    def matched(event):
+        return sorted(n for n, raw in rules.items()
+                      if EventPattern(raw, EventPatternParser(raw).parse()).matches_event(event))
+
+    cases = [
+        ("the bot's own cut-off", trail("iam", "PutRolePolicy", {"roleName": "app", "policyName": "AWSRevokeOlderSessions"}), 0),
+        ("another policy name", trail("iam", "PutRolePolicy", {"roleName": "app", "policyName": "Backdoor"}), 1),
+        ("another IAM write", trail("iam", "AttachRolePolicy", {"roleName": "app", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}), 1),
+        ("an IAM read", trail("iam", "GetRole", {"roleName": "app"}, read_only=True), 0),
+        ("a permission-set write", trail("sso", "PutInlinePolicyToPermissionSet", {"permissionSetArn": "x"}), 1),
+        ("someone else's policy", trail("iam", "PutRolePolicy", {"roleName": "app", "policyName": "Backdoor"}, issuer="admin"), 0),
+    ]
+    for what, event, want_n in cases:
+        got_rules = matched(event)
+        check(len(got_rules) == want_n, f"alarm rules: {what} matches {want_n} rule(s)", got_rules)
+    check(len(rules) == 3, "alarms.yaml made 3 rules", list(rules))
+    print(f"     (alert topic {alarms_out.get('AlertTopicArn')})")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as e:  # a crash is a failure, with its cause
+        import traceback
+
+        check(False, "moto deploy check crashed", traceback.format_exc())
+    sys.exit(1 if failures else 0)

@@ -1,0 +1,257 @@
+"""Resolve the IAM policies of deploy/bot.yaml and deploy/target-account.yaml, as CloudFormation would
+for given parameters, in each AWS partition; check what the templates must say beyond IAM.
+
+Writes the scenarios that simulate.mjs evaluates: for each, the roles the bot (or an operator) acts as,
+with their ARNs and every identity policy attached to them (inline, AWS::IAM::RolePolicy,
+AWS::IAM::Policy and managed policies, conditions applied).
+
+moto cannot do this part: it resolves AWS::Partition as `aws` and skips AWS::IAM::RolePolicy.
+
+Usage: python policies.py OUT.json
+"""
+import json
+import re
+import sys
+from pathlib import Path
+
+from cfnlint.decode import decode_str
+
+REPO = Path(__file__).resolve().parents[2]
+BOT_ACCOUNT = "111111111111"
+TARGET_ACCOUNT = "222222222222"
+PARTITIONS = {"aws": "eu-west-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+INSTANCE = "ssoins-1234567890abcdef"
+EXTERNAL_ID = "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeed"
+NO_VALUE = object()
+failures = []
+
+
+def check(ok, what, detail=""):
+    print(("ok   " if ok else "FAIL ") + what)
+    if not ok:
+        if detail:
+            print("\n".join("     " + line for line in str(detail).splitlines()))
+        failures.append(what)
+
+
+def load(name):
+    template, matches = decode_str((REPO / "deploy" / name).read_text())
+    if matches:
+        raise SystemExit(f"cannot read deploy/{name}: {matches}")
+    return template
+
+
+class Stack:
+    """One stack: its parameters, pseudo parameters and made-up physical ids for its resources."""
+
+    def __init__(self, template, params, partition, account, name):
+        self.t = template
+        self.partition, self.region, self.account, self.name = partition, PARTITIONS[partition], account, name
+        self.params = {k: v.get("Default", "") for k, v in template.get("Parameters", {}).items()}
+        for k, v in params.items():
+            if k not in self.params:
+                check(False, f"{name}: the template has no parameter {k}")
+            self.params[k] = v
+        for k, v in self.params.items():
+            if template["Parameters"].get(k, {}).get("Type") == "CommaDelimitedList":
+                self.params[k] = [x for x in v.split(",")] if isinstance(v, str) else v
+        self.conditions = {}
+        for k in template.get("Conditions", {}):
+            self.condition(k)
+
+    def condition(self, name):
+        if name not in self.conditions:
+            self.conditions[name] = bool(self.resolve(self.t["Conditions"][name]))
+        return self.conditions[name]
+
+    def arn(self, logical):
+        kind = self.t["Resources"][logical]["Type"]
+        p, r, a = self.partition, self.region, self.account
+        if kind == "AWS::IAM::Role":
+            name = self.t["Resources"][logical]["Properties"].get("RoleName")
+            name = self.resolve(name) if name else f"{self.name}-{logical}-AbCdEf123456"
+            return f"arn:{p}:iam::{a}:role/{name}", name
+        if kind == "AWS::DynamoDB::Table":
+            name = self.resolve(self.t["Resources"][logical]["Properties"]["TableName"])
+            return f"arn:{p}:dynamodb:{r}:{a}:table/{name}", name
+        if kind == "AWS::IAM::ManagedPolicy":
+            return f"arn:{p}:iam::{a}:policy/{self.name}-{logical}-AbCdEf", None
+        return f"arn:{p}:unknown:{r}:{a}:{logical}", logical
+
+    def ref(self, name):
+        pseudo = {"AWS::Partition": self.partition, "AWS::Region": self.region, "AWS::AccountId": self.account,
+                  "AWS::StackName": self.name, "AWS::NoValue": NO_VALUE, "AWS::URLSuffix": "amazonaws.com"}
+        if name in pseudo:
+            return pseudo[name]
+        if name in self.params:
+            return self.params[name]
+        kind = self.t["Resources"][name]["Type"]
+        arn, physical = self.arn(name)
+        return arn if kind in ("AWS::IAM::ManagedPolicy",) else physical
+
+    def sub(self, text, extra):
+        def one(m):
+            key = m.group(1)
+            if key in extra:
+                return str(extra[key])
+            if "." in key:
+                logical, attr = key.split(".", 1)
+                return str(self.getatt(logical, attr))
+            return str(self.ref(key))
+
+        return re.sub(r"\$\{([^}!]+)\}", one, text)
+
+    def getatt(self, logical, attr):
+        if attr != "Arn":
+            raise ValueError(f"GetAtt {logical}.{attr} is not modelled")
+        return self.arn(logical)[0]
+
+    def resolve(self, node):
+        if isinstance(node, list):
+            out = [self.resolve(x) for x in node]
+            return [x for x in out if x is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (fn, arg), = node.items()
+            if fn == "Ref":
+                return self.ref(arg)
+            if fn == "Fn::Sub":
+                if isinstance(arg, list):
+                    return self.sub(arg[0], {k: self.resolve(v) for k, v in arg[1].items()})
+                return self.sub(arg, {})
+            if fn == "Fn::GetAtt":
+                logical, attr = arg if isinstance(arg, list) else arg.split(".", 1)
+                return self.getatt(logical, attr)
+            if fn == "Fn::If":
+                return self.resolve(arg[1] if self.condition(arg[0]) else arg[2])
+            if fn == "Fn::Select":
+                return self.resolve(arg[1])[int(self.resolve(arg[0]))]
+            if fn == "Fn::Split":
+                return self.resolve(arg[1]).split(arg[0])
+            if fn == "Fn::Join":
+                return arg[0].join(self.resolve(arg[1]))
+            if fn == "Fn::Equals":
+                a, b = (self.resolve(x) for x in arg)
+                return a == b
+            if fn == "Fn::Not":
+                return not self.resolve(arg[0])
+            if fn == "Fn::And":
+                return all(self.resolve(x) for x in arg)
+            if fn == "Fn::Or":
+                return any(self.resolve(x) for x in arg)
+            if fn == "Condition":
+                return self.condition(arg)
+        out = {k: self.resolve(v) for k, v in node.items()}
+        return {k: v for k, v in out.items() if v is not NO_VALUE}
+
+    def exists(self, logical):
+        c = self.t["Resources"][logical].get("Condition")
+        return c is None or self.condition(c)
+
+    def role_policies(self, role):
+        """Every identity policy attached to the role `role` (a logical id), resolved."""
+        res = self.t["Resources"]
+        props = res[role]["Properties"]
+        policies = [{"name": p["PolicyName"], "policy": p["PolicyDocument"]}
+                    for p in self.resolve(props.get("Policies", []))]
+        for arn in self.resolve(props.get("ManagedPolicyArns", [])):
+            if f":iam::aws:policy/" in arn:
+                continue  # AWS managed (AmazonECSTaskExecutionRolePolicy): ECR and logs only
+            raise ValueError(f"{role}: managed policy {arn} is not modelled")
+        for logical, r in res.items():
+            if not self.exists(logical):
+                continue
+            p = r.get("Properties", {})
+            if r["Type"] == "AWS::IAM::RolePolicy" and p.get("RoleName") == {"Ref": role}:
+                policies.append({"name": p["PolicyName"], "policy": self.resolve(p["PolicyDocument"])})
+            if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and {"Ref": role} in p.get("Roles", []):
+                policies.append({"name": logical, "policy": self.resolve(p["PolicyDocument"])})
+        return policies
+
+    def role(self, logical):
+        arn, name = self.arn(logical)
+        trust = self.resolve(self.t["Resources"][logical]["Properties"]["AssumeRolePolicyDocument"])
+        return {"logical": logical, "arn": arn, "name": name, "account": self.account,
+                "policies": self.role_policies(logical), "trust": trust}
+
+
+def scenarios():
+    bot_t, target_t = load("bot.yaml"), load("target-account.yaml")
+    out = []
+    for partition in PARTITIONS:
+        instance = f"arn:{partition}:sso:::instance/{INSTANCE}"
+        for identity_center in (True, False):
+            params = {"IdentityCenterInstanceArn": instance} if identity_center else {}
+            secret = f"arn:{partition}:secretsmanager:{PARTITIONS[partition]}:{BOT_ACCOUNT}:secret:revoke-role-bot/slack-AbCdEf"
+            bot = Stack(bot_t, {**params, "SlackSecretArn": secret}, partition, BOT_ACCOUNT, "revoke-role-bot")
+            target = Stack(target_t, {**params, "BotRoleArn": bot.arn("TaskRole")[0], "ExternalId": EXTERNAL_ID}, partition,
+                           TARGET_ACCOUNT, "StackSet-revoke-role-bot-target-1234")
+            operator = bot.resolve(bot_t["Resources"]["AuditReaderPolicy"]["Properties"]["PolicyDocument"])
+            out.append({
+                "name": f"{partition}, Identity Center {'on' if identity_center else 'off'}",
+                "partition": partition,
+                "region": bot.region,
+                "identity_center": identity_center,
+                "role_pattern": None,
+                "table": bot.params["TableName"],
+                "target_role": bot.params["TargetRoleName"],
+                "external_id": EXTERNAL_ID,
+                "task_role": bot.role("TaskRole"),
+                "execution_role": bot.role("ExecutionRole"),
+                "target_role_in_target": target.role("TargetRole"),
+                "operator": {"arn": f"arn:{partition}:iam::{BOT_ACCOUNT}:role/incident-responder",
+                             "account": BOT_ACCOUNT, "policies": [{"name": "AuditReaderPolicy", "policy": operator}]},
+            })
+    # A narrower RevocableRolePattern: only the roles it names.
+    pattern = "arn:aws:iam::*:role/app-*"
+    secret = f"arn:aws:secretsmanager:eu-west-1:{BOT_ACCOUNT}:secret:revoke-role-bot/slack-AbCdEf"
+    bot = Stack(bot_t, {"RevocableRolePattern": pattern, "SlackSecretArn": secret}, "aws", BOT_ACCOUNT,
+                "revoke-role-bot")
+    target = Stack(target_t, {"RevocableRolePattern": pattern, "BotRoleArn": bot.arn("TaskRole")[0],
+                              "ExternalId": EXTERNAL_ID}, "aws",
+                   TARGET_ACCOUNT, "StackSet-revoke-role-bot-target-1234")
+    out.append({**out[1], "name": "aws, RevocableRolePattern app-*", "role_pattern": "app-",
+                "task_role": bot.role("TaskRole"), "execution_role": bot.role("ExecutionRole"),
+                "target_role_in_target": target.role("TargetRole")})
+    return out
+
+
+def static_checks():
+    """What the templates must say that no policy evaluation shows."""
+    for name in ("bot.yaml", "target-account.yaml", "alarms.yaml"):
+        text = (REPO / "deploy" / name).read_text()
+        literal = [line.strip() for line in text.splitlines()
+                   if re.search(r"arn:aws(-[a-z]+)?:", line) and "AllowedPattern" not in line
+                   and not line.strip().startswith("#") and "e.g." not in line]
+        check(not literal, f"deploy/{name}: no ARN with a literal partition", "\n".join(literal))
+    bot_t = load("bot.yaml")
+    res = bot_t["Resources"]
+    for logical in ("AuditTable", "LogGroup"):
+        check(res[logical].get("DeletionPolicy") == "RetainExceptOnCreate"
+              and res[logical].get("UpdateReplacePolicy") == "Retain",
+              f"bot.yaml {logical}: DeletionPolicy RetainExceptOnCreate, UpdateReplacePolicy Retain "
+              "(a failed first create can be retried)")
+    lb_sg = res["LoadBalancerSecurityGroup"]["Properties"]
+    egress = lb_sg.get("SecurityGroupEgress", [])
+    check(bool(egress) and all("CidrIp" not in e and "CidrIpv6" not in e for e in egress)
+          and not any(r["Type"] == "AWS::EC2::SecurityGroupEgress" for r in res.values()),
+          "bot.yaml: the load balancer's security group names its egress (no default allow-all)", egress)
+    container = res["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    check(container.get("HealthCheck", {}).get("Command") == ["CMD", "/usr/local/bin/revoke-role-bot", "health"],
+          "bot.yaml: the container health check runs `revoke-role-bot health`")
+    readme = (REPO / "deploy" / "README.md").read_text()
+    check("--image-tag-mutability IMMUTABLE" in readme, "deploy/README.md creates the ECR repository with immutable tags")
+
+
+def main():
+    out = Path(sys.argv[1])
+    static_checks()
+    data = scenarios()
+    out.write_text(json.dumps(data, indent=1))
+    print(f"ok   resolved the IAM policies of {len(data)} deployments (partitions, options) for simulate.mjs")
+    sys.exit(1 if failures else 0)
+
+
+if __name__ == "__main__":
+    main()
