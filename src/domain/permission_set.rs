@@ -39,9 +39,10 @@ pub fn name_from_reserved_role(role: &RoleArn) -> Option<&str> {
     (hex && !name.is_empty()).then_some(name)
 }
 
-/// Whether `s` looks like a permission set ARN.
+/// Whether `s` looks like a permission set ARN (`arn:aws:sso:::permissionSet/ssoins-…/ps-…`;
+/// some tools write `…:instance/ssoins-…/ps-…`).
 pub fn is_permission_set_arn(s: &str) -> bool {
-    s.starts_with("arn:") && s.contains(":sso:::permissionSet/ssoins-")
+    s.starts_with("arn:") && s.contains(":sso:::") && s.contains("/ssoins-") && s.contains("/ps-")
 }
 
 /// `PT8H`, `PT1H30M`, `PT45M`, `PT3600S` → seconds.
