@@ -115,6 +115,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         bot_token: SecretString::from("xoxb-bench"),
         app_token: None,
         api_url: Some(slack.uri()),
+        timeouts: Default::default(),
     };
     let server =
         Application::build_with(Settings::from_toml(&config)?, secrets, aws.clone()).await?;

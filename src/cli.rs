@@ -64,6 +64,16 @@ pub enum Cmd {
         after_help = "Examples:\n  revoke-role-bot audit --role prod/app-deployer --since 7d\n  revoke-role-bot audit --request rr-7f3k2q9x --json\n  revoke-role-bot audit verify"
     )]
     Audit(AuditArgs),
+    /// Exit 0 when the running bot is ready (`GET /readyz`), 1 when not: the container health check.
+    #[command(
+        after_help = "Examples:\n  revoke-role-bot health --config bot.toml\n  revoke-role-bot health --url http://127.0.0.1:3000"
+    )]
+    Health {
+        /// The bot's base URL; by default the config's `listen` address, on loopback when it
+        /// listens on all addresses.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+    },
 }
 
 #[derive(clap::Args, Debug)]
@@ -122,6 +132,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
         }
         Cmd::CheckConfig => check_config(&cli).await,
+        Cmd::Health { url } => {
+            let base = match url {
+                Some(u) => u.trim_end_matches('/').to_string(),
+                None => format!("http://{}", local_address(settings(&cli)?.listen)),
+            };
+            health(&base).await
+        }
         Cmd::Demo => crate::demo::run().await,
         Cmd::Policy { cutoff } => {
             let c = if cutoff == "now" {
@@ -155,6 +172,39 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
     }
+}
+
+/// How long `health` waits for `/readyz`, inside a container health check's usual 5 s.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
+
+/// Where to reach a server listening on `listen` from the same host.
+fn local_address(listen: std::net::SocketAddr) -> std::net::SocketAddr {
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+    match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => (Ipv4Addr::LOCALHOST, listen.port()).into(),
+        IpAddr::V6(ip) if ip.is_unspecified() => (Ipv6Addr::LOCALHOST, listen.port()).into(),
+        _ => listen,
+    }
+}
+
+async fn health(base: &str) -> anyhow::Result<()> {
+    let url = format!("{base}/readyz");
+    let http = crate::http_client::HttpClient::new()?;
+    let (status, body) = tokio::time::timeout(HEALTH_TIMEOUT, http.get(&url))
+        .await
+        .map_err(|_| anyhow::anyhow!("not ready: {url} did not answer in time"))?
+        .map_err(|e| anyhow::anyhow!("not ready: cannot reach {url}: {e}"))?;
+    let body: String = body
+        .trim()
+        .chars()
+        .take(200)
+        .filter(|c| !c.is_control())
+        .collect();
+    if status != 200 {
+        bail!("not ready: {url} answered {status}: {body}");
+    }
+    println!("ready: {body}");
+    Ok(())
 }
 
 /// Validate the file, then the live setup: the table and its indexes, Slack, and every account.

@@ -1,5 +1,6 @@
 //! A small HTTP(S) client for what slack-morphism does not cover: `response_url` replies with
-//! `response_type`, and the demo's signed requests to its own server.
+//! `response_type`, the demo's signed requests to its own server, and the `health` check.
+//! It has no timeouts or retries of its own: callers set them (Slack's in `slack::client`).
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -29,6 +30,22 @@ impl HttpClient {
         Ok(HttpClient {
             inner: Client::builder(TokioExecutor::new()).build(https),
         })
+    }
+
+    /// GET a URL; returns the status and the response body.
+    pub async fn get(&self, url: &str) -> Result<(u16, String), String> {
+        let req = hyper::Request::get(url)
+            .body(Full::new(Bytes::new()))
+            .map_err(|e| e.to_string())?;
+        let resp = self.inner.request(req).await.map_err(|e| e.to_string())?;
+        let status = resp.status().as_u16();
+        let bytes = resp
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| e.to_string())?
+            .to_bytes();
+        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
     }
 
     /// POST a body; returns the status and the response body.

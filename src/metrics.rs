@@ -1,25 +1,74 @@
-//! Prometheus metrics, kept in atomics so the hot path never takes a lock.
+//! Prometheus metrics (`prometheus-client`), served as text format 0.0.4 on `/metrics`.
 
-use std::fmt::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-#[derive(Debug, Clone, Copy)]
-pub enum Endpoint {
-    Commands = 0,
-    Interactions = 1,
-    SocketMode = 2,
-}
-const ENDPOINTS: [&str; 3] = ["commands", "interactions", "socket_mode"];
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
-#[derive(Debug, Clone, Copy)]
-pub enum Outcome {
-    Ok = 0,
-    BadRequest = 1,
-    Unauthorized = 2,
-    TooLarge = 3,
+/// The `Content-Type` of what `render` returns.
+pub const CONTENT_TYPE: &str = prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    Commands,
+    Interactions,
+    SocketMode,
 }
-const OUTCOMES: [&str; 4] = ["ok", "bad_request", "unauthorized", "too_large"];
+
+impl Endpoint {
+    const ALL: [Endpoint; 3] = [
+        Endpoint::Commands,
+        Endpoint::Interactions,
+        Endpoint::SocketMode,
+    ];
+    fn as_str(self) -> &'static str {
+        match self {
+            Endpoint::Commands => "commands",
+            Endpoint::Interactions => "interactions",
+            Endpoint::SocketMode => "socket_mode",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Outcome {
+    Ok,
+    BadRequest,
+    Unauthorized,
+    TooLarge,
+}
+
+impl Outcome {
+    const ALL: [Outcome; 4] = [
+        Outcome::Ok,
+        Outcome::BadRequest,
+        Outcome::Unauthorized,
+        Outcome::TooLarge,
+    ];
+    fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::BadRequest => "bad_request",
+            Outcome::Unauthorized => "unauthorized",
+            Outcome::TooLarge => "too_large",
+        }
+    }
+}
+
+impl EncodeLabelValue for Endpoint {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
+
+impl EncodeLabelValue for Outcome {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        EncodeLabelValue::encode(&self.as_str(), encoder)
+    }
+}
 
 /// The transitions worth counting, by the event that records them.
 pub const TRANSITIONS: [&str; 10] = [
@@ -37,90 +86,92 @@ pub const TRANSITIONS: [&str; 10] = [
 
 const BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 
-#[derive(Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct RequestLabels {
+    endpoint: Endpoint,
+    outcome: Outcome,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct EventLabels {
+    kind: &'static str,
+}
+
 pub struct Metrics {
-    requests: [[AtomicU64; 4]; 3],
-    transitions: [AtomicU64; 10],
-    apply_buckets: [AtomicU64; 10],
-    apply_count: AtomicU64,
-    apply_sum_micros: AtomicU64,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    events: Family<EventLabels, Counter>,
+    approval_to_policy: Histogram,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let events = Family::<EventLabels, Counter>::default();
+        let approval_to_policy = Histogram::new(BUCKETS);
+        // Every series exists from the start at 0, so a rate over it never starts with a gap.
+        for endpoint in Endpoint::ALL {
+            for outcome in Outcome::ALL {
+                drop(requests.get_or_create(&RequestLabels { endpoint, outcome }));
+            }
+        }
+        for kind in TRANSITIONS {
+            drop(events.get_or_create(&EventLabels { kind }));
+        }
+        let mut registry = Registry::default();
+        // The text encoder adds `_total` to counter names.
+        registry.register(
+            "revoke_role_bot_requests",
+            "Slack requests by endpoint and outcome",
+            requests.clone(),
+        );
+        registry.register(
+            "revoke_role_bot_events",
+            "Audit events written, by kind",
+            events.clone(),
+        );
+        registry.register(
+            "revoke_role_bot_approval_to_policy_seconds",
+            "Time from the approving click to the verified policy",
+            approval_to_policy.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            events,
+            approval_to_policy,
+        }
+    }
 }
 
 impl Metrics {
     pub fn request(&self, endpoint: Endpoint, outcome: Outcome) {
-        self.requests[endpoint as usize][outcome as usize].fetch_add(1, Ordering::Relaxed);
+        self.requests
+            .get_or_create(&RequestLabels { endpoint, outcome })
+            .inc();
     }
 
+    /// Counts `kind` if it is one of `TRANSITIONS`; anything else is ignored, so no caller can
+    /// grow the label set.
     pub fn transition(&self, kind: &str) {
-        if let Some(i) = TRANSITIONS.iter().position(|k| *k == kind) {
-            self.transitions[i].fetch_add(1, Ordering::Relaxed);
+        if let Some(kind) = TRANSITIONS.iter().find(|k| **k == kind) {
+            self.events.get_or_create(&EventLabels { kind }).inc();
         }
     }
 
     /// Time from the approving click's transition to the verified policy and its audit event.
     pub fn approval_to_policy(&self, d: Duration) {
-        let secs = d.as_secs_f64();
-        for (i, b) in BUCKETS.iter().enumerate() {
-            if secs <= *b {
-                self.apply_buckets[i].fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        self.apply_count.fetch_add(1, Ordering::Relaxed);
-        self.apply_sum_micros
-            .fetch_add(d.as_micros() as u64, Ordering::Relaxed);
+        self.approval_to_policy.observe(d.as_secs_f64());
     }
 
+    /// The Prometheus text exposition (`CONTENT_TYPE`).
     pub fn render(&self) -> String {
         let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "# HELP revoke_role_bot_requests_total Slack requests by endpoint and outcome."
-        );
-        let _ = writeln!(out, "# TYPE revoke_role_bot_requests_total counter");
-        for (e, name) in ENDPOINTS.iter().enumerate() {
-            for (o, outcome) in OUTCOMES.iter().enumerate() {
-                let v = self.requests[e][o].load(Ordering::Relaxed);
-                let _ = writeln!(
-                    out,
-                    "revoke_role_bot_requests_total{{endpoint=\"{name}\",outcome=\"{outcome}\"}} {v}"
-                );
-            }
+        if let Err(e) =
+            prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry)
+        {
+            tracing::error!(error = %e, "cannot encode the metrics");
         }
-        let _ = writeln!(
-            out,
-            "# HELP revoke_role_bot_events_total Audit events written, by kind."
-        );
-        let _ = writeln!(out, "# TYPE revoke_role_bot_events_total counter");
-        for (i, kind) in TRANSITIONS.iter().enumerate() {
-            let v = self.transitions[i].load(Ordering::Relaxed);
-            let _ = writeln!(out, "revoke_role_bot_events_total{{kind=\"{kind}\"}} {v}");
-        }
-        let _ = writeln!(
-            out,
-            "# HELP revoke_role_bot_approval_to_policy_seconds Time from the approving click to the verified policy."
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE revoke_role_bot_approval_to_policy_seconds histogram"
-        );
-        for (i, b) in BUCKETS.iter().enumerate() {
-            let v = self.apply_buckets[i].load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "revoke_role_bot_approval_to_policy_seconds_bucket{{le=\"{b}\"}} {v}"
-            );
-        }
-        let count = self.apply_count.load(Ordering::Relaxed);
-        let sum = self.apply_sum_micros.load(Ordering::Relaxed) as f64 / 1e6;
-        let _ = writeln!(
-            out,
-            "revoke_role_bot_approval_to_policy_seconds_bucket{{le=\"+Inf\"}} {count}"
-        );
-        let _ = writeln!(out, "revoke_role_bot_approval_to_policy_seconds_sum {sum}");
-        let _ = writeln!(
-            out,
-            "revoke_role_bot_approval_to_policy_seconds_count {count}"
-        );
         out
     }
 }
@@ -138,15 +189,31 @@ mod tests {
         m.transition("not-a-kind");
         m.approval_to_policy(Duration::from_millis(300));
         let text = m.render();
-        assert!(
-            text.contains("revoke_role_bot_requests_total{endpoint=\"commands\",outcome=\"ok\"} 1")
+        for line in [
+            "# TYPE revoke_role_bot_requests_total counter",
+            "revoke_role_bot_requests_total{endpoint=\"commands\",outcome=\"ok\"} 1",
+            "revoke_role_bot_requests_total{endpoint=\"commands\",outcome=\"unauthorized\"} 1",
+            "revoke_role_bot_requests_total{endpoint=\"socket_mode\",outcome=\"too_large\"} 0",
+            "revoke_role_bot_events_total{kind=\"applied\"} 1",
+            "revoke_role_bot_events_total{kind=\"expired\"} 0",
+            "# TYPE revoke_role_bot_approval_to_policy_seconds histogram",
+            "revoke_role_bot_approval_to_policy_seconds_bucket{le=\"0.25\"} 0",
+            "revoke_role_bot_approval_to_policy_seconds_bucket{le=\"0.5\"} 1",
+            "revoke_role_bot_approval_to_policy_seconds_bucket{le=\"+Inf\"} 1",
+            "revoke_role_bot_approval_to_policy_seconds_count 1",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing `{line}` in\n{text}"
+            );
+        }
+        assert!(!text.contains("not-a-kind"));
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.starts_with("revoke_role_bot_requests_total{"))
+                .count(),
+            12,
+            "every endpoint and outcome, even at 0"
         );
-        assert!(text.contains(
-            "revoke_role_bot_requests_total{endpoint=\"commands\",outcome=\"unauthorized\"} 1"
-        ));
-        assert!(text.contains("revoke_role_bot_events_total{kind=\"applied\"} 1"));
-        assert!(text.contains("revoke_role_bot_approval_to_policy_seconds_bucket{le=\"0.25\"} 0"));
-        assert!(text.contains("revoke_role_bot_approval_to_policy_seconds_bucket{le=\"0.5\"} 1"));
-        assert!(text.contains("revoke_role_bot_approval_to_policy_seconds_count 1"));
     }
 }

@@ -16,6 +16,7 @@ use crate::config::{Settings, SlackSecrets};
 use crate::ports::Iam;
 use crate::service::{App, Ports};
 use crate::slack::client::SlackWebApi;
+use crate::slack::socket_mode::{SocketMode, Status};
 
 pub use crate::service::recover::{RECOVERY_INTERVAL, recovery_interval};
 
@@ -23,7 +24,7 @@ pub struct Application {
     listener: TcpListener,
     app: Arc<App>,
     signing_secret: Option<SecretString>,
-    socket_mode: Option<(SecretString, String)>,
+    socket_mode: Option<SocketMode>,
 }
 
 /// How long shutdown waits for background work before leaving it to recovery.
@@ -59,6 +60,7 @@ impl Application {
         aws: aws_config::SdkConfig,
     ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
+        let aws = crate::aws::with_timeouts(aws);
         let self_role = match crate::aws::caller_identity(&aws).await {
             Ok((caller, role)) => {
                 info!(%caller, "running as");
@@ -71,10 +73,13 @@ impl Application {
         let store = Arc::new(DynamoStore::new(&aws, &settings.table));
         let iam = Arc::new(AwsIam::new(&aws, &settings.accounts).await);
         confirm_accounts(iam.as_ref(), &settings).await?;
-        let slack = Arc::new(SlackWebApi::new(
-            &secrets.bot_token,
-            secrets.api_url.as_deref(),
-        )?);
+        let slack = Arc::new(
+            SlackWebApi::new(&secrets.bot_token, secrets.api_url.as_deref())?
+                .with_try_timeout(secrets.timeouts.http_try),
+        );
+        let socket_mode = secrets
+            .app_token
+            .map(|t| SocketMode::new(slack.clone(), t, secrets.timeouts.socket_silence));
         let identity_center = identity_center(&aws, &settings).await;
         let app = App::new(
             settings.clone(),
@@ -90,11 +95,6 @@ impl Application {
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("cannot listen on {}", settings.listen))?;
-        let api_url = secrets
-            .api_url
-            .clone()
-            .unwrap_or_else(|| "https://slack.com/api".to_string());
-        let socket_mode = secrets.app_token.map(|t| (t, api_url));
         // In Socket Mode, Slack is not served over HTTP; only health and metrics are.
         let signing_secret = if socket_mode.is_some() {
             None
@@ -125,19 +125,28 @@ impl Application {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let app = self.app.clone();
         let addr = self.local_addr();
-        let socket = self.socket_mode.map(|(token, url)| {
+        let health = self.socket_mode.as_ref().map(SocketMode::health);
+        let socket = self.socket_mode.map(|s| {
             info!("Slack over Socket Mode");
-            tokio::spawn(crate::slack::socket_mode::run(
-                app.clone(),
-                token,
-                url,
-                stop_rx,
-            ))
+            tokio::spawn(s.run(app.clone(), stop_rx))
         });
         info!(%addr, "listening");
-        let router = crate::http::router(self.app, self.signing_secret);
+        let router = crate::http::router(self.app, self.signing_secret, health.clone());
+        // Socket Mode giving up on a refused token stops the server too, so the process exits non-zero.
+        let stopping = {
+            let health = health.clone();
+            async move {
+                let Some(health) = health else {
+                    return shutdown_signal().await;
+                };
+                tokio::select! {
+                    _ = shutdown_signal() => {}
+                    why = health.failed() => error!(error = %why, "Socket Mode gave up; stopping"),
+                }
+            }
+        };
         let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown_signal())
+            .with_graceful_shutdown(stopping)
             .await;
         let _ = stop_tx.send(true);
         if let Some(s) = socket {
@@ -153,7 +162,11 @@ impl Application {
         served.map_err(|e| {
             error!(error = %e, "server stopped");
             anyhow::anyhow!(e)
-        })
+        })?;
+        match health.map(|h| h.status()) {
+            Some(Status::Failed(why)) => Err(anyhow::anyhow!(why)),
+            _ => Ok(()),
+        }
     }
 }
 

@@ -5,14 +5,35 @@ pub mod dynamodb;
 pub mod iam;
 pub mod identity_center;
 
+use std::time::Duration;
+
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::domain::role_arn::{AccountId, RoleArn};
 
-/// The standard AWS configuration: region, credential chain, `AWS_ENDPOINT_URL`.
+/// One try of an AWS operation (SPEC §5): IAM and DynamoDB answer in well under a second.
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
+/// An AWS operation with all its SDK retries, well inside the 60 s apply lease.
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The standard AWS configuration: region, credential chain, `AWS_ENDPOINT_URL`, and timeouts.
 pub async fn load_config() -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest()).load().await
+    with_timeouts(aws_config::defaults(BehaviorVersion::latest()).load().await)
+}
+
+/// `config` with a per-attempt and a total timeout on every operation, unless it sets its own;
+/// the server applies it to whatever configuration it is given.
+pub fn with_timeouts(config: SdkConfig) -> SdkConfig {
+    let ours = TimeoutConfig::builder()
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT);
+    let timeouts = match config.timeout_config() {
+        Some(set) => set.to_builder().take_unset_from(ours).build(),
+        None => ours.build(),
+    };
+    config.to_builder().timeout_config(timeouts).build()
 }
 
 /// An SDK error with its whole cause chain (plain `Display` says only "service error").
@@ -58,5 +79,40 @@ mod tests {
             "arn:aws:iam::111111111111:role/revoke-role-bot-task"
         );
         assert_eq!(role_of_caller("arn:aws:iam::111111111111:user/alice"), None);
+    }
+
+    #[test]
+    fn every_operation_gets_an_attempt_and_a_total_timeout_and_keeps_its_connect_timeout() {
+        let base = SdkConfig::builder()
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(3))
+                    .build(),
+            )
+            .build();
+        let t = with_timeouts(base);
+        let t = t.timeout_config().unwrap();
+        assert_eq!(t.operation_attempt_timeout(), Some(ATTEMPT_TIMEOUT));
+        assert_eq!(t.operation_timeout(), Some(OPERATION_TIMEOUT));
+        assert_eq!(t.connect_timeout(), Some(Duration::from_secs(3)));
+        let own = SdkConfig::builder()
+            .timeout_config(
+                TimeoutConfig::builder()
+                    .operation_timeout(Duration::from_secs(1))
+                    .build(),
+            )
+            .build();
+        let own = with_timeouts(own);
+        assert_eq!(
+            own.timeout_config().unwrap().operation_timeout(),
+            Some(Duration::from_secs(1))
+        );
+        assert_eq!(
+            with_timeouts(SdkConfig::builder().build())
+                .timeout_config()
+                .unwrap()
+                .operation_attempt_timeout(),
+            Some(ATTEMPT_TIMEOUT)
+        );
     }
 }

@@ -1,20 +1,30 @@
 //! The HTTP surface: routes, health, readiness and metrics.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
+use axum::{Extension, Router};
 use secrecy::SecretString;
 
 use crate::service::App;
+use crate::slack::socket_mode::Health;
 use crate::slack::{handlers, verify};
 
-/// The routes. Without a signing secret (Socket Mode) the Slack endpoints are not served at all.
-pub fn router(app: Arc<App>, signing_secret: Option<SecretString>) -> Router {
+/// How long `/readyz` waits for the audit store: a health check must answer before its own timeout.
+const STORE_PING_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The routes. Without a signing secret (Socket Mode) the Slack endpoints are not served at all;
+/// `socket` is the Socket Mode connection that `/readyz` reports on, when there is one.
+pub fn router(
+    app: Arc<App>,
+    signing_secret: Option<SecretString>,
+    socket: Option<Health>,
+) -> Router {
     let mut router = Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
@@ -30,15 +40,27 @@ pub fn router(app: Arc<App>, signing_secret: Option<SecretString>) -> Router {
             .route_layer(from_fn_with_state(gate, verify::require_slack_signature));
         router = router.merge(slack);
     }
-    router.with_state(app)
+    router.layer(Extension(socket)).with_state(app)
 }
 
-async fn readyz(State(app): State<Arc<App>>) -> impl IntoResponse {
-    match app.store().ping().await {
-        Ok(()) => (StatusCode::OK, "ready"),
-        Err(e) => {
+/// Ready: the audit store answers and, in Socket Mode, Slack's connection is up.
+async fn readyz(
+    State(app): State<Arc<App>>,
+    Extension(socket): Extension<Option<Health>>,
+) -> impl IntoResponse {
+    let unavailable = |why: String| (StatusCode::SERVICE_UNAVAILABLE, why);
+    if let Some(why) = socket.as_ref().and_then(Health::not_ready) {
+        return unavailable(format!("Slack Socket Mode not connected: {why}"));
+    }
+    match tokio::time::timeout(STORE_PING_TIMEOUT, app.store().ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready".to_string()),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "audit store unreachable")
+            unavailable("audit store unreachable".into())
+        }
+        Err(_) => {
+            tracing::warn!("not ready: the audit store did not answer in time");
+            unavailable("audit store unreachable".into())
         }
     }
 }
@@ -47,7 +69,7 @@ async fn metrics(State(app): State<Arc<App>>) -> impl IntoResponse {
     (
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
+            crate::metrics::CONTENT_TYPE,
         )],
         app.metrics().render(),
     )

@@ -22,7 +22,11 @@ pub struct SlackWebApi {
     client: SlackClient<Connector>,
     http: crate::http_client::HttpClient,
     token: SlackApiToken,
+    try_timeout: Duration,
 }
+
+/// How long one try of a Slack call may take (SPEC §5).
+pub const TRY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl SlackWebApi {
     /// `api_url` overrides `https://slack.com/api` (tests point it at a local fake, over plain HTTP).
@@ -42,23 +46,93 @@ impl SlackWebApi {
             http: crate::http_client::HttpClient::new()
                 .map_err(|e| SlackError(format!("no CA certificates: {e}")))?,
             token: SlackApiToken::new(SlackApiTokenValue(bot_token.expose_secret().to_string())),
+            try_timeout: TRY_TIMEOUT,
         })
+    }
+
+    /// Another limit for each try than `TRY_TIMEOUT` (tests shorten it).
+    pub fn with_try_timeout(self, try_timeout: Duration) -> Self {
+        SlackWebApi {
+            try_timeout,
+            ..self
+        }
     }
 
     /// `auth.test`: whether the token is accepted.
     pub async fn auth_test(&self) -> Result<String, SlackError> {
         let r = self
-            .client
-            .open_session(&self.token)
-            .auth_test()
-            .await
-            .map_err(err)?;
+            .retrying("auth.test", || async {
+                self.client.open_session(&self.token).auth_test().await
+            })
+            .await?;
         Ok(format!("team {} as {}", r.team, r.user.unwrap_or_default()))
+    }
+
+    /// `apps.connections.open` with an app-level token: a fresh Socket Mode URL. One try, since
+    /// the Socket Mode loop is what retries it.
+    pub async fn open_socket_url(&self, app_token: &SecretString) -> Result<String, OpenError> {
+        let token = SlackApiToken::new(SlackApiTokenValue(app_token.expose_secret().to_string()));
+        let call = async {
+            self.client
+                .open_session(&token)
+                .apps_connections_open(&SlackApiAppsConnectionOpenRequest::new())
+                .await
+        };
+        match tokio::time::timeout(self.try_timeout, call).await {
+            Ok(Ok(r)) => Ok(r.url.0.to_string()),
+            Ok(Err(SlackClientError::ApiError(e))) if is_fatal(&e.code) => {
+                Err(OpenError::Refused(e.code))
+            }
+            Ok(Err(e)) => Err(OpenError::Failed(e.to_string())),
+            Err(_) => Err(OpenError::Failed(format!(
+                "no answer within {} ms",
+                self.try_timeout.as_millis()
+            ))),
+        }
+    }
+
+    async fn retrying<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, SlackError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, SlackClientError>>,
+    {
+        with_retries(what, self.try_timeout, || {
+            let attempt = call();
+            async move {
+                attempt.await.map_err(|e| Failed {
+                    failure: classify(&e),
+                    detail: e.to_string(),
+                })
+            }
+        })
+        .await
     }
 }
 
-fn err(e: SlackClientError) -> SlackError {
-    SlackError(e.to_string())
+/// Why `apps.connections.open` gave no URL.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The token itself is refused: retrying cannot help.
+    #[error("Slack refused the app token: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// Answers to `apps.connections.open` that mean the token is wrong, revoked or lacks
+/// `connections:write`, not that Slack is having a bad moment.
+fn is_fatal(code: &str) -> bool {
+    matches!(
+        code,
+        "invalid_auth"
+            | "not_authed"
+            | "account_inactive"
+            | "token_revoked"
+            | "token_expired"
+            | "not_allowed_token_type"
+            | "missing_scope"
+            | "no_permission"
+    )
 }
 
 /// Attempts per Slack call, and the longest `Retry-After` the bot will wait out: past that the
@@ -66,56 +140,87 @@ fn err(e: SlackClientError) -> SlackError {
 pub const MAX_ATTEMPTS: u32 = 4;
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
+/// What a failed try means for the next one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// 429, with its `Retry-After` when given.
+    RateLimited(Option<Duration>),
+    /// 5xx, no connection, or no answer in time.
+    Transient,
+    /// Anything else: the same request would fail the same way.
+    Permanent,
+}
+
+impl Failure {
+    pub fn of_status(status: u16) -> Failure {
+        match status {
+            429 => Failure::RateLimited(None),
+            s if s >= 500 => Failure::Transient,
+            _ => Failure::Permanent,
+        }
+    }
+}
+
 /// How long to wait before attempt `attempt + 1`, or `None` to give up. 429s are retried after
-/// their `Retry-After`; 5xx and connection errors with exponential backoff; anything else not at all.
-pub fn retry_wait(
-    status: Option<u16>,
-    retry_after: Option<Duration>,
-    attempt: u32,
-) -> Option<Duration> {
+/// their `Retry-After`; transient failures with exponential backoff; anything else not at all.
+pub fn retry_wait(failure: Failure, attempt: u32) -> Option<Duration> {
     if attempt >= MAX_ATTEMPTS {
         return None;
     }
     let backoff = Duration::from_millis(200 * 2u64.pow(attempt.saturating_sub(1)));
-    match status {
-        Some(429) => {
-            Some(retry_after.unwrap_or(Duration::from_secs(1))).filter(|w| *w <= MAX_RETRY_AFTER)
+    match failure {
+        Failure::RateLimited(after) => {
+            Some(after.unwrap_or(Duration::from_secs(1))).filter(|w| *w <= MAX_RETRY_AFTER)
         }
-        Some(s) if s >= 500 => Some(backoff),
-        None => Some(backoff),
-        Some(_) => None,
+        Failure::Transient => Some(backoff),
+        Failure::Permanent => None,
     }
 }
 
-fn classify(e: &SlackClientError) -> Option<(Option<u16>, Option<Duration>)> {
+fn classify(e: &SlackClientError) -> Failure {
     match e {
-        SlackClientError::RateLimitError(r) => Some((Some(429), r.retry_after)),
-        SlackClientError::HttpError(h) => Some((Some(h.status_code.as_u16()), None)),
+        SlackClientError::RateLimitError(r) => Failure::RateLimited(r.retry_after),
+        SlackClientError::HttpError(h) => Failure::of_status(h.status_code.as_u16()),
         SlackClientError::HttpProtocolError(_) | SlackClientError::EndOfStream(_) => {
-            Some((None, None))
+            Failure::Transient
         }
-        _ => None,
+        _ => Failure::Permanent,
     }
 }
 
-async fn with_retries<T, F, Fut>(what: &str, mut call: F) -> Result<T, SlackError>
+/// One failed try: what it means for the next, and what to log or report.
+struct Failed {
+    failure: Failure,
+    detail: String,
+}
+
+/// The one retry loop for every Slack call (Web API and `response_url`): each try is cut off
+/// after `try_timeout`, which counts as a transient failure.
+async fn with_retries<T, F, Fut>(
+    what: &str,
+    try_timeout: Duration,
+    mut call: F,
+) -> Result<T, SlackError>
 where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Result<T, SlackClientError>>,
+    Fut: std::future::Future<Output = Result<T, Failed>>,
 {
     let mut attempt = 1;
     loop {
-        match call().await {
-            Ok(v) => return Ok(v),
-            Err(e) => {
-                let wait =
-                    classify(&e).and_then(|(status, after)| retry_wait(status, after, attempt));
-                let Some(wait) = wait else { return Err(err(e)) };
-                warn!(method = what, attempt, wait_ms = wait.as_millis() as u64, error = %e, "Slack call failed; retrying");
-                tokio::time::sleep(wait).await;
-                attempt += 1;
-            }
-        }
+        let failed = match tokio::time::timeout(try_timeout, call()).await {
+            Ok(Ok(v)) => return Ok(v),
+            Ok(Err(failed)) => failed,
+            Err(_) => Failed {
+                failure: Failure::Transient,
+                detail: format!("no answer within {} ms", try_timeout.as_millis()),
+            },
+        };
+        let Some(wait) = retry_wait(failed.failure, attempt) else {
+            return Err(SlackError(format!("{what}: {}", failed.detail)));
+        };
+        warn!(method = what, attempt, wait_ms = wait.as_millis() as u64, error = %failed.detail, "Slack call failed; retrying");
+        tokio::time::sleep(wait).await;
+        attempt += 1;
     }
 }
 
@@ -130,13 +235,14 @@ impl Slack for SlackWebApi {
     async fn post_card(&self, channel: &ChannelId, card: &Card) -> Result<CardRef, SlackError> {
         let req =
             SlackApiChatPostMessageRequest::new(SlackChannelId(channel.to_string()), content(card));
-        let resp = with_retries("chat.postMessage", || async {
-            self.client
-                .open_session(&self.token)
-                .chat_post_message(&req)
-                .await
-        })
-        .await?;
+        let resp = self
+            .retrying("chat.postMessage", || async {
+                self.client
+                    .open_session(&self.token)
+                    .chat_post_message(&req)
+                    .await
+            })
+            .await?;
         Ok(CardRef {
             channel: channel.clone(),
             ts: resp.ts.0,
@@ -149,7 +255,7 @@ impl Slack for SlackWebApi {
             content(card),
             SlackTs(at.ts.clone()),
         );
-        with_retries("chat.update", || async {
+        self.retrying("chat.update", || async {
             self.client
                 .open_session(&self.token)
                 .chat_update(&req)
@@ -205,50 +311,50 @@ impl Slack for SlackWebApi {
             "blocks": blocks::notice(notice),
         });
         let body = body.to_string().into_bytes();
-        let mut attempt = 1;
-        loop {
-            let sent = self
+        with_retries("response_url", self.try_timeout, || async {
+            let r = self
                 .http
                 .post_full(
                     response_url,
                     &[("content-type", "application/json".into())],
                     body.clone(),
                 )
-                .await;
-            let (status, retry_after, detail) = match sent {
-                Ok(r) if r.status < 300 => return Ok(()),
-                Ok(r) => (
-                    Some(r.status),
-                    r.retry_after.map(Duration::from_secs),
-                    r.body.chars().take(200).collect(),
+                .await
+                .map_err(|e| Failed {
+                    failure: Failure::Transient,
+                    detail: e,
+                })?;
+            if r.status < 300 {
+                return Ok(());
+            }
+            let failure = match Failure::of_status(r.status) {
+                Failure::RateLimited(_) => {
+                    Failure::RateLimited(r.retry_after.map(Duration::from_secs))
+                }
+                f => f,
+            };
+            Err(Failed {
+                failure,
+                detail: format!(
+                    "answered {}: {}",
+                    r.status,
+                    r.body.chars().take(200).collect::<String>()
                 ),
-                Err(e) => (None, None, e),
-            };
-            let Some(wait) = retry_wait(status, retry_after, attempt) else {
-                return Err(SlackError(format!(
-                    "response_url answered {}: {detail}",
-                    status.map_or("nothing".to_string(), |s| s.to_string())
-                )));
-            };
-            warn!(
-                attempt,
-                wait_ms = wait.as_millis() as u64,
-                "response_url failed; retrying"
-            );
-            tokio::time::sleep(wait).await;
-            attempt += 1;
-        }
+            })
+        })
+        .await
     }
 
     async fn group_members(&self, group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError> {
         let req = SlackApiUserGroupsUsersListRequest::new(SlackUserGroupId(group.to_string()));
-        let resp = with_retries("usergroups.users.list", || async {
-            self.client
-                .open_session(&self.token)
-                .usergroups_users_list(&req)
-                .await
-        })
-        .await?;
+        let resp = self
+            .retrying("usergroups.users.list", || async {
+                self.client
+                    .open_session(&self.token)
+                    .usergroups_users_list(&req)
+                    .await
+            })
+            .await?;
         Ok(resp
             .users
             .into_iter()
@@ -263,30 +369,65 @@ mod tests {
 
     #[test]
     fn retry_after_is_honoured_within_the_limit() {
+        let limited = |s| Failure::RateLimited(Some(Duration::from_secs(s)));
+        assert_eq!(retry_wait(limited(7), 1), Some(Duration::from_secs(7)));
         assert_eq!(
-            retry_wait(Some(429), Some(Duration::from_secs(7)), 1),
-            Some(Duration::from_secs(7))
+            retry_wait(Failure::RateLimited(None), 1),
+            Some(Duration::from_secs(1))
         );
-        assert_eq!(retry_wait(Some(429), None, 1), Some(Duration::from_secs(1)));
-        assert_eq!(
-            retry_wait(Some(429), Some(Duration::from_secs(120)), 1),
-            None
-        );
+        assert_eq!(retry_wait(limited(120), 1), None);
     }
 
     #[test]
     fn server_errors_back_off_and_client_errors_do_not_retry() {
         assert_eq!(
-            retry_wait(Some(500), None, 1),
+            retry_wait(Failure::of_status(500), 1),
             Some(Duration::from_millis(200))
         );
         assert_eq!(
-            retry_wait(Some(503), None, 2),
+            retry_wait(Failure::of_status(503), 2),
             Some(Duration::from_millis(400))
         );
-        assert_eq!(retry_wait(None, None, 3), Some(Duration::from_millis(800)));
-        assert_eq!(retry_wait(Some(500), None, MAX_ATTEMPTS), None);
-        assert_eq!(retry_wait(Some(404), None, 1), None);
-        assert_eq!(retry_wait(Some(400), None, 1), None);
+        assert_eq!(
+            retry_wait(Failure::Transient, 3),
+            Some(Duration::from_millis(800))
+        );
+        assert_eq!(retry_wait(Failure::of_status(500), MAX_ATTEMPTS), None);
+        assert_eq!(retry_wait(Failure::of_status(404), 1), None);
+        assert_eq!(retry_wait(Failure::of_status(400), 1), None);
+        assert_eq!(Failure::of_status(429), Failure::RateLimited(None));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_try_that_hangs_is_cut_off_and_retried() {
+        let tries = std::sync::atomic::AtomicU32::new(0);
+        let started = tokio::time::Instant::now();
+        let r = with_retries("chat.update", Duration::from_secs(10), || async {
+            if tries.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                std::future::pending::<()>().await;
+            }
+            Ok::<_, Failed>("done")
+        })
+        .await;
+        assert_eq!(r.unwrap(), "done");
+        assert_eq!(tries.load(std::sync::atomic::Ordering::SeqCst), 2);
+        assert_eq!(started.elapsed(), Duration::from_millis(10_200));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_try_that_hangs_ends_in_an_error_after_max_attempts() {
+        let started = tokio::time::Instant::now();
+        let r: Result<(), SlackError> =
+            with_retries("chat.update", Duration::from_secs(10), || {
+                std::future::pending()
+            })
+            .await;
+        let e = r.unwrap_err();
+        assert!(
+            e.0.contains("chat.update: no answer within 10000 ms"),
+            "{e:?}"
+        );
+        // 4 tries of 10 s, and 200 + 400 + 800 ms between them.
+        assert_eq!(started.elapsed(), Duration::from_millis(41_400));
     }
 }

@@ -1,132 +1,242 @@
 //! Socket Mode: when `SLACK_APP_TOKEN` is set the bot opens a WebSocket to Slack instead of serving
-//! HTTP, and feeds the same handlers. It reconnects after a dropped connection or a `disconnect`.
+//! HTTP, and feeds the same handlers. It reconnects after a dropped, closed or silent connection,
+//! tells `/readyz` while it is not connected, and gives up when Slack keeps refusing the token.
+//!
+//! Hand-written over tokio-tungstenite, not slack-morphism's `SlackClientSocketModeListener`: that
+//! listener tells its caller neither that a connection dropped nor that `apps.connections.open`
+//! refused the token (it logs and retries for ever), so readiness and the exit below could not work.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::{SinkExt, StreamExt};
-use secrecy::{ExposeSecret, SecretString};
+use futures_util::{Sink, SinkExt, StreamExt};
+use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::sync::watch;
+use tokio::time::{Instant, sleep, sleep_until, timeout};
 use tokio_tungstenite::tungstenite::Message;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
+use super::client::{OpenError, SlackWebApi};
 use super::handlers::{Interaction, decode_command_json, decode_interaction_json, reply_json};
-use crate::http_client::HttpClient;
 use crate::metrics::{Endpoint, Outcome};
 use crate::service::App;
 
+/// Refusals of the app token in a row after which the process stops, so that a deployment with
+/// a wrong or under-scoped token fails visibly instead of running deaf.
+pub const REFUSALS_BEFORE_EXIT: u32 = 3;
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// Between refusals the bot waits at least this long, so one bad answer alone does not stop it.
+const REFUSED_BACKOFF: Duration = Duration::from_secs(1);
 
-/// `apps.connections.open`: a fresh WebSocket URL for this app.
-async fn open_url(
-    http: &HttpClient,
-    api_url: &str,
-    app_token: &SecretString,
-) -> Result<String, String> {
-    let headers = [
-        (
-            "authorization",
-            format!("Bearer {}", app_token.expose_secret()),
-        ),
-        (
-            "content-type",
-            "application/x-www-form-urlencoded".to_string(),
-        ),
-    ];
-    let (status, body) = http
-        .post(
-            &format!("{api_url}/apps.connections.open"),
-            &headers,
-            Vec::new(),
-        )
-        .await?;
-    let v: Value = serde_json::from_str(&body)
-        .map_err(|_| format!("apps.connections.open answered {status} without JSON"))?;
-    match (v["ok"].as_bool(), v["url"].as_str()) {
-        (Some(true), Some(url)) => Ok(url.to_string()),
-        _ => Err(format!(
-            "apps.connections.open refused: {}",
-            v["error"].as_str().unwrap_or("no url")
-        )),
+/// The connection as `/readyz` and the server see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Status {
+    /// Connected, and Slack said hello.
+    Up,
+    /// Not connected now; the bot is trying. A short fixed reason, safe to show.
+    Down(&'static str),
+    /// Given up: the process should stop, with this message.
+    Failed(String),
+}
+
+/// A view of the Socket Mode connection's status.
+#[derive(Clone)]
+pub struct Health(watch::Receiver<Status>);
+
+impl Health {
+    /// `None` when connected; otherwise why not.
+    pub fn not_ready(&self) -> Option<&'static str> {
+        match &*self.0.borrow() {
+            Status::Up => None,
+            Status::Down(why) => Some(why),
+            Status::Failed(_) => Some("gave up"),
+        }
+    }
+
+    /// Resolves with the message once Socket Mode has given up (never, while it has not).
+    pub async fn failed(mut self) -> String {
+        loop {
+            if let Status::Failed(why) = &*self.0.borrow_and_update() {
+                return why.clone();
+            }
+            if self.0.changed().await.is_err() {
+                return std::future::pending().await;
+            }
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        self.0.borrow().clone()
     }
 }
 
-/// Keep a Socket Mode connection up until `stop` turns true.
-pub async fn run(
-    app: Arc<App>,
+pub struct SocketMode {
+    api: Arc<SlackWebApi>,
     app_token: SecretString,
-    api_url: String,
-    mut stop: watch::Receiver<bool>,
-) {
-    let http = match HttpClient::new() {
-        Ok(h) => h,
-        Err(e) => return warn!(error = %e, "Socket Mode cannot start: no HTTP client"),
-    };
-    let mut backoff = Duration::from_millis(250);
-    while !*stop.borrow() {
-        match open_url(&http, &api_url, &app_token).await {
-            Ok(url) => match session(&app, &url, &mut stop).await {
-                Ok(()) => {
-                    info!("Socket Mode connection ended; reconnecting");
-                    backoff = Duration::from_millis(250);
+    silence: Duration,
+    status: watch::Sender<Status>,
+}
+
+/// How a connection ended without an error.
+enum Ended {
+    Stopped,
+    /// Slack closed it or asked to reconnect; `greeted` when it had said hello first.
+    Closed {
+        greeted: bool,
+    },
+}
+
+impl SocketMode {
+    /// `silence`: a connection with no frame (nor pong to the bot's pings) for this long is dead.
+    pub fn new(api: Arc<SlackWebApi>, app_token: SecretString, silence: Duration) -> Self {
+        SocketMode {
+            api,
+            app_token,
+            silence,
+            status: watch::Sender::new(Status::Down("connecting")),
+        }
+    }
+
+    pub fn health(&self) -> Health {
+        Health(self.status.subscribe())
+    }
+
+    /// Keep a connection up until `stop` turns true, or until Slack has refused the token
+    /// `REFUSALS_BEFORE_EXIT` times in a row (then the status is `Failed`).
+    pub async fn run(self, app: Arc<App>, mut stop: watch::Receiver<bool>) {
+        let mut backoff = FIRST_BACKOFF;
+        let mut refusals = 0;
+        while !*stop.borrow() {
+            let mut wait = backoff;
+            match self.api.open_socket_url(&self.app_token).await {
+                Ok(url) => {
+                    refusals = 0;
+                    match self.session(&app, &url, &mut stop).await {
+                        Ok(Ended::Stopped) => break,
+                        Ok(Ended::Closed { greeted }) => {
+                            self.status.send_replace(Status::Down("reconnecting"));
+                            if greeted {
+                                info!("Socket Mode connection ended; reconnecting");
+                                backoff = FIRST_BACKOFF;
+                                continue;
+                            }
+                            warn!("Socket Mode connection closed before Slack said hello");
+                        }
+                        Err(e) => {
+                            self.status.send_replace(Status::Down("connection lost"));
+                            warn!(error = %e, "Socket Mode connection failed; reconnecting");
+                        }
+                    }
+                }
+                Err(OpenError::Refused(code)) => {
+                    refusals += 1;
+                    error!(
+                        code,
+                        refusals, "apps.connections.open refused the app token"
+                    );
+                    if refusals >= REFUSALS_BEFORE_EXIT {
+                        self.status.send_replace(Status::Failed(format!(
+                            "Slack refused the Socket Mode app token {refusals} times in a row ({code}): \
+                             set SLACK_APP_TOKEN to the app-level token (xapp-…) with connections:write"
+                        )));
+                        return;
+                    }
+                    self.status.send_replace(Status::Down("app token refused"));
+                    wait = backoff.max(REFUSED_BACKOFF);
+                }
+                Err(OpenError::Failed(e)) => {
+                    self.status.send_replace(Status::Down("cannot reach Slack"));
+                    warn!(error = %e, "cannot open a Socket Mode connection");
+                }
+            }
+            tokio::select! {
+                _ = sleep(wait) => {}
+                changed = stop.changed() => if changed.is_err() { break },
+            }
+            backoff = (wait * 2).min(MAX_BACKOFF);
+        }
+        self.status.send_replace(Status::Down("stopped"));
+    }
+
+    /// One connection: answer every envelope until Slack or `stop` closes it, or it goes silent.
+    async fn session(
+        &self,
+        app: &Arc<App>,
+        url: &str,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<Ended, String> {
+        let (ws, _) = timeout(self.silence, tokio_tungstenite::connect_async(url))
+            .await
+            .map_err(|_| "no WebSocket handshake in time".to_string())?
+            .map_err(|e| e.to_string())?;
+        let (mut tx, mut rx) = ws.split();
+        info!("Socket Mode connected");
+        let ping_every = self.silence / 3;
+        let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        let mut heard = Instant::now();
+        let mut greeted = false;
+        loop {
+            let msg = tokio::select! {
+                m = rx.next() => m,
+                _ = pings.tick() => {
+                    self.send(&mut tx, Message::Ping(Vec::new().into())).await?;
                     continue;
                 }
-                Err(e) => warn!(error = %e, "Socket Mode connection failed"),
-            },
-            Err(e) => warn!(error = %e, "cannot open a Socket Mode connection"),
+                _ = sleep_until(heard + self.silence) => {
+                    return Err(format!("nothing from Slack for {} ms", self.silence.as_millis()));
+                }
+                _ = stop.changed() => {
+                    let _ = timeout(Duration::from_secs(1), tx.send(Message::Close(None))).await;
+                    return Ok(Ended::Stopped);
+                }
+            };
+            let Some(msg) = msg else {
+                return Ok(Ended::Closed { greeted });
+            };
+            heard = Instant::now();
+            match msg.map_err(|e| e.to_string())? {
+                Message::Text(text) => {
+                    let Ok(envelope) = serde_json::from_str::<Value>(text.as_str()) else {
+                        continue;
+                    };
+                    match envelope["type"].as_str() {
+                        Some("hello") => {
+                            greeted = true;
+                            self.status.send_replace(Status::Up);
+                        }
+                        Some("disconnect") => {
+                            info!(
+                                reason = envelope["reason"].as_str().unwrap_or(""),
+                                "Slack asked to reconnect"
+                            );
+                            return Ok(Ended::Closed { greeted });
+                        }
+                        _ => {
+                            if let Some(ack) = answer(app, &envelope) {
+                                self.send(&mut tx, Message::Text(ack.to_string().into()))
+                                    .await?;
+                            }
+                        }
+                    }
+                }
+                Message::Ping(p) => self.send(&mut tx, Message::Pong(p)).await?,
+                Message::Close(_) => return Ok(Ended::Closed { greeted }),
+                _ => {}
+            }
         }
-        tokio::select! {
-            _ = tokio::time::sleep(backoff) => {}
-            _ = stop.changed() => {}
-        }
-        backoff = (backoff * 2).min(MAX_BACKOFF);
     }
-}
 
-/// One connection: answer every envelope until Slack or `stop` closes it.
-async fn session(
-    app: &Arc<App>,
-    url: &str,
-    stop: &mut watch::Receiver<bool>,
-) -> Result<(), String> {
-    let (ws, _) = tokio_tungstenite::connect_async(url)
-        .await
-        .map_err(|e| e.to_string())?;
-    let (mut tx, mut rx) = ws.split();
-    info!("Socket Mode connected");
-    loop {
-        let msg = tokio::select! {
-            m = rx.next() => m,
-            _ = stop.changed() => {
-                let _ = tx.send(Message::Close(None)).await;
-                return Ok(());
-            }
-        };
-        let Some(msg) = msg else { return Ok(()) };
-        match msg.map_err(|e| e.to_string())? {
-            Message::Text(text) => {
-                let envelope: Value = match serde_json::from_str(text.as_str()) {
-                    Ok(v) => v,
-                    Err(_) => continue,
-                };
-                if envelope["type"] == "disconnect" {
-                    info!(
-                        reason = envelope["reason"].as_str().unwrap_or(""),
-                        "Slack asked to reconnect"
-                    );
-                    return Ok(());
-                }
-                if let Some(ack) = answer(app, &envelope) {
-                    tx.send(Message::Text(ack.to_string().into()))
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-            }
-            Message::Ping(p) => tx.send(Message::Pong(p)).await.map_err(|e| e.to_string())?,
-            Message::Close(_) => return Ok(()),
-            _ => {}
-        }
+    /// A write that cannot hang on a dead connection.
+    async fn send<S>(&self, tx: &mut S, msg: Message) -> Result<(), String>
+    where
+        S: Sink<Message, Error = tokio_tungstenite::tungstenite::Error> + Unpin,
+    {
+        timeout(self.silence, tx.send(msg))
+            .await
+            .map_err(|_| "a write to Slack did not finish in time".to_string())?
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -67,6 +67,7 @@ pub fn test_secrets(api_url: String) -> SlackSecrets {
         app_token: None,
         bot_token: SecretString::from("xoxb-test-token"),
         api_url: Some(api_url),
+        timeouts: Default::default(),
     }
 }
 

@@ -69,6 +69,7 @@ async fn a_full_flow_over_socket_mode_with_a_reconnect() {
         bot_token: SecretString::from("xoxb-test-token"),
         app_token: Some(SecretString::from("xapp-test-token")),
         api_url: Some(slack.uri()),
+        timeouts: Default::default(),
     };
     let server = Application::build_with(
         Settings::from_toml(&base_config(&table)).unwrap(),
