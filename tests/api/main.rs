@@ -11,6 +11,8 @@ mod refusals;
 mod resilience;
 mod revocation;
 mod signatures;
+mod socket_mode;
 mod support;
 mod timeline;
+mod timeouts;
 mod workflow;
