@@ -425,3 +425,25 @@ async fn audit(store: &dyn AuditStore, s: &Settings, a: &AuditArgs) -> anyhow::R
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_asks_loopback_when_the_bot_listens_on_every_address() {
+        let addr = |s: &str| s.parse::<std::net::SocketAddr>().unwrap();
+        assert_eq!(local_address(addr("0.0.0.0:3000")), addr("127.0.0.1:3000"));
+        assert_eq!(local_address(addr("[::]:3000")), addr("[::1]:3000"));
+        assert_eq!(local_address(addr("10.0.0.5:3000")), addr("10.0.0.5:3000"));
+    }
+
+    #[test]
+    fn health_takes_a_url() {
+        let cli = Cli::try_parse_from(["revoke-role-bot", "health", "--url", "http://127.0.0.1:9"])
+            .unwrap();
+        assert!(
+            matches!(cli.command, Some(Cmd::Health { url: Some(ref u) }) if u == "http://127.0.0.1:9")
+        );
+    }
+}

@@ -110,7 +110,11 @@ impl SocketMode {
         let mut refusals = 0;
         while !*stop.borrow() {
             let mut wait = backoff;
-            match self.api.open_socket_url(&self.app_token).await {
+            let opened = tokio::select! {
+                opened = self.api.open_socket_url(&self.app_token) => opened,
+                _ = stop.changed() => break,
+            };
+            match opened {
                 Ok(url) => {
                     refusals = 0;
                     match self.session(&app, &url, &mut stop).await {
