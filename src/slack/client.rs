@@ -272,7 +272,7 @@ impl Slack for SlackWebApi {
             SlackMessageContent::new().with_text(text),
         )
         .with_thread_ts(SlackTs(card.ts.clone()));
-        with_retries("chat.postMessage", || async {
+        self.retrying("chat.postMessage", || async {
             self.client
                 .open_session(&self.token)
                 .chat_post_message(&req)
@@ -293,7 +293,7 @@ impl Slack for SlackWebApi {
             SlackChannelId(user.to_string()),
             SlackMessageContent::new().with_text(text),
         );
-        with_retries("chat.postMessage", || async {
+        self.retrying("chat.postMessage", || async {
             self.client
                 .open_session(&self.token)
                 .chat_post_message(&req)
