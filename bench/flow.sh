@@ -1,29 +1,16 @@
 #!/usr/bin/env bash
-# The full flow against moto: click-to-policy latency beside moto's own per-call latency, then the
-# full-size load (10,000 signed slash commands and 1,000 approvals, audit verify, counts).
+# The full flow against the emulators (moto for IAM and STS, DynamoDB Local for DynamoDB; see
+# scripts/emulators.sh): click-to-policy latency beside the emulators' own per-call latency, then
+# the full-size load (10,000 signed slash commands and 1,000 approvals, audit verify, counts).
 #   bash bench/flow.sh            (LOAD_COMMANDS / LOAD_APPROVALS / ROUNDS override the sizes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VENV=${VENV:-.venv}
-if ! "$VENV/bin/python" -c "import moto, werkzeug" 2>/dev/null; then
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'moto[server]>=5.2,<6'
-fi
-mkdir -p target/bench
-PORT=$("$VENV/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$VENV/bin/python" scripts/moto_server.py "$PORT" >target/bench/moto.log 2>&1 &
-MOTO_PID=$!
-trap 'kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT
-for _ in $(seq 1 100); do
-  "$VENV/bin/python" -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:$PORT/_test/calls', timeout=1)" 2>/dev/null && break
-  sleep 0.1
-done
-export MOTO_ENDPOINT="http://127.0.0.1:$PORT"
-case $VENV in /*) MOTO_PYTHON=$VENV/bin/python ;; *) MOTO_PYTHON=$PWD/$VENV/bin/python ;; esac
-export MOTO_PYTHON
-"$VENV/bin/python" scripts/check_moto_transactions.py "$MOTO_ENDPOINT"
+EMULATOR_LOGS=target/bench
+source scripts/emulators.sh
+# The benchmark example builds its AWS configuration from the standard variables.
+export AWS_ENDPOINT_URL_DYNAMODB=$DYNAMODB_ENDPOINT AWS_ENDPOINT_URL_IAM=$MOTO_ENDPOINT AWS_ENDPOINT_URL_STS=$MOTO_ENDPOINT
 
-echo "== click to verified policy, against moto (${ROUNDS:-30} rounds)"
+echo "== click to verified policy, against the emulators (${ROUNDS:-30} rounds)"
 cargo run --release --quiet --example click_to_policy -- "${ROUNDS:-30}" | tee target/bench/click_to_policy.md
 
 echo "== load: ${LOAD_COMMANDS:-10000} signed commands (${LOAD_REQUESTS:-1000} of them requests), ${LOAD_APPROVALS:-1000} approvals"

@@ -1,6 +1,7 @@
 //! Click-to-policy latency against moto: the time from the approving click (a signed HTTP request to
 //! the real server) to the verified policy and its `applied` audit event, beside moto's own per-call
-//! latency for the calls that path makes. Needs MOTO_ENDPOINT (bench/flow.sh starts moto).
+//! latency for the calls that path makes. Needs AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_IAM and
+//! AWS_ENDPOINT_URL_STS (bench/flow.sh starts DynamoDB Local and moto and sets them).
 //!
 //!   cargo run --release --example click_to_policy -- [ROUNDS]
 
@@ -71,11 +72,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(30);
-    let endpoint =
-        std::env::var("MOTO_ENDPOINT").map_err(|_| "set MOTO_ENDPOINT (bench/flow.sh does)")?;
+    std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+        .map_err(|_| "set AWS_ENDPOINT_URL_DYNAMODB and _IAM, _STS (bench/flow.sh does)")?;
     let aws = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(&endpoint)
         .credentials_provider(Credentials::new("testing", "testing", None, None, "bench"))
         .load()
         .await;

@@ -51,6 +51,8 @@ fn append(inner: &mut StoreInner, event: EventDraft) -> AuditEvent {
     sealed
 }
 
+/// Newest first, made at or after `since`, at most `limit`; counted in all only when more
+/// matched than fit (as the DynamoDB store does).
 fn page(
     mut items: Vec<Request>,
     since: Option<DateTime<Utc>>,
@@ -63,7 +65,7 @@ fn page(
     let more = total > limit as usize;
     items.truncate(limit as usize);
     Page {
-        total: Some(total),
+        total: more.then_some(total),
         items,
         more,
         scanned,
@@ -84,8 +86,9 @@ impl AuditStore for MemoryStore {
         {
             return Err(StoreError::Duplicate);
         }
+        // Create-if-absent, as the DynamoDB store's condition on the request item.
         if inner.requests.contains_key(request.id()) {
-            return Err(StoreError::Conflict);
+            return Err(StoreError::Duplicate);
         }
         if let Some(k) = key {
             inner.keys.insert(k.to_string());
@@ -120,9 +123,10 @@ impl AuditStore for MemoryStore {
 
     async fn set_card(&self, id: &RequestId, card: &CardRef) -> Result<(), StoreError> {
         let mut inner = self.lock()?;
-        if let Some(r) = inner.requests.remove(id) {
-            inner.requests.insert(id.clone(), r.with_card(card.clone()));
-        }
+        let r = inner.requests.remove(id).ok_or_else(|| {
+            StoreError::unavailable(format!("no request {id} to attach a card to"))
+        })?;
+        inner.requests.insert(id.clone(), r.with_card(card.clone()));
         Ok(())
     }
 
@@ -206,20 +210,36 @@ impl AuditStore for MemoryStore {
         since: Option<DateTime<Utc>>,
         limit: u32,
     ) -> Result<Page<Request>, StoreError> {
+        // As the DynamoDB store: the person's events at or after `since`, newest first; the
+        // distinct requests they belong to, up to `limit`; refused attempts have none.
         let inner = self.lock()?;
-        let ids: HashSet<&RequestId> = inner
+        let since = since.map(|s| s.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let mut mine: Vec<&AuditEvent> = inner
             .events
             .iter()
             .filter(|e| e.draft.actor == user.as_str())
-            .map(|e| &e.draft.request_id)
+            .filter(|e| since.as_ref().is_none_or(|s| e.draft.at >= *s))
             .collect();
-        let items = inner
-            .requests
-            .values()
-            .filter(|r| ids.contains(r.id()))
-            .cloned()
+        mine.sort_by(|a, b| (&b.draft.at, b.seq).cmp(&(&a.draft.at, a.seq)));
+        let mut ids: Vec<&RequestId> = Vec::new();
+        for e in &mine {
+            if !ids.contains(&&e.draft.request_id) {
+                ids.push(&e.draft.request_id);
+            }
+        }
+        let more = ids.len() > limit as usize;
+        let mut items: Vec<Request> = ids
+            .iter()
+            .take(limit as usize)
+            .filter_map(|id| inner.requests.get(*id).cloned())
             .collect();
-        Ok(page(items, since, limit, inner.events.len()))
+        items.sort_by_key(|r| std::cmp::Reverse(r.created_at()));
+        Ok(Page {
+            items,
+            more,
+            scanned: mine.len(),
+            total: None,
+        })
     }
 
     async fn latest_requests(

@@ -1,6 +1,6 @@
 //! Audit lookups in the channel and from the command line, and `check-config` against the live setup.
 
-use std::process::{Command, Output};
+use std::process::Output;
 
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use revoke_role_bot::domain::request::State;
@@ -67,8 +67,9 @@ async fn audit_in_the_channel_by_role_request_user_since_and_limit() {
         assert_eq!(by_role.contains(r_id(req)), present, "{by_role}");
     }
     assert!(
-        by_role.contains("INC-2 &lt;b&gt;bold&lt;/b&gt; &amp; more"),
-        "escaped once: {by_role}"
+        by_role.contains("INC-2 &lt;b&gt;bold&lt;/b&gt; &amp; more")
+            && !by_role.contains("&amp;lt;"),
+        "escaped exactly once: {by_role}"
     );
     assert!(by_role.contains("*applied*") && by_role.contains("approved by <@U0BOB>"));
 
@@ -123,23 +124,20 @@ fn r_id(r: &revoke_role_bot::domain::request::Request) -> &str {
     r.id().as_str()
 }
 
-fn cli(config: &std::path::Path, args: &[&str], slack: Option<(&str, &str)>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_revoke-role-bot"));
-    cmd.arg("--config")
-        .arg(config)
-        .args(args)
-        .env("AWS_ENDPOINT_URL", moto_endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("SLACK_BOT_TOKEN")
-        .env_remove("SLACK_API_URL");
-    if let Some((url, token)) = slack {
-        cmd.env("SLACK_API_URL", url)
-            .env("SLACK_BOT_TOKEN", token)
-            .env("SLACK_SIGNING_SECRET", "s");
+/// The CLI against the emulators; with `slack`, a Slack API URL and bot token.
+fn cli(app: &TestApp, config: &str, args: &[&str], slack: Option<(&str, &str)>) -> Output {
+    match slack {
+        None => app.cli(config, args, &[]),
+        Some((url, token)) => app.cli(
+            config,
+            args,
+            &[
+                ("SLACK_API_URL", url),
+                ("SLACK_BOT_TOKEN", token),
+                ("SLACK_SIGNING_SECRET", "s"),
+            ],
+        ),
     }
-    cmd.output().unwrap()
 }
 
 fn stdout(o: &Output) -> String {
@@ -150,9 +148,14 @@ fn stdout(o: &Output) -> String {
 async fn the_cli_answers_the_same_queries_as_a_table_and_as_json() {
     let app = spawn_app().await;
     let (busy, _, r) = history(&app).await;
-    let config = tempfile_with(&base_config(&app.table));
+    let config = app.config();
 
-    let table = cli(&config, &["audit", "--role", &format!("prod/{busy}")], None);
+    let table = cli(
+        &app,
+        &config,
+        &["audit", "--role", &format!("prod/{busy}")],
+        None,
+    );
     assert!(
         table.status.success(),
         "{}",
@@ -163,6 +166,7 @@ async fn the_cli_answers_the_same_queries_as_a_table_and_as_json() {
     assert!(out.contains(r_id(&r[0])) && out.contains("applied") && out.contains("U0BOB"));
 
     let json_out = cli(
+        &app,
         &config,
         &["audit", "--request", r_id(&r[0]), "--json"],
         None,
@@ -180,14 +184,14 @@ async fn the_cli_answers_the_same_queries_as_a_table_and_as_json() {
             .all(|e| e["request_id"] == r_id(&r[0]) && e["hash"].as_str().unwrap().len() == 64)
     );
 
-    let by_user = cli(&config, &["audit", "--user", CAROL], None);
+    let by_user = cli(&app, &config, &["audit", "--user", CAROL], None);
     let out = stdout(&by_user);
     assert!(
         out.contains(r_id(&r[1])) && out.contains("rejected") && !out.contains(r_id(&r[0])),
         "{out}"
     );
 
-    let by_user_json = cli(&config, &["audit", "--user", BOB, "--json"], None);
+    let by_user_json = cli(&app, &config, &["audit", "--user", BOB, "--json"], None);
     let lines = stdout(&by_user_json);
     assert!(
         lines
@@ -196,18 +200,19 @@ async fn the_cli_answers_the_same_queries_as_a_table_and_as_json() {
     );
     assert!(lines.contains(r_id(&r[2])));
 
-    let limited = cli(&config, &["audit", "--limit", "2"], None);
+    let limited = cli(&app, &config, &["audit", "--limit", "2"], None);
     assert_eq!(stdout(&limited).lines().count(), 2);
     assert!(String::from_utf8_lossy(&limited.stderr).contains("showing 2 of 4"));
 
     let since = cli(
+        &app,
         &config,
         &["audit", "--role", &format!("prod/{busy}"), "--since", "1h"],
         None,
     );
     assert_eq!(stdout(&since).lines().count(), 3);
 
-    let bad = cli(&config, &["audit", "--request", "not-an-id"], None);
+    let bad = cli(&app, &config, &["audit", "--request", "not-an-id"], None);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("is not a request id"));
 }
@@ -237,8 +242,13 @@ async fn slack_auth() -> MockServer {
 async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
     let app = spawn_app().await;
     let slack = slack_auth().await;
-    let good = tempfile_with(&base_config(&app.table));
-    let ok = cli(&good, &["check-config"], Some((&slack.uri(), "xoxb-good")));
+    let good = app.config();
+    let ok = cli(
+        &app,
+        &good,
+        &["check-config"],
+        Some((&slack.uri(), "xoxb-good")),
+    );
     let out = stdout(&ok);
     assert!(
         ok.status.success(),
@@ -253,6 +263,7 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
     );
 
     let bad_token = cli(
+        &app,
         &good,
         &["check-config"],
         Some((&slack.uri(), "xoxb-revoked")),
@@ -264,8 +275,9 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
         stdout(&bad_token)
     );
 
-    let missing = tempfile_with(&base_config(&unique("no-such-table")));
+    let missing = base_config(&unique("no-such-table"));
     let o = cli(
+        &app,
         &missing,
         &["check-config"],
         Some((&slack.uri(), "xoxb-good")),
@@ -333,7 +345,8 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
     }
     create.send().await.unwrap();
     let o = cli(
-        &tempfile_with(&base_config(&partial)),
+        &app,
+        &base_config(&partial),
         &["check-config"],
         Some((&slack.uri(), "xoxb-good")),
     );
@@ -352,7 +365,8 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
     );
     let faults = inject_faults(json!({ format!("AssumeRole:{target}"): {"status": 403, "code": "AccessDenied", "message": "not trusted", "times": 20} })).await;
     let o = cli(
-        &tempfile_with(&with_account),
+        &app,
+        &with_account,
         &["check-config"],
         Some((&slack.uri(), "xoxb-good")),
     );

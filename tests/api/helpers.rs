@@ -1,12 +1,17 @@
+//! The one test environment (`TestEnv`: the AWS emulators, a fresh audit table, a fake Slack) and
+//! the one way to start the bot on it (`Spawn`, in process or as its own process).
+
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
+use std::ops::Deref;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
+use aws_types::service_config::{LoadServiceConfig, ServiceConfigKey};
 use rand::Rng;
 use revoke_role_bot::aws::dynamodb::DynamoStore;
 use revoke_role_bot::config::{Settings, SlackSecrets};
@@ -22,7 +27,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use crate::support::BotProcess;
+use crate::support::{AwsProxies, BotProcess};
 
 pub const SECRET: &str = "test-signing-secret";
 pub const ACCOUNT: &str = "123456789012";
@@ -32,10 +37,20 @@ pub const CAROL: &str = "U0CAROL";
 pub const EVE: &str = "U0EVE";
 pub const CHANNEL: &str = "C0INCIDENT";
 
-pub fn moto_endpoint() -> String {
-    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
-        panic!("MOTO_ENDPOINT is not set: run the suite with `bash scripts/test.sh`, which starts moto_server")
+fn endpoint_from(var: &str) -> String {
+    std::env::var(var).unwrap_or_else(|_| {
+        panic!("{var} is not set: run the suite with `bash scripts/test.sh`, which starts the emulators")
     })
+}
+
+/// moto_server: IAM and STS (scripts/moto_server.py).
+pub fn moto_endpoint() -> String {
+    endpoint_from("MOTO_ENDPOINT")
+}
+
+/// DynamoDB Local.
+pub fn dynamodb_endpoint() -> String {
+    endpoint_from("DYNAMODB_ENDPOINT")
 }
 
 pub fn unique(prefix: &str) -> String {
@@ -46,29 +61,86 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{tail}")
 }
 
-pub async fn aws_config() -> SdkConfig {
-    aws_config_at(&moto_endpoint()).await
+/// Where each AWS service is: DynamoDB at one endpoint, everything else (IAM, STS) at another.
+/// The SDK asks this for each client's endpoint, as it asks `AWS_ENDPOINT_URL_<SERVICE>`.
+#[derive(Debug, Clone)]
+pub struct Endpoints {
+    pub dynamodb: String,
+    pub moto: String,
 }
 
-/// The tests' AWS configuration against another endpoint (a relay, a second moto).
-pub async fn aws_config_at(endpoint: &str) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "tests"))
-        .load()
-        .await
-}
-
-/// The Slack secrets of a server that serves Slack over HTTP and calls the Web API at `api_url`.
-pub fn test_secrets(api_url: String) -> SlackSecrets {
-    SlackSecrets {
-        signing_secret: Some(SecretString::from(SECRET)),
-        app_token: None,
-        bot_token: SecretString::from("xoxb-test-token"),
-        api_url: Some(api_url),
-        timeouts: Default::default(),
+impl Endpoints {
+    pub fn emulators() -> Endpoints {
+        Endpoints {
+            dynamodb: dynamodb_endpoint(),
+            moto: moto_endpoint(),
+        }
     }
+
+    /// The same, as the environment of a child process (the bot binary, the CLI).
+    pub fn env(&self) -> [(&'static str, String); 3] {
+        [
+            ("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb.clone()),
+            ("AWS_ENDPOINT_URL_IAM", self.moto.clone()),
+            ("AWS_ENDPOINT_URL_STS", self.moto.clone()),
+        ]
+    }
+
+    /// An SDK configuration for these endpoints with `credentials`.
+    pub async fn config(&self, credentials: Credentials) -> SdkConfig {
+        aws_config::defaults(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(credentials)
+            .load()
+            .await
+            .to_builder()
+            .service_config(self.clone())
+            .build()
+    }
+}
+
+impl LoadServiceConfig for Endpoints {
+    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+        (key.env() == "AWS_ENDPOINT_URL").then(|| {
+            if key.service_id() == "DynamoDB" {
+                self.dynamodb.clone()
+            } else {
+                self.moto.clone()
+            }
+        })
+    }
+}
+
+fn test_credentials() -> Credentials {
+    Credentials::new("testing", "testing", None, None, "tests")
+}
+
+/// The tests' own AWS identity on the emulators.
+pub async fn aws_config() -> SdkConfig {
+    Endpoints::emulators().config(test_credentials()).await
+}
+
+/// An SDK config with the credentials of an assumed role: moto files IAM calls made with them
+/// under the role's account.
+pub async fn assumed_config(role_arn: &str) -> SdkConfig {
+    let sts = aws_sdk_sts::Client::new(&aws_config().await);
+    let out = sts
+        .assume_role()
+        .role_arn(role_arn)
+        .role_session_name("tests")
+        .send()
+        .await
+        .expect("AssumeRole in moto");
+    let c = out.credentials().expect("credentials");
+    Endpoints::emulators()
+        .config(Credentials::new(
+            c.access_key_id(),
+            c.secret_access_key(),
+            Some(c.session_token().to_string()),
+            None,
+            "assumed",
+        ))
+        .await
 }
 
 pub fn base_config(table: &str) -> String {
@@ -90,81 +162,62 @@ name = "prod"
     )
 }
 
-pub struct TestApp {
-    pub base: String,
-    pub slack: MockServer,
-    pub aws: SdkConfig,
-    pub iam: aws_sdk_iam::Client,
-    pub ddb: aws_sdk_dynamodb::Client,
-    pub store: Arc<DynamoStore>,
-    pub table: String,
-    pub http: reqwest::Client,
-    pub app: Arc<App>,
-    triggers: std::sync::atomic::AtomicU32,
+fn quoted(ids: &[&str]) -> String {
+    ids.iter()
+        .map(|id| format!("\"{id}\""))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
-pub async fn spawn_app() -> TestApp {
-    spawn_app_with(|c| c).await
-}
-
-/// Start the server with the default test config, transformed by `edit`.
-pub async fn spawn_app_with(edit: impl FnOnce(String) -> String) -> TestApp {
-    let table = unique("audit");
-    start(Start {
-        toml: edit(base_config(&table)),
-        table,
-        create_table: true,
-        server_aws: None,
-        slack_api: None,
-    })
-    .await
-}
-
-/// How to start one server for a test.
-struct Start {
-    table: String,
-    toml: String,
-    create_table: bool,
-    /// The bot's AWS identity, when not the test's own.
-    server_aws: Option<SdkConfig>,
-    /// Another test app's fake Slack, when not a fresh one.
-    slack_api: Option<String>,
-}
-
-async fn start(how: Start) -> TestApp {
-    revoke_role_bot::telemetry::install_crypto_provider();
-    revoke_role_bot::telemetry::init("warn");
-    let settings = Settings::from_toml(&how.toml).expect("test config");
-    let slack = MockServer::start().await;
-    mount_slack_ok(&slack).await;
-    let aws = aws_config().await;
-    let store = Arc::new(DynamoStore::new(&aws, &how.table));
-    if how.create_table {
-        store.create_table().await.expect("create table in moto");
+/// A configuration edit (`Spawn::config`): these requesters instead of Alice and Bob.
+pub fn requesters(ids: &[&str]) -> impl FnOnce(String) -> String + 'static {
+    let list = quoted(ids);
+    move |c| {
+        c.replace(
+            r#"requesters = ["U0ALICE", "U0BOB"]"#,
+            &format!("requesters = [{list}]"),
+        )
     }
-    let secrets = test_secrets(how.slack_api.unwrap_or_else(|| slack.uri()));
-    let server = Application::build_with(
-        settings,
-        secrets,
-        how.server_aws.unwrap_or_else(|| aws.clone()),
-    )
-    .await
-    .expect("build app");
-    let addr: SocketAddr = server.local_addr();
-    let app = server.app();
-    tokio::spawn(server.run_until_stopped());
-    TestApp {
-        base: format!("http://{addr}"),
-        iam: aws_sdk_iam::Client::new(&aws),
-        ddb: aws_sdk_dynamodb::Client::new(&aws),
-        slack,
-        aws,
-        store,
-        table: how.table,
-        http: reqwest::Client::new(),
-        app,
-        triggers: Default::default(),
+}
+
+/// A configuration edit (`Spawn::config`): these approvers instead of Alice, Bob and Carol.
+pub fn approvers(ids: &[&str]) -> impl FnOnce(String) -> String + 'static {
+    let list = quoted(ids);
+    move |c| {
+        c.replace(
+            r#"approvers = ["U0ALICE", "U0BOB", "U0CAROL"]"#,
+            &format!("approvers = [{list}]"),
+        )
     }
+}
+
+/// The Slack secrets of a server that serves Slack over HTTP and calls the Web API at `api_url`
+/// (for tests that build a server with settings `Spawn` does not offer).
+pub fn test_secrets(api_url: String) -> SlackSecrets {
+    SlackSecrets {
+        signing_secret: Some(SecretString::from(SECRET)),
+        app_token: None,
+        bot_token: SecretString::from("xoxb-test-token"),
+        api_url: Some(api_url),
+        timeouts: Default::default(),
+    }
+}
+
+/// A configuration edit (`Spawn::config`): `n` approvals per request.
+pub fn approvals_required(n: u32) -> impl FnOnce(String) -> String + 'static {
+    move |c| {
+        c.replace(
+            "[access]",
+            &format!("[approval]\napprovals_required = {n}\n[access]"),
+        )
+    }
+}
+
+/// Write `text` to a fresh file under the system temp dir.
+pub fn tempfile_with(text: &str) -> std::path::PathBuf {
+    let p = std::env::temp_dir().join(format!("{}.toml", unique("rrb-config")));
+    std::fs::write(&p, text).expect("write temp config");
+    p
 }
 
 /// A Slack Web API that accepts everything, like a healthy workspace.
@@ -210,29 +263,151 @@ pub fn signed_headers(body: &str, ts: i64) -> Vec<(&'static str, String)> {
     ]
 }
 
-impl TestApp {
-    pub async fn post_raw(
-        &self,
-        route: &str,
-        body: String,
-        headers: Vec<(&'static str, String)>,
-    ) -> reqwest::Response {
-        let mut req = self.http.post(format!("{}{route}", self.base)).body(body);
-        for (k, v) in headers {
-            req = req.header(k, v);
+/// Poll until `f` yields a value; background work gets 15 s before the test fails.
+pub async fn eventually<T, F, Fut>(what: &str, f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    eventually_within(what, Duration::from_secs(15), Duration::from_millis(20), f).await
+}
+
+/// `eventually` with room for a large load (LOAD_WAIT_SECS, default 10 minutes).
+pub async fn eventually_long<T, F, Fut>(what: &str, f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let secs = std::env::var("LOAD_WAIT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(600);
+    eventually_within(
+        what,
+        Duration::from_secs(secs),
+        Duration::from_millis(200),
+        f,
+    )
+    .await
+}
+
+async fn eventually_within<T, F, Fut>(what: &str, limit: Duration, every: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(v) = f().await {
+            return v;
         }
-        req.send().await.expect("server reachable")
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(every).await;
+    }
+}
+
+/// Counts of IAM writes seen by the test moto_server, keyed `Action:RoleName`.
+pub async fn moto_calls() -> HashMap<String, u64> {
+    reqwest::get(format!("{}/_test/calls", moto_endpoint()))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+/// Tests that inject IAM faults take turns: posting faults to moto_server replaces all of them.
+static FAULTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Injected IAM errors, held until `clear` (or, if the test panics, until the next holder
+/// replaces them; they are keyed by the test's unique role names, so they hit nobody else).
+pub struct Faults {
+    _turn: tokio::sync::MutexGuard<'static, ()>,
+}
+
+async fn post_faults(faults: &Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/_test/faults", moto_endpoint()))
+        .json(faults)
+        .send()
+        .await
+        .expect("moto_server reachable");
+    assert!(r.status().is_success(), "moto_server refused the faults");
+}
+
+/// Make moto answer `"<Action>:<RoleName>"` with an error, e.g.
+/// `{"PutRolePolicy:app-x": {"status": 400, "code": "AccessDenied", "message": "…", "times": 1}}`.
+pub async fn inject_faults(faults: Value) -> Faults {
+    let turn = FAULTS.lock().await;
+    post_faults(&faults).await;
+    Faults { _turn: turn }
+}
+
+impl Faults {
+    pub async fn clear(self) {
+        post_faults(&json!({})).await;
+    }
+}
+
+/// The emulators with a fresh audit table, a fake Slack that accepts everything, and the
+/// tests' own clients. Servers started on one `TestEnv` share its table and its Slack.
+pub struct TestEnv {
+    pub slack: MockServer,
+    pub table: String,
+    pub endpoints: Endpoints,
+    pub aws: SdkConfig,
+    pub iam: aws_sdk_iam::Client,
+    pub ddb: aws_sdk_dynamodb::Client,
+    pub store: Arc<DynamoStore>,
+    pub http: reqwest::Client,
+    triggers: AtomicU32,
+}
+
+impl TestEnv {
+    pub async fn new() -> Arc<TestEnv> {
+        revoke_role_bot::telemetry::install_crypto_provider();
+        revoke_role_bot::telemetry::init("warn");
+        let slack = MockServer::start().await;
+        mount_slack_ok(&slack).await;
+        let endpoints = Endpoints::emulators();
+        let aws = endpoints.config(test_credentials()).await;
+        let table = unique("audit");
+        let store = Arc::new(DynamoStore::new(&aws, &table));
+        store
+            .create_table()
+            .await
+            .expect("create table in DynamoDB Local");
+        Arc::new(TestEnv {
+            iam: aws_sdk_iam::Client::new(&aws),
+            ddb: aws_sdk_dynamodb::Client::new(&aws),
+            slack,
+            table,
+            endpoints,
+            aws,
+            store,
+            http: reqwest::Client::new(),
+            triggers: AtomicU32::new(0),
+        })
     }
 
-    pub async fn post_signed(&self, route: &str, body: String) -> reqwest::Response {
-        let headers = signed_headers(&body, chrono::Utc::now().timestamp());
-        self.post_raw(route, body, headers).await
+    /// The tests' base configuration on this table.
+    pub fn config(&self) -> String {
+        base_config(&self.table)
+    }
+
+    /// `revoke-role-bot --config <config> <args>` against the emulators, with `extra` environment.
+    pub fn cli(&self, config: &str, args: &[&str], extra: &[(&str, &str)]) -> std::process::Output {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_revoke-role-bot"));
+        cmd.arg("--config").arg(tempfile_with(config)).args(args);
+        bot_env(&mut cmd, &self.endpoints);
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        cmd.output().expect("run revoke-role-bot")
     }
 
     pub fn command_body(&self, user: &str, text: &str, trigger: Option<&str>) -> String {
-        let n = self
-            .triggers
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let n = self.triggers.fetch_add(1, Ordering::SeqCst);
         let trigger = trigger
             .map(str::to_string)
             .unwrap_or_else(|| format!("{}.{n}", unique("trigger")));
@@ -252,15 +427,6 @@ impl TestApp {
         .unwrap()
     }
 
-    /// A signed slash command; returns the immediate JSON answer.
-    pub async fn command(&self, user: &str, text: &str) -> Value {
-        let r = self
-            .post_signed("/slack/commands", self.command_body(user, text, None))
-            .await;
-        assert_eq!(r.status(), 200);
-        r.json().await.expect("json answer")
-    }
-
     pub fn click_body(&self, user: &str, action: &str, id: &str) -> String {
         let payload = json!({
             "type": "block_actions",
@@ -275,20 +441,9 @@ impl TestApp {
         serde_urlencoded::to_string([("payload", payload.to_string())]).unwrap()
     }
 
-    pub async fn click(&self, user: &str, action: &str, id: &RequestId) {
-        let r = self
-            .post_signed(
-                "/slack/interactions",
-                self.click_body(user, action, id.as_str()),
-            )
-            .await;
-        assert_eq!(r.status(), 200);
-    }
-
-    /// Requests the fake Slack received on `route`, as JSON bodies.
-    /// What Slack received on `route`. For `/chat.postMessage` these are the cards only: thread
-    /// replies (`thread_ts`) and direct messages (a user id as the channel) are in
-    /// [`TestApp::slack_thread`] and [`TestApp::slack_dms`].
+    /// What Slack received on `route`, as JSON bodies. For `/chat.postMessage` these are the
+    /// cards only: thread replies (`thread_ts`) and direct messages (a user id as the channel)
+    /// are in [`TestEnv::slack_thread`] and [`TestEnv::slack_dms`].
     pub async fn slack_received(&self, route: &str) -> Vec<Value> {
         let all = self.slack_all(route).await;
         if route != "/chat.postMessage" {
@@ -322,11 +477,7 @@ impl TestApp {
         self.slack_all("/chat.postMessage")
             .await
             .into_iter()
-            .filter(|v| {
-                v["channel"]
-                    .as_str()
-                    .is_some_and(|c| c.starts_with(['U', 'W']))
-            })
+            .filter(is_direct_message)
             .collect()
     }
 
@@ -334,16 +485,7 @@ impl TestApp {
         self.slack_received(&format!("/respond/{user}")).await
     }
 
-    /// Wait (up to 15 s) until `user` has received `n` replies through response_url.
-    pub async fn wait_replies(&self, user: &str, n: usize) -> Vec<Value> {
-        let route = format!("/respond/{user}");
-        eventually(&format!("{n} replies to {user}"), || async {
-            let r = self.slack_received(&route).await;
-            (r.len() >= n).then_some(r)
-        })
-        .await
-    }
-
+    /// Wait until the fake Slack has received `n` calls on `route`.
     pub async fn wait_slack(&self, route: &str, n: usize) -> Vec<Value> {
         eventually(&format!("{n} calls to {route}"), || async {
             let r = self.slack_received(route).await;
@@ -352,29 +494,27 @@ impl TestApp {
         .await
     }
 
-    /// The request whose card was posted, after `/revoke-role <role> <reason>`.
-    /// The usual start of a scenario: a fresh role named after `prefix`, Alice's request to revoke
-    /// it with `reason`, and that request as stored, read from its card.
-    pub async fn role_with_request(&self, prefix: &str, reason: &str) -> (String, Request) {
-        let role = unique(prefix);
-        self.create_role(&role, None).await;
-        let cards_before = self.slack_received("/chat.postMessage").await.len();
-        self.command(ALICE, &format!("prod/{role} {reason}")).await;
-        let request = self.request_from_card(cards_before).await;
-        (role, request)
+    /// Wait until `user` has received `n` replies through response_url.
+    pub async fn wait_replies(&self, user: &str, n: usize) -> Vec<Value> {
+        self.wait_slack(&format!("/respond/{user}"), n).await
     }
 
-    /// Applied exactly once: `requested`, `approved`, `applied` and nothing else, and one
-    /// `PutRolePolicy` on the role.
-    pub async fn assert_applied_once(&self, id: &RequestId, role: &str) {
-        assert_eq!(
-            self.event_kinds(id).await,
-            [
-                EventKind::Requested,
-                EventKind::Approved,
-                EventKind::Applied
-            ]
-        );
+    /// The text of the `n`-th (from 1) reply to `user`, once it has come.
+    pub async fn reply_text(&self, user: &str, n: usize) -> String {
+        let replies = self.wait_replies(user, n).await;
+        replies[n - 1]["text"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Many clicks at once settled into one transition: one `approved`, one `applied`, one
+    /// `PutRolePolicy` on `role`.
+    pub async fn assert_one_transition(&self, id: &RequestId, role: &str) {
+        let kinds = self.event_kinds(id).await;
+        let count = |kind: EventKind| kinds.iter().filter(|k| **k == kind).count();
+        assert_eq!(count(EventKind::Approved), 1, "{kinds:?}");
+        assert_eq!(count(EventKind::Applied), 1, "{kinds:?}");
         assert_eq!(
             moto_calls().await.get(&format!("PutRolePolicy:{role}")),
             Some(&1),
@@ -391,6 +531,7 @@ impl TestApp {
             .expect("request stored")
     }
 
+    /// The request whose card is the `nth` (from 0) posted, as stored.
     pub async fn request_from_card(&self, nth: usize) -> Request {
         let cards = self.wait_slack("/chat.postMessage", nth + 1).await;
         self.stored(&request_id_on(&cards[nth])).await
@@ -416,6 +557,31 @@ impl TestApp {
             .into_iter()
             .map(|e| e.draft.kind)
             .collect()
+    }
+
+    /// Every event in the table, in chain order.
+    pub async fn all_events(&self) -> Vec<AuditEvent> {
+        let (mut events, _) = self.store.whole_chain().await.unwrap();
+        events.sort_by_key(|e| e.seq);
+        events
+    }
+
+    /// Applied exactly once: `requested`, `approved`, `applied` and nothing else, and one
+    /// `PutRolePolicy` on the role.
+    pub async fn assert_applied_once(&self, id: &RequestId, role: &str) {
+        assert_eq!(
+            self.event_kinds(id).await,
+            [
+                EventKind::Requested,
+                EventKind::Approved,
+                EventKind::Applied
+            ]
+        );
+        assert_eq!(
+            moto_calls().await.get(&format!("PutRolePolicy:{role}")),
+            Some(&1),
+            "exactly one PutRolePolicy"
+        );
     }
 
     /// Create a role in moto's default account.
@@ -454,228 +620,308 @@ pub async fn revoke_policy_with(iam: &aws_sdk_iam::Client, role: &str) -> Option
     Some(serde_json::from_str(&text).expect("policy JSON"))
 }
 
-/// Counts of IAM writes seen by the test moto_server, keyed `Action:RoleName`.
-pub async fn moto_calls() -> HashMap<String, u64> {
-    reqwest::get(format!("{}/_test/calls", moto_endpoint()))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-/// Poll until `f` yields a value; background work gets 15 s before the test fails.
-pub async fn eventually<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        if Instant::now() > deadline {
-            panic!("timed out waiting for {what}");
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+/// The environment the bot binary gets: the emulators at `endpoints`, test credentials, no
+/// Slack settings (the caller adds those it needs).
+pub fn bot_env<C: CommandEnv>(cmd: &mut C, endpoints: &Endpoints) {
+    for (k, v) in endpoints.env() {
+        cmd.set(k, &v);
+    }
+    for (k, v) in [
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+    ] {
+        cmd.set(k, v);
+    }
+    for k in [
+        "AWS_ENDPOINT_URL",
+        "AWS_SESSION_TOKEN",
+        "AWS_PROFILE",
+        "SLACK_BOT_TOKEN",
+        "SLACK_API_URL",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "RUST_LOG",
+    ] {
+        cmd.unset(k);
     }
 }
 
-/// Give background work a moment to do something it must not do.
-pub async fn settle() {
-    tokio::time::sleep(Duration::from_millis(400)).await;
+/// `std::process::Command` and `tokio::process::Command` alike.
+pub trait CommandEnv {
+    fn set(&mut self, k: &str, v: &str);
+    fn unset(&mut self, k: &str);
 }
 
-/// A second server (another replica) on an existing table, sharing the same moto and, when
-/// `slack_api` is given, the same fake Slack.
-pub async fn spawn_app_on(
-    table: &str,
-    slack_api: Option<String>,
-    edit: impl FnOnce(String) -> String,
-) -> TestApp {
-    let toml = edit(base_config(table));
-    start(Start {
-        table: table.to_string(),
-        toml,
-        create_table: false,
-        server_aws: None,
-        slack_api,
-    })
-    .await
+impl CommandEnv for std::process::Command {
+    fn set(&mut self, k: &str, v: &str) {
+        self.env(k, v);
+    }
+    fn unset(&mut self, k: &str) {
+        self.env_remove(k);
+    }
 }
 
-/// Write `text` to a fresh file under the system temp dir.
-pub fn tempfile_with(text: &str) -> std::path::PathBuf {
-    let p = std::env::temp_dir().join(format!("{}.toml", unique("rrb-config")));
-    std::fs::write(&p, text).expect("write temp config");
-    p
+impl CommandEnv for tokio::process::Command {
+    fn set(&mut self, k: &str, v: &str) {
+        self.env(k, v);
+    }
+    fn unset(&mut self, k: &str) {
+        self.env_remove(k);
+    }
+}
+
+/// How to start one server for a test: `Spawn::new()…start()` (in this process) or
+/// `…process()` (the real binary). Each server gets a fresh `TestEnv` unless it is `on` one.
+pub struct Spawn {
+    env: Option<Arc<TestEnv>>,
+    edit: Box<dyn FnOnce(String) -> String>,
+    identity: Option<SdkConfig>,
+    proxied: bool,
+    socket_mode: bool,
+}
+
+impl Default for Spawn {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Spawn {
+    pub fn new() -> Spawn {
+        Spawn {
+            env: None,
+            edit: Box::new(|c| c),
+            identity: None,
+            proxied: false,
+            socket_mode: false,
+        }
+    }
+
+    /// The base configuration, transformed by `edit` (after the edits given before).
+    pub fn config(mut self, edit: impl FnOnce(String) -> String + 'static) -> Spawn {
+        let before = std::mem::replace(&mut self.edit, Box::new(|c| c));
+        self.edit = Box::new(move |c| edit(before(c)));
+        self
+    }
+
+    /// Another server (a replica) on an existing environment: its table and its fake Slack.
+    pub fn on(mut self, env: &Arc<TestEnv>) -> Spawn {
+        self.env = Some(env.clone());
+        self
+    }
+
+    /// The server runs as `aws` (e.g. an assumed role); the test's own clients keep theirs.
+    /// In process only.
+    pub fn identity(mut self, aws: SdkConfig) -> Spawn {
+        self.identity = Some(aws);
+        self
+    }
+
+    /// The server reaches DynamoDB Local and moto through `AwsProxies`, which a test can cut or
+    /// make hold a call (`TestApp::proxies`).
+    pub fn proxied(mut self) -> Spawn {
+        self.proxied = true;
+        self
+    }
+
+    /// Slack over Socket Mode (an app token, no signing secret) instead of HTTP. In process only.
+    pub fn socket_mode(mut self) -> Spawn {
+        self.socket_mode = true;
+        self
+    }
+
+    /// What every server needs: its environment, its configuration, and where it finds AWS.
+    async fn prepare(&mut self) -> (Arc<TestEnv>, String, Option<AwsProxies>, Endpoints) {
+        let env = match self.env.take() {
+            Some(env) => env,
+            None => TestEnv::new().await,
+        };
+        let toml = (std::mem::replace(&mut self.edit, Box::new(|c| c)))(env.config());
+        let proxies = if self.proxied {
+            Some(AwsProxies::start(&env.endpoints).await)
+        } else {
+            None
+        };
+        let endpoints = proxies
+            .as_ref()
+            .map_or_else(|| env.endpoints.clone(), AwsProxies::endpoints);
+        (env, toml, proxies, endpoints)
+    }
+
+    /// The server in this process.
+    pub async fn start(mut self) -> TestApp {
+        let (env, toml, proxies, endpoints) = self.prepare().await;
+        let aws = match self.identity.take() {
+            Some(identity) => identity.to_builder().service_config(endpoints).build(),
+            None => endpoints.config(test_credentials()).await,
+        };
+        let secrets = SlackSecrets {
+            signing_secret: (!self.socket_mode).then(|| SecretString::from(SECRET)),
+            app_token: self
+                .socket_mode
+                .then(|| SecretString::from("xapp-test-token")),
+            bot_token: SecretString::from("xoxb-test-token"),
+            api_url: Some(env.slack.uri()),
+            timeouts: Default::default(),
+        };
+        let settings = Settings::from_toml(&toml).expect("test config");
+        let server = Application::build_with(settings, secrets, aws)
+            .await
+            .expect("build app");
+        let base = format!("http://{}", server.local_addr());
+        let app = server.app();
+        tokio::spawn(server.run_until_stopped());
+        TestApp {
+            env,
+            base,
+            server: Server::InProcess(app),
+            proxies,
+        }
+    }
+
+    /// `revoke-role-bot serve` as its own process.
+    pub async fn process(mut self) -> TestApp {
+        assert!(
+            self.identity.is_none() && !self.socket_mode,
+            "a bot process runs as the test identity, over HTTP"
+        );
+        let (env, toml, proxies, endpoints) = self.prepare().await;
+        let process = BotProcess::start(&toml, &env.slack.uri(), &endpoints).await;
+        TestApp {
+            env,
+            base: process.base.clone(),
+            server: Server::Process(Box::new(process)),
+            proxies,
+        }
+    }
+}
+
+/// A fresh environment and a server on it with the tests' base configuration.
+pub async fn spawn_app() -> TestApp {
+    Spawn::new().start().await
+}
+
+enum Server {
+    InProcess(Arc<App>),
+    Process(Box<BotProcess>),
+}
+
+/// A running server and the environment it runs in (`TestEnv`'s fields and helpers are
+/// reachable through it).
+pub struct TestApp {
+    env: Arc<TestEnv>,
+    pub base: String,
+    server: Server,
+    proxies: Option<AwsProxies>,
+}
+
+impl Deref for TestApp {
+    type Target = TestEnv;
+
+    fn deref(&self) -> &TestEnv {
+        &self.env
+    }
 }
 
 impl TestApp {
-    /// Like `wait_slack`, with room for a large load.
-    pub async fn wait_slack_long(&self, route: &str, n: usize) -> Vec<Value> {
-        let deadline = Instant::now() + load_wait();
-        loop {
-            let r = self.slack_received(route).await;
-            if r.len() >= n {
-                return r;
+    pub fn env(&self) -> &Arc<TestEnv> {
+        &self.env
+    }
+
+    /// The service of a server in this process.
+    pub fn app(&self) -> &Arc<App> {
+        match &self.server {
+            Server::InProcess(app) => app,
+            Server::Process(_) => panic!("the server is a separate process"),
+        }
+    }
+
+    /// The server as a separate process.
+    pub fn process(&self) -> &BotProcess {
+        match &self.server {
+            Server::Process(p) => p,
+            Server::InProcess(_) => panic!("the server runs in the test process"),
+        }
+    }
+
+    pub fn process_mut(&mut self) -> &mut BotProcess {
+        match &mut self.server {
+            Server::Process(p) => p,
+            Server::InProcess(_) => panic!("the server runs in the test process"),
+        }
+    }
+
+    /// The proxies between this server and the emulators (`Spawn::proxied`).
+    pub fn proxies(&self) -> &AwsProxies {
+        self.proxies
+            .as_ref()
+            .expect("start the server with Spawn::proxied()")
+    }
+
+    /// Wait until the server has no background work left, so that what it did not do can be
+    /// asserted: in process through `App::drain`; a separate process is stopped with SIGTERM,
+    /// which drains it (and must exit cleanly).
+    pub async fn drain(&self) {
+        match &self.server {
+            Server::InProcess(app) => {
+                let left = app.drain(Duration::from_secs(30)).await;
+                assert_eq!(left, 0, "background work still running after 30 s");
             }
-            assert!(
-                Instant::now() < deadline,
-                "timed out waiting for {n} calls to {route} (have {})",
-                r.len()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            Server::Process(p) => {
+                let status = p.terminate().await;
+                assert!(status.success(), "the bot exited with {status:?}");
+            }
         }
     }
-}
 
-// ---- The revocation engine (tests/api/revocation.rs): faults, other identities, the real binary ----
-
-/// Tests that inject IAM faults take turns: posting faults to moto_server replaces all of them.
-static FAULTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Injected IAM errors, held until `clear` (or, if the test panics, until the next holder
-/// replaces them; they are keyed by the test's unique role names, so they hit nobody else).
-pub struct Faults {
-    _turn: tokio::sync::MutexGuard<'static, ()>,
-}
-
-async fn post_faults(faults: &Value) {
-    let r = reqwest::Client::new()
-        .post(format!("{}/_test/faults", moto_endpoint()))
-        .json(faults)
-        .send()
-        .await
-        .expect("moto_server reachable");
-    assert!(r.status().is_success(), "moto_server refused the faults");
-}
-
-/// Make moto answer `"<Action>:<RoleName>"` with an error, e.g.
-/// `{"PutRolePolicy:app-x": {"status": 400, "code": "AccessDenied", "message": "…", "times": 1}}`.
-pub async fn inject_faults(faults: Value) -> Faults {
-    let turn = FAULTS.lock().await;
-    post_faults(&faults).await;
-    Faults { _turn: turn }
-}
-
-impl Faults {
-    pub async fn clear(self) {
-        post_faults(&json!({})).await;
-    }
-}
-
-/// An SDK config for moto with the credentials of an assumed role: moto files IAM calls made
-/// with them under the role's account.
-pub async fn assumed_config(role_arn: &str) -> SdkConfig {
-    let sts = aws_sdk_sts::Client::new(&aws_config().await);
-    let out = sts
-        .assume_role()
-        .role_arn(role_arn)
-        .role_session_name("tests")
-        .send()
-        .await
-        .expect("AssumeRole in moto");
-    let c = out.credentials().expect("credentials");
-    aws_config::defaults(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(moto_endpoint())
-        .credentials_provider(Credentials::new(
-            c.access_key_id(),
-            c.secret_access_key(),
-            Some(c.session_token().to_string()),
-            None,
-            "assumed",
-        ))
-        .load()
-        .await
-}
-
-/// Like `spawn_app_with`, but the server runs with `server_aws` (e.g. an assumed role's
-/// credentials); the test's own clients keep the default identity.
-pub async fn spawn_app_as(server_aws: SdkConfig, edit: impl FnOnce(String) -> String) -> TestApp {
-    let table = unique("audit");
-    let toml = edit(base_config(&table));
-    start(Start {
-        table,
-        toml,
-        create_table: true,
-        server_aws: Some(server_aws),
-        slack_api: None,
-    })
-    .await
-}
-
-/// Start `revoke-role-bot serve` as its own process on a fresh table, with the test config
-/// transformed by `edit`. The returned `TestApp` talks to that process (`base`), its fake Slack
-/// and moto; its `app` field is an idle stand-in built from the same config, not the server.
-pub async fn spawn_app_process(edit: impl FnOnce(String) -> String) -> (TestApp, BotProcess) {
-    revoke_role_bot::telemetry::install_crypto_provider();
-    let table = unique("audit");
-    let config_text = edit(base_config(&table));
-    let settings = Settings::from_toml(&config_text).expect("test config");
-    let slack = MockServer::start().await;
-    mount_slack_ok(&slack).await;
-    let aws = aws_config().await;
-    let store = Arc::new(DynamoStore::new(&aws, &table));
-    store.create_table().await.expect("create table in moto");
-    let process = BotProcess::start_with(&config_text, &slack.uri(), &moto_endpoint()).await;
-    let stand_in = App::new(
-        Arc::new(settings),
-        revoke_role_bot::service::Ports {
-            store: store.clone(),
-            iam: Arc::new(revoke_role_bot::aws::iam::AwsIam::new(&aws, &[]).await),
-            slack: Arc::new(
-                revoke_role_bot::slack::client::SlackWebApi::new(
-                    &SecretString::from("xoxb-test-token"),
-                    Some(&slack.uri()),
-                )
-                .expect("slack client"),
-            ),
-            clock: Arc::new(revoke_role_bot::clock::SystemClock),
-            identity_center: None,
-        },
-        None,
-    );
-    let app = TestApp {
-        base: process.base.clone(),
-        iam: aws_sdk_iam::Client::new(&aws),
-        ddb: aws_sdk_dynamodb::Client::new(&aws),
-        slack,
-        aws,
-        store,
-        table,
-        http: reqwest::Client::new(),
-        app: stand_in,
-        triggers: Default::default(),
-    };
-    (app, process)
-}
-
-/// `eventually` with room for a large load (LOAD_WAIT_SECS, default 10 minutes).
-pub async fn eventually_long<T, F, Fut>(what: &str, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + load_wait();
-    loop {
-        if let Some(v) = f().await {
-            return v;
+    pub async fn post_raw(
+        &self,
+        route: &str,
+        body: String,
+        headers: Vec<(&'static str, String)>,
+    ) -> reqwest::Response {
+        let mut req = self.http.post(format!("{}{route}", self.base)).body(body);
+        for (k, v) in headers {
+            req = req.header(k, v);
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        req.send().await.expect("server reachable")
     }
-}
 
-fn load_wait() -> Duration {
-    Duration::from_secs(
-        std::env::var("LOAD_WAIT_SECS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(600),
-    )
+    pub async fn post_signed(&self, route: &str, body: String) -> reqwest::Response {
+        let headers = signed_headers(&body, chrono::Utc::now().timestamp());
+        self.post_raw(route, body, headers).await
+    }
+
+    /// A signed slash command; returns the immediate JSON answer.
+    pub async fn command(&self, user: &str, text: &str) -> Value {
+        let r = self
+            .post_signed("/slack/commands", self.command_body(user, text, None))
+            .await;
+        assert_eq!(r.status(), 200);
+        r.json().await.expect("json answer")
+    }
+
+    pub async fn click(&self, user: &str, action: &str, id: &RequestId) {
+        let r = self
+            .post_signed(
+                "/slack/interactions",
+                self.click_body(user, action, id.as_str()),
+            )
+            .await;
+        assert_eq!(r.status(), 200);
+    }
+
+    /// The usual start of a scenario: a fresh role named after `prefix`, Alice's request to revoke
+    /// it with `reason`, and that request as stored, read from its card.
+    pub async fn role_with_request(&self, prefix: &str, reason: &str) -> (String, Request) {
+        let role = unique(prefix);
+        self.create_role(&role, None).await;
+        let cards_before = self.slack_received("/chat.postMessage").await.len();
+        self.command(ALICE, &format!("prod/{role} {reason}")).await;
+        let request = self.request_from_card(cards_before).await;
+        (role, request)
+    }
 }
 
 /// The short reason a failed request shows on its card (as Slack receives it).
@@ -686,9 +932,12 @@ pub fn short_reason(r: &Request) -> String {
         .into_string()
 }
 
+fn is_direct_message(v: &Value) -> bool {
+    v["channel"]
+        .as_str()
+        .is_some_and(|c| c.starts_with(['U', 'W']))
+}
+
 fn is_card_post(v: &Value) -> bool {
-    v.get("thread_ts").is_none()
-        && !v["channel"]
-            .as_str()
-            .is_some_and(|c| c.starts_with(['U', 'W']))
+    v.get("thread_ts").is_none() && !is_direct_message(v)
 }

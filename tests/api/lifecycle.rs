@@ -33,9 +33,14 @@ async fn full_scenario_request_self_approval_refused_second_approver_applies_ver
     let card = &app.slack_received("/chat.postMessage").await[0];
     assert_eq!(card["channel"], CHANNEL);
     let card_text = card.to_string();
+    // Escaped exactly once: Slack shows `keys <leaked> & rotated`.
     assert!(
-        card_text.contains("keys &amp;lt;leaked&amp;gt; &amp;amp; rotated")
-            || card_text.contains("keys &lt;leaked&gt; &amp; rotated")
+        card_text.contains("keys &lt;leaked&gt; &amp; rotated"),
+        "{card_text}"
+    );
+    assert!(
+        !card_text.contains("&amp;lt;") && !card_text.contains("&amp;amp;"),
+        "escaped twice: {card_text}"
     );
     let actions: Vec<&str> = card["blocks"]
         .as_array()
@@ -63,7 +68,7 @@ async fn full_scenario_request_self_approval_refused_second_approver_applies_ver
         refusal["text"].as_str().unwrap().contains("cannot approve"),
         "{refusal}"
     );
-    settle().await;
+    app.drain().await;
     assert_eq!(app.stored(request.id()).await.state(), State::Pending);
     assert!(
         app.revoke_policy(&role).await.is_none(),
@@ -134,14 +139,9 @@ async fn reject_by_an_approver_closes_the_request_without_touching_iam() {
 
     // A late approval on the closed request is refused and changes nothing.
     app.click(BOB, "approve", request.id()).await;
-    let replies = app.wait_replies(BOB, 1).await;
-    assert!(
-        replies[0]["text"]
-            .as_str()
-            .unwrap()
-            .contains("already rejected")
-    );
-    settle().await;
+    let text = app.reply_text(BOB, 1).await;
+    assert!(text.contains("already rejected"));
+    app.drain().await;
     assert!(app.revoke_policy(&role).await.is_none());
     assert_eq!(
         app.event_kinds(request.id()).await,
@@ -165,13 +165,8 @@ async fn cancel_only_by_the_requester() {
         .await;
 
     app.click(BOB, "cancel", request.id()).await;
-    let replies = app.wait_replies(BOB, 1).await;
-    assert!(
-        replies[0]["text"]
-            .as_str()
-            .unwrap()
-            .contains("Only the person who requested")
-    );
+    let text = app.reply_text(BOB, 1).await;
+    assert!(text.contains("Only the person who requested"));
 
     app.click(ALICE, "cancel", request.id()).await;
     app.wait_state(request.id(), State::Cancelled).await;
@@ -202,7 +197,7 @@ async fn an_unauthorized_approver_is_refused_and_recorded() {
             .unwrap()
             .contains("not on the approvers list")
     );
-    settle().await;
+    app.drain().await;
     assert_eq!(app.stored(request.id()).await.state(), State::Pending);
     let events = app.events(request.id()).await;
     assert_eq!(events.last().unwrap().draft.kind, EventKind::ClickRefused);
@@ -229,7 +224,7 @@ async fn the_same_slash_command_delivered_twice_creates_one_request() {
         assert_eq!(r.status(), 200);
     }
     app.request_from_card(0).await;
-    settle().await;
+    app.drain().await;
     assert_eq!(app.slack_received("/chat.postMessage").await.len(), 1);
     let page = app.store.latest_requests(None, 100).await.unwrap();
     assert_eq!(

@@ -1,7 +1,11 @@
-//! One integration-test binary: the real server on 127.0.0.1:0, a real moto_server (IAM, STS,
-//! DynamoDB) and a wiremock Slack. Run through `scripts/test.sh`, which starts moto.
+//! One integration-test binary: the real server on 127.0.0.1:0 (in process, or the binary as its
+//! own process), moto_server for IAM and STS, DynamoDB Local, and a wiremock Slack. Run through
+//! `scripts/test.sh`, which starts the emulators (scripts/emulators.sh).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../contract/mod.rs"]
+mod contract;
 
 mod audit;
 mod helpers;
@@ -12,6 +16,7 @@ mod resilience;
 mod revocation;
 mod signatures;
 mod socket_mode;
+mod store_contract;
 mod support;
 mod timeline;
 mod timeouts;

@@ -1,107 +1,25 @@
 //! Running it: readiness and metrics (Socket Mode is in `socket_mode.rs`).
 
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-
-use revoke_role_bot::aws::dynamodb::DynamoStore;
-use revoke_role_bot::config::Settings;
 use revoke_role_bot::domain::request::State;
-use revoke_role_bot::startup::Application;
-use wiremock::MockServer;
 
 use crate::helpers::*;
 
-fn install() {
-    revoke_role_bot::telemetry::install_crypto_provider();
-}
-
-struct Moto {
-    child: Child,
-    port: u16,
-}
-
-impl Moto {
-    fn start(port: u16) -> Moto {
-        let python = std::env::var("MOTO_PYTHON").expect("MOTO_PYTHON (set by scripts/test.sh)");
-        let child = Command::new(python)
-            .args(["scripts/moto_server.py", &port.to_string()])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        Moto { child, port }
-    }
-    async fn wait_up(&self) {
-        let url = format!("http://127.0.0.1:{}/_test/calls", self.port);
-        eventually("private moto up", || async {
-            reqwest::get(&url).await.ok().map(|_| ())
-        })
-        .await;
-    }
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
 #[tokio::test]
 async fn readyz_fails_while_dynamodb_is_down_and_recovers_when_it_is_back() {
-    install();
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let mut moto = Moto::start(port);
-    moto.wait_up().await;
-    let endpoint = format!("http://127.0.0.1:{port}");
-    let aws = aws_config_at(&endpoint).await;
-    let table = unique("ready");
-    let store = DynamoStore::new(&aws, &table);
-    store.create_table().await.unwrap();
-    let slack = MockServer::start().await;
-    let secrets = test_secrets(slack.uri());
-    let server = Application::build_with(
-        Settings::from_toml(&base_config(&table)).unwrap(),
-        secrets,
-        aws.clone(),
-    )
-    .await
-    .unwrap();
-    let addr: SocketAddr = server.local_addr();
-    tokio::spawn(server.run_until_stopped());
-    let ready = || async {
-        reqwest::get(format!("http://{addr}/readyz"))
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
-    };
-    let healthy = || async {
-        reqwest::get(format!("http://{addr}/healthz"))
-            .await
-            .unwrap()
-            .status()
-            .as_u16()
+    let app = Spawn::new().proxied().start().await;
+    let get = |route: &'static str| {
+        let url = format!("{}{route}", app.base);
+        async move { reqwest::get(url).await.unwrap().status().as_u16() }
     };
 
-    assert_eq!(ready().await, 200);
-    moto.stop();
-    assert_eq!(ready().await, 503);
-    assert_eq!(healthy().await, 200, "the process is still up");
+    assert_eq!(get("/readyz").await, 200);
+    app.proxies().dynamodb.cut();
+    assert_eq!(get("/readyz").await, 503);
+    assert_eq!(get("/healthz").await, 200, "the process is still up");
 
-    let moto = Moto::start(port);
-    moto.wait_up().await;
-    // A fresh moto has no tables: bring the table back, as DynamoDB would be.
-    store.create_table().await.unwrap();
+    app.proxies().dynamodb.restore();
     eventually("ready again", || async {
-        (ready().await == 200).then_some(())
+        (get("/readyz").await == 200).then_some(())
     })
     .await;
 }

@@ -15,7 +15,7 @@ async fn refused_with(app: &TestApp, user: &str, text: &str, says: &str) {
         reply["text"].as_str().unwrap().contains(says),
         "expected `{says}` in {reply}"
     );
-    settle().await;
+    app.drain().await;
     assert!(
         app.slack_received("/chat.postMessage").await.is_empty(),
         "no card for a refused request"
@@ -48,9 +48,7 @@ async fn an_unauthorized_requester_is_refused_and_recorded() {
 
 #[tokio::test]
 async fn an_empty_requesters_list_means_nobody() {
-    let app =
-        spawn_app_with(|c| c.replace(r#"requesters = ["U0ALICE", "U0BOB"]"#, "requesters = []"))
-            .await;
+    let app = Spawn::new().config(requesters(&[])).start().await;
     let role = unique("target");
     app.create_role(&role, None).await;
     refused_with(
@@ -117,7 +115,7 @@ async fn a_malformed_arn_is_answered_at_once_with_what_is_wrong() {
     let text = ack["text"].as_str().unwrap();
     assert!(text.contains("12 digits"), "{text}");
     assert!(text.contains("Usage"));
-    settle().await;
+    app.drain().await;
     assert!(app.replies_to(ALICE).await.is_empty());
     assert!(
         app.store.whole_chain().await.unwrap().0.is_empty(),

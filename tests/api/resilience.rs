@@ -1,20 +1,16 @@
 //! Faults, load and scale-out: nothing lost, nothing duplicated, people told what happened.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use revoke_role_bot::config::Settings;
 use revoke_role_bot::domain::audit::{EventKind, verify_chain};
 use revoke_role_bot::domain::ids::RequestId;
 use revoke_role_bot::domain::request::State;
 use revoke_role_bot::ports::AuditStore;
-use revoke_role_bot::startup::Application;
 use serde_json::json;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::*;
-use crate::support::*;
 
 #[tokio::test]
 async fn slack_500_and_429_are_retried_and_retry_after_is_honoured() {
@@ -84,181 +80,97 @@ async fn a_retry_after_beyond_the_limit_is_not_waited_out_and_the_person_is_told
     assert_eq!(app.slack_received("/chat.postMessage").await.len(), 1);
 }
 
-async fn app_through(
-    cut: &Cuttable,
-    slack: &MockServer,
-    table: &str,
-) -> Arc<revoke_role_bot::service::App> {
-    let secrets = test_secrets(slack.uri());
-    let server = Application::build_with(
-        Settings::from_toml(&base_config(table)).unwrap(),
-        secrets,
-        cut.aws_config().await,
-    )
-    .await
-    .unwrap();
-    let app = server.app();
-    tokio::spawn(server.run_until_stopped());
-    app
-}
-
-/// `user`'s approving click on request `id`, as the HTTP edge hands it to the service.
-fn approval(t: &TestApp, user: &str, id: &RequestId) -> revoke_role_bot::service::ClickContext {
-    revoke_role_bot::service::ClickContext {
-        user: revoke_role_bot::domain::ids::SlackUserId::parse(user).unwrap(),
-        action: revoke_role_bot::domain::request::Action::Approve,
-        request_id: id.clone(),
-        response_url: format!("{}/respond/{user}", t.slack.uri()),
-    }
-}
-
 #[tokio::test]
 async fn aws_down_at_the_click_refuses_cleanly_and_the_flow_completes_when_it_is_back() {
-    let t = spawn_app().await; // for moto access, table and fake Slack
-    let cut = Cuttable::to_moto().await;
-    let app = app_through(&cut, &t.slack, &t.table).await;
-    let role = unique("outage");
-    t.create_role(&role, None).await;
-    let ctx = |user: &str, text: String| revoke_role_bot::service::CommandContext {
-        user: revoke_role_bot::domain::ids::SlackUserId::parse(user).unwrap(),
-        channel: revoke_role_bot::domain::ids::ChannelId::parse(CHANNEL).unwrap(),
-        text,
-        response_url: format!("{}/respond/{user}", t.slack.uri()),
-        trigger_id: Some(unique("trigger")),
-    };
-    app.on_command(ctx(ALICE, format!("prod/{role} INC-42 leaked")));
-    let request = t.request_from_card(0).await;
+    let app = Spawn::new().proxied().start().await;
+    let (role, request) = app.role_with_request("outage", "INC-42 leaked").await;
 
-    cut.cut();
-    app.on_click(approval(&t, BOB, request.id()));
-    let replies = t.wait_replies(BOB, 1).await;
+    app.proxies().cut();
+    app.click(BOB, "approve", request.id()).await;
+    let text = app.reply_text(BOB, 1).await;
+    assert!(text.contains("could not be read"), "{}", text);
     assert!(
-        replies[0]["text"]
-            .as_str()
-            .unwrap()
-            .contains("could not be read"),
-        "{}",
-        replies[0]
-    );
-    assert!(
-        t.revoke_policy(&role).await.is_none(),
+        app.revoke_policy(&role).await.is_none(),
         "nothing applied without its audit event"
     );
 
-    cut.restore();
-    assert_eq!(t.stored(request.id()).await.state(), State::Pending);
-    app.on_click(approval(&t, BOB, request.id()));
-    t.wait_state(request.id(), State::Applied).await;
-    t.assert_applied_once(request.id(), &role).await;
+    app.proxies().restore();
+    assert_eq!(app.stored(request.id()).await.state(), State::Pending);
+    app.click(BOB, "approve", request.id()).await;
+    app.wait_state(request.id(), State::Applied).await;
+    app.assert_applied_once(request.id(), &role).await;
 }
 
 #[tokio::test]
 async fn aws_down_between_approval_and_policy_leaves_it_approved_and_recovery_finishes_it() {
-    let t = spawn_app().await;
-    let cut = Cuttable::to_moto().await;
-    let app = app_through(&cut, &t.slack, &t.table).await;
-    let role = unique("half-done");
-    t.create_role(&role, None).await;
-    let body = t.command_body(ALICE, &format!("prod/{role} INC-43 leaked"), None);
-    let decoded = revoke_role_bot::slack::handlers::decode_command(body.as_bytes()).unwrap();
-    app.on_command(decoded);
-    let request = t.request_from_card(0).await;
-    // Hold the apply lease call (the first after `approved`) in moto while the outage starts.
-    let hold = format!("body:REQ#{}|lease_until", request.id());
-    let faults =
-        inject_faults(json!({ hold.clone(): {"delay": 2, "status": 500, "times": 1} })).await;
-    app.on_click(approval(&t, BOB, request.id()));
-    eventually("the lease call held in moto", || async {
-        moto_calls()
-            .await
-            .contains_key(&format!("fault:{hold}"))
-            .then_some(())
-    })
-    .await;
-    cut.cut();
-    // Long enough for the held call to fail and the SDK's retries (3 attempts) to give up.
-    tokio::time::sleep(Duration::from_secs(7)).await;
-    assert_eq!(t.stored(request.id()).await.state(), State::Approved);
-    assert!(t.revoke_policy(&role).await.is_none());
+    let app = Spawn::new().proxied().start().await;
+    let (role, request) = app.role_with_request("half-done", "INC-43 leaked").await;
+    // Hold the apply lease call (the first after `approved`) while the outage starts.
+    let lease = format!("REQ#{}", request.id());
+    let held = app
+        .proxies()
+        .dynamodb
+        .hold(&[&lease, "lease_until"], Duration::from_secs(30), 500);
+    app.click(BOB, "approve", request.id()).await;
+    held.arrived().await;
+    app.proxies().cut();
+    // The held call fails with the connection, and the SDK's retries with the outage.
+    app.drain().await;
+    assert_eq!(app.stored(request.id()).await.state(), State::Approved);
+    assert!(app.revoke_policy(&role).await.is_none());
 
-    faults.clear().await;
-    cut.restore();
-    app.recover().await.unwrap();
-    let done = t.wait_state(request.id(), State::Applied).await;
+    app.proxies().restore();
+    app.app().recover().await.unwrap();
+    let done = app.wait_state(request.id(), State::Applied).await;
     assert!(done.cutoff().is_some());
-    t.assert_applied_once(request.id(), &role).await;
+    app.assert_applied_once(request.id(), &role).await;
 }
 
 #[tokio::test]
 async fn a_process_killed_between_approved_and_applied_is_finished_after_restart() {
-    let t = spawn_app().await;
-    let role = unique("killed");
-    t.create_role(&role, None).await;
-    let mut first = BotProcess::start(&t.table, &t.slack.uri(), &moto_endpoint()).await;
-    assert_eq!(
+    let first = Spawn::new().proxied().process().await;
+    let (role, request) = first.role_with_request("killed", "INC-44 leaked").await;
+    // The apply lease is the first thing after `approved` is written: hold that call.
+    let lease = format!("REQ#{}", request.id());
+    let held =
         first
-            .post_signed(
-                "/slack/commands",
-                t.command_body(ALICE, &format!("prod/{role} INC-44 leaked"), None)
-            )
-            .await,
-        200
-    );
-    let request = t.request_from_card(0).await;
-    // The apply lease is the first thing after `approved` is written: hold that call in moto.
-    let hold = format!("body:REQ#{}|lease_until", request.id());
-    let faults =
-        inject_faults(json!({ hold.clone(): {"delay": 10, "status": 500, "times": 1} })).await;
-    assert_eq!(
-        first
-            .post_signed(
-                "/slack/interactions",
-                t.click_body(BOB, "approve", request.id().as_str())
-            )
-            .await,
-        200
-    );
-    eventually("the lease call held in moto", || async {
-        moto_calls()
-            .await
-            .contains_key(&format!("fault:{hold}"))
-            .then_some(())
-    })
-    .await;
-    first.kill().await;
-    faults.clear().await;
-    assert_eq!(t.stored(request.id()).await.state(), State::Approved);
-    assert!(t.revoke_policy(&role).await.is_none());
+            .proxies()
+            .dynamodb
+            .hold(&[&lease, "lease_until"], Duration::from_secs(30), 500);
+    first.click(BOB, "approve", request.id()).await;
+    held.arrived().await;
+    first.process().kill().await;
+    assert_eq!(first.stored(request.id()).await.state(), State::Approved);
+    assert!(first.revoke_policy(&role).await.is_none());
 
-    let _second = BotProcess::start(&t.table, &t.slack.uri(), &moto_endpoint()).await;
-    t.wait_state(request.id(), State::Applied).await;
-    settle().await;
-    t.assert_applied_once(request.id(), &role).await;
+    let second = Spawn::new().on(first.env()).process().await;
+    second.wait_state(request.id(), State::Applied).await;
+    second.drain().await;
+    second.assert_applied_once(request.id(), &role).await;
 }
 
 #[tokio::test]
 async fn two_processes_on_one_table_make_one_transition_for_simultaneous_clicks() {
-    let t = spawn_app_with(|c| {
-        c.replace(
-            r#"approvers = ["U0ALICE", "U0BOB", "U0CAROL"]"#,
-            r#"approvers = ["U0BOB", "U0CAROL"]"#,
-        )
-    })
-    .await;
-    let role = unique("scaled");
-    t.create_role(&role, None).await;
-    let a = BotProcess::start(&t.table, &t.slack.uri(), &moto_endpoint()).await;
-    let b = BotProcess::start(&t.table, &t.slack.uri(), &moto_endpoint()).await;
-    a.post_signed(
-        "/slack/commands",
-        t.command_body(ALICE, &format!("prod/{role} INC-45 leaked"), None),
-    )
-    .await;
-    let request = t.request_from_card(0).await;
+    let a = Spawn::new()
+        .config(approvers(&[BOB, CAROL]))
+        .process()
+        .await;
+    let b = Spawn::new()
+        .on(a.env())
+        .config(approvers(&[BOB, CAROL]))
+        .process()
+        .await;
+    let (role, request) = a.role_with_request("scaled", "INC-45 leaked").await;
     let clicks = (0..16).map(|i| {
         let (proc_, who) = if i % 2 == 0 { (&a, BOB) } else { (&b, CAROL) };
-        let body = t.click_body(who, "approve", request.id().as_str());
-        async move { proc_.post_signed("/slack/interactions", body).await }
+        let body = a.click_body(who, "approve", request.id().as_str());
+        async move {
+            proc_
+                .post_signed("/slack/interactions", body)
+                .await
+                .status()
+                .as_u16()
+        }
     });
     assert!(
         futures::future::join_all(clicks)
@@ -266,25 +178,14 @@ async fn two_processes_on_one_table_make_one_transition_for_simultaneous_clicks(
             .iter()
             .all(|s| *s == 200)
     );
-    t.wait_state(request.id(), State::Applied).await;
+    a.wait_state(request.id(), State::Applied).await;
     eventually("all 16 clicks recorded", || async {
-        (t.events(request.id()).await.len() >= 3 + 15).then_some(())
+        (a.events(request.id()).await.len() >= 3 + 15).then_some(())
     })
     .await;
-    settle().await;
-    let kinds = t.event_kinds(request.id()).await;
-    assert_eq!(
-        kinds.iter().filter(|k| **k == EventKind::Approved).count(),
-        1
-    );
-    assert_eq!(
-        kinds.iter().filter(|k| **k == EventKind::Applied).count(),
-        1
-    );
-    assert_eq!(
-        moto_calls().await.get(&format!("PutRolePolicy:{role}")),
-        Some(&1)
-    );
+    a.drain().await;
+    b.drain().await;
+    a.assert_one_transition(request.id(), &role).await;
 }
 
 /// Sizes come from LOAD_COMMANDS / LOAD_APPROVALS; the test command keeps them small, the benchmark
@@ -336,7 +237,11 @@ async fn load_many_commands_and_approvals_lose_nothing_and_duplicate_nothing() {
         statuses.iter().all(|s| *s == 200),
         "every command acknowledged"
     );
-    let cards = app.wait_slack_long("/chat.postMessage", requests).await;
+    let cards = eventually_long(&format!("{requests} cards"), || async {
+        let cards = app.slack_received("/chat.postMessage").await;
+        (cards.len() >= requests).then_some(cards)
+    })
+    .await;
     let ids: Vec<RequestId> = cards.iter().map(request_id_on).collect();
     let to_approve: Vec<&RequestId> = ids
         .iter()
@@ -408,7 +313,7 @@ async fn load_many_commands_and_approvals_lose_nothing_and_duplicate_nothing() {
 
 #[tokio::test]
 async fn sigterm_lets_background_work_finish_and_exits_cleanly() {
-    let t = spawn_app().await;
+    let bot = Spawn::new().process().await;
     // The card post is slow: SIGTERM arrives while the request is being handled in the background.
     Mock::given(method("POST"))
         .and(path("/chat.postMessage"))
@@ -416,26 +321,19 @@ async fn sigterm_lets_background_work_finish_and_exits_cleanly() {
             "ok": true, "channel": CHANNEL, "ts": "1700000000.000100", "message": {"ts": "1700000000.000100", "text": "card"}
         })))
         .with_priority(1)
-        .mount(&t.slack)
+        .mount(&bot.slack)
         .await;
     let role = unique("draining");
-    t.create_role(&role, None).await;
-    let mut bot = BotProcess::start(&t.table, &t.slack.uri(), &moto_endpoint()).await;
-    assert_eq!(
-        bot.post_signed(
-            "/slack/commands",
-            t.command_body(ALICE, &format!("prod/{role} INC-46 leaked"), None)
-        )
-        .await,
-        200
-    );
-    t.wait_slack("/chat.postMessage", 1).await;
-    let status = bot.terminate().await;
+    bot.create_role(&role, None).await;
+    bot.command(ALICE, &format!("prod/{role} INC-46 leaked"))
+        .await;
+    bot.wait_slack("/chat.postMessage", 1).await;
+    let status = bot.process().terminate().await;
     assert!(status.success(), "{status:?}");
     // The work in flight finished before the exit: the card reference is stored and the requester told.
-    let request = t.request_from_card(0).await;
-    assert!(t.stored(request.id()).await.card().is_some());
-    assert!(t.replies_to(ALICE).await.iter().any(|r| {
+    let request = bot.request_from_card(0).await;
+    assert!(bot.stored(request.id()).await.card().is_some());
+    assert!(bot.replies_to(ALICE).await.iter().any(|r| {
         r["text"]
             .as_str()
             .unwrap_or("")

@@ -3,7 +3,6 @@
 //! card with the full error in the audit trail and the log, and recovery after a crash.
 
 use chrono::Utc;
-use revoke_role_bot::aws::dynamodb::DynamoStore;
 use revoke_role_bot::domain::audit::{AuditEvent, EventDraft, EventKind};
 use revoke_role_bot::domain::ids::{ChannelId, RequestId, SlackUserId};
 use revoke_role_bot::domain::policy::{MergeOutcome, existing_cutoff};
@@ -149,7 +148,7 @@ async fn an_earlier_existing_cutoff_is_replaced_with_one_write() {
         json!({"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":["*"],"Resource":["*"],
             "Condition":{"DateLessThan":{"aws:TokenIssueTime": cutoff.to_string()}}}]})
     );
-    settle().await;
+    app.drain().await;
     assert_eq!(calls_for(&moto_calls().await, &put) - writes_before, 1);
     let card = card_update_with(&app, "Applied and verified").await;
     assert!(
@@ -172,12 +171,13 @@ async fn a_role_in_a_second_account_is_revoked_through_the_assumed_role() {
     let target_arn = create_role_with(&staging_iam, &target).await;
     assert_eq!(target_arn, format!("arn:aws:iam::{STAGING}:role/{target}"));
 
-    let app = spawn_app_with(|c| {
-        format!(
-            "{c}\n[[accounts]]\nid = \"{STAGING}\"\nname = \"staging\"\nassume_role_arn = \"{bot_role_arn}\"\nexternal_id = \"x\"\n"
-        )
-    })
-    .await;
+    let account = format!(
+        "\n[[accounts]]\nid = \"{STAGING}\"\nname = \"staging\"\nassume_role_arn = \"{bot_role_arn}\"\nexternal_id = \"x\"\n"
+    );
+    let app = Spawn::new()
+        .config(move |c| format!("{c}{account}"))
+        .start()
+        .await;
     // A role of the same name in the bot's own account must stay untouched.
     app.create_role(&target, None).await;
 
@@ -214,13 +214,16 @@ async fn every_protected_kind_of_role_is_refused_with_its_reason() {
     // The bot runs as an assumed role, which it must never revoke.
     let me = unique("app-bot-itself");
     let me_arn = format!("arn:aws:iam::{ACCOUNT}:role/{me}");
-    let app = spawn_app_as(assumed_config(&me_arn).await, |c| {
-        c.replace(
-            r#"allow = ["arn:aws:iam::*:role/*"]"#,
-            r#"allow = ["arn:aws:iam::*:role/app-*"]"#,
-        )
-    })
-    .await;
+    let app = Spawn::new()
+        .identity(assumed_config(&me_arn).await)
+        .config(|c| {
+            c.replace(
+                r#"allow = ["arn:aws:iam::*:role/*"]"#,
+                r#"allow = ["arn:aws:iam::*:role/app-*"]"#,
+            )
+        })
+        .start()
+        .await;
     app.create_role(&me, None).await;
     let linked = unique("app-linked");
     app.create_role(&linked, Some("/aws-service-role/thing.amazonaws.com/"))
@@ -271,7 +274,7 @@ async fn every_protected_kind_of_role_is_refused_with_its_reason() {
         }
     }
 
-    settle().await;
+    app.drain().await;
     assert!(app.slack_received("/chat.postMessage").await.is_empty());
     let (events, _) = app.store.whole_chain().await.unwrap();
     assert_eq!(events.len(), cases.len(), "one event per refusal");
@@ -636,7 +639,7 @@ async fn throttling_fails_only_after_the_sdk_retries() {
 #[tokio::test]
 async fn a_role_lookup_the_bot_may_not_make_is_refused_naming_iam_get_role() {
     // The real binary, so that its log can be read.
-    let (app, server) = spawn_app_process(|c| c).await;
+    let app = Spawn::new().process().await;
     let (_, msg, text) = request_while_denied(&app, "app-hidden", "GetRole", "INC-46 leaked").await;
     assert!(
         text.contains("not allowed to call iam:GetRole")
@@ -644,12 +647,12 @@ async fn a_role_lookup_the_bot_may_not_make_is_refused_naming_iam_get_role() {
             && !text.contains(&msg),
         "{text}"
     );
-    let (server, full) = (&server, &msg);
+    let (server, full) = (app.process(), &msg);
     eventually("the full error in the server's log", || async move {
         server.log().contains(full.as_str()).then_some(())
     })
     .await;
-    settle().await;
+    app.drain().await;
     assert!(app.slack_received("/chat.postMessage").await.is_empty());
     let (events, _) = app.store.whole_chain().await.unwrap();
     assert_eq!(events.len(), 1);
@@ -670,13 +673,13 @@ async fn a_refused_role_lookup_keeps_the_full_aws_error_in_the_audit_event() {
 
 #[tokio::test]
 async fn a_failed_revocation_logs_the_full_aws_error() {
-    let (app, server) = spawn_app_process(|c| c).await;
+    let app = Spawn::new().process().await;
     let role = unique("app-logged");
     app.create_role(&role, None).await;
     let msg = access_denied("PutRolePolicy", &role);
     let (failed, _, _) = approved_while_put_refused(&app, &role, 403, "AccessDenied", &msg).await;
     assert!(short_reason(&failed).contains("not allowed to call iam:PutRolePolicy"));
-    let (server, msg) = (&server, &msg);
+    let (server, msg) = (app.process(), &msg);
     let line = eventually("the full error in the server's log", || async move {
         server
             .log()
@@ -692,12 +695,10 @@ async fn a_failed_revocation_logs_the_full_aws_error() {
 
 #[tokio::test]
 async fn an_approved_request_left_by_a_crash_is_finished_once_by_a_fresh_server() {
-    let aws = aws_config().await;
-    let table = unique("audit");
-    let store = DynamoStore::new(&aws, &table);
-    store.create_table().await.unwrap();
+    let env = TestEnv::new().await;
+    let store = &env.store;
     let role = unique("app-crashed");
-    let arn = create_role_with(&aws_sdk_iam::Client::new(&aws), &role).await;
+    let arn = env.create_role(&role, None).await;
 
     // What a process that died between "approved" and the IAM write leaves behind.
     let now = Utc::now();
@@ -733,10 +734,11 @@ async fn an_approved_request_left_by_a_crash_is_finished_once_by_a_fresh_server(
     let put = format!("PutRolePolicy:{role}");
     assert_eq!(calls_for(&moto_calls().await, &put), 0);
 
-    let app = spawn_app_on(&table, None, |c| c).await;
+    let app = Spawn::new().on(&env).start().await;
     let done = app.wait_state(request.id(), State::Applied).await;
-    settle().await;
-    settle().await;
+    // Another recovery pass (as the timer would run) finds nothing left to finish.
+    assert_eq!(app.app().recover().await.unwrap(), 0);
+    app.drain().await;
 
     app.assert_applied_once(request.id(), &role).await;
     assert_eq!(

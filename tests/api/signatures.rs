@@ -5,7 +5,7 @@ use chrono::Utc;
 use crate::helpers::*;
 
 async fn assert_nothing_happened(app: &TestApp) {
-    settle().await;
+    app.drain().await;
     assert!(
         app.slack
             .received_requests()

@@ -300,17 +300,10 @@ async fn a_refused_app_token_stops_the_process_with_a_clear_error() {
         .await;
     let config = tempfile_with(&base_config(&table));
     // No SLACK_SIGNING_SECRET: Socket Mode does not need one.
-    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_revoke-role-bot"))
-        .arg("--config")
-        .arg(&config)
-        .arg("serve")
-        .env("AWS_ENDPOINT_URL", moto_endpoint())
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
-        .env_remove("AWS_SESSION_TOKEN")
-        .env_remove("AWS_PROFILE")
-        .env_remove("SLACK_SIGNING_SECRET")
+    let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_revoke-role-bot"));
+    cmd.arg("--config").arg(&config).arg("serve");
+    bot_env(&mut cmd, &Endpoints::emulators());
+    let run = cmd
         .env("SLACK_BOT_TOKEN", "xoxb-test-token")
         .env("SLACK_APP_TOKEN", "xapp-revoked")
         .env("SLACK_API_URL", slack.uri())

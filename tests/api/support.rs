@@ -1,11 +1,17 @@
-//! Heavier fixtures: the bot as a separate process, and a connection to moto that can be cut.
+//! Heavier fixtures: the bot as a separate process, and proxies in front of the emulators that
+//! can cut the connection or hold a call.
 
-use std::net::SocketAddr;
+use std::convert::Infallible;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::net::{TcpListener, TcpStream};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
 use tokio::task::AbortHandle;
 
 use crate::helpers::*;
@@ -13,38 +19,26 @@ use crate::helpers::*;
 /// `revoke-role-bot serve` as its own process on a free loopback port, with its log (stderr, JSON
 /// lines) collected. Killed when dropped.
 pub struct BotProcess {
-    child: tokio::process::Child,
+    child: tokio::sync::Mutex<tokio::process::Child>,
     log: Arc<Mutex<String>>,
     pub base: String,
 }
 
 impl BotProcess {
-    /// On an existing table, with the tests' base configuration.
-    pub async fn start(table: &str, slack_api: &str, aws_endpoint: &str) -> BotProcess {
-        Self::start_with(&base_config(table), slack_api, aws_endpoint).await
-    }
-
-    /// With the given configuration file text.
-    pub async fn start_with(config_text: &str, slack_api: &str, aws_endpoint: &str) -> BotProcess {
+    /// With the given configuration file text, Slack's Web API at `slack_api`, AWS at `endpoints`.
+    pub async fn start(config_text: &str, slack_api: &str, endpoints: &Endpoints) -> BotProcess {
         use tokio::io::AsyncBufReadExt;
 
-        let config = tempfile_with(config_text);
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_revoke-role-bot"))
-            .arg("--config")
-            .arg(&config)
-            .arg("serve")
-            .env("AWS_ENDPOINT_URL", aws_endpoint)
-            .env("AWS_REGION", "us-east-1")
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_PROFILE")
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_revoke-role-bot"));
+        cmd.arg("--config")
+            .arg(tempfile_with(config_text))
+            .arg("serve");
+        bot_env(&mut cmd, endpoints);
+        let mut child = cmd
             .env("SLACK_SIGNING_SECRET", SECRET)
             .env("SLACK_BOT_TOKEN", "xoxb-test-token")
             .env("SLACK_API_URL", slack_api)
-            .env_remove("SLACK_APP_TOKEN")
             .env("LOG_FORMAT", "json")
-            .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -64,7 +58,7 @@ impl BotProcess {
             }
         });
         let mut process = BotProcess {
-            child,
+            child: tokio::sync::Mutex::new(child),
             log,
             base: String::new(),
         };
@@ -88,82 +82,215 @@ impl BotProcess {
     }
 
     /// SIGTERM, then wait (up to 30 s) for the process to exit; its exit status.
-    pub async fn terminate(&mut self) -> std::process::ExitStatus {
-        let pid = self.child.id().expect("still running").to_string();
-        std::process::Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
-        tokio::time::timeout(std::time::Duration::from_secs(30), self.child.wait())
+    pub async fn terminate(&self) -> std::process::ExitStatus {
+        let mut child = self.child.lock().await;
+        if let Some(pid) = child.id() {
+            std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .unwrap();
+        }
+        tokio::time::timeout(Duration::from_secs(30), child.wait())
             .await
             .expect("the bot did not stop on SIGTERM")
             .unwrap()
     }
 
     /// SIGKILL: no shutdown, no draining.
-    pub async fn kill(&mut self) {
-        let _ = self.child.kill().await;
+    pub async fn kill(&self) {
+        let _ = self.child.lock().await.kill().await;
     }
+}
 
-    pub async fn post_signed(&self, route: &str, body: String) -> u16 {
-        let mut req = reqwest::Client::new()
-            .post(format!("{}{route}", self.base))
-            .body(body.clone());
-        for (k, v) in signed_headers(&body, chrono::Utc::now().timestamp()) {
-            req = req.header(k, v);
+/// A proxy in front of each emulator, so that a test can take AWS away from one server (and
+/// bring it back with its state) or hold one DynamoDB call in flight.
+pub struct AwsProxies {
+    pub dynamodb: Proxy,
+    pub moto: Proxy,
+}
+
+impl AwsProxies {
+    pub async fn start(to: &Endpoints) -> AwsProxies {
+        AwsProxies {
+            dynamodb: Proxy::start(&to.dynamodb).await,
+            moto: Proxy::start(&to.moto).await,
         }
-        req.send().await.unwrap().status().as_u16()
+    }
+
+    /// Where a server finds AWS through these proxies.
+    pub fn endpoints(&self) -> Endpoints {
+        Endpoints {
+            dynamodb: self.dynamodb.endpoint.clone(),
+            moto: self.moto.endpoint.clone(),
+        }
+    }
+
+    /// AWS is down: open connections are dropped and new ones refused.
+    pub fn cut(&self) {
+        self.dynamodb.cut();
+        self.moto.cut();
+    }
+
+    pub fn restore(&self) {
+        self.dynamodb.restore();
+        self.moto.restore();
     }
 }
 
-/// A TCP relay to moto that can be cut (new and open connections fail) and restored, so that
-/// "AWS is down" keeps moto's state for when it comes back.
-pub struct Cuttable {
+/// An HTTP proxy to one emulator on a free loopback port.
+pub struct Proxy {
     pub endpoint: String,
-    up: Arc<AtomicBool>,
-    open: Arc<Mutex<Vec<AbortHandle>>>,
+    state: Arc<ProxyState>,
 }
 
-impl Cuttable {
-    pub async fn to_moto() -> Cuttable {
-        let target: SocketAddr = moto_endpoint()
-            .trim_start_matches("http://")
-            .parse()
-            .unwrap();
+struct ProxyState {
+    upstream: String,
+    up: AtomicBool,
+    open: Mutex<Vec<AbortHandle>>,
+    holds: Mutex<Vec<Hold>>,
+    http: reqwest::Client,
+}
+
+struct Hold {
+    parts: Vec<String>,
+    delay: Duration,
+    status: u16,
+    seen: Arc<AtomicU32>,
+}
+
+/// A call held by `Proxy::hold`.
+pub struct Held {
+    seen: Arc<AtomicU32>,
+}
+
+impl Held {
+    /// Wait until the call has arrived (and is being held).
+    pub async fn arrived(&self) {
+        eventually("the held call to arrive", || async {
+            (self.seen.load(Ordering::SeqCst) > 0).then_some(())
+        })
+        .await;
+    }
+
+    pub fn seen(&self) -> bool {
+        self.seen.load(Ordering::SeqCst) > 0
+    }
+}
+
+impl Proxy {
+    pub async fn start(upstream: &str) -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
-        let up = Arc::new(AtomicBool::new(true));
-        let open: Arc<Mutex<Vec<AbortHandle>>> = Arc::default();
-        let (u, o) = (up.clone(), open.clone());
+        let state = Arc::new(ProxyState {
+            upstream: upstream.trim_end_matches('/').to_string(),
+            up: AtomicBool::new(true),
+            open: Mutex::default(),
+            holds: Mutex::default(),
+            http: reqwest::Client::new(),
+        });
+        let s = state.clone();
         tokio::spawn(async move {
-            while let Ok((mut inbound, _)) = listener.accept().await {
-                if !u.load(Ordering::SeqCst) {
-                    drop(inbound);
+            while let Ok((stream, _)) = listener.accept().await {
+                if !s.up.load(Ordering::SeqCst) {
+                    drop(stream);
                     continue;
                 }
-                let relay = tokio::spawn(async move {
-                    if let Ok(mut outbound) = TcpStream::connect(target).await {
-                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
-                    }
+                let per_conn = s.clone();
+                let conn = tokio::spawn(async move {
+                    let service = service_fn(move |req| forward(per_conn.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
                 });
-                o.lock().unwrap().push(relay.abort_handle());
+                s.open.lock().unwrap().push(conn.abort_handle());
             }
         });
-        Cuttable { endpoint, up, open }
+        Proxy { endpoint, state }
     }
 
+    /// Drop every open connection and refuse new ones.
     pub fn cut(&self) {
-        self.up.store(false, Ordering::SeqCst);
-        for h in self.open.lock().unwrap().drain(..) {
+        self.state.up.store(false, Ordering::SeqCst);
+        for h in self.state.open.lock().unwrap().drain(..) {
             h.abort();
         }
     }
 
     pub fn restore(&self) {
-        self.up.store(true, Ordering::SeqCst);
+        self.state.up.store(true, Ordering::SeqCst);
     }
 
-    pub async fn aws_config(&self) -> aws_config::SdkConfig {
-        aws_config_at(&self.endpoint).await
+    /// The next call whose body contains every one of `parts` is held for `delay`, then refused
+    /// with `status` (a DynamoDB InternalServerError) without reaching the emulator.
+    pub fn hold(&self, parts: &[&str], delay: Duration, status: u16) -> Held {
+        let seen = Arc::new(AtomicU32::new(0));
+        self.state.holds.lock().unwrap().push(Hold {
+            parts: parts.iter().map(|p| p.to_string()).collect(),
+            delay,
+            status,
+            seen: seen.clone(),
+        });
+        Held { seen }
     }
+}
+
+async fn forward(
+    state: Arc<ProxyState>,
+    req: hyper::Request<hyper::body::Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&body);
+    let held = {
+        let mut holds = state.holds.lock().unwrap();
+        let i = holds
+            .iter()
+            .position(|h| h.parts.iter().all(|p| text.contains(p.as_str())));
+        i.map(|i| holds.remove(i))
+    };
+    if let Some(h) = held {
+        h.seen.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(h.delay).await;
+        let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected"}"#;
+        return Ok(hyper::Response::builder()
+            .status(h.status)
+            .header("content-type", "application/x-amz-json-1.0")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap());
+    }
+    let url = format!(
+        "{}{}",
+        state.upstream,
+        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+    );
+    let mut out = state.http.request(parts.method, url).body(body);
+    for (k, v) in &parts.headers {
+        if k != hyper::header::HOST && k != hyper::header::CONTENT_LENGTH {
+            out = out.header(k, v);
+        }
+    }
+    let response = match out.send().await {
+        Ok(r) => r,
+        Err(_) => {
+            return Ok(hyper::Response::builder()
+                .status(502)
+                .body(Full::new(Bytes::new()))
+                .unwrap());
+        }
+    };
+    let mut back = hyper::Response::builder().status(response.status());
+    for (k, v) in response.headers() {
+        if k != hyper::header::CONTENT_LENGTH
+            && k != hyper::header::TRANSFER_ENCODING
+            && k != hyper::header::CONNECTION
+        {
+            back = back.header(k, v);
+        }
+    }
+    let bytes = response.bytes().await.unwrap_or_default();
+    Ok(back.body(Full::new(bytes)).unwrap())
 }

@@ -8,13 +8,15 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn a_reminder_the_approval_and_the_outcome_arrive_in_the_thread_and_as_a_dm() {
-    let app = spawn_app_with(|c| {
-        c.replace(
-            "[access]",
-            "[approval]\nexpires_after = \"10m\"\nremind_after = \"1s\"\n[access]",
-        )
-    })
-    .await;
+    let app = Spawn::new()
+        .config(|c| {
+            c.replace(
+                "[access]",
+                "[approval]\nexpires_after = \"10m\"\nremind_after = \"1s\"\n[access]",
+            )
+        })
+        .start()
+        .await;
     let (role, request) = app
         .role_with_request("app-timeline", "INC-90 keys in a log")
         .await;
