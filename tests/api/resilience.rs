@@ -293,12 +293,32 @@ async fn load_many_commands_and_approvals_lose_nothing_and_duplicate_nothing() {
                 .unwrap_or(0)
         })
         .sum();
-    // One write per approval, plus a rewrite where two approvals of one role interleaved and the
-    // earlier cut-off landed last (the read-back catches it and writes the later one again).
+    // Each request's cut-off is decided at its approval; a write is skipped where a later one
+    // is already in force. So at least one write per role, never more than two per approval,
+    // and on every role the latest cut-off of its applied requests is the one in force.
     assert!(
-        writes as usize >= approvals && (writes as usize) < approvals * 2,
-        "{writes} policy writes for {approvals} approvals"
+        writes as usize >= roles.len() && (writes as usize) < approvals * 2,
+        "{writes} policy writes for {approvals} approvals on {} roles",
+        roles.len()
     );
+    for role in &roles {
+        let mut latest = None;
+        for id in &to_approve {
+            let r = app.stored(id).await;
+            if r.role().is_some_and(|arn| arn.name() == role.as_str()) {
+                latest = latest.max(r.cutoff());
+            }
+        }
+        let policy = app
+            .revoke_policy(role)
+            .await
+            .expect("a policy on each role");
+        assert_eq!(
+            revoke_role_bot::domain::policy::existing_cutoff(&policy.to_string()),
+            latest,
+            "{role}: the latest cut-off is in force"
+        );
+    }
     let stored = app.store.latest_requests(None, 1).await.unwrap();
     assert_eq!(stored.total.unwrap_or(1), requests);
     println!(
