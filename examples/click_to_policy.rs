@@ -1,5 +1,6 @@
-//! Click-to-policy latency against moto: the time from the approving click (a signed HTTP request to
-//! the real server) to the verified policy and its `applied` audit event, beside moto's own per-call
+//! Click-to-policy latency against the emulators (DynamoDB Local; moto for IAM): the time from
+//! the approving click (a signed HTTP request to the real server) to the verified policy and its
+//! `applied` audit event, beside the emulators' own per-call
 //! latency for the calls that path makes. Needs AWS_ENDPOINT_URL_DYNAMODB, AWS_ENDPOINT_URL_IAM and
 //! AWS_ENDPOINT_URL_STS (bench/flow.sh starts DynamoDB Local and moto and sets them).
 //!
@@ -177,8 +178,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             serde_urlencoded::to_string([("payload", payload.to_string())])?,
         )
         .await?;
-        // Wait on the fake Slack, not on moto: polling the table would queue behind the bot's own
-        // calls at moto's one lock and slow the path being measured. The card shows the outcome only
+        // Wait on the fake Slack, not on the table: polling it would compete with the bot's own
+        // calls and slow the path being measured. The card shows the outcome only
         // after the `applied` event is written, and that event's `at` ends the measurement, so how
         // often this loop looks does not change the figure.
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -213,7 +214,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .push((applied_at - clicked).num_microseconds().unwrap_or(0) as f64 / 1000.0);
     }
 
-    // moto's own latency for the calls on that path.
+    // The emulators' own latency for the calls on that path.
     let mut get_item = Vec::new();
     let mut get_role_policy = Vec::new();
     let mut put_role_policy = Vec::new();
@@ -285,16 +286,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "click → verified policy + `applied` event (client clock)",
         click_to_policy,
     );
-    summary("moto DynamoDB GetItem", get_item);
+    summary("DynamoDB Local GetItem", get_item);
     summary("moto IAM GetRolePolicy", get_role_policy);
     summary("moto IAM PutRolePolicy", put_role_policy);
     summary(
-        "moto DynamoDB TransactWriteItems (1 conditional put)",
+        "DynamoDB Local TransactWriteItems (1 conditional put)",
         transact,
     );
     println!();
     println!(
-        "The path from the click makes, against moto: 1 GetItem (request), 1 TransactWriteItems (approved),"
+        "The path from the click makes, against the emulators: 1 GetItem (request), 1 TransactWriteItems (approved),"
     );
     println!(
         "1 UpdateItem (lease), 2 GetRolePolicy + 1 PutRolePolicy (IAM), 1 TransactWriteItems (applied)."
