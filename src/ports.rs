@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::audit::{AuditEvent, ChainSnapshot, EventDraft};
 use crate::domain::ids::{ChannelId, RequestId, SlackGroupId, SlackUserId};
-use crate::domain::preview::RolePreview;
+use crate::domain::preview::{RolePreview, WhoCanComeBack};
 use crate::domain::request::{CardRef, Failure, Request};
 use crate::domain::role_arn::{AccountId, RoleArn};
 use crate::service::notice::{Card, Notice, ThreadNote};
@@ -192,7 +192,9 @@ pub struct RoleDetails {
 }
 
 impl RoleInfo {
-    pub fn preview(&self, details: &RoleDetails) -> RolePreview {
+    /// The impact preview; `configured` are the accounts this bot works in (a principal elsewhere
+    /// is flagged: revoking here does not stop it).
+    pub fn preview(&self, details: &RoleDetails, configured: &[AccountId]) -> RolePreview {
         RolePreview {
             path: self.arn.path().to_string(),
             max_session_duration_secs: self.max_session_duration_secs,
@@ -203,6 +205,10 @@ impl RoleInfo {
                 .into_policy()
                 .and_then(|p| p.cutoff()),
             inline_policy_chars_used: details.inline_policy_chars_used,
+            who_can_come_back: self
+                .trust_policy
+                .as_deref()
+                .map(|t| WhoCanComeBack::read(t, configured)),
         }
     }
 }

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod come_back;
 mod lifecycle;
 mod permission_sets;
 mod support;
