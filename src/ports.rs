@@ -9,6 +9,7 @@ use crate::domain::ids::{ChannelId, RequestId, SlackGroupId, SlackUserId};
 use crate::domain::preview::{RolePreview, WhoCanComeBack};
 use crate::domain::request::{CardRef, Failure, Request};
 use crate::domain::role_arn::{AccountId, RoleArn};
+use crate::service::modal::RequestForm;
 use crate::service::notice::{Card, Notice, ThreadNote};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -213,9 +214,35 @@ impl RoleInfo {
     }
 }
 
+/// Roles of one account, as `ListRoles` returns them (for the request form's type-ahead).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleList {
+    pub roles: Vec<RoleArn>,
+    /// More roles matched than were returned.
+    pub more: bool,
+}
+
+/// The most roles the form lists at once (Slack shows at most 100 options).
+pub const ROLE_LIST_MAX: usize = 100;
+
 /// IAM (and STS) in each configured account, through that account's credentials.
 #[async_trait]
 pub trait Iam: Send + Sync {
+    /// Roles of `account` whose name contains `query` (ignoring case), at most `limit`, read page
+    /// by page with `iam:ListRoles`. Adapters that cannot list roles refuse.
+    async fn list_roles(
+        &self,
+        account: &AccountId,
+        query: &str,
+        limit: usize,
+    ) -> Result<RoleList, IamError> {
+        let _ = (account, query, limit);
+        Err(IamError::new(
+            "ListRoles",
+            IamErrorKind::Other,
+            "this IAM adapter does not list roles",
+        ))
+    }
     async fn get_role(&self, role: &RoleArn) -> Result<RoleInfo, IamError>;
     async fn role_details(&self, role: &RoleArn) -> Result<RoleDetails, IamError>;
     /// The current `AWSRevokeOlderSessions` document as JSON text, if the role has one.
@@ -288,4 +315,25 @@ pub trait Slack: Send + Sync {
     async fn direct_message(&self, user: &SlackUserId, note: &ThreadNote)
     -> Result<(), SlackError>;
     async fn group_members(&self, group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError>;
+    /// Open the request form (`views.open`) for a slash command's `trigger_id`.
+    async fn open_request_form(
+        &self,
+        trigger_id: &str,
+        form: &RequestForm,
+    ) -> Result<(), SlackError> {
+        let _ = (trigger_id, form);
+        Err(SlackError("this Slack adapter has no forms".into()))
+    }
+    /// A message only `user` sees in `channel` (the answer to a form, which has no `response_url`).
+    async fn post_ephemeral(
+        &self,
+        channel: &ChannelId,
+        user: &SlackUserId,
+        notice: &Notice,
+    ) -> Result<(), SlackError> {
+        let _ = (channel, user, notice);
+        Err(SlackError(
+            "this Slack adapter has no ephemeral messages".into(),
+        ))
+    }
 }

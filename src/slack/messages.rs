@@ -2,12 +2,14 @@
 //! becomes Slack mrkdwn (escaped by construction) or plain text for the demo and the CLI.
 
 use crate::domain::audit::AuditEvent;
+use crate::domain::command::{REASON_MAX, REASON_MIN};
 use crate::domain::ids::Actor;
 use crate::domain::ids::Principal;
 use crate::domain::preview::WhoCanComeBack;
 use crate::domain::protection::Protection;
 use crate::domain::request::{Failure, Refusal, Request, State, Status, Target};
 use crate::domain::trust::{ConditionText, Entry, PrincipalKind, TrustError, Warning};
+use crate::service::modal::{FormProblem, RoleOption};
 use crate::service::notice::{
     ClickProblem, Found, LookupError, LookupSubject, Notice, ResolveError, SubmitRefusal,
     ThreadNote,
@@ -53,6 +55,14 @@ pub fn sections(n: &Notice) -> Vec<Msg> {
 fn single(n: &Notice) -> Msg {
     match n {
         Notice::Usage => usage(),
+        Notice::OpeningForm => Msg::new().lit(
+            ":memo: Opening the request form… (or type `/revoke-role <role> <reason>`; `/revoke-role help` for more)",
+        ),
+        Notice::FormNotOpened { slack_error } => Msg::new()
+            .lit(":x: The request form could not be opened (")
+            .text(slack_error.clone())
+            .lit("). Use the one-line form instead:\n\n")
+            .append(usage()),
         Notice::NotUnderstood(e) => Msg::new()
             .lit(":warning: ")
             .text(e.0.clone())
@@ -853,4 +863,59 @@ pub fn pack(head: Msg, lines: Vec<Msg>) -> Vec<Msg> {
         out.push(current);
     }
     out
+}
+
+// ---- the request form (SPEC §12) ----
+
+/// Why a form was refused, shown under the field (Slack shows it as plain text).
+pub fn form_problem(p: &FormProblem) -> Msg {
+    match p {
+        FormProblem::NoRole => Msg::new().lit("Choose a role from the list."),
+        FormProblem::ReasonLength { len } => Msg::new()
+            .lit("A reason is required: ")
+            .text(format!(
+                "{REASON_MIN}–{REASON_MAX} characters (this one has {len}), e.g. an incident id."
+            )),
+        FormProblem::BadRole(why) => Msg::new().lit("Not a role: ").text(why.clone()),
+        FormProblem::Unresolvable(e) => resolve_error(e),
+        FormProblem::Protected { role, protection: p } => protection(role, p),
+        FormProblem::ChannelNotAllowed => Msg::new().lit(
+            "revoke-role-bot does not take requests in this channel. Use one of the incident channels it is configured for.",
+        ),
+    }
+}
+
+/// Slack caps an option's text at 75 characters.
+const OPTION_TEXT_MAX: usize = 75;
+
+fn protection_short(p: &Protection) -> &'static str {
+    match p {
+        Protection::ServiceLinked => "service-linked",
+        Protection::IdentityCenter => "Identity Center",
+        Protection::BotItself => "the bot's own role",
+        Protection::BotTargetRole => "the bot's access role",
+        Protection::Configured { .. } => "roles.protect",
+        Protection::NotAllowed => "not in roles.allow",
+    }
+}
+
+/// The text of one type-ahead option (plain text): `account/name`, protected roles marked.
+pub fn role_option_text(o: &RoleOption) -> String {
+    let account = o
+        .account_name
+        .clone()
+        .unwrap_or_else(|| o.role.account().to_string());
+    let text = match &o.protection {
+        None => format!("{account}/{}", o.role.name()),
+        Some(p) => format!(
+            "🔒 {account}/{} (protected: {})",
+            o.role.name(),
+            protection_short(p)
+        ),
+    };
+    if text.chars().count() > OPTION_TEXT_MAX {
+        text.chars().take(OPTION_TEXT_MAX - 1).collect::<String>() + "…"
+    } else {
+        text
+    }
 }

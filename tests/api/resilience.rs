@@ -123,7 +123,7 @@ async fn aws_down_at_the_click_refuses_cleanly_and_the_flow_completes_when_it_is
         user: revoke_role_bot::domain::ids::SlackUserId::parse(user).unwrap(),
         channel: revoke_role_bot::domain::ids::ChannelId::parse(CHANNEL).unwrap(),
         text,
-        response_url: format!("{}/respond/{user}", t.slack.uri()),
+        response_url: format!("{}/respond/{user}", t.slack.uri()).into(),
         trigger_id: Some(unique("trigger")),
     };
     app.on_command(ctx(ALICE, format!("prod/{role} INC-42 leaked")));
