@@ -4,6 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod audit;
+mod come_back;
+mod form;
 mod helpers;
 mod lifecycle;
 mod operations;
