@@ -15,7 +15,7 @@ use crate::domain::request::{CardRef, Request};
 use crate::domain::role_arn::{AccountId, RoleArn};
 use crate::ports::{
     AuditStore, Iam, IamError, IamErrorKind, IdentityCenter, Page, PermissionSetInfo, Provisioning,
-    RoleDetails, RoleInfo, StoreError,
+    RoleDetails, RoleInfo, RoleList, StoreError,
 };
 
 #[derive(Default)]
@@ -401,6 +401,28 @@ fn key(account: &AccountId, name: &str) -> String {
 
 #[async_trait]
 impl Iam for MemoryIam {
+    async fn list_roles(
+        &self,
+        account: &AccountId,
+        query: &str,
+        limit: usize,
+    ) -> Result<RoleList, IamError> {
+        let inner = self.lock("ListRoles")?;
+        // As IAM: the roles of the account the credentials belong to.
+        let actual = inner.credentials.get(account).unwrap_or(account);
+        let query = query.to_lowercase();
+        let mut roles: Vec<RoleArn> = inner
+            .roles
+            .values()
+            .filter_map(|r| r.arn.clone())
+            .filter(|a| a.account() == actual && a.name().to_lowercase().contains(&query))
+            .collect();
+        roles.sort_by(|a, b| a.name().cmp(b.name()));
+        let more = roles.len() > limit;
+        roles.truncate(limit);
+        Ok(RoleList { roles, more })
+    }
+
     async fn get_role(&self, role: &RoleArn) -> Result<RoleInfo, IamError> {
         let inner = self.lock("GetRole")?;
         let r = Self::role(&inner, role, "GetRole")?;

@@ -6,9 +6,10 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::audit::{AuditEvent, ChainSnapshot, EventDraft};
 use crate::domain::ids::{ChannelId, RequestId, SlackGroupId, SlackUserId};
-use crate::domain::preview::RolePreview;
+use crate::domain::preview::{RolePreview, WhoCanComeBack};
 use crate::domain::request::{CardRef, Failure, Request};
 use crate::domain::role_arn::{AccountId, RoleArn};
+use crate::service::modal::RequestForm;
 use crate::service::notice::{Card, Notice, ThreadNote};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -192,7 +193,9 @@ pub struct RoleDetails {
 }
 
 impl RoleInfo {
-    pub fn preview(&self, details: &RoleDetails) -> RolePreview {
+    /// The impact preview; `configured` are the accounts this bot works in (a principal elsewhere
+    /// is flagged: revoking here does not stop it).
+    pub fn preview(&self, details: &RoleDetails, configured: &[AccountId]) -> RolePreview {
         RolePreview {
             path: self.arn.path().to_string(),
             max_session_duration_secs: self.max_session_duration_secs,
@@ -203,13 +206,43 @@ impl RoleInfo {
                 .into_policy()
                 .and_then(|p| p.cutoff()),
             inline_policy_chars_used: details.inline_policy_chars_used,
+            who_can_come_back: self
+                .trust_policy
+                .as_deref()
+                .map(|t| WhoCanComeBack::read(t, configured)),
         }
     }
 }
 
+/// Roles of one account, as `ListRoles` returns them (for the request form's type-ahead).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleList {
+    pub roles: Vec<RoleArn>,
+    /// More roles matched than were returned.
+    pub more: bool,
+}
+
+/// The most roles the form lists at once (Slack shows at most 100 options).
+pub const ROLE_LIST_MAX: usize = 100;
+
 /// IAM (and STS) in each configured account, through that account's credentials.
 #[async_trait]
 pub trait Iam: Send + Sync {
+    /// Roles of `account` whose name contains `query` (ignoring case), at most `limit`, read page
+    /// by page with `iam:ListRoles`. Adapters that cannot list roles refuse.
+    async fn list_roles(
+        &self,
+        account: &AccountId,
+        query: &str,
+        limit: usize,
+    ) -> Result<RoleList, IamError> {
+        let _ = (account, query, limit);
+        Err(IamError::new(
+            "ListRoles",
+            IamErrorKind::Other,
+            "this IAM adapter does not list roles",
+        ))
+    }
     async fn get_role(&self, role: &RoleArn) -> Result<RoleInfo, IamError>;
     async fn role_details(&self, role: &RoleArn) -> Result<RoleDetails, IamError>;
     /// The current `AWSRevokeOlderSessions` document as JSON text, if the role has one.
@@ -282,4 +315,25 @@ pub trait Slack: Send + Sync {
     async fn direct_message(&self, user: &SlackUserId, note: &ThreadNote)
     -> Result<(), SlackError>;
     async fn group_members(&self, group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError>;
+    /// Open the request form (`views.open`) for a slash command's `trigger_id`.
+    async fn open_request_form(
+        &self,
+        trigger_id: &str,
+        form: &RequestForm,
+    ) -> Result<(), SlackError> {
+        let _ = (trigger_id, form);
+        Err(SlackError("this Slack adapter has no forms".into()))
+    }
+    /// A message only `user` sees in `channel` (the answer to a form, which has no `response_url`).
+    async fn post_ephemeral(
+        &self,
+        channel: &ChannelId,
+        user: &SlackUserId,
+        notice: &Notice,
+    ) -> Result<(), SlackError> {
+        let _ = (channel, user, notice);
+        Err(SlackError(
+            "this Slack adapter has no ephemeral messages".into(),
+        ))
+    }
 }

@@ -12,7 +12,7 @@ use super::describe;
 use crate::config::Account;
 use crate::domain::policy::POLICY_NAME;
 use crate::domain::role_arn::{AccountId, RoleArn};
-use crate::ports::{Iam, IamError, IamErrorKind, RoleDetails, RoleInfo};
+use crate::ports::{Iam, IamError, IamErrorKind, RoleDetails, RoleInfo, RoleList};
 
 struct AccountClients {
     iam: aws_sdk_iam::Client,
@@ -110,8 +110,52 @@ fn decode(doc: &str) -> String {
     percent_decode_str(doc).decode_utf8_lossy().into_owned()
 }
 
+/// Pages of `ListRoles` read at most (1,000 roles each; IAM allows at most 5,000 per account).
+const LIST_ROLES_MAX_PAGES: usize = 10;
+
 #[async_trait]
 impl Iam for AwsIam {
+    async fn list_roles(
+        &self,
+        account: &AccountId,
+        query: &str,
+        limit: usize,
+    ) -> Result<RoleList, IamError> {
+        let iam = &self.client(account, "ListRoles")?.iam;
+        let query = query.to_lowercase();
+        let mut out = RoleList::default();
+        let mut marker: Option<String> = None;
+        for _ in 0..LIST_ROLES_MAX_PAGES {
+            let page = iam
+                .list_roles()
+                .set_marker(marker.take())
+                .max_items(1000)
+                .send()
+                .await
+                .map_err(|e| map_err("ListRoles", e))?;
+            for r in page.roles() {
+                if !r.role_name().to_lowercase().contains(&query) {
+                    continue;
+                }
+                // An ARN IAM returns that does not read is skipped, not guessed at.
+                let Ok(arn) = RoleArn::parse(r.arn()) else {
+                    continue;
+                };
+                if out.roles.len() == limit {
+                    out.more = true;
+                    return Ok(out);
+                }
+                out.roles.push(arn);
+            }
+            match (page.is_truncated(), page.marker()) {
+                (true, Some(m)) => marker = Some(m.to_string()),
+                _ => return Ok(out),
+            }
+        }
+        out.more = true;
+        Ok(out)
+    }
+
     async fn get_role(&self, role: &RoleArn) -> Result<RoleInfo, IamError> {
         let got = self
             .iam(role, "GetRole")?

@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::policy::{Cutoff, INLINE_POLICY_QUOTA};
+use super::role_arn::AccountId;
+use super::trust::{TrustAnalysis, TrustError, analyse};
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct RolePreview {
@@ -16,6 +18,28 @@ pub struct RolePreview {
     pub existing_cutoff: Option<Cutoff>,
     /// Characters used by the role's inline policies, not counting an existing `AWSRevokeOlderSessions`.
     pub inline_policy_chars_used: usize,
+    /// Who can assume the role again (SPEC §12), read from its trust policy when the request was
+    /// made. `None` for requests stored before this was kept, or when IAM returned no trust policy.
+    #[serde(default)]
+    pub who_can_come_back: Option<WhoCanComeBack>,
+}
+
+/// The trust policy, read (or not) into who can come back after the revocation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WhoCanComeBack {
+    Analysed(TrustAnalysis),
+    /// The document could not be read: nobody can say who comes back, so the card says so.
+    Unreadable(TrustError),
+}
+
+impl WhoCanComeBack {
+    /// Read a trust policy (URL-decoded JSON); `configured` are the accounts this bot works in.
+    pub fn read(trust_json: &str, configured: &[AccountId]) -> Self {
+        match analyse(trust_json, configured) {
+            Ok(a) => WhoCanComeBack::Analysed(a),
+            Err(e) => WhoCanComeBack::Unreadable(e),
+        }
+    }
 }
 
 impl RolePreview {

@@ -11,13 +11,14 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::policy::parse_strict_json;
 use super::role_arn::AccountId;
 
 /// How a principal reaches the role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum PrincipalKind {
     /// `"*"`, as the whole principal or as `"AWS": "*"`.
     Everyone,
@@ -61,7 +62,7 @@ impl fmt::Display for PrincipalKind {
 }
 
 /// The STS calls that start a session of the role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum EntryPoint {
     AssumeRole,
     AssumeRoleWithSaml,
@@ -91,7 +92,7 @@ impl fmt::Display for EntryPoint {
 }
 
 /// One condition of a statement, as written: operator, key and values.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct ConditionText {
     pub operator: String,
     pub key: String,
@@ -112,7 +113,7 @@ impl fmt::Display for ConditionText {
 }
 
 /// A principal that can start a session of the role.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     pub kind: PrincipalKind,
     /// As written in the trust policy.
@@ -148,7 +149,7 @@ impl fmt::Display for Entry {
 }
 
 /// What revocation alone does not stop, or what the bot could not read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Warning {
     /// `"*"`: anyone at all, subject only to the conditions listed (none: anyone with AWS credentials).
     Everyone {
@@ -181,7 +182,7 @@ pub enum Warning {
     NotUnderstood { statement: usize, reason: Unclear },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Unclear {
     StatementNotAnObject,
     /// `Allow` with `NotPrincipal`: everyone except the principals named.
@@ -288,13 +289,13 @@ impl fmt::Display for Warning {
 }
 
 /// Who can come back, and what to worry about.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct TrustAnalysis {
     pub entries: Vec<Entry>,
     pub warnings: Vec<Warning>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum TrustError {
     #[error("the trust policy is not valid JSON: {0}")]
     InvalidJson(String),

@@ -37,6 +37,7 @@ pub fn router(
         let slack = Router::new()
             .route("/slack/commands", post(handlers::command))
             .route("/slack/interactions", post(handlers::interaction))
+            .route("/slack/options", post(handlers::options))
             .route_layer(from_fn_with_state(gate, verify::require_slack_signature));
         router = router.merge(slack);
     }

@@ -9,6 +9,7 @@ pub mod authz;
 pub mod cards;
 pub mod decide;
 pub mod lookup;
+pub mod modal;
 pub mod notice;
 pub mod permission_sets;
 pub mod recover;
@@ -41,8 +42,44 @@ pub struct CommandContext {
     pub user: SlackUserId,
     pub channel: ChannelId,
     pub text: String,
-    pub response_url: String,
+    /// Where answers go: the command's `response_url`, or for the request form (which has none)
+    /// ephemeral messages in the channel the command came from.
+    pub response_url: ReplyTo,
     pub trigger_id: Option<String>,
+}
+
+/// Where the answers to a command go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyTo {
+    ResponseUrl(String),
+    /// Ephemeral messages to `user` in `channel` (`chat.postEphemeral`).
+    Ephemeral {
+        channel: ChannelId,
+        user: SlackUserId,
+    },
+}
+
+impl From<String> for ReplyTo {
+    fn from(url: String) -> Self {
+        ReplyTo::ResponseUrl(url)
+    }
+}
+
+/// Anything an answer can be sent to: a `response_url`, or a [`ReplyTo`].
+pub trait Recipient: Sync {
+    fn reply_to(&self) -> ReplyTo;
+}
+
+impl Recipient for String {
+    fn reply_to(&self) -> ReplyTo {
+        ReplyTo::ResponseUrl(self.clone())
+    }
+}
+
+impl Recipient for ReplyTo {
+    fn reply_to(&self) -> ReplyTo {
+        self.clone()
+    }
 }
 
 /// A button click as it arrived, after the signature was checked.
@@ -217,9 +254,15 @@ impl App {
         }
     }
 
-    async fn tell(&self, response_url: &str, notice: Notice) {
-        if let Err(e) = self.slack.respond(response_url, &notice).await {
-            tracing::warn!(error = %e, "could not answer through response_url");
+    async fn tell(&self, to: &(impl Recipient + ?Sized), notice: Notice) {
+        let sent = match to.reply_to() {
+            ReplyTo::ResponseUrl(url) => self.slack.respond(&url, &notice).await,
+            ReplyTo::Ephemeral { channel, user } => {
+                self.slack.post_ephemeral(&channel, &user, &notice).await
+            }
+        };
+        if let Err(e) = sent {
+            tracing::warn!(error = %e, "could not answer the person");
         }
     }
 
@@ -249,6 +292,17 @@ impl App {
         }
         let app = self.clone();
         match command {
+            // No arguments at all: the request form, for whoever does not remember the syntax.
+            Command::Help if ctx.text.trim().is_empty() => match ctx.trigger_id.clone() {
+                Some(trigger) => {
+                    self.spawn(
+                        async move { app.open_form(ctx, trigger).await }
+                            .instrument(info_span!("open_form")),
+                    );
+                    Notice::OpeningForm
+                }
+                None => Notice::Usage,
+            },
             Command::Help => Notice::Usage,
             Command::Revoke { role, reason } => {
                 let span = info_span!("revoke_request", user = %ctx.user, role = %role);

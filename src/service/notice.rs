@@ -127,6 +127,12 @@ pub enum LookupError {
 #[derive(Debug, Clone)]
 pub enum Notice {
     Usage,
+    /// `/revoke-role` with no arguments: the request form is opening.
+    OpeningForm,
+    /// The request form could not be opened.
+    FormNotOpened {
+        slack_error: String,
+    },
     NotUnderstood(CommandError),
     ChannelNotAllowed,
     Checking {

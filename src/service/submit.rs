@@ -155,7 +155,13 @@ impl App {
             )
             .with_error(e.full())
         })?;
-        let preview = info.preview(&details);
+        let configured: Vec<_> = self
+            .settings
+            .accounts
+            .iter()
+            .map(|a| a.id.clone())
+            .collect();
+        let preview = info.preview(&details, &configured);
         Ok((info, preview))
     }
 

@@ -70,6 +70,16 @@ pub fn card(card: &Card) -> Vec<SlackBlock> {
             }
             blocks.push(section(impact));
         }
+        if !v.who_can_come_back.is_empty() {
+            blocks.extend(
+                messages::pack(
+                    Msg::new().lit("*Who can assume the role again*"),
+                    v.who_can_come_back,
+                )
+                .into_iter()
+                .map(section),
+            );
+        }
     }
     blocks.push(section(v.status));
     if v.buttons {

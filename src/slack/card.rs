@@ -16,6 +16,8 @@ pub struct CardView {
     pub fields: Vec<(&'static str, Msg)>,
     pub what_happens: Msg,
     pub preview: Vec<Msg>,
+    /// Who can assume the role again, short: the principals by kind, then every warning.
+    pub who_can_come_back: Vec<Msg>,
     pub status: Msg,
     /// `audit #<seq> <hash prefix>` once the request is closed.
     pub witness: Option<Msg>,
@@ -46,6 +48,11 @@ pub fn view(card: &Card) -> CardView {
         fields,
         what_happens,
         preview,
+        who_can_come_back: r
+            .preview()
+            .and_then(|p| p.who_can_come_back.as_ref())
+            .map(messages::who_can_come_back_short)
+            .unwrap_or_default(),
         status: messages::status_line(r),
         witness: card.witness.as_ref().map(|w| {
             Msg::new()
@@ -136,6 +143,11 @@ pub fn as_text(card: &Card) -> String {
     if v.buttons {
         out.push(format!("  {}", v.what_happens.to_plain()));
         out.extend(v.preview.iter().map(|l| format!("  • {}", l.to_plain())));
+        out.extend(
+            v.who_can_come_back
+                .iter()
+                .map(|l| format!("  • {}", l.to_plain())),
+        );
     }
     out.push(format!("  {}", v.status.to_plain()));
     if let Some(w) = &v.witness {

@@ -12,6 +12,7 @@ use super::blocks;
 use crate::domain::ids::{ChannelId, SlackGroupId, SlackUserId};
 use crate::domain::request::CardRef;
 use crate::ports::{Slack, SlackError};
+use crate::service::modal::RequestForm;
 use crate::service::notice::{Card, Notice, ThreadNote};
 
 type Connector = SlackClientHyperConnector<
@@ -343,6 +344,45 @@ impl Slack for SlackWebApi {
             })
         })
         .await
+    }
+
+    async fn open_request_form(
+        &self,
+        trigger_id: &str,
+        form: &RequestForm,
+    ) -> Result<(), SlackError> {
+        let req = SlackApiViewsOpenRequest::new(
+            SlackTriggerId(trigger_id.to_string()),
+            super::form::view(form),
+        );
+        self.retrying("views.open", || async {
+            self.client.open_session(&self.token).views_open(&req).await
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn post_ephemeral(
+        &self,
+        channel: &ChannelId,
+        user: &SlackUserId,
+        notice: &Notice,
+    ) -> Result<(), SlackError> {
+        let req = SlackApiChatPostEphemeralRequest::new(
+            SlackChannelId(channel.to_string()),
+            slack_morphism::SlackUserId(user.to_string()),
+            SlackMessageContent::new()
+                .with_text(super::messages::notice(notice).to_mrkdwn().into_string())
+                .with_blocks(blocks::notice(notice)),
+        );
+        self.retrying("chat.postEphemeral", || async {
+            self.client
+                .open_session(&self.token)
+                .chat_post_ephemeral(&req)
+                .await
+        })
+        .await?;
+        Ok(())
     }
 
     async fn group_members(&self, group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError> {

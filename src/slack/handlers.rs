@@ -9,6 +9,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use serde_json::Value;
+
+use super::form::{self, FormPayload};
 
 use crate::domain::ids::{ChannelId, RequestId, SlackUserId};
 use crate::domain::request::Action;
@@ -60,7 +63,7 @@ fn command_context(form: CommandForm) -> Result<CommandContext, &'static str> {
         user,
         channel,
         text: form.text.unwrap_or_default(),
-        response_url,
+        response_url: response_url.into(),
         trigger_id: form.trigger_id.filter(|t| !t.is_empty() && t.len() <= 256),
     })
 }
@@ -146,7 +149,62 @@ fn interaction_from(payload: Payload) -> Result<Interaction, &'static str> {
     }))
 }
 
+/// The answer to a form payload: options for the type-ahead; for a submission, nothing (the form
+/// closes and the request starts) or the problems, shown in the form.
+pub async fn form_answer(app: &Arc<App>, payload: FormPayload) -> Value {
+    match payload {
+        FormPayload::Suggest { user, query } => {
+            form::options_json(&app.role_options(&user, &query).await)
+        }
+        FormPayload::Submit(submission) => match app.on_form_submission(submission) {
+            Ok(()) => Value::Null,
+            Err(problems) => form::errors_json(&problems),
+        },
+    }
+}
+
+fn form_response(answer: Value) -> Response {
+    match answer {
+        // An empty 200 closes the form.
+        Value::Null => StatusCode::OK.into_response(),
+        v => Json(v).into_response(),
+    }
+}
+
+/// `POST /slack/options`: the options load URL, where Slack asks for the type-ahead's options.
+pub async fn options(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    match form::decode_body(&body) {
+        Ok(Some(payload)) => {
+            app.metrics().request(Endpoint::Interactions, Outcome::Ok);
+            form_response(form_answer(&app, payload).await)
+        }
+        Ok(None) => {
+            app.metrics().request(Endpoint::Interactions, Outcome::Ok);
+            Json(serde_json::json!({"options": []})).into_response()
+        }
+        Err(what) => {
+            app.metrics()
+                .request(Endpoint::Interactions, Outcome::BadRequest);
+            bad_request(what)
+        }
+    }
+}
+
 pub async fn interaction(State(app): State<Arc<App>>, body: Bytes) -> Response {
+    match form::decode_body(&body) {
+        Ok(Some(payload)) => {
+            app.metrics().request(Endpoint::Interactions, Outcome::Ok);
+            return form_response(form_answer(&app, payload).await);
+        }
+        // Not the form (or not readable as one): the buttons' decoder decides.
+        Ok(None) => {}
+        Err("form" | "payload") => {}
+        Err(what) => {
+            app.metrics()
+                .request(Endpoint::Interactions, Outcome::BadRequest);
+            return bad_request(what);
+        }
+    }
     match decode_interaction(&body) {
         Ok(interaction) => {
             app.metrics().request(Endpoint::Interactions, Outcome::Ok);

@@ -2,10 +2,14 @@
 //! becomes Slack mrkdwn (escaped by construction) or plain text for the demo and the CLI.
 
 use crate::domain::audit::AuditEvent;
+use crate::domain::command::{REASON_MAX, REASON_MIN};
 use crate::domain::ids::Actor;
 use crate::domain::ids::Principal;
+use crate::domain::preview::WhoCanComeBack;
 use crate::domain::protection::Protection;
 use crate::domain::request::{Failure, Refusal, Request, State, Status, Target};
+use crate::domain::trust::{ConditionText, Entry, PrincipalKind, TrustError, Warning};
+use crate::service::modal::{FormProblem, RoleOption};
 use crate::service::notice::{
     ClickProblem, Found, LookupError, LookupSubject, Notice, ResolveError, SubmitRefusal,
     ThreadNote,
@@ -51,6 +55,14 @@ pub fn sections(n: &Notice) -> Vec<Msg> {
 fn single(n: &Notice) -> Msg {
     match n {
         Notice::Usage => usage(),
+        Notice::OpeningForm => Msg::new().lit(
+            ":memo: Opening the request form… (or type `/revoke-role <role> <reason>`; `/revoke-role help` for more)",
+        ),
+        Notice::FormNotOpened { slack_error } => Msg::new()
+            .lit(":x: The request form could not be opened (")
+            .text(slack_error.clone())
+            .lit("). Use the one-line form instead:\n\n")
+            .append(usage()),
         Notice::NotUnderstood(e) => Msg::new()
             .lit(":warning: ")
             .text(e.0.clone())
@@ -389,14 +401,21 @@ fn found_sections(found: &Found) -> Vec<Msg> {
                 }
                 lines = lines.append(event_line(e));
             }
-            vec![
+            let mut out = vec![
                 Msg::new()
                     .lit("*Request ")
                     .text(request.id().to_string())
                     .lit("*\n")
                     .append(request_line(request)),
                 lines,
-            ]
+            ];
+            if let Some(w) = request.preview().and_then(|p| p.who_can_come_back.as_ref()) {
+                out.extend(pack(
+                    Msg::new().lit("*Who can assume the role again*"),
+                    who_can_come_back_full(w),
+                ));
+            }
+            out
         }
         Found::Many { page, about, limit } => {
             let what = match about {
@@ -596,5 +615,307 @@ pub fn thread_note(n: &ThreadNote) -> Msg {
             }
             m
         }
+    }
+}
+
+// ---- who can come back (SPEC §12) ----
+
+/// Principals shown per kind on the card; `status` shows them all.
+const CARD_PRINCIPALS_PER_KIND: usize = 4;
+
+fn kind_plural(k: PrincipalKind) -> &'static str {
+    match k {
+        PrincipalKind::Everyone => "anyone (`*`)",
+        PrincipalKind::Account => "accounts (anyone there whom their own policies allow)",
+        PrincipalKind::Role => "IAM roles",
+        PrincipalKind::User => "IAM users",
+        PrincipalKind::AssumedRoleSession => "role sessions",
+        PrincipalKind::FederatedUser => "federated users",
+        PrincipalKind::Service => "AWS services",
+        PrincipalKind::SamlProvider => "SAML providers",
+        PrincipalKind::OidcProvider => "OIDC providers",
+        PrincipalKind::CanonicalUser => "canonical users",
+        PrincipalKind::Unrecognised => "unrecognised principals",
+    }
+}
+
+fn kind_singular(k: PrincipalKind) -> &'static str {
+    match k {
+        PrincipalKind::Everyone => "anyone",
+        PrincipalKind::Account => "account",
+        PrincipalKind::Role => "IAM role",
+        PrincipalKind::User => "IAM user",
+        PrincipalKind::AssumedRoleSession => "role session",
+        PrincipalKind::FederatedUser => "federated user",
+        PrincipalKind::Service => "AWS service",
+        PrincipalKind::SamlProvider => "SAML provider",
+        PrincipalKind::OidcProvider => "OIDC provider",
+        PrincipalKind::CanonicalUser => "canonical user",
+        PrincipalKind::Unrecognised => "unrecognised principal",
+    }
+}
+
+/// How an entry is named: an account by its id, anything else as written in the trust policy.
+fn entry_name(e: &Entry) -> String {
+    match (e.kind, &e.account) {
+        (PrincipalKind::Account, Some(a)) => a.to_string(),
+        _ => e.principal.clone(),
+    }
+}
+
+fn conditions_msg(conditions: &[ConditionText]) -> Msg {
+    let mut m = Msg::new();
+    for (i, c) in conditions.iter().enumerate() {
+        if i > 0 {
+            m = m.lit(" and ");
+        }
+        m = m.code(c.to_string());
+    }
+    m
+}
+
+/// One warning: what revocation alone does not stop, or what the bot could not read.
+pub fn trust_warning(w: &Warning) -> Msg {
+    let m = Msg::new().lit(":warning: ");
+    match w {
+        Warning::Everyone {
+            statement,
+            conditions,
+        } => {
+            let m = m
+                .lit("statement ")
+                .text(statement.to_string())
+                .lit(" trusts `*`: ");
+            if conditions.is_empty() {
+                m.lit("*anyone with AWS credentials* can assume this role, with no condition.")
+            } else {
+                m.lit("anyone can assume this role if ")
+                    .append(conditions_msg(conditions))
+                    .lit(".")
+            }
+        }
+        Warning::UnconfiguredAccount { account, principal } => m
+            .code(principal.clone())
+            .lit(" is in account ")
+            .text(account.to_string())
+            .lit(", which this bot is not configured for: revoking here does not stop it from assuming the role again."),
+        Warning::WebIdentityWithoutSubject {
+            provider,
+            missing_key,
+            statement,
+        } => {
+            let m = m
+                .lit("statement ")
+                .text(statement.to_string())
+                .lit(" trusts the web identity provider ")
+                .code(provider.clone())
+                .lit(" without a condition on ")
+                .code(missing_key.clone())
+                .lit(": anyone who can get a token from it can assume this role");
+            if provider.contains("token.actions.githubusercontent.com") {
+                m.lit(" (for GitHub Actions: a workflow in any repository).")
+            } else {
+                m.lit(".")
+            }
+        }
+        Warning::BroadSubject {
+            provider,
+            pattern,
+            statement,
+        } => m
+            .lit("statement ")
+            .text(statement.to_string())
+            .lit(" lets every subject of ")
+            .code(provider.clone())
+            .lit(" matching ")
+            .code(pattern.clone())
+            .lit(" assume this role."),
+        Warning::DenyStatementsNotApplied { count } => m
+            .lit("the trust policy has ")
+            .text(count.to_string())
+            .lit(" Deny statement(s); they are not applied to this list, which may name principals that are denied."),
+        Warning::NotUnderstood { statement, reason } => m
+            .lit("statement ")
+            .text(statement.to_string())
+            .lit(" is not fully understood: ")
+            .text(reason.to_string())
+            .lit("."),
+    }
+}
+
+fn unreadable_trust(e: &TrustError) -> Msg {
+    Msg::new()
+        .lit(":warning: The role's trust policy could not be read (")
+        .text(e.to_string())
+        .lit("): check in the IAM console who can assume this role again.")
+}
+
+/// Who can come back, short (the card): the principals by kind on one line, then every warning.
+pub fn who_can_come_back_short(w: &WhoCanComeBack) -> Vec<Msg> {
+    let a = match w {
+        WhoCanComeBack::Analysed(a) => a,
+        WhoCanComeBack::Unreadable(e) => return vec![unreadable_trust(e)],
+    };
+    let mut by_kind: std::collections::BTreeMap<PrincipalKind, Vec<(String, bool)>> =
+        Default::default();
+    for e in &a.entries {
+        let names = by_kind.entry(e.kind).or_default();
+        let name = entry_name(e);
+        match names.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, conditional)) => *conditional |= !e.conditions.is_empty(),
+            None => names.push((name, !e.conditions.is_empty())),
+        }
+    }
+    let mut line = if by_kind.is_empty() {
+        Msg::new().lit("No principal in the trust policy can assume this role.")
+    } else {
+        Msg::new().lit("Can assume it again: ")
+    };
+    for (i, (kind, names)) in by_kind.iter().enumerate() {
+        if i > 0 {
+            line = line.lit("; ");
+        }
+        line = line.lit(kind_plural(*kind));
+        if *kind == PrincipalKind::Everyone {
+            continue;
+        }
+        line = line.lit(" ");
+        for (j, (name, conditional)) in names.iter().take(CARD_PRINCIPALS_PER_KIND).enumerate() {
+            if j > 0 {
+                line = line.lit(", ");
+            }
+            line = line.code(name.clone());
+            if *conditional {
+                line = line.lit(" (with conditions)");
+            }
+        }
+        if names.len() > CARD_PRINCIPALS_PER_KIND {
+            line = line
+                .lit(" and ")
+                .text((names.len() - CARD_PRINCIPALS_PER_KIND).to_string())
+                .lit(" more");
+        }
+    }
+    if !by_kind.is_empty() {
+        line = line.lit(". Revoking ends their current sessions, not their right to start new ones; `/revoke-role status` lists every condition.");
+    }
+    let mut out = vec![line];
+    out.extend(a.warnings.iter().map(trust_warning));
+    out
+}
+
+/// Who can come back, complete (`status`): every principal with its entry points and conditions,
+/// then every warning.
+pub fn who_can_come_back_full(w: &WhoCanComeBack) -> Vec<Msg> {
+    let a = match w {
+        WhoCanComeBack::Analysed(a) => a,
+        WhoCanComeBack::Unreadable(e) => return vec![unreadable_trust(e)],
+    };
+    let mut out = Vec::new();
+    if a.entries.is_empty() {
+        out.push(Msg::new().lit("No principal in the trust policy can assume this role."));
+    }
+    for e in &a.entries {
+        let mut m = Msg::new().lit("• ").lit(kind_singular(e.kind)).lit(" ");
+        m = match e.kind {
+            PrincipalKind::Everyone => m.code("*"),
+            _ => m.code(entry_name(e)),
+        };
+        if e.kind == PrincipalKind::Account {
+            m = m.lit(" (anyone there whom their own policies allow)");
+        }
+        m = m.lit(" through ").text(
+            e.actions
+                .iter()
+                .map(|a| a.action())
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        if !e.conditions.is_empty() {
+            m = m.lit(" if ").append(conditions_msg(&e.conditions));
+        }
+        m = m.lit(" (statement ").text(e.statement.to_string()).lit(")");
+        out.push(m);
+    }
+    out.extend(a.warnings.iter().map(trust_warning));
+    out
+}
+
+/// Lines packed into sections that stay under Slack's 3,000-character cap once rendered.
+pub fn pack(head: Msg, lines: Vec<Msg>) -> Vec<Msg> {
+    const BUDGET: usize = 2_800;
+    let mut out = Vec::new();
+    let mut current = head;
+    let mut len = current.to_mrkdwn().as_str().chars().count();
+    for l in lines {
+        let n = l.to_mrkdwn().as_str().chars().count() + 1;
+        if len > 0 && len + n > BUDGET {
+            out.push(std::mem::take(&mut current));
+            len = 0;
+        }
+        if len > 0 {
+            current = current.lit("\n");
+        }
+        current = current.append(l);
+        len += n;
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+// ---- the request form (SPEC §12) ----
+
+/// Why a form was refused, shown under the field (Slack shows it as plain text).
+pub fn form_problem(p: &FormProblem) -> Msg {
+    match p {
+        FormProblem::NoRole => Msg::new().lit("Choose a role from the list."),
+        FormProblem::ReasonLength { len } => Msg::new()
+            .lit("A reason is required: ")
+            .text(format!(
+                "{REASON_MIN}–{REASON_MAX} characters (this one has {len}), e.g. an incident id."
+            )),
+        FormProblem::BadRole(why) => Msg::new().lit("Not a role: ").text(why.clone()),
+        FormProblem::Unresolvable(e) => resolve_error(e),
+        FormProblem::Protected { role, protection: p } => protection(role, p),
+        FormProblem::ChannelNotAllowed => Msg::new().lit(
+            "revoke-role-bot does not take requests in this channel. Use one of the incident channels it is configured for.",
+        ),
+    }
+}
+
+/// Slack caps an option's text at 75 characters.
+const OPTION_TEXT_MAX: usize = 75;
+
+fn protection_short(p: &Protection) -> &'static str {
+    match p {
+        Protection::ServiceLinked => "service-linked",
+        Protection::IdentityCenter => "Identity Center",
+        Protection::BotItself => "the bot's own role",
+        Protection::BotTargetRole => "the bot's access role",
+        Protection::Configured { .. } => "roles.protect",
+        Protection::NotAllowed => "not in roles.allow",
+    }
+}
+
+/// The text of one type-ahead option (plain text): `account/name`, protected roles marked.
+pub fn role_option_text(o: &RoleOption) -> String {
+    let account = o
+        .account_name
+        .clone()
+        .unwrap_or_else(|| o.role.account().to_string());
+    let text = match &o.protection {
+        None => format!("{account}/{}", o.role.name()),
+        Some(p) => format!(
+            "🔒 {account}/{} (protected: {})",
+            o.role.name(),
+            protection_short(p)
+        ),
+    };
+    if text.chars().count() > OPTION_TEXT_MAX {
+        text.chars().take(OPTION_TEXT_MAX - 1).collect::<String>() + "…"
+    } else {
+        text
     }
 }

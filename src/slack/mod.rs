@@ -3,6 +3,7 @@
 pub mod blocks;
 pub mod card;
 pub mod client;
+pub mod form;
 pub mod handlers;
 pub mod messages;
 pub mod mrkdwn;

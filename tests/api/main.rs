@@ -8,6 +8,8 @@
 mod contract;
 
 mod audit;
+mod come_back;
+mod form;
 mod helpers;
 mod lifecycle;
 mod operations;

@@ -3,6 +3,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod come_back;
+mod form;
 mod lifecycle;
 mod permission_sets;
 mod support;

@@ -15,8 +15,9 @@ use revoke_role_bot::domain::request::{Action, CardRef, Request, State};
 use revoke_role_bot::domain::role_arn::{AccountId, RoleArn};
 use revoke_role_bot::memory::{MemoryIam, MemoryIdentityCenter, MemoryStore};
 use revoke_role_bot::ports::{
-    AuditStore, Iam, IamError, Page, RoleDetails, RoleInfo, Slack, SlackError, StoreError,
+    AuditStore, Iam, IamError, Page, RoleDetails, RoleInfo, RoleList, Slack, SlackError, StoreError,
 };
+use revoke_role_bot::service::modal::RequestForm;
 use revoke_role_bot::service::notice::{Card, Notice, ThreadNote};
 use revoke_role_bot::service::{App, ClickContext, CommandContext, Ports};
 use revoke_role_bot::slack::{blocks, messages};
@@ -71,6 +72,18 @@ pub enum Sent {
         note: ThreadNote,
         mrkdwn: String,
     },
+    /// An ephemeral message (the answers to the request form).
+    Ephemeral {
+        channel: ChannelId,
+        to: SlackUserId,
+        notice: Notice,
+        mrkdwn: String,
+    },
+    /// `views.open`: the request form.
+    Form {
+        trigger_id: String,
+        form: RequestForm,
+    },
 }
 
 impl Sent {
@@ -80,7 +93,9 @@ impl Sent {
             | Sent::Update { mrkdwn, .. }
             | Sent::Reply { mrkdwn, .. }
             | Sent::Thread { mrkdwn, .. }
-            | Sent::Dm { mrkdwn, .. } => mrkdwn,
+            | Sent::Dm { mrkdwn, .. }
+            | Sent::Ephemeral { mrkdwn, .. } => mrkdwn,
+            Sent::Form { .. } => "",
         }
     }
 }
@@ -91,6 +106,8 @@ pub struct RecordingSlack {
     groups: Mutex<HashMap<SlackGroupId, Vec<SlackUserId>>>,
     groups_fail: Mutex<bool>,
     posts: Mutex<u32>,
+    /// `views.open` fails (an expired trigger).
+    pub forms_fail: Mutex<bool>,
 }
 
 /// Everything text-like Slack would get for a card: the blocks as JSON and the fallback text.
@@ -126,6 +143,31 @@ impl RecordingSlack {
                 Sent::Reply {
                     to, notice, mrkdwn, ..
                 } if to == response_url(user) => Some((notice, mrkdwn)),
+                _ => None,
+            })
+            .collect()
+    }
+    /// Ephemeral messages to one person.
+    pub fn ephemeral_to(&self, user: &str) -> Vec<(ChannelId, Notice, String)> {
+        self.sent()
+            .into_iter()
+            .filter_map(|s| match s {
+                Sent::Ephemeral {
+                    channel,
+                    to,
+                    notice,
+                    mrkdwn,
+                } if to.as_str() == user => Some((channel, notice, mrkdwn)),
+                _ => None,
+            })
+            .collect()
+    }
+    /// Forms opened (`views.open`).
+    pub fn forms(&self) -> Vec<(String, RequestForm)> {
+        self.sent()
+            .into_iter()
+            .filter_map(|s| match s {
+                Sent::Form { trigger_id, form } => Some((trigger_id, form)),
                 _ => None,
             })
             .collect()
@@ -221,6 +263,39 @@ impl Slack for RecordingSlack {
             to: user.clone(),
             note: note.clone(),
             mrkdwn: messages::thread_note(note).to_mrkdwn().into_string(),
+        });
+        Ok(())
+    }
+    async fn open_request_form(
+        &self,
+        trigger_id: &str,
+        form: &RequestForm,
+    ) -> Result<(), SlackError> {
+        if *self.forms_fail.lock().unwrap() {
+            return Err(SlackError("expired_trigger_id".into()));
+        }
+        self.sent.lock().unwrap().push(Sent::Form {
+            trigger_id: trigger_id.to_string(),
+            form: form.clone(),
+        });
+        Ok(())
+    }
+    async fn post_ephemeral(
+        &self,
+        channel: &ChannelId,
+        user: &SlackUserId,
+        notice: &Notice,
+    ) -> Result<(), SlackError> {
+        let mrkdwn = format!(
+            "{}\n{}",
+            messages::notice(notice).to_mrkdwn(),
+            serde_json::to_string(&blocks::notice(notice)).unwrap_or_default()
+        );
+        self.sent.lock().unwrap().push(Sent::Ephemeral {
+            channel: channel.clone(),
+            to: user.clone(),
+            notice: notice.clone(),
+            mrkdwn,
         });
         Ok(())
     }
@@ -320,7 +395,7 @@ impl Env {
             user: SlackUserId::parse(user).unwrap(),
             channel: ChannelId::parse(CHANNEL).unwrap(),
             text: text.to_string(),
-            response_url: response_url(user),
+            response_url: response_url(user).into(),
             trigger_id: Some(format!("trigger.{n}")),
         });
         self.app.settle().await;
@@ -501,6 +576,14 @@ impl LaggyIam {
 
 #[async_trait]
 impl Iam for LaggyIam {
+    async fn list_roles(
+        &self,
+        account: &AccountId,
+        query: &str,
+        limit: usize,
+    ) -> Result<RoleList, IamError> {
+        self.inner.list_roles(account, query, limit).await
+    }
     async fn get_role(&self, role: &RoleArn) -> Result<RoleInfo, IamError> {
         self.inner.get_role(role).await
     }

@@ -1,0 +1,298 @@
+//! The request form (issue 14 part 5, SPEC §12): `/revoke-role` with no arguments opens it, the
+//! type-ahead lists the configured accounts' roles with protected ones marked, and a submission
+//! makes the same request as the one-line form; refusals show in the form or, when they need IAM,
+//! as an ephemeral message in the channel.
+
+use revoke_role_bot::domain::audit::EventKind;
+use revoke_role_bot::domain::ids::{ChannelId, SlackUserId};
+use revoke_role_bot::domain::request::{Failure, State};
+use revoke_role_bot::ports::AuditStore;
+use revoke_role_bot::service::modal::{FormField, FormProblem, FormSubmission, RoleOptions};
+use revoke_role_bot::service::notice::{Notice, SubmitRefusal};
+use revoke_role_bot::slack::form;
+
+use crate::support::*;
+
+fn submission(user: &str, view: &str, role: Option<&str>, reason: &str) -> FormSubmission {
+    FormSubmission {
+        user: SlackUserId::parse(user).unwrap(),
+        channel: ChannelId::parse(CHANNEL).unwrap(),
+        view_id: view.to_string(),
+        role: role.map(str::to_string),
+        reason: Some(reason.to_string()),
+    }
+}
+
+#[tokio::test]
+async fn an_empty_command_opens_the_form_and_help_still_shows_usage() {
+    let env = Env::new();
+    let notice = env.command(ALICE, "  ").await;
+    assert!(matches!(notice, Notice::OpeningForm), "{notice:?}");
+    let forms = env.slack.forms();
+    assert_eq!(forms.len(), 1);
+    assert_eq!(forms[0].0, "trigger.1");
+    assert_eq!(forms[0].1.channel.as_str(), CHANNEL);
+    assert!(matches!(env.command(ALICE, "help").await, Notice::Usage));
+    assert_eq!(env.slack.forms().len(), 1, "help opens no form");
+}
+
+#[tokio::test]
+async fn a_form_slack_refuses_to_open_is_said_with_the_usage() {
+    let env = Env::new();
+    *env.slack.forms_fail.lock().unwrap() = true;
+    env.command(ALICE, "").await;
+    let replies = env.slack.replies_to(ALICE);
+    assert!(
+        matches!(&replies[..], [(Notice::FormNotOpened { slack_error }, text)]
+            if slack_error == "expired_trigger_id" && text.contains("could not be opened (expired_trigger_id)") && text.contains("/revoke-role <role> <reason>")),
+        "{replies:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_type_ahead_lists_configured_roles_and_marks_protected_ones() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    env.iam.inner.add_role(&role("app-deploy"), &[]);
+    env.iam.inner.add_role(&role("break-glass-admin"), &[]);
+    // A role in an account the bot is not configured for is never offered.
+    env.iam
+        .inner
+        .add_role(&arn("arn:aws:iam::222222222222:role/app-elsewhere"), &[]);
+    let alice = SlackUserId::parse(ALICE).unwrap();
+    let RoleOptions::Roles {
+        options,
+        more,
+        unavailable,
+    } = env.app.role_options(&alice, "").await
+    else {
+        panic!()
+    };
+    assert!(!more && unavailable.is_empty());
+    let names: Vec<_> = options.iter().map(|o| o.role.name().to_string()).collect();
+    assert_eq!(names, vec!["app", "app-deploy", "break-glass-admin"]);
+    assert!(options[0].protection.is_none());
+    assert!(options[2].protection.is_some());
+    let json = form::options_json(&env.app.role_options(&alice, "").await);
+    assert_eq!(
+        json["options"][0]["value"],
+        "arn:aws:iam::111111111111:role/app"
+    );
+    assert_eq!(json["options"][0]["text"]["text"], "prod/app");
+    assert_eq!(
+        json["options"][2]["text"]["text"],
+        "🔒 prod/break-glass-admin (protected: roles.protect)"
+    );
+    // Type-ahead: what was typed narrows the list, ignoring case.
+    let RoleOptions::Roles { options, .. } = env.app.role_options(&alice, "DEPLOY").await else {
+        panic!()
+    };
+    assert_eq!(options.len(), 1);
+    assert_eq!(options[0].role, role("app-deploy"));
+    // Someone who may not ask sees no role names.
+    let eve = SlackUserId::parse(EVE).unwrap();
+    assert_eq!(
+        env.app.role_options(&eve, "").await,
+        RoleOptions::NotARequester
+    );
+    assert_eq!(
+        form::options_json(&RoleOptions::NotARequester)["options"][0]["value"],
+        "!not-a-requester"
+    );
+}
+
+#[tokio::test]
+async fn a_submitted_form_makes_the_same_request_as_the_one_line_form() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &["web"]);
+    let chosen = role("app").to_string();
+    env.app
+        .on_form_submission(submission(
+            ALICE,
+            "V1",
+            Some(&chosen),
+            "  INC-7 keys leaked  ",
+        ))
+        .unwrap();
+    env.app.settle().await;
+    let from_form = env.slack.cards().pop().expect("a card").request;
+    // The same, typed.
+    env.command(BOB, "prod/app INC-7 keys leaked").await;
+    let typed = env.slack.cards().pop().expect("a card").request;
+    assert_eq!(from_form.role(), typed.role());
+    assert_eq!(from_form.reason(), "INC-7 keys leaked");
+    assert_eq!(from_form.reason(), typed.reason());
+    assert_eq!(from_form.preview(), typed.preview());
+    assert_eq!(from_form.requester().as_str(), ALICE);
+    assert_eq!(from_form.state(), State::Pending);
+    let kinds: Vec<_> = env
+        .events(from_form.id())
+        .await
+        .iter()
+        .map(|e| e.draft.kind)
+        .collect();
+    assert_eq!(kinds, vec![EventKind::Requested]);
+    // The same form delivered twice makes one request.
+    env.app
+        .on_form_submission(submission(ALICE, "V1", Some(&chosen), "INC-7 keys leaked"))
+        .unwrap();
+    env.app.settle().await;
+    assert_eq!(env.slack.cards().len(), 2);
+    // What the one-line form answers through response_url comes ephemerally, once.
+    let told = env.slack.ephemeral_to(ALICE);
+    assert!(
+        matches!(&told[..], [(c, Notice::AwaitingApproval(id), _)] if id == from_form.id() && c.as_str() == CHANNEL),
+        "{told:?}"
+    );
+}
+
+#[tokio::test]
+async fn what_needs_no_network_is_refused_in_the_form() {
+    let env = Env::new();
+    let problems = env
+        .app
+        .on_form_submission(submission(ALICE, "V2", None, "no"))
+        .unwrap_err();
+    assert_eq!(
+        problems,
+        vec![
+            (FormField::Role, FormProblem::NoRole),
+            (FormField::Reason, FormProblem::ReasonLength { len: 2 })
+        ]
+    );
+    let json = form::errors_json(&problems);
+    assert_eq!(json["response_action"], "errors");
+    assert_eq!(json["errors"]["role"], "Choose a role from the list.");
+    assert!(
+        json["errors"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("3–500 characters (this one has 2)")
+    );
+    let long = "x".repeat(501);
+    let problems = env
+        .app
+        .on_form_submission(submission(
+            ALICE,
+            "V3",
+            Some(&role("app").to_string()),
+            &long,
+        ))
+        .unwrap_err();
+    assert_eq!(
+        problems,
+        vec![(FormField::Reason, FormProblem::ReasonLength { len: 501 })]
+    );
+    // A placeholder option is not a role; a role in another account is not configured.
+    let problems = env
+        .app
+        .on_form_submission(submission(ALICE, "V4", Some("!unavailable"), "INC-1 x"))
+        .unwrap_err();
+    assert_eq!(problems, vec![(FormField::Role, FormProblem::NoRole)]);
+    let problems = env
+        .app
+        .on_form_submission(submission(
+            ALICE,
+            "V5",
+            Some("arn:aws:iam::222222222222:role/app"),
+            "INC-1 x",
+        ))
+        .unwrap_err();
+    assert!(
+        matches!(
+            &problems[..],
+            [(FormField::Role, FormProblem::Unresolvable(_))]
+        ),
+        "{problems:?}"
+    );
+    env.app.settle().await;
+    assert!(env.slack.cards().is_empty());
+}
+
+#[tokio::test]
+async fn a_protected_role_is_refused_in_the_form_and_the_refusal_recorded() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("break-glass-admin"), &[]);
+    let problems = env
+        .app
+        .on_form_submission(submission(
+            ALICE,
+            "V6",
+            Some(&role("break-glass-admin").to_string()),
+            "INC-1 <!channel>",
+        ))
+        .unwrap_err();
+    assert!(
+        matches!(
+            &problems[..],
+            [(FormField::Role, FormProblem::Protected { .. })]
+        ),
+        "{problems:?}"
+    );
+    let json = form::errors_json(&problems);
+    assert_eq!(
+        json["errors"]["role"],
+        "`arn:aws:iam::111111111111:role/break-glass-admin` is protected by the bot's configuration (`arn:aws:iam::*:role/break-glass-*`)."
+    );
+    env.app.settle().await;
+    assert!(env.slack.cards().is_empty());
+    let (events, _) = env.store.inner.whole_chain().await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| e.draft.kind == EventKind::RequestRefused
+                && e.draft.detail.as_deref() == Some("protected_role")),
+        "{events:?}"
+    );
+}
+
+#[tokio::test]
+async fn refusals_that_need_iam_or_slack_arrive_ephemerally_in_the_channel() {
+    let env = Env::new();
+    // No such role: only GetRole can tell.
+    env.app
+        .on_form_submission(submission(
+            ALICE,
+            "V7",
+            Some(&role("ghost").to_string()),
+            "INC-1 keys",
+        ))
+        .unwrap();
+    // Not a requester: only the access list (through Slack) can tell.
+    env.iam.inner.add_role(&role("app"), &[]);
+    env.app
+        .on_form_submission(submission(
+            EVE,
+            "V8",
+            Some(&role("app").to_string()),
+            "INC-1 keys",
+        ))
+        .unwrap();
+    env.app.settle().await;
+    assert!(env.slack.cards().is_empty());
+    let alice = env.slack.ephemeral_to(ALICE);
+    assert!(
+        matches!(&alice[..], [(channel, Notice::RequestRefused { why: SubmitRefusal::Iam { failure: Failure::RoleNotFound, .. }, recorded: true }, text)]
+            if channel.as_str() == CHANNEL && text.contains("does not exist")),
+        "{alice:?}"
+    );
+    let eve = env.slack.ephemeral_to(EVE);
+    assert!(
+        matches!(
+            &eve[..],
+            [(
+                _,
+                Notice::RequestRefused {
+                    why: SubmitRefusal::NotARequester,
+                    ..
+                },
+                _
+            )]
+        ),
+        "{eve:?}"
+    );
+    assert!(
+        env.slack.replies_to(ALICE).is_empty(),
+        "no response_url for a form"
+    );
+}
