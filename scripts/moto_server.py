@@ -1,4 +1,9 @@
-"""moto_server for the test suite: IAM and STS on 127.0.0.1 (DynamoDB is DynamoDB Local's).
+"""moto_server for the test suite: IAM, STS and sso-admin on 127.0.0.1 (DynamoDB is DynamoDB Local's).
+
+moto has no DescribePermissionSetProvisioningStatus: this server answers it, from a script a test
+sets per permission set with POST /_test/provisioning ({"<permission set ARN>": [{"Status":
+"IN_PROGRESS"|"SUCCEEDED"|"FAILED", "FailureReason": "..."}, ...]}); ProvisionPermissionSet of a
+scripted set reports its first entry, each status call the next. Unscripted sets succeed at once.
 
 It counts IAM writes and AssumeRole calls per role (GET /_test/calls) so tests can assert
 "exactly one PutRolePolicy", and can inject IAM and STS errors (POST /_test/faults) for error
@@ -11,6 +16,7 @@ import io
 import json
 import sys
 import threading
+import uuid
 from urllib.parse import parse_qs
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
@@ -20,6 +26,8 @@ lock = threading.Lock()
 calls = collections.Counter()
 # "Action:RoleName" (AssumeRole: "AssumeRole:RoleArn") -> {"status": 400, "code": "AccessDenied", "message": "...", "times": n}
 faults = {}
+provisioning = {}  # permission set ARN -> scripted states, first first
+provision_requests = {}  # request id -> permission set ARN
 moto_app = DomainDispatcherApplication(create_backend_app)
 
 FAULT_XML = """<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>
@@ -44,6 +52,25 @@ def app(environ, start_response):
             faults.clear()
             faults.update(json.loads(raw or b"{}"))
             return respond(start_response, "200 OK", "{}")
+        if path == "/_test/provisioning":
+            provisioning.update(json.loads(raw or b"{}"))
+            return respond(start_response, "200 OK", "{}")
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.endswith(".DescribePermissionSetProvisioningStatus"):
+            request_id = json.loads(raw or b"{}").get("ProvisionPermissionSetRequestId", "")
+            arn = provision_requests.get(request_id, "")
+            calls[f"DescribePermissionSetProvisioningStatus:{arn}"] += 1
+            body = provisioning_status(arn, request_id)
+            return respond(start_response, "200 OK", json.dumps(body), "application/x-amz-json-1.1")
+        if target.endswith(".ProvisionPermissionSet"):
+            arn = json.loads(raw or b"{}").get("PermissionSetArn", "")
+            calls[f"ProvisionPermissionSet:{arn}"] += 1
+            if provisioning.get(arn):
+                list(moto_app(environ, lambda *a, **k: None))
+                request_id = str(uuid.uuid4())
+                provision_requests[request_id] = arn
+                body = provisioning_status(arn, request_id)
+                return respond(start_response, "200 OK", json.dumps(body), "application/x-amz-json-1.1")
         form = parse_qs(raw.decode("utf-8", "replace")) if b"Action=" in raw else {}
         action = form.get("Action", [""])[0]
         role = form.get("RoleName", form.get("RoleArn", [""]))[0]
@@ -62,6 +89,15 @@ def app(environ, start_response):
             calls[key] += 1
         # Consume the response inside the lock so moto's work is finished before the next request.
         return list(moto_app(environ, start_response))
+
+
+def provisioning_status(arn, request_id):
+    script = provisioning.get(arn) or []
+    step = script.pop(0) if script else {"Status": "SUCCEEDED"}
+    status = {"Status": step["Status"], "RequestId": request_id, "PermissionSetArn": arn}
+    if "FailureReason" in step:
+        status["FailureReason"] = step["FailureReason"]
+    return {"PermissionSetProvisioningStatus": status}
 
 
 class Handler(WSGIRequestHandler):

@@ -13,6 +13,7 @@ mod form;
 mod helpers;
 mod lifecycle;
 mod operations;
+mod permission_sets;
 mod refusals;
 mod resilience;
 mod revocation;

@@ -1,0 +1,207 @@
+//! Identity Center permission sets end to end (SPEC §10): the real server, moto's sso-admin (with
+//! the fixture answering DescribePermissionSetProvisioningStatus), DynamoDB Local and the fake Slack.
+
+use aws_sdk_ssoadmin::Client as SsoAdmin;
+use revoke_role_bot::domain::audit::EventKind;
+use revoke_role_bot::domain::request::State;
+use serde_json::json;
+
+use crate::helpers::*;
+
+struct PermissionSet {
+    instance: String,
+    arn: String,
+    name: String,
+}
+
+async fn permission_set(inline: Option<&str>) -> PermissionSet {
+    let sso = SsoAdmin::new(&aws_config().await);
+    let instance = sso.list_instances().send().await.unwrap().instances()[0]
+        .instance_arn()
+        .unwrap()
+        .to_string();
+    let name = unique("DataEng");
+    let arn = sso
+        .create_permission_set()
+        .instance_arn(&instance)
+        .name(&name)
+        .session_duration("PT4H")
+        .send()
+        .await
+        .unwrap()
+        .permission_set()
+        .unwrap()
+        .permission_set_arn()
+        .unwrap()
+        .to_string();
+    if let Some(doc) = inline {
+        sso.put_inline_policy_to_permission_set()
+            .instance_arn(&instance)
+            .permission_set_arn(&arn)
+            .inline_policy(doc)
+            .send()
+            .await
+            .unwrap();
+    }
+    sso.create_account_assignment()
+        .instance_arn(&instance)
+        .permission_set_arn(&arn)
+        .target_id(ACCOUNT)
+        .target_type(aws_sdk_ssoadmin::types::TargetType::AwsAccount)
+        .principal_type(aws_sdk_ssoadmin::types::PrincipalType::User)
+        .principal_id("u-alice")
+        .send()
+        .await
+        .unwrap();
+    // Provisioned once already, as an assigned permission set is (moto lists its accounts then).
+    sso.provision_permission_set()
+        .instance_arn(&instance)
+        .permission_set_arn(&arn)
+        .target_type(aws_sdk_ssoadmin::types::ProvisionTargetType::AwsAccount)
+        .target_id(ACCOUNT)
+        .send()
+        .await
+        .unwrap();
+    PermissionSet {
+        instance,
+        arn,
+        name,
+    }
+}
+
+async fn inline_policy(ps: &PermissionSet) -> serde_json::Value {
+    let sso = SsoAdmin::new(&aws_config().await);
+    let doc = sso
+        .get_inline_policy_for_permission_set()
+        .instance_arn(&ps.instance)
+        .permission_set_arn(&ps.arn)
+        .send()
+        .await
+        .unwrap()
+        .inline_policy()
+        .unwrap_or_default()
+        .to_string();
+    serde_json::from_str(&doc).expect("the inline policy is JSON")
+}
+
+async fn script_provisioning(ps: &PermissionSet, states: serde_json::Value) {
+    reqwest::Client::new()
+        .post(format!("{}/_test/provisioning", moto_endpoint()))
+        .body(json!({ (ps.arn.clone()): states }).to_string())
+        .send()
+        .await
+        .unwrap();
+}
+
+async fn spawn_with_identity_center(instance: &str) -> TestApp {
+    let ic = format!(
+        "\n[identity_center]\ninstance_arn = \"{instance}\"\nregion = \"us-east-1\"\naccount = \"prod\"\n"
+    );
+    Spawn::new().config(move |c| c + &ic).start().await
+}
+
+const READ_LAKE: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReadLake","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::lake/*"]}]}"#;
+
+#[tokio::test]
+async fn a_permission_set_is_revoked_provisioned_after_waiting_and_verified() {
+    let ps = permission_set(Some(READ_LAKE)).await;
+    let app = spawn_with_identity_center(&ps.instance).await;
+    script_provisioning(
+        &ps,
+        json!([{"Status": "IN_PROGRESS"}, {"Status": "IN_PROGRESS"}, {"Status": "SUCCEEDED"}]),
+    )
+    .await;
+
+    app.command(
+        ALICE,
+        &format!("permission-set {} INC-70 laptop stolen", ps.name),
+    )
+    .await;
+    let request = app.request_from_card(0).await;
+    assert_eq!(request.permission_set().unwrap().arn, ps.arn);
+    let card = app.slack_received("/chat.postMessage").await[0].to_string();
+    for expected in [
+        ps.name.as_str(),
+        "Every user of this permission set",
+        "4 h",
+        ACCOUNT,
+    ] {
+        assert!(card.contains(expected), "{expected} missing: {card}");
+    }
+
+    app.click(BOB, "approve", request.id()).await;
+    let done = app.wait_state(request.id(), State::Applied).await;
+    assert!(done.written().unwrap().verified);
+    let policy = inline_policy(&ps).await;
+    let statements = policy["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 2, "{policy}");
+    assert_eq!(statements[0]["Sid"], "ReadLake");
+    assert_eq!(statements[1]["Sid"], "AWSRevokeOlderSessions");
+    assert_eq!(
+        statements[1]["Condition"]["DateLessThan"]["aws:TokenIssueTime"],
+        done.cutoff().unwrap().to_string()
+    );
+    let calls = moto_calls().await;
+    let waited = format!("DescribePermissionSetProvisioningStatus:{}", ps.arn);
+    assert_eq!(calls.get(&waited).copied(), Some(2), "{calls:?}");
+    let thread = app.slack_thread().await;
+    assert!(
+        thread.iter().any(|m| m["text"]
+            .as_str()
+            .is_some_and(|t| t.contains("provisioning the permission set"))),
+        "{thread:?}"
+    );
+    let events = app.events(request.id()).await;
+    assert_eq!(events[0].draft.role_arn.as_deref(), Some(ps.arn.as_str()));
+    assert_eq!(events.last().unwrap().draft.kind, EventKind::Applied);
+
+    app.command(CAROL, &format!("status {}", request.id()))
+        .await;
+    let status = app.reply_text(CAROL, 1).await;
+    assert!(
+        status.contains("applied") && status.contains(&ps.arn),
+        "{status}"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_provisioning_ends_failed_with_awss_reason_and_unknown_sets_are_refused() {
+    let ps = permission_set(None).await;
+    let app = spawn_with_identity_center(&ps.instance).await;
+    script_provisioning(
+        &ps,
+        json!([{"Status": "FAILED", "FailureReason": "Account 123456789012 is suspended <!here>"}]),
+    )
+    .await;
+    app.command(ALICE, &format!("permission-set {} INC-71 keys", ps.name))
+        .await;
+    let request = app.request_from_card(0).await;
+    app.click(BOB, "approve", request.id()).await;
+    app.wait_state(request.id(), State::Failed).await;
+    let update = eventually("the card shows the provisioning failure", || async {
+        app.slack_received("/chat.update")
+            .await
+            .into_iter()
+            .map(|v| v.to_string())
+            .find(|t| t.contains("suspended"))
+    })
+    .await;
+    assert!(
+        update.contains("&lt;!here&gt;") && !update.contains("<!here>"),
+        "{update}"
+    );
+
+    app.command(ALICE, "permission-set NoSuchSet INC-72 keys")
+        .await;
+    let text = app.reply_text(ALICE, 2).await;
+    assert!(text.contains("There is no permission set"), "{text}");
+}
+
+#[tokio::test]
+async fn without_identity_center_a_permission_set_is_refused_with_how_to_configure_it() {
+    let app = spawn_app().await;
+    app.command(ALICE, "permission-set DataEngineer INC-73 keys")
+        .await;
+    let text = app.reply_text(ALICE, 1).await;
+    assert!(text.contains("[identity_center]"), "{text}");
+}
