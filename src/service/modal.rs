@@ -109,19 +109,31 @@ impl App {
     /// The roles whose name contains `query`, across the configured accounts, for a requester.
     /// Role names are not shown to someone who may not ask for a revocation.
     pub async fn role_options(&self, user: &SlackUserId, query: &str) -> RoleOptions {
-        match self.authz.is_member(&self.settings.requesters, user).await {
-            Ok(true) => {}
-            Ok(false) => return RoleOptions::NotARequester,
-            Err(e) => {
+        // One budget for the whole answer: the membership check (through Slack for user groups)
+        // and the listing together.
+        let deadline = tokio::time::Instant::now() + OPTIONS_BUDGET;
+        let member = tokio::time::timeout_at(
+            deadline,
+            self.authz.is_member(&self.settings.requesters, user),
+        )
+        .await;
+        match member {
+            Ok(Ok(true)) => {}
+            Ok(Ok(false)) => return RoleOptions::NotARequester,
+            Ok(Err(e)) => {
                 warn!(error = %error_chain(&e), "membership check failed");
+                return RoleOptions::MembershipUnknown;
+            }
+            Err(_) => {
+                warn!("membership check took too long for the type-ahead");
                 return RoleOptions::MembershipUnknown;
             }
         }
         let query = query.trim();
         let lists =
             futures_util::future::join_all(self.settings.accounts.iter().map(|a| async move {
-                let listed = tokio::time::timeout(
-                    OPTIONS_BUDGET,
+                let listed = tokio::time::timeout_at(
+                    deadline,
                     self.iam.list_roles(&a.id, query, ROLE_LIST_MAX),
                 )
                 .await;
@@ -218,7 +230,11 @@ impl App {
             && self.reserved_role_permission_set(spec).is_none()
         {
             match self.settings.resolve_role(spec) {
-                Err(e) => problems.push((FormField::Role, FormProblem::Unresolvable(e))),
+                Err(e) => {
+                    let role_text = form.role.clone().unwrap_or_default();
+                    self.record_form_refusal(&form, &role_text, reason, "unresolvable_role");
+                    problems.push((FormField::Role, FormProblem::Unresolvable(e)));
+                }
                 Ok(arn) => {
                     // Refusing on what was chosen is safe; allowing is decided on the canonical
                     // role IAM returns, as for the one-line form.

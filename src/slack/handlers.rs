@@ -163,6 +163,21 @@ pub async fn form_answer(app: &Arc<App>, payload: FormPayload) -> Value {
     }
 }
 
+/// A Socket Mode envelope carrying a form payload: its acknowledgement, with the options or the
+/// form's errors as its payload. `None` when the envelope is not about the form.
+pub async fn form_envelope_ack(app: &Arc<App>, envelope: &Value) -> Option<Value> {
+    if envelope["type"] != "interactive" {
+        return None;
+    }
+    let id = envelope["envelope_id"].as_str()?;
+    let payload = form::decode(&envelope["payload"]).ok()??;
+    app.metrics().request(Endpoint::SocketMode, Outcome::Ok);
+    Some(match form_answer(app, payload).await {
+        Value::Null => serde_json::json!({"envelope_id": id}),
+        answer => serde_json::json!({"envelope_id": id, "payload": answer}),
+    })
+}
+
 fn form_response(answer: Value) -> Response {
     match answer {
         // An empty 200 closes the form.

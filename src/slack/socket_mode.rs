@@ -18,7 +18,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tracing::{error, info, warn};
 
 use super::client::{OpenError, SlackWebApi};
-use super::handlers::{Interaction, decode_command_json, decode_interaction_json, reply_json};
+use super::handlers::{
+    Interaction, decode_command_json, decode_interaction_json, form_envelope_ack, reply_json,
+};
 use crate::metrics::{Endpoint, Outcome};
 use crate::service::App;
 
@@ -218,7 +220,13 @@ impl SocketMode {
                             return Ok(Ended::Closed { greeted });
                         }
                         _ => {
-                            if let Some(ack) = answer(app, &envelope) {
+                            // The form's options and submissions are answered in their acknowledgement (the
+                            // type-ahead may wait on IAM, up to `service::modal::OPTIONS_BUDGET`).
+                            let ack = match form_envelope_ack(app, &envelope).await {
+                                Some(ack) => Some(ack),
+                                None => answer(app, &envelope),
+                            };
+                            if let Some(ack) = ack {
                                 self.send(&mut tx, Message::Text(ack.to_string().into()))
                                     .await?;
                             }

@@ -376,3 +376,60 @@ async fn the_health_subcommand_exits_0_only_when_the_bot_is_ready() {
     assert_eq!(code, Some(0), "{out}{err}");
     assert_eq!(out.trim(), "ready: ready");
 }
+
+/// The request form over Socket Mode: the type-ahead's options and a refused submission come back
+/// in the envelope's acknowledgement; an accepted submission closes the form and posts the card.
+#[tokio::test]
+async fn the_request_form_over_socket_mode() {
+    let s = SocketSlack::start(SlackTimeouts::default().socket_silence).await;
+    let iam = aws_sdk_iam::Client::new(&s.aws);
+    let tag = unique("sockfrm");
+    let role = format!("{tag}-app");
+    let arn = iam
+        .create_role()
+        .role_name(&role)
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+        .send()
+        .await
+        .unwrap()
+        .role()
+        .unwrap()
+        .arn()
+        .to_string();
+    let mut ws = s.greeted().await;
+    send(
+        &mut ws,
+        json!({"envelope_id": "f-1", "type": "interactive", "payload": {
+            "type": "block_suggestion", "user": {"id": ALICE}, "action_id": "role",
+            "block_id": "role", "value": tag}}),
+    )
+    .await;
+    let ack = next_json(&mut ws).await;
+    assert_eq!(ack["envelope_id"], "f-1");
+    assert_eq!(ack["payload"]["options"][0]["value"], arn.as_str(), "{ack}");
+
+    let submission = |id: &str, reason: &str| {
+        json!({"envelope_id": id, "type": "interactive", "payload": {
+            "type": "view_submission", "user": {"id": ALICE},
+            "view": {"id": format!("V-{id}"), "callback_id": "revoke_role_modal", "private_metadata": CHANNEL,
+                     "state": {"values": {
+                        "role": {"role": {"type": "external_select", "selected_option": {"value": arn}}},
+                        "reason": {"reason": {"type": "plain_text_input", "value": reason}}}}}}})
+    };
+    send(&mut ws, submission("f-2", "x")).await;
+    let ack = next_json(&mut ws).await;
+    assert_eq!(ack["envelope_id"], "f-2");
+    assert_eq!(ack["payload"]["response_action"], "errors", "{ack}");
+    assert!(ack["payload"]["errors"]["reason"].is_string(), "{ack}");
+
+    send(&mut ws, submission("f-3", "INC-31 leaked")).await;
+    assert_eq!(next_json(&mut ws).await, json!({"envelope_id": "f-3"}));
+    eventually("the card", || async {
+        let reqs = s.slack.received_requests().await.unwrap_or_default();
+        reqs.into_iter()
+            .filter(|r| r.url.path() == "/chat.postMessage")
+            .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+            .find(|c| c.to_string().contains(&role))
+    })
+    .await;
+}

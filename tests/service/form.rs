@@ -207,6 +207,14 @@ async fn what_needs_no_network_is_refused_in_the_form() {
     );
     env.app.settle().await;
     assert!(env.slack.cards().is_empty());
+    // As for the one-line form, a role outside the configured accounts is a recorded refusal.
+    let (events, _) = env.store.inner.whole_chain().await.unwrap();
+    let refused: Vec<_> = events
+        .iter()
+        .filter(|e| e.draft.kind == EventKind::RequestRefused)
+        .map(|e| e.draft.detail.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(refused, vec!["unresolvable_role".to_string()]);
 }
 
 #[tokio::test]
