@@ -104,18 +104,15 @@ impl App {
                 Ok(appended) => {
                     info!(state = next.state().as_str(), "transition");
                     let witness = Witness::of(&appended);
-                    if ctx.action == Action::Approve {
-                        self.timeline(
-                            &next,
-                            ThreadNote::Approval {
-                                by: ctx.user.clone(),
-                                count: next.approvals().len() as u32,
-                                required: next.approvals_required(),
-                            },
-                        )
-                        .await;
-                    }
+                    let approval = (ctx.action == Action::Approve).then(|| ThreadNote::Approval {
+                        by: ctx.user.clone(),
+                        count: next.approvals().len() as u32,
+                        required: next.approvals_required(),
+                    });
                     if next.state() != State::Approved {
+                        if let Some(note) = approval {
+                            self.timeline(&next, note).await;
+                        }
                         let closed = !next.state().is_open();
                         self.update_card(&next, closed.then_some(witness)).await;
                         if closed {
@@ -123,11 +120,17 @@ impl App {
                         }
                         return;
                     }
-                    // The policy does not wait for Slack: the "approved" card update and the
-                    // IAM write run together, and the outcome's update follows both.
+                    // The policy does not wait for Slack: the thread reply, the "approved" card
+                    // update and the IAM write run together, and the outcome's update follows.
                     let approved_at = Instant::now();
+                    let slack = async {
+                        if let Some(note) = approval {
+                            self.timeline(&next, note).await;
+                        }
+                        self.update_card(&next, None).await;
+                    };
                     let (_, outcome) = tokio::join!(
-                        self.update_card(&next, None),
+                        slack,
                         self.write_and_record(next.clone(), Some(approved_at))
                     );
                     if let Some((done, witness)) = outcome {
