@@ -1,6 +1,7 @@
 """Latency a person feels (issue 14 part 1), against the real server with AWS latency injected.
 
-moto (scripts/moto_server.py) sits behind two delaying HTTP proxies: every IAM and STS call takes
+The emulators (moto for IAM and STS, DynamoDB Local for DynamoDB, or moto's own DynamoDB when no
+--ddb-port is given) sit behind two delaying HTTP proxies: every IAM and STS call takes
 IAM_DELAY_MS more (150 ms by default), every DynamoDB call DDB_DELAY_MS more (10 ms), as against a
 real region. The release binary runs `revoke-role-bot serve` with the standard AWS endpoint
 variables pointed at the proxies and SLACK_API_URL at a fake Slack here that records every call
@@ -16,7 +17,7 @@ call with its start and end, so each round also counts the IAM calls on the path
 them ran one after the other (overlapping calls are one round trip).
 
 Usage (bench/latency.sh sets this up): python bench/latency.py --bin target/release/revoke-role-bot \
-    --moto-port PORT [--rounds N] [--out target/bench]
+    --moto-port PORT [--ddb-port PORT] [--rounds N] [--out target/bench]
 """
 
 import argparse
@@ -111,7 +112,7 @@ def encode_head(start, headers):
 
 
 class DelayProxy:
-    """Forwards each request to moto; half the delay before, half after (a round trip's two legs).
+    """Forwards each request to an emulator; half the delay before, half after (a round trip's two legs).
     Every call is logged: service, action, start, end, and the body for later matching."""
 
     def __init__(self, name, delay_s, upstream_port, log):
@@ -144,7 +145,7 @@ class DelayProxy:
                 await up_writer.drain()
                 resp = await read_head(up_reader)
                 if resp is None:
-                    raise ConnectionError("moto closed the connection")
+                    raise ConnectionError("the emulator closed the connection")
                 rstart, rheaders = resp
                 raw_resp, _ = await read_body(up_reader, rheaders, until_eof=header(rheaders, "content-length") is None
                                               and "chunked" not in (header(rheaders, "transfer-encoding") or "").lower())
@@ -349,14 +350,15 @@ def timeline(inside, t0):
 async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True)
-    ap.add_argument("--moto-port", type=int, required=True)
+    ap.add_argument("--moto-port", type=int, required=True, help="moto_server: IAM and STS")
+    ap.add_argument("--ddb-port", type=int, help="DynamoDB (DynamoDB Local); moto's own when not given")
     ap.add_argument("--rounds", type=int, default=int(os.environ.get("ROUNDS", "30")))
     ap.add_argument("--iam-ms", type=float, default=float(os.environ.get("IAM_DELAY_MS", "150")))
     ap.add_argument("--ddb-ms", type=float, default=float(os.environ.get("DDB_DELAY_MS", "10")))
     ap.add_argument("--think-ms", type=float, default=float(os.environ.get("THINK_MS", "1000")),
                     help="pause between the card and the click, as a person takes")
     ap.add_argument("--warmup", type=int, default=int(os.environ.get("WARMUP", "1")),
-                    help="rounds run first and not counted (connections, moto's first calls)")
+                    help="rounds run first and not counted (connections, the emulators' first calls)")
     ap.add_argument("--slack-ms", type=float, default=float(os.environ.get("SLACK_DELAY_MS", "0")),
                     help="how long the fake Slack takes to answer each call (0: at once)")
     ap.add_argument("--out", default="target/bench")
@@ -372,20 +374,22 @@ async def main():
     load_start = loadavg()
 
     moto = f"http://127.0.0.1:{args.moto_port}"
+    ddb_port = args.ddb_port or args.moto_port
+    dynamodb = f"http://127.0.0.1:{ddb_port}"
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
     iam = session.client("iam", endpoint_url=moto)
-    ddb = session.client("dynamodb", endpoint_url=moto)
+    ddb = session.client("dynamodb", endpoint_url=dynamodb)
 
     log = []
     slack = FakeSlack(args.slack_ms / 1000)
     iam_proxy = DelayProxy("iam", args.iam_ms / 1000, args.moto_port, log)
-    ddb_proxy = DelayProxy("dynamodb", args.ddb_ms / 1000, args.moto_port, log)
+    ddb_proxy = DelayProxy("dynamodb", args.ddb_ms / 1000, ddb_port, log)
     servers = [
         await asyncio.start_server(iam_proxy.handle, "127.0.0.1", 0),
         await asyncio.start_server(ddb_proxy.handle, "127.0.0.1", 0),
         await asyncio.start_server(slack.handle, "127.0.0.1", 0),
     ]
-    iam_port, ddb_port, slack_port = (s.sockets[0].getsockname()[1] for s in servers)
+    iam_proxy_port, ddb_proxy_port, slack_port = (s.sockets[0].getsockname()[1] for s in servers)
     slack_url = f"http://127.0.0.1:{slack_port}"
 
     suffix = str(int(time.time() * 1000))
@@ -415,8 +419,8 @@ async def main():
         AWS_CONFIG_FILE=os.path.join(work, "config"),
         AWS_SHARED_CREDENTIALS_FILE=os.path.join(work, "credentials"),
     )
-    # The table is made directly against moto, without the injected latency.
-    made = subprocess.run([args.bin, "create-table", "--config", config], env={**env, "AWS_ENDPOINT_URL": moto},
+    # The table is made directly, without the injected latency.
+    made = subprocess.run([args.bin, "create-table", "--config", config], env={**env, "AWS_ENDPOINT_URL_DYNAMODB": dynamodb},
                           capture_output=True, text=True)
     if made.returncode != 0:
         sys.exit(f"create-table failed: {made.stdout}{made.stderr}")
@@ -434,9 +438,9 @@ async def main():
 
     serve_env = dict(env)
     serve_env.update(
-        AWS_ENDPOINT_URL_IAM=f"http://127.0.0.1:{iam_port}",
-        AWS_ENDPOINT_URL_STS=f"http://127.0.0.1:{iam_port}",
-        AWS_ENDPOINT_URL_DYNAMODB=f"http://127.0.0.1:{ddb_port}",
+        AWS_ENDPOINT_URL_IAM=f"http://127.0.0.1:{iam_proxy_port}",
+        AWS_ENDPOINT_URL_STS=f"http://127.0.0.1:{iam_proxy_port}",
+        AWS_ENDPOINT_URL_DYNAMODB=f"http://127.0.0.1:{ddb_proxy_port}",
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_BOT_TOKEN="xoxb-bench",
         SLACK_API_URL=slack_url,
@@ -595,16 +599,17 @@ async def main():
         return str(min(xs)) if min(xs) == max(xs) else f"{min(xs)}–{max(xs)}"
 
     def own(service):
-        # What moto itself took: the call's whole time at the proxy, less the injected delay.
+        # What the emulator itself took: the call's whole time at the proxy, less the injected delay.
         delay = (args.iam_ms if service == "iam" else args.ddb_ms) / 1000
         v = sorted(c["end"] - c["start"] - delay for c in log if c["service"] == service)
         return f"p50 {1000 * percentile(v, 0.5):.1f} ms, p90 {1000 * percentile(v, 0.9):.1f} ms over {len(v)} calls"
 
     print()
     print(f"Load average (1 min) at the start and the end: {load_start} and {load_end} on {os.cpu_count()} CPUs.")
-    print(f"Injected: IAM/STS +{args.iam_ms:.0f} ms a call, DynamoDB +{args.ddb_ms:.0f} ms a call (half before moto, half after);"
+    print(f"IAM/STS on moto, DynamoDB on {'DynamoDB Local' if args.ddb_port else 'moto'}.")
+    print(f"Injected: IAM/STS +{args.iam_ms:.0f} ms a call, DynamoDB +{args.ddb_ms:.0f} ms a call (half before the emulator, half after);"
           f" the fake Slack answers after {args.slack_ms:.0f} ms.")
-    print(f"moto's own time per call (the proxy's time for it less the injected delay): IAM/STS {own('iam')};"
+    print(f"The emulators' own time per call (the proxy's time for it less the injected delay): IAM/STS {own('iam')};"
           f" DynamoDB {own('dynamodb')}.")
     print(f"{len(paths)} rounds (after {args.warmup} warm-up), one at a time; the server made {startup_calls} AWS calls while starting.")
     print()
