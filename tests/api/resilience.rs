@@ -360,3 +360,32 @@ async fn sigterm_lets_background_work_finish_and_exits_cleanly() {
             .contains("waiting for approval")
     }));
 }
+
+/// Issue 8, item 8: an SDK retry of a `TransactWriteItems` that did commit (its answer was lost)
+/// carries the same `ClientRequestToken`, so DynamoDB answers it as done instead of failing its
+/// conditions; without the token the approving click would read as a lost race and be refused as
+/// "already approved", leaving the policy to the next recovery pass. (The Rust SDK also fills the
+/// token itself when the caller does not; the bot sets one per attempt explicitly.)
+#[tokio::test]
+async fn a_committed_transaction_whose_answer_is_lost_is_not_mistaken_for_a_lost_race() {
+    let app = Spawn::new().proxied().start().await;
+    let (role, request) = app.role_with_request("lost-answer", "INC-43 leaked").await;
+    let lost = app
+        .proxies()
+        .dynamodb
+        .lose_response(&["TransactItems", "\"approved\""]);
+    app.click(BOB, "approve", request.id()).await;
+    app.wait_state(request.id(), State::Applied).await;
+    assert!(
+        lost.seen(),
+        "the approving transaction's answer was lost once"
+    );
+    assert!(
+        lost.body().contains("\"ClientRequestToken\""),
+        "the transaction carries an idempotency token: {}",
+        lost.body()
+    );
+    app.assert_applied_once(request.id(), &role).await;
+    let refused = app.slack_received(&format!("/respond/{BOB}")).await;
+    assert!(refused.is_empty(), "Bob was not refused: {refused:?}");
+}

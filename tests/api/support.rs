@@ -156,11 +156,16 @@ struct Hold {
     delay: Duration,
     status: u16,
     seen: Arc<AtomicU32>,
+    /// Forward the call, then answer `status` instead of the emulator's answer (a response lost
+    /// after the write was made).
+    lose_response: bool,
+    body: Arc<Mutex<String>>,
 }
 
 /// A call held by `Proxy::hold`.
 pub struct Held {
     seen: Arc<AtomicU32>,
+    body: Arc<Mutex<String>>,
 }
 
 impl Held {
@@ -174,6 +179,11 @@ impl Held {
 
     pub fn seen(&self) -> bool {
         self.seen.load(Ordering::SeqCst) > 0
+    }
+
+    /// The body of the call as it arrived.
+    pub fn body(&self) -> String {
+        self.body.lock().unwrap().clone()
     }
 }
 
@@ -229,8 +239,29 @@ impl Proxy {
             delay,
             status,
             seen: seen.clone(),
+            lose_response: false,
+            body: Arc::default(),
         });
-        Held { seen }
+        Held {
+            seen,
+            body: Arc::default(),
+        }
+    }
+
+    /// The next call whose body contains every one of `parts` reaches the emulator, which makes
+    /// the write, but its answer is lost: the caller gets a 500 and retries.
+    pub fn lose_response(&self, parts: &[&str]) -> Held {
+        let seen = Arc::new(AtomicU32::new(0));
+        let body = Arc::new(Mutex::new(String::new()));
+        self.state.holds.lock().unwrap().push(Hold {
+            parts: parts.iter().map(|p| p.to_string()).collect(),
+            delay: Duration::ZERO,
+            status: 500,
+            seen: seen.clone(),
+            lose_response: true,
+            body: body.clone(),
+        });
+        Held { seen, body }
     }
 }
 
@@ -252,8 +283,12 @@ async fn forward(
             .position(|h| h.parts.iter().all(|p| text.contains(p.as_str())));
         i.map(|i| holds.remove(i))
     };
-    if let Some(h) = held {
+    if let Some(h) = &held {
         h.seen.fetch_add(1, Ordering::SeqCst);
+        *h.body.lock().unwrap() = text.to_string();
+    }
+    let lost = held.as_ref().is_some_and(|h| h.lose_response);
+    if let Some(h) = held.filter(|h| !h.lose_response) {
         tokio::time::sleep(h.delay).await;
         let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"injected"}"#;
         return Ok(hyper::Response::builder()
@@ -292,5 +327,13 @@ async fn forward(
         }
     }
     let bytes = response.bytes().await.unwrap_or_default();
+    if lost {
+        let body = r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"response lost"}"#;
+        return Ok(hyper::Response::builder()
+            .status(500)
+            .header("content-type", "application/x-amz-json-1.0")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap());
+    }
     Ok(back.body(Full::new(bytes)).unwrap())
 }
