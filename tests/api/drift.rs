@@ -11,9 +11,10 @@ use crate::helpers::*;
 
 #[tokio::test]
 async fn a_deleted_deny_is_reported_in_the_thread_with_a_reapply_button_and_recorded() {
-    let app =
-        spawn_app_with(|c| c.replace("[access]", "[watch]\ndrift_check_every = \"1s\"\n[access]"))
-            .await;
+    let app = Spawn::new()
+        .config(|c| c.replace("[access]", "[watch]\ndrift_check_every = \"1s\"\n[access]"))
+        .start()
+        .await;
     let (role, request) = app
         .role_with_request("app-drift", "INC-91 keys in a log")
         .await;
