@@ -75,6 +75,10 @@ pub struct Settings {
     pub protect: Vec<ArnPattern>,
     pub accounts: Vec<Account>,
     pub identity_center: Option<IdentityCenter>,
+    /// How often an applied revocation's deny is re-read until its window has passed (SPEC §11).
+    pub drift_check_every: Duration,
+    /// Remove the deny once its window has passed (SPEC §11; off by default).
+    pub cleanup_after_window: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -202,6 +206,7 @@ struct RawFile {
     approval: Option<RawApproval>,
     access: Option<RawAccess>,
     roles: Option<RawRoles>,
+    watch: Option<RawWatch>,
     accounts: Option<Vec<RawAccount>>,
     identity_center: Option<RawIdentityCenter>,
 }
@@ -225,6 +230,13 @@ pub struct IdentityCenter {
     pub account: AccountId,
     /// Permission set names (or patterns with `*`) that may never be revoked from Slack.
     pub protect: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawWatch {
+    drift_check_every: Option<String>,
+    cleanup_after_window: Option<bool>,
 }
 
 #[derive(Deserialize)]
@@ -412,6 +424,14 @@ impl Settings {
         )?;
         let protect = patterns("roles.protect", roles.protect.unwrap_or_default())?;
 
+        let watch = raw.watch.unwrap_or(RawWatch {
+            drift_check_every: None,
+            cleanup_after_window: None,
+        });
+        let drift_check_every = duration("watch.drift_check_every", &watch.drift_check_every)?
+            .unwrap_or(Duration::from_secs(300));
+        let cleanup_after_window = watch.cleanup_after_window.unwrap_or(false);
+
         let raw_accounts = raw.accounts.unwrap_or_default();
         if raw_accounts.is_empty() {
             return Err(key_err(
@@ -548,6 +568,8 @@ impl Settings {
             protect,
             accounts,
             identity_center,
+            drift_check_every,
+            cleanup_after_window,
         })
     }
 
@@ -673,6 +695,28 @@ external_id = "xyz"
         assert!(err(&GOOD.replace("127.0.0.1:3000", "nowhere")).contains("`listen`"));
         assert!(err(&format!("{GOOD}\nbogus = 1")).contains("bogus"));
         assert!(err("[audit]\ntable = \"t-1\"\n[access]\nrequesters=[]\napprovers=[]\n[roles]\nallow=[]\n").contains("`accounts`"));
+    }
+
+    #[test]
+    fn watch_defaults_to_five_minutes_without_cleanup_and_takes_seconds() {
+        let s = Settings::from_toml(GOOD).unwrap();
+        assert_eq!(s.drift_check_every, Duration::from_secs(300));
+        assert!(!s.cleanup_after_window);
+        let s = Settings::from_toml(&format!(
+            "{GOOD}\n[watch]\ndrift_check_every = \"1s\"\ncleanup_after_window = true\n"
+        ))
+        .unwrap();
+        assert_eq!(s.drift_check_every, Duration::from_secs(1));
+        assert!(s.cleanup_after_window);
+        assert!(
+            err(&format!("{GOOD}\n[watch]\ndrift_check_every = \"often\"\n"))
+                .contains("`watch.drift_check_every`")
+        );
+        assert!(
+            err(&format!("{GOOD}\n[watch]\ndrift_check_every = \"0s\"\n"))
+                .contains("`watch.drift_check_every`")
+        );
+        assert!(err(&format!("{GOOD}\n[watch]\ncleanup = true\n")).contains("cleanup"));
     }
 
     #[test]

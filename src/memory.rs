@@ -15,13 +15,21 @@ use crate::domain::request::{CardRef, Request};
 use crate::domain::role_arn::{AccountId, RoleArn};
 use crate::ports::{
     AuditStore, Iam, IamError, IamErrorKind, IdentityCenter, Page, PermissionSetInfo, Provisioning,
-    RoleDetails, RoleInfo, RoleList, StoreError,
+    RoleDetails, RoleInfo, RoleList, StoreError, Watch, WatchUpdate,
 };
+
+/// A drift watch, kept beside the request as the DynamoDB store keeps its attributes.
+struct WatchEntry {
+    due: DateTime<Utc>,
+    lease_until: Option<DateTime<Utc>>,
+    drift: Option<String>,
+}
 
 #[derive(Default)]
 struct StoreInner {
     requests: HashMap<RequestId, Request>,
     leases: HashMap<RequestId, DateTime<Utc>>,
+    watches: HashMap<RequestId, WatchEntry>,
     events: Vec<AuditEvent>,
     keys: HashSet<String>,
 }
@@ -113,6 +121,18 @@ impl AuditStore for MemoryStore {
             None => next.clone(),
         }
         .with_reminders(reminders);
+        if next.state() == crate::domain::request::State::Applied
+            && let Some(due) = crate::ports::first_watch_due(&next)
+        {
+            inner.watches.insert(
+                next.id().clone(),
+                WatchEntry {
+                    due,
+                    lease_until: None,
+                    drift: None,
+                },
+            );
+        }
         inner.requests.insert(next.id().clone(), next);
         Ok(append(&mut inner, event))
     }
@@ -186,6 +206,68 @@ impl AuditStore for MemoryStore {
             .filter(|r| r.state().is_open())
             .cloned()
             .collect())
+    }
+
+    async fn watch_list(&self, now: DateTime<Utc>) -> Result<Vec<Watch>, StoreError> {
+        let inner = self.lock()?;
+        Ok(inner
+            .watches
+            .iter()
+            .filter(|(_, w)| w.due <= now)
+            .filter_map(|(id, w)| {
+                Some(Watch {
+                    request: inner.requests.get(id)?.clone(),
+                    due: w.due,
+                    drift: w.drift.clone(),
+                })
+            })
+            .collect())
+    }
+
+    async fn claim_watch(
+        &self,
+        id: &RequestId,
+        now: DateTime<Utc>,
+        next_due: DateTime<Utc>,
+    ) -> Result<Option<Watch>, StoreError> {
+        let mut inner = self.lock()?;
+        let Some(request) = inner.requests.get(id).cloned() else {
+            return Ok(None);
+        };
+        let Some(w) = inner.watches.get_mut(id) else {
+            return Ok(None);
+        };
+        if w.due > now || w.lease_until.is_some_and(|until| until >= now) {
+            return Ok(None);
+        }
+        let lease = chrono::Duration::from_std(crate::ports::WATCH_LEASE)
+            .unwrap_or(chrono::Duration::seconds(60));
+        w.due = next_due;
+        w.lease_until = Some(now + lease);
+        Ok(Some(Watch {
+            request,
+            due: w.due,
+            drift: w.drift.clone(),
+        }))
+    }
+
+    async fn update_watch(&self, id: &RequestId, update: WatchUpdate) -> Result<bool, StoreError> {
+        let mut inner = self.lock()?;
+        if update == WatchUpdate::Finished {
+            inner.watches.remove(id);
+            return Ok(true);
+        }
+        let Some(w) = inner.watches.get_mut(id) else {
+            return Ok(false);
+        };
+        w.lease_until = None;
+        match update {
+            WatchUpdate::Drifted(_) if w.drift.is_some() => return Ok(false),
+            WatchUpdate::Drifted(code) => w.drift = Some(code),
+            WatchUpdate::InForce => w.drift = None,
+            WatchUpdate::Checked | WatchUpdate::Finished => {}
+        }
+        Ok(true)
     }
 
     async fn requests_by_role(
@@ -496,6 +578,27 @@ impl Iam for MemoryIam {
         r.inline
             .insert(POLICY_NAME.to_string(), document_json.to_string());
         Ok(())
+    }
+
+    async fn delete_revoke_policy(&self, role: &RoleArn) -> Result<(), IamError> {
+        let mut inner = self.lock("DeleteRolePolicy")?;
+        let account = inner
+            .credentials
+            .get(role.account())
+            .unwrap_or(role.account())
+            .clone();
+        let removed = inner
+            .roles
+            .get_mut(&key(&account, role.name()))
+            .and_then(|r| r.inline.remove(POLICY_NAME));
+        match removed {
+            Some(_) => Ok(()),
+            None => Err(iam_err(
+                "DeleteRolePolicy",
+                IamErrorKind::NoSuchEntity,
+                format!("NoSuchEntity: The role policy with name {POLICY_NAME} cannot be found."),
+            )),
+        }
     }
 
     async fn credentials_account(&self, account: &AccountId) -> Result<AccountId, IamError> {

@@ -71,7 +71,7 @@ impl EncodeLabelValue for Outcome {
 }
 
 /// The transitions worth counting, by the event that records them.
-pub const TRANSITIONS: [&str; 10] = [
+pub const TRANSITIONS: [&str; 12] = [
     "requested",
     "request_refused",
     "approval_recorded",
@@ -82,6 +82,8 @@ pub const TRANSITIONS: [&str; 10] = [
     "applied",
     "failed",
     "click_refused",
+    "drift",
+    "cleanup",
 ];
 
 const BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];

@@ -64,6 +64,38 @@ pub struct Page<T> {
 /// How long a worker owns an approved request while it writes the policy (both adapters).
 pub const APPLY_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// How long a replica owns one drift check of an applied revocation (both adapters).
+pub const WATCH_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// An applied revocation under drift watch (SPEC §11), with the watch's state, which is stored
+/// beside the request: watched from the `applied` transition until the watch is finished.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Watch {
+    pub request: Request,
+    /// When the next check is due.
+    pub due: DateTime<Utc>,
+    /// The drift already reported and not yet seen resolved (its code), so it is reported once.
+    pub drift: Option<String>,
+}
+
+/// When an applied request's first check is due: at once (the cut-off in force lies in the past).
+pub fn first_watch_due(request: &Request) -> Option<DateTime<Utc>> {
+    request.written().map(|w| w.in_force.time())
+}
+
+/// What one drift check concluded; every update also gives up the check's lease.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchUpdate {
+    /// Nothing to remember.
+    Checked,
+    /// Drift seen: remember `code`, only if no drift is remembered (`false` if one already is).
+    Drifted(String),
+    /// The deny is in force again: forget the reported drift.
+    InForce,
+    /// The window has passed (and any clean-up is done): stop watching.
+    Finished,
+}
+
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Create a request with its first event, once per idempotency key.
@@ -90,6 +122,20 @@ pub trait AuditStore: Send + Sync {
     async fn events_for(&self, id: &RequestId) -> Result<Vec<AuditEvent>, StoreError>;
     /// Requests still pending or approved.
     async fn open_requests(&self) -> Result<Vec<Request>, StoreError>;
+    /// Applied requests under drift watch whose next check is due at `now`.
+    async fn watch_list(&self, now: DateTime<Utc>) -> Result<Vec<Watch>, StoreError>;
+    /// Take one due check of a watched request: `None` if it is not due (another replica took
+    /// it) or another replica holds an unexpired lease. Moves the next check to `next_due` and
+    /// returns the watch as stored now.
+    async fn claim_watch(
+        &self,
+        id: &RequestId,
+        now: DateTime<Utc>,
+        next_due: DateTime<Utc>,
+    ) -> Result<Option<Watch>, StoreError>;
+    /// Record what a check concluded and give up its lease. `false` only for a `Drifted` that
+    /// was already remembered.
+    async fn update_watch(&self, id: &RequestId, update: WatchUpdate) -> Result<bool, StoreError>;
     async fn requests_by_role(
         &self,
         role: &RoleArn,
@@ -248,6 +294,8 @@ pub trait Iam: Send + Sync {
     /// The current `AWSRevokeOlderSessions` document as JSON text, if the role has one.
     async fn get_revoke_policy(&self, role: &RoleArn) -> Result<Option<String>, IamError>;
     async fn put_revoke_policy(&self, role: &RoleArn, document_json: &str) -> Result<(), IamError>;
+    /// Remove the `AWSRevokeOlderSessions` inline policy (clean-up after its window).
+    async fn delete_revoke_policy(&self, role: &RoleArn) -> Result<(), IamError>;
     /// The account the credentials used for `account` really belong to (`sts:GetCallerIdentity`).
     async fn credentials_account(&self, account: &AccountId) -> Result<AccountId, IamError>;
 }

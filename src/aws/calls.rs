@@ -155,6 +155,13 @@ pub const CALLS: &[AwsCall] = &[
         "the revocation: writes AWSRevokeOlderSessions (and nothing else)",
     ),
     call(
+        "iam:DeleteRolePolicy",
+        &["iam:DeleteRolePolicy"],
+        &[ROLE],
+        Caller::AccountRole,
+        "clean-up after the window (watch.cleanup_after_window, off by default): deletes AWSRevokeOlderSessions only",
+    ),
+    call(
         "iam:ListRoles",
         &["iam:ListRoles"],
         &["*"],
@@ -437,18 +444,22 @@ mod tests {
                 }
             }
         }
-        // The bot never deletes from the trail and never writes IAM other than the cut-off.
+        // The bot never deletes from the trail and never writes IAM other than the cut-off (and,
+        // with clean-up enabled, removes that same policy after its window).
         let all: Vec<&str> = CALLS
             .iter()
             .flat_map(|c| c.actions.iter().copied())
             .collect();
-        assert!(!all.iter().any(|a| a.contains("Delete")));
+        assert!(
+            !all.iter()
+                .any(|a| a.contains("Delete") && *a != "iam:DeleteRolePolicy")
+        );
         let iam_writes: Vec<&str> = all
             .iter()
             .copied()
             .filter(|a| a.starts_with("iam:") && !a.contains(":Get") && !a.contains(":List"))
             .collect();
-        assert_eq!(iam_writes, ["iam:PutRolePolicy"]);
+        assert_eq!(iam_writes, ["iam:PutRolePolicy", "iam:DeleteRolePolicy"]);
         // Scan and CreateTable are for people at the command line, not the running bot.
         for c in CALLS {
             if c.actions.contains(&"dynamodb:Scan") || c.actions.contains(&"dynamodb:CreateTable") {

@@ -2,13 +2,14 @@
 //!
 //! | item | pk | sk | other attributes |
 //! |---|---|---|---|
-//! | request | `REQ#<id>` | `REQ` | `kind`=request, `state`, `version`, `role_arn`, `requester`, `created_at`, `expires_at`, `open_state` (only while pending/approved), `data` (JSON), `card_channel`, `card_ts` |
+//! | request | `REQ#<id>` | `REQ` | `kind`=request, `state`, `version`, `role_arn`, `requester`, `created_at`, `expires_at`, `open_state` (only while pending/approved), `data` (JSON), `card_channel`, `card_ts`; while applied and under drift watch: `watch_state`=watching, `watch_due`, `watch_lease_until`, `drift_reported` |
 //! | event | `REQ#<id>` | `EVT#<seq, 20 digits>` | `kind`=event, `seq`, `prev_hash`, `hash`, `request_id`, `type`, `actor`, `at`, and each optional field |
 //! | chain head | `CHAIN` | `HEAD` | `seq`, `hash` |
 //! | idempotency key | `KEY#<key>` | `KEY` | `request_id` |
 //!
 //! Indexes: `by_role` (`role_arn`, `created_at`), `by_actor` (`actor`, `at`), `by_time` (`kind`, `created_at`),
-//! `by_open_state` (`open_state`, `expires_at`).
+//! `by_open_state` (`open_state`, `expires_at`), `by_watch` (`watch_state`, `watch_due`): the drift
+//! watch's due checks (SPEC §11), sparse like `by_open_state` (the attributes go when the watch ends).
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -32,14 +33,18 @@ use crate::domain::audit::{
 use crate::domain::ids::{RequestId, SlackUserId};
 use crate::domain::request::{CardRef, Request};
 use crate::domain::role_arn::RoleArn;
-use crate::ports::{AuditStore, Page, StoreError};
+use crate::ports::{AuditStore, Page, StoreError, WATCH_LEASE, Watch, WatchUpdate};
 
-pub const INDEXES: [(&str, &str, &str); 4] = [
+pub const INDEXES: [(&str, &str, &str); 5] = [
     ("by_role", "role_arn", "created_at"),
     ("by_actor", "actor", "at"),
     ("by_time", "kind", "created_at"),
     ("by_open_state", "open_state", "expires_at"),
+    ("by_watch", "watch_state", "watch_due"),
 ];
+
+/// `watch_state` while a request is under drift watch.
+const WATCHING: &str = "watching";
 
 /// How long a write keeps retrying a lost race on the chain head before reporting the store busy.
 const CHAIN_BUDGET: Duration = Duration::from_secs(30);
@@ -120,6 +125,17 @@ fn request_from_item(item: &Item) -> Result<Request, StoreError> {
         r = r.with_reminders(sent.min(u32::MAX as u64) as u32);
     }
     Ok(r)
+}
+
+fn watch_from_item(item: &Item) -> Result<Watch, StoreError> {
+    let due = get_s(item, "watch_due")
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .ok_or_else(|| StoreError::Corrupt("a watched request without watch_due".into()))?;
+    Ok(Watch {
+        request: request_from_item(item)?,
+        due: due.with_timezone(&Utc),
+        drift: get_s(item, "drift_reported").map(str::to_string),
+    })
 }
 
 fn event_item(e: &AuditEvent) -> Item {
@@ -294,16 +310,27 @@ impl DynamoStore {
                     .expression_attribute_values(":v", n(next.version()))
                     .expression_attribute_values(":s", attrs["state"].clone())
                     .expression_attribute_values(":d", attrs["data"].clone());
-                update = if let Some(open) = attrs.get("open_state") {
-                    update
-                        .expression_attribute_names("#o", "open_state")
-                        .expression_attribute_values(":o", open.clone())
-                        .update_expression("SET #v = :v, #s = :s, #d = :d, #o = :o")
+                let mut set = "SET #v = :v, #s = :s, #d = :d".to_string();
+                update = update.expression_attribute_names("#o", "open_state");
+                if let Some(open) = attrs.get("open_state") {
+                    set.push_str(", #o = :o");
+                    update = update.expression_attribute_values(":o", open.clone());
+                }
+                // The drift watch starts with the `applied` transition, in the same write.
+                if next.state() == crate::domain::request::State::Applied
+                    && let Some(due) = crate::ports::first_watch_due(next)
+                {
+                    set.push_str(", watch_state = :ws, watch_due = :wd");
+                    update = update
+                        .expression_attribute_values(":ws", s(WATCHING))
+                        .expression_attribute_values(":wd", s(ts(&due)));
+                }
+                let remove = if attrs.contains_key("open_state") {
+                    ""
                 } else {
-                    update
-                        .expression_attribute_names("#o", "open_state")
-                        .update_expression("SET #v = :v, #s = :s, #d = :d REMOVE #o")
+                    " REMOVE #o"
                 };
+                update = update.update_expression(format!("{set}{remove}"));
                 Ok(vec![
                     TransactWriteItem::builder()
                         .update(update.build().map_err(build_err)?)
@@ -773,6 +800,104 @@ impl AuditStore for DynamoStore {
             }
         }
         Ok(out)
+    }
+
+    async fn watch_list(&self, now: DateTime<Utc>) -> Result<Vec<Watch>, StoreError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by_watch")
+            .key_condition_expression("watch_state = :w AND watch_due <= :now")
+            .expression_attribute_values(":w", s(WATCHING))
+            .expression_attribute_values(":now", s(ts(&now)))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        items.iter().map(watch_from_item).collect()
+    }
+
+    async fn claim_watch(
+        &self,
+        id: &RequestId,
+        now: DateTime<Utc>,
+        next_due: DateTime<Utc>,
+    ) -> Result<Option<Watch>, StoreError> {
+        // The index is eventually consistent: the condition on the item itself decides, and the
+        // item as it is now (not as the index showed it) is what the check works from.
+        let until =
+            now + chrono::Duration::from_std(WATCH_LEASE).unwrap_or(chrono::Duration::minutes(1));
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(request_pk(id)))
+            .key("sk", s("REQ"))
+            .update_expression("SET watch_due = :next, watch_lease_until = :until")
+            .condition_expression(
+                "watch_state = :w AND watch_due <= :now \
+                 AND (attribute_not_exists(watch_lease_until) OR watch_lease_until < :now)",
+            )
+            .expression_attribute_values(":w", s(WATCHING))
+            .expression_attribute_values(":now", s(ts(&now)))
+            .expression_attribute_values(":next", s(ts(&next_due)))
+            .expression_attribute_values(":until", s(ts(&until)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match out {
+            Ok(out) => out.attributes().map(watch_from_item).transpose(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn update_watch(&self, id: &RequestId, update: WatchUpdate) -> Result<bool, StoreError> {
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(request_pk(id)))
+            .key("sk", s("REQ"));
+        let req = match update {
+            WatchUpdate::Checked => req
+                .update_expression("REMOVE watch_lease_until")
+                .condition_expression("watch_state = :w")
+                .expression_attribute_values(":w", s(WATCHING)),
+            WatchUpdate::Drifted(code) => req
+                .update_expression("SET drift_reported = :d REMOVE watch_lease_until")
+                .condition_expression("watch_state = :w AND attribute_not_exists(drift_reported)")
+                .expression_attribute_values(":w", s(WATCHING))
+                .expression_attribute_values(":d", s(code)),
+            WatchUpdate::InForce => req
+                .update_expression("REMOVE drift_reported, watch_lease_until")
+                .condition_expression("watch_state = :w")
+                .expression_attribute_values(":w", s(WATCHING)),
+            // Leaving `by_watch` (a sparse index): the attributes go.
+            WatchUpdate::Finished => req
+                .update_expression(
+                    "REMOVE watch_state, watch_due, watch_lease_until, drift_reported",
+                )
+                .condition_expression("attribute_exists(pk)"),
+        };
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
     }
 
     async fn requests_by_role(

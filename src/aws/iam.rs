@@ -264,6 +264,17 @@ impl Iam for AwsIam {
         Ok(())
     }
 
+    async fn delete_revoke_policy(&self, role: &RoleArn) -> Result<(), IamError> {
+        self.iam(role, "DeleteRolePolicy")?
+            .delete_role_policy()
+            .role_name(role.name())
+            .policy_name(POLICY_NAME)
+            .send()
+            .await
+            .map_err(|e| map_err("DeleteRolePolicy", e))?;
+        Ok(())
+    }
+
     async fn credentials_account(&self, account: &AccountId) -> Result<AccountId, IamError> {
         let out = self
             .client(account, "GetCallerIdentity")?

@@ -27,6 +27,10 @@ pub enum EventKind {
     ClickRefused,
     /// The approvers were reminded in the card's thread.
     Reminded,
+    /// An applied revocation's deny was found gone, moved back or unreadable (SPEC §11).
+    Drift,
+    /// An applied revocation's deny was removed after its window (`cleanup_after_window`).
+    Cleanup,
 }
 
 impl EventKind {
@@ -43,6 +47,8 @@ impl EventKind {
             EventKind::Failed => "failed",
             EventKind::ClickRefused => "click_refused",
             EventKind::Reminded => "reminded",
+            EventKind::Drift => "drift",
+            EventKind::Cleanup => "cleanup",
         }
     }
 

@@ -1,6 +1,7 @@
 //! The application: shared state (settings, ports, clock, metrics, background work) in [`App`],
 //! and one module per use case: `submit` (a new request), `decide` (clicks), `apply` (the
-//! revocation), `recover` (finishing approved requests, expiring pending ones) and `lookup`.
+//! revocation), `recover` (finishing approved requests, expiring pending ones), `watch` (keeping
+//! applied revocations in force, SPEC §11) and `lookup`.
 //! Slack handlers call [`App::on_command`] / [`App::on_click`], which answer at once and continue
 //! in the background; what people are told comes back as [`notice::Notice`] values.
 
@@ -14,6 +15,7 @@ pub mod notice;
 pub mod permission_sets;
 pub mod recover;
 pub mod submit;
+pub mod watch;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -87,6 +89,15 @@ impl Recipient for ReplyTo {
 pub struct ClickContext {
     pub user: SlackUserId,
     pub action: Action,
+    pub request_id: RequestId,
+    pub response_url: String,
+}
+
+/// A click on the Re-apply button under a drift note (SPEC §11): asks for a new request.
+#[derive(Debug, Clone)]
+pub struct ReapplyContext {
+    pub user: SlackUserId,
+    /// The applied request whose revocation drifted.
     pub request_id: RequestId,
     pub response_url: String,
 }
@@ -345,6 +356,13 @@ impl App {
         let app = self.clone();
         let span = info_span!("click", request_id = %ctx.request_id, user = %ctx.user, action = ctx.action.as_str());
         self.spawn(async move { app.click(ctx).await }.instrument(span));
+    }
+
+    /// Re-apply after drift: like a slash command, a new request answered in the background.
+    pub fn on_reapply(self: &Arc<Self>, ctx: ReapplyContext) {
+        let app = self.clone();
+        let span = info_span!("reapply", request_id = %ctx.request_id, user = %ctx.user);
+        self.spawn(async move { app.reapply(ctx).await }.instrument(span));
     }
 
     async fn lookup_for(self: Arc<Self>, ctx: CommandContext, q: AuditQuery) {

@@ -4,6 +4,7 @@
 use crate::domain::audit::{AuditEvent, Witness};
 use crate::domain::command::CommandError;
 use crate::domain::ids::RequestId;
+use crate::domain::policy::Cutoff;
 use crate::domain::protection::Protection;
 use crate::domain::request::{Failure, Refusal, Request};
 use crate::domain::role_arn::RoleArn;
@@ -158,6 +159,13 @@ pub enum Notice {
     ClickNotApplied(ClickProblem),
     Found(Found),
     LookupFailed(LookupError),
+    /// A re-apply click on a request that is not an applied revocation.
+    ReapplyNotApplicable(RequestId),
+    /// A re-apply request for this revocation is already waiting or being applied.
+    ReapplyAlreadyOpen {
+        old: RequestId,
+        open: RequestId,
+    },
 }
 
 impl Notice {
@@ -191,4 +199,42 @@ pub enum ThreadNote {
         approvers: Vec<crate::domain::ids::Principal>,
         escalate_to: Vec<crate::domain::ids::Principal>,
     },
+    /// The revocation is no longer in force (SPEC §11): rendered with a button that opens a new
+    /// request to re-apply it (`action_id` `reapply`, `value` = this request's id).
+    Drift {
+        id: RequestId,
+        /// The role or permission set ARN.
+        target: String,
+        /// The cut-off this request put in force.
+        in_force: Cutoff,
+        kind: DriftKind,
+    },
+    /// The window has passed and the deny was removed (`watch.cleanup_after_window`).
+    CleanedUp {
+        id: RequestId,
+        target: String,
+        cutoff: Cutoff,
+    },
+}
+
+/// How an applied revocation's deny stopped being in force.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DriftKind {
+    /// The `AWSRevokeOlderSessions` policy is gone.
+    Gone,
+    /// Its cut-off is now earlier than the one this request put in force.
+    MovedBack { now: Cutoff },
+    /// It is in a form the bot does not understand, so it cannot say what it denies.
+    NotUnderstood,
+}
+
+impl DriftKind {
+    /// A short code for the audit event, the log and the stored watch.
+    pub fn code(&self) -> &'static str {
+        match self {
+            DriftKind::Gone => "gone",
+            DriftKind::MovedBack { .. } => "moved_back",
+            DriftKind::NotUnderstood => "not_understood",
+        }
+    }
 }

@@ -116,8 +116,9 @@ impl App {
         .await;
     }
 
-    /// Start the recovery/expiry loop; it stops when the application drains.
+    /// Start the recovery/expiry loop and the drift watch; they stop when the application drains.
     pub fn start_background(self: &Arc<Self>) {
+        self.start_watch();
         let app = self.clone();
         let stop = self.stopping();
         let interval = pass_interval(self.settings.expires_after, self.settings.remind_after);

@@ -5,7 +5,7 @@ use slack_morphism::prelude::*;
 
 use super::card::view;
 use super::messages::{self, Mrkdwn, Msg};
-use crate::service::notice::{Card, Notice};
+use crate::service::notice::{Card, Notice, ThreadNote};
 
 /// Slack caps a section's text at 3,000 characters.
 const SECTION_MAX: usize = 2900;
@@ -133,4 +133,14 @@ pub fn notice(n: &Notice) -> Vec<SlackBlock> {
         .take(45)
         .map(section)
         .collect()
+}
+
+/// A thread note that offers a button (drift: re-apply), as blocks: its text and the button.
+/// `None` for notes that are text only.
+pub fn thread_note(note: &ThreadNote) -> Option<Vec<SlackBlock>> {
+    let (label, action, value) = messages::thread_note_button(note)?;
+    Some(vec![
+        section(messages::thread_note(note)),
+        SlackActionsBlock::new(vec![button(label, action, &value).into()]).into(),
+    ])
 }

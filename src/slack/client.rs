@@ -268,11 +268,13 @@ impl Slack for SlackWebApi {
 
     async fn post_in_thread(&self, card: &CardRef, note: &ThreadNote) -> Result<(), SlackError> {
         let text = super::messages::thread_note(note).to_mrkdwn().into_string();
-        let req = SlackApiChatPostMessageRequest::new(
-            SlackChannelId(card.channel.to_string()),
-            SlackMessageContent::new().with_text(text),
-        )
-        .with_thread_ts(SlackTs(card.ts.clone()));
+        let mut content = SlackMessageContent::new().with_text(text);
+        if let Some(blocks) = super::blocks::thread_note(note) {
+            content = content.with_blocks(blocks);
+        }
+        let req =
+            SlackApiChatPostMessageRequest::new(SlackChannelId(card.channel.to_string()), content)
+                .with_thread_ts(SlackTs(card.ts.clone()));
         self.retrying("chat.postMessage", || async {
             self.client
                 .open_session(&self.token)

@@ -17,7 +17,8 @@ use crate::domain::ids::{ChannelId, RequestId, SlackUserId};
 use crate::domain::request::Action;
 use crate::metrics::{Endpoint, Outcome};
 use crate::service::notice::Notice;
-use crate::service::{App, ClickContext, CommandContext};
+use crate::service::{App, ClickContext, CommandContext, ReapplyContext};
+use crate::slack::messages::REAPPLY_ACTION;
 
 #[derive(Deserialize)]
 struct CommandForm {
@@ -112,6 +113,8 @@ struct ActionField {
 #[derive(Debug)]
 pub enum Interaction {
     Click(ClickContext),
+    /// The Re-apply button under a drift note.
+    Reapply(ReapplyContext),
     /// Valid, but nothing for us (another interaction type).
     Ignore,
 }
@@ -133,7 +136,12 @@ fn interaction_from(payload: Payload) -> Result<Interaction, &'static str> {
     let [action] = payload.actions.as_slice() else {
         return Err("actions");
     };
-    let act = Action::parse(&action.action_id).ok_or("action_id")?;
+    // Re-apply (a drift note's button) opens a new request; it is not a step of this request's
+    // state machine, so it is its own kind of interaction.
+    let act = match action.action_id.as_str() {
+        REAPPLY_ACTION => None,
+        other => Some(Action::parse(other).ok_or("action_id")?),
+    };
     let request_id =
         RequestId::parse(action.value.as_deref().unwrap_or_default()).map_err(|_| "value")?;
     let user = SlackUserId::parse(&payload.user.ok_or("user")?.id).map_err(|_| "user")?;
@@ -141,12 +149,19 @@ fn interaction_from(payload: Payload) -> Result<Interaction, &'static str> {
         .response_url
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
         .ok_or("response_url")?;
-    Ok(Interaction::Click(ClickContext {
-        user,
-        action: act,
-        request_id,
-        response_url,
-    }))
+    Ok(match act {
+        Some(act) => Interaction::Click(ClickContext {
+            user,
+            action: act,
+            request_id,
+            response_url,
+        }),
+        None => Interaction::Reapply(ReapplyContext {
+            user,
+            request_id,
+            response_url,
+        }),
+    })
 }
 
 /// The answer to a form payload: options for the type-ahead; for a submission, nothing (the form
@@ -223,8 +238,10 @@ pub async fn interaction(State(app): State<Arc<App>>, body: Bytes) -> Response {
     match decode_interaction(&body) {
         Ok(interaction) => {
             app.metrics().request(Endpoint::Interactions, Outcome::Ok);
-            if let Interaction::Click(ctx) = interaction {
-                app.on_click(ctx);
+            match interaction {
+                Interaction::Click(ctx) => app.on_click(ctx),
+                Interaction::Reapply(ctx) => app.on_reapply(ctx),
+                Interaction::Ignore => {}
             }
             StatusCode::OK.into_response()
         }
@@ -265,6 +282,25 @@ mod tests {
         };
         assert_eq!(c.action, Action::Approve);
         assert_eq!(c.request_id.as_str(), "rr-7f3k2q9x");
+    }
+
+    #[test]
+    fn decodes_the_reapply_button_as_its_own_interaction() {
+        let Interaction::Reapply(r) =
+            decode_interaction(&form(&click("reapply", "rr-7f3k2q9x"))).unwrap()
+        else {
+            panic!("not a re-apply")
+        };
+        assert_eq!(r.request_id.as_str(), "rr-7f3k2q9x");
+        assert_eq!(r.user.as_str(), "U0BOB");
+        assert_eq!(
+            decode_interaction(&form(&click("reapply", "<!channel>"))).unwrap_err(),
+            "value"
+        );
+        assert_eq!(
+            decode_interaction(&form(&click("Reapply", "rr-7f3k2q9x"))).unwrap_err(),
+            "action_id"
+        );
     }
 
     #[test]
@@ -391,9 +427,16 @@ mod tests {
 
         #[test]
         fn huge_or_odd_values_are_refused_not_accepted(action in "\\PC{0,50}", value in "\\PC{0,200}") {
-            if let Ok(Interaction::Click(c)) = decode_interaction(&form(&click(&action, &value))) {
-                prop_assert!(["approve", "reject", "cancel"].contains(&action.as_str()));
-                prop_assert!(c.request_id.as_str().len() == 11);
+            match decode_interaction(&form(&click(&action, &value))) {
+                Ok(Interaction::Click(c)) => {
+                    prop_assert!(["approve", "reject", "cancel"].contains(&action.as_str()));
+                    prop_assert!(c.request_id.as_str().len() == 11);
+                }
+                Ok(Interaction::Reapply(r)) => {
+                    prop_assert_eq!(action.as_str(), "reapply");
+                    prop_assert!(r.request_id.as_str().len() == 11);
+                }
+                _ => {}
             }
         }
     }

@@ -11,8 +11,8 @@ use crate::domain::request::{Failure, Refusal, Request, State, Status, Target};
 use crate::domain::trust::{ConditionText, Entry, PrincipalKind, TrustError, Warning};
 use crate::service::modal::{FormProblem, RoleOption};
 use crate::service::notice::{
-    ClickProblem, Found, LookupError, LookupSubject, Notice, ResolveError, SubmitRefusal,
-    ThreadNote,
+    ClickProblem, DriftKind, Found, LookupError, LookupSubject, Notice, ResolveError,
+    SubmitRefusal, ThreadNote,
 };
 
 pub use super::mrkdwn::{Mrkdwn, Msg, printable};
@@ -110,6 +110,18 @@ fn single(n: &Notice) -> Msg {
         }),
         Notice::Found(f) => join(found_sections(f)),
         Notice::LookupFailed(e) => Msg::new().lit(":warning: ").append(lookup_error(e)),
+        Notice::ReapplyNotApplicable(id) => Msg::new()
+            .lit(":warning: Request ")
+            .code(id.to_string())
+            .lit(" is not an applied revocation, so there is nothing to re-apply. To revoke the role's sessions, ask anew with ")
+            .code("/revoke-role <role> <reason>")
+            .lit("."),
+        Notice::ReapplyAlreadyOpen { old, open } => Msg::new()
+            .lit("A request to re-apply ")
+            .code(old.to_string())
+            .lit(" is already open: ")
+            .code(open.to_string())
+            .lit(". Its card is in the channel; it needs an approval from someone other than its requester."),
     }
 }
 
@@ -615,6 +627,44 @@ pub fn thread_note(n: &ThreadNote) -> Msg {
             }
             m
         }
+        ThreadNote::Drift {
+            id,
+            target,
+            in_force,
+            kind,
+        } => {
+            let what = match kind {
+                DriftKind::Gone => Msg::new().lit(
+                    " is gone: the `AWSRevokeOlderSessions` deny is no longer in the inline policy.",
+                ),
+                DriftKind::MovedBack { now } => Msg::new()
+                    .lit(" moved back: its cut-off is now ")
+                    .bold(now.to_string())
+                    .lit(", earlier than ")
+                    .bold(in_force.to_string())
+                    .lit("."),
+                DriftKind::NotUnderstood => Msg::new().lit(
+                    " was replaced by an `AWSRevokeOlderSessions` document the bot does not understand, so it cannot say what it still denies.",
+                ),
+            };
+            Msg::new()
+                .lit(":rotating_light: Drift: the revocation of ")
+                .code(target.clone())
+                .lit(" by request ")
+                .code(id.to_string())
+                .append(what)
+                .lit(" Sessions issued before ")
+                .bold(in_force.to_string())
+                .lit(" may work again. Re-apply opens a new request for the same role; the usual approval applies.")
+        }
+        ThreadNote::CleanedUp { id, target, cutoff } => Msg::new()
+            .lit(":broom: Clean-up: the window of request ")
+            .code(id.to_string())
+            .lit(" has passed (every session issued before ")
+            .bold(cutoff.to_string())
+            .lit(" has expired), so its deny was removed from ")
+            .code(target.clone())
+            .lit(" to free the role's inline-policy space."),
     }
 }
 
@@ -919,3 +969,14 @@ pub fn role_option_text(o: &RoleOption) -> String {
         text
     }
 }
+
+/// The button a thread note offers, if any: its label, `action_id` and `value`.
+pub fn thread_note_button(n: &ThreadNote) -> Option<(&'static str, &'static str, String)> {
+    match n {
+        ThreadNote::Drift { id, .. } => Some(("Re-apply", REAPPLY_ACTION, id.to_string())),
+        _ => None,
+    }
+}
+
+/// The `action_id` of the button that opens a request to re-apply a revocation after drift.
+pub const REAPPLY_ACTION: &str = "reapply";

@@ -275,6 +275,10 @@ fn answer(app: &Arc<App>, envelope: &Value) -> Option<Value> {
                     metrics.request(Endpoint::SocketMode, Outcome::Ok);
                     app.on_click(ctx);
                 }
+                Ok(Interaction::Reapply(ctx)) => {
+                    metrics.request(Endpoint::SocketMode, Outcome::Ok);
+                    app.on_reapply(ctx);
+                }
                 Ok(Interaction::Ignore) => metrics.request(Endpoint::SocketMode, Outcome::Ok),
                 Err(what) => {
                     metrics.request(Endpoint::SocketMode, Outcome::BadRequest);

@@ -9,6 +9,7 @@ mod contract;
 
 mod audit;
 mod come_back;
+mod drift;
 mod form;
 mod helpers;
 mod lifecycle;

@@ -522,6 +522,162 @@ pub async fn requests_by_user_are_those_they_acted_on(store: Store) {
     assert_eq!(ids(&alice_recent.items), ids(&[h[3].clone()]));
 }
 
+/// The drift watch (SPEC §11): an applied request is listed once its check is due, each check is
+/// claimed once (the due time moves, and a lease holds it), reported drift is remembered until
+/// cleared, and a finished watch is gone.
+pub async fn an_applied_request_is_watched_until_its_watch_is_finished(store: Store) {
+    use revoke_role_bot::domain::policy::MergeOutcome;
+    use revoke_role_bot::domain::request::Written;
+    use revoke_role_bot::ports::WatchUpdate;
+
+    let secs = Duration::seconds;
+    let waiting = pending("app-w", "U0ALICE", t0(), 1);
+    create(&store, &waiting).await;
+    let r = approved(&store, &pending("app-x", "U0ALICE", t0(), 1), "U0BOB", t0()).await;
+    let cutoff = r.cutoff().unwrap();
+    assert!(
+        store
+            .watch_list(t0() + secs(3600))
+            .await
+            .unwrap()
+            .is_empty(),
+        "pending and approved requests are not watched"
+    );
+    let done = r
+        .applied(
+            Written {
+                outcome: MergeOutcome::Created,
+                in_force: cutoff,
+                policy_sha256: "0".repeat(64),
+                verified: true,
+            },
+            t0() + secs(1),
+        )
+        .unwrap();
+    store.transition(&done.next, done.event).await.unwrap();
+
+    // Due from the cut-off in force.
+    let at = cutoff.time();
+    assert!(store.watch_list(at - secs(1)).await.unwrap().is_empty());
+    let listed = store.watch_list(at).await.unwrap();
+    assert_eq!(
+        ids(&listed.iter().map(|w| w.request.clone()).collect::<Vec<_>>()),
+        [r.id().clone()]
+    );
+    assert_eq!(listed[0].drift, None);
+
+    // One claim per due check.
+    let w = store
+        .claim_watch(r.id(), at, at + secs(60))
+        .await
+        .unwrap()
+        .expect("due");
+    assert_eq!(w.request.id(), r.id());
+    assert_eq!(w.due, at + secs(60));
+    assert!(
+        store
+            .claim_watch(r.id(), at, at + secs(60))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(store.watch_list(at + secs(30)).await.unwrap().is_empty());
+    assert!(
+        store
+            .claim_watch(&RequestId::generate(), at, at)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .claim_watch(waiting.id(), at, at)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Drift is remembered once, and read back by the next claim.
+    assert!(
+        store
+            .update_watch(r.id(), WatchUpdate::Drifted("gone".into()))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .update_watch(r.id(), WatchUpdate::Drifted("gone".into()))
+            .await
+            .unwrap()
+    );
+    let w = store
+        .claim_watch(r.id(), at + secs(60), at + secs(120))
+        .await
+        .unwrap()
+        .expect("due");
+    assert_eq!(w.drift.as_deref(), Some("gone"));
+    assert!(
+        store
+            .update_watch(r.id(), WatchUpdate::InForce)
+            .await
+            .unwrap()
+    );
+    let w = store
+        .claim_watch(r.id(), at + secs(120), at + secs(120))
+        .await
+        .unwrap()
+        .expect("due");
+    assert_eq!(w.drift, None);
+
+    // A claim not given back holds the check for the lease, even when it is due.
+    assert!(
+        store
+            .claim_watch(r.id(), at + secs(150), at + secs(150))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .claim_watch(r.id(), at + secs(120 + LEASE_SECS + 1), at + secs(400))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .update_watch(r.id(), WatchUpdate::Checked)
+            .await
+            .unwrap()
+    );
+
+    // Finished: never listed or claimed again; the request itself is unchanged.
+    assert!(
+        store
+            .update_watch(r.id(), WatchUpdate::Finished)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .watch_list(at + secs(86_400))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .claim_watch(r.id(), at + secs(86_400), at + secs(86_400))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.get(r.id()).await.unwrap().unwrap().state(),
+        State::Applied
+    );
+}
+
 /// One `#[tokio::test]` per contract case over the stores `make` (an async expression) yields.
 #[macro_export]
 macro_rules! contract_suite {
@@ -539,6 +695,7 @@ macro_rules! contract_suite {
             requests_by_role_are_newest_first_with_since_and_limit,
             latest_requests_are_newest_first_with_since_and_limit,
             requests_by_user_are_those_they_acted_on,
+            an_applied_request_is_watched_until_its_watch_is_finished,
         );
     };
     (@cases $make:expr; $($case:ident),* $(,)?) => {

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod come_back;
+mod drift;
 mod form;
 mod lifecycle;
 mod permission_sets;

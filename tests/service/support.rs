@@ -15,7 +15,8 @@ use revoke_role_bot::domain::request::{Action, CardRef, Request, State};
 use revoke_role_bot::domain::role_arn::{AccountId, RoleArn};
 use revoke_role_bot::memory::{MemoryIam, MemoryIdentityCenter, MemoryStore};
 use revoke_role_bot::ports::{
-    AuditStore, Iam, IamError, Page, RoleDetails, RoleInfo, RoleList, Slack, SlackError, StoreError,
+    AuditStore, Iam, IamError, Page, RoleDetails, RoleInfo, RoleList, Slack, SlackError,
+    StoreError, Watch, WatchUpdate,
 };
 use revoke_role_bot::service::modal::RequestForm;
 use revoke_role_bot::service::notice::{Card, Notice, ThreadNote};
@@ -522,6 +523,20 @@ impl AuditStore for FaultyStore {
     async fn open_requests(&self) -> Result<Vec<Request>, StoreError> {
         self.inner.open_requests().await
     }
+    async fn watch_list(&self, now: DateTime<Utc>) -> Result<Vec<Watch>, StoreError> {
+        self.inner.watch_list(now).await
+    }
+    async fn claim_watch(
+        &self,
+        id: &RequestId,
+        now: DateTime<Utc>,
+        next_due: DateTime<Utc>,
+    ) -> Result<Option<Watch>, StoreError> {
+        self.inner.claim_watch(id, now, next_due).await
+    }
+    async fn update_watch(&self, id: &RequestId, update: WatchUpdate) -> Result<bool, StoreError> {
+        self.inner.update_watch(id, update).await
+    }
     async fn requests_by_role(
         &self,
         role: &RoleArn,
@@ -610,6 +625,9 @@ impl Iam for LaggyIam {
             .unwrap()
             .push((role.clone(), document_json.to_string()));
         self.inner.put_revoke_policy(role, document_json).await
+    }
+    async fn delete_revoke_policy(&self, role: &RoleArn) -> Result<(), IamError> {
+        self.inner.delete_revoke_policy(role).await
     }
     async fn credentials_account(&self, account: &AccountId) -> Result<AccountId, IamError> {
         self.inner.credentials_account(account).await
