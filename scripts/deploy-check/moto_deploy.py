@@ -185,7 +185,8 @@ def main():
         "indexes": {
             name: ([(h, "HASH"), (r, "RANGE")], "ALL")
             for name, h, r in (("by_role", "role_arn", "created_at"), ("by_actor", "actor", "at"),
-                               ("by_time", "kind", "created_at"), ("by_open_state", "open_state", "expires_at"))
+                               ("by_time", "kind", "created_at"), ("by_open_state", "open_state", "expires_at"),
+                               ("by_watch", "watch_state", "watch_due"))
         },
         "billing": "PAY_PER_REQUEST",
     }
@@ -270,6 +271,8 @@ external_id = "{EXTERNAL_ID}"
     cases = [
         ("the bot's own cut-off", trail("iam", "PutRolePolicy", {"roleName": "app", "policyName": "AWSRevokeOlderSessions"}), 0),
         ("another policy name", trail("iam", "PutRolePolicy", {"roleName": "app", "policyName": "Backdoor"}), 1),
+        ("the bot's own clean-up", trail("iam", "DeleteRolePolicy", {"roleName": "app", "policyName": "AWSRevokeOlderSessions"}), 0),
+        ("deleting another policy", trail("iam", "DeleteRolePolicy", {"roleName": "app", "policyName": "Guardrail"}), 1),
         ("another IAM write", trail("iam", "AttachRolePolicy", {"roleName": "app", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}), 1),
         ("an IAM read", trail("iam", "GetRole", {"roleName": "app"}, read_only=True), 0),
         ("a permission-set write", trail("sso", "PutInlinePolicyToPermissionSet", {"permissionSetArn": "x"}), 1),
