@@ -1,0 +1,391 @@
+//! The `AuditStore` port on DynamoDB.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::domain::audit::{AuditEvent, ChainHead, ChainSnapshot, EventDraft, StoredEvent};
+use crate::domain::ids::{RequestId, SlackUserId};
+use crate::domain::request::{CardRef, Request};
+use crate::domain::role_arn::RoleArn;
+use crate::ports::{AuditStore, Page, StoreError, WATCH_LEASE, Watch, WatchUpdate};
+
+use super::items::*;
+use super::*;
+
+#[async_trait]
+impl AuditStore for DynamoStore {
+    async fn create(
+        &self,
+        request: &Request,
+        event: EventDraft,
+        key: Option<&str>,
+    ) -> Result<AuditEvent, StoreError> {
+        self.append(Guard::Create { request, key }, event).await
+    }
+
+    async fn transition(
+        &self,
+        next: &Request,
+        event: EventDraft,
+    ) -> Result<AuditEvent, StoreError> {
+        self.append(Guard::Transition { next }, event).await
+    }
+
+    async fn record(&self, event: EventDraft) -> Result<AuditEvent, StoreError> {
+        self.append(Guard::None, event).await
+    }
+
+    async fn set_card(&self, id: &RequestId, card: &CardRef) -> Result<(), StoreError> {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(request_pk(id)))
+            .key("sk", s("REQ"))
+            .update_expression("SET card_channel = :c, card_ts = :t")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":c", s(card.channel.as_str()))
+            .expression_attribute_values(":t", s(&card.ts))
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+
+    async fn claim_reminder(&self, id: &RequestId, sent: u32) -> Result<bool, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(request_pk(id)))
+            .key("sk", s("REQ"))
+            .update_expression("SET reminders = :next")
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":next", n(sent as u64 + 1));
+        update = if sent == 0 {
+            update.condition_expression("#s = :pending AND attribute_not_exists(reminders)")
+        } else {
+            update
+                .condition_expression("#s = :pending AND reminders = :sent")
+                .expression_attribute_values(":sent", n(sent as u64))
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn claim(&self, id: &RequestId, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let until =
+            now + chrono::Duration::from_std(APPLY_LEASE).unwrap_or(chrono::Duration::minutes(1));
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(request_pk(id)))
+            .key("sk", s("REQ"))
+            .update_expression("SET lease_until = :until")
+            .condition_expression(
+                "#s = :approved AND (attribute_not_exists(lease_until) OR lease_until < :now)",
+            )
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_values(":approved", s("approved"))
+            .expression_attribute_values(":until", s(ts(&until)))
+            .expression_attribute_values(":now", s(ts(&now)))
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn get(&self, id: &RequestId) -> Result<Option<Request>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(request_pk(id)))
+            .key("sk", s("REQ"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        out.item().map(request_from_item).transpose()
+    }
+
+    async fn events_for(&self, id: &RequestId) -> Result<Vec<AuditEvent>, StoreError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+            .expression_attribute_values(":pk", s(request_pk(id)))
+            .expression_attribute_values(":evt", s("EVT#"))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        items.iter().map(event_from_item).collect()
+    }
+
+    async fn open_requests(&self) -> Result<Vec<Request>, StoreError> {
+        let mut out = Vec::new();
+        for state in ["approved", "pending"] {
+            let items = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by_open_state")
+                .key_condition_expression("open_state = :s")
+                .expression_attribute_values(":s", s(state))
+                .into_paginator()
+                .items()
+                .send()
+                .try_collect()
+                .await
+                .map_err(unavailable)?;
+            for item in &items {
+                out.push(request_from_item(item)?);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn watch_list(&self, now: DateTime<Utc>) -> Result<Vec<Watch>, StoreError> {
+        let items = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name("by_watch")
+            .key_condition_expression("watch_state = :w AND watch_due <= :now")
+            .expression_attribute_values(":w", s(WATCHING))
+            .expression_attribute_values(":now", s(ts(&now)))
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        items.iter().map(watch_from_item).collect()
+    }
+
+    async fn claim_watch(
+        &self,
+        id: &RequestId,
+        now: DateTime<Utc>,
+        next_due: DateTime<Utc>,
+    ) -> Result<Option<Watch>, StoreError> {
+        // The index is eventually consistent: the condition on the item itself decides, and the
+        // item as it is now (not as the index showed it) is what the check works from.
+        let until =
+            now + chrono::Duration::from_std(WATCH_LEASE).unwrap_or(chrono::Duration::minutes(1));
+        let out = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(request_pk(id)))
+            .key("sk", s("REQ"))
+            .update_expression("SET watch_due = :next, watch_lease_until = :until")
+            .condition_expression(
+                "watch_state = :w AND watch_due <= :now \
+                 AND (attribute_not_exists(watch_lease_until) OR watch_lease_until < :now)",
+            )
+            .expression_attribute_values(":w", s(WATCHING))
+            .expression_attribute_values(":now", s(ts(&now)))
+            .expression_attribute_values(":next", s(ts(&next_due)))
+            .expression_attribute_values(":until", s(ts(&until)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match out {
+            Ok(out) => out.attributes().map(watch_from_item).transpose(),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn update_watch(&self, id: &RequestId, update: WatchUpdate) -> Result<bool, StoreError> {
+        let req = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(request_pk(id)))
+            .key("sk", s("REQ"));
+        let req = match update {
+            WatchUpdate::Checked => req
+                .update_expression("REMOVE watch_lease_until")
+                .condition_expression("watch_state = :w")
+                .expression_attribute_values(":w", s(WATCHING)),
+            WatchUpdate::Drifted(code) => req
+                .update_expression("SET drift_reported = :d REMOVE watch_lease_until")
+                .condition_expression("watch_state = :w AND attribute_not_exists(drift_reported)")
+                .expression_attribute_values(":w", s(WATCHING))
+                .expression_attribute_values(":d", s(code)),
+            WatchUpdate::InForce => req
+                .update_expression("REMOVE drift_reported, watch_lease_until")
+                .condition_expression("watch_state = :w")
+                .expression_attribute_values(":w", s(WATCHING)),
+            // Leaving `by_watch` (a sparse index): the attributes go.
+            WatchUpdate::Finished => req
+                .update_expression(
+                    "REMOVE watch_state, watch_due, watch_lease_until, drift_reported",
+                )
+                .condition_expression("attribute_exists(pk)"),
+        };
+        match req.send().await {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn requests_by_role(
+        &self,
+        role: &RoleArn,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError> {
+        self.query_requests("by_role", "role_arn", &role.to_string(), since, limit)
+            .await
+    }
+
+    async fn requests_by_user(
+        &self,
+        user: &SlackUserId,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError> {
+        // Every event this person caused, newest first; the distinct requests they belong to.
+        let mut ids: Vec<RequestId> = Vec::new();
+        let mut scanned = 0;
+        let mut start = None;
+        loop {
+            let mut q = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name("by_actor")
+                .expression_attribute_values(":a", s(user.as_str()))
+                .scan_index_forward(false)
+                .set_exclusive_start_key(start);
+            q = match since {
+                Some(t) => q
+                    .key_condition_expression("actor = :a AND #at >= :since")
+                    .expression_attribute_names("#at", "at")
+                    .expression_attribute_values(":since", s(ts(&t))),
+                None => q.key_condition_expression("actor = :a"),
+            };
+            let out = q.send().await.map_err(unavailable)?;
+            scanned += out.scanned_count() as usize;
+            for id in out.items().iter().filter_map(|i| get_s(i, "request_id")) {
+                if let Ok(id) = RequestId::parse(id)
+                    && !ids.contains(&id)
+                {
+                    ids.push(id);
+                }
+            }
+            start = out.last_evaluated_key().cloned();
+            if start.is_none() || ids.len() > limit as usize {
+                break;
+            }
+        }
+        let more = ids.len() > limit as usize || start.is_some();
+        let mut items = Vec::new();
+        for id in ids.iter().take(limit as usize) {
+            // Refused requests have events but no request item.
+            if let Some(r) = self.get(id).await? {
+                scanned += 1;
+                items.push(r);
+            }
+        }
+        items.sort_by_key(|r| std::cmp::Reverse(r.created_at()));
+        Ok(Page {
+            items,
+            more,
+            scanned,
+            total: None,
+        })
+    }
+
+    async fn latest_requests(
+        &self,
+        since: Option<DateTime<Utc>>,
+        limit: u32,
+    ) -> Result<Page<Request>, StoreError> {
+        self.query_requests("by_time", "kind", "request", since, limit)
+            .await
+    }
+
+    async fn chain_snapshot(&self) -> Result<ChainSnapshot, StoreError> {
+        let (head_seq, head_hash) = self.head().await?;
+        let items = self
+            .client
+            .scan()
+            .table_name(&self.table)
+            .filter_expression("kind = :e")
+            .expression_attribute_values(":e", s("event"))
+            .consistent_read(true)
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(unavailable)?;
+        let mut events = Vec::with_capacity(items.len());
+        for item in &items {
+            let key_seq = get_s(item, "sk")
+                .and_then(|sk| sk.strip_prefix("EVT#"))
+                .and_then(|n| n.parse::<u64>().ok())
+                .ok_or_else(|| {
+                    StoreError::Corrupt("an event item's sort key is not EVT#<seq>".into())
+                })?;
+            events.push(StoredEvent {
+                key_seq,
+                event: event_from_item(item)?,
+            });
+        }
+        Ok(ChainSnapshot {
+            events,
+            head: (head_seq > 0).then_some(ChainHead {
+                seq: head_seq,
+                hash: head_hash,
+            }),
+        })
+    }
+
+    async fn ping(&self) -> Result<(), StoreError> {
+        self.client
+            .describe_table()
+            .table_name(&self.table)
+            .send()
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
+}
