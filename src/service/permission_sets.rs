@@ -5,19 +5,16 @@
 
 use std::sync::Arc;
 
-use tracing::{error, info, warn};
+use tracing::warn;
 
-use super::notice::{Notice, SubmitRefusal};
+use super::notice::SubmitRefusal;
 use super::submit::Refused;
 use super::{App, CommandContext};
-use crate::domain::audit::{EventDraft, EventKind};
-use crate::domain::ids::Actor;
 use crate::domain::permission_set::{PermissionSetTarget, name_from_reserved_role};
 use crate::domain::policy::{DocumentShape, Existing, read_existing};
 use crate::domain::protection::is_identity_center_role;
 use crate::domain::request::Request;
 use crate::domain::role_arn::RoleSpec;
-use crate::ports::{StoreError, error_chain};
 
 impl App {
     /// The permission set an `AWSReservedSSO_*` role stands for, when Identity Center is
@@ -53,15 +50,7 @@ impl App {
             now,
             expires,
         );
-        let event = EventDraft::by(
-            request.id().clone(),
-            EventKind::Requested,
-            &Actor::User(ctx.user.clone()),
-            now,
-        )
-        .with_role_text(&request.target_arn())
-        .with_reason(&reason)
-        .with_detail(format!(
+        let detail = format!(
             "permission set {} provisioned to {}",
             request.target_name(),
             request
@@ -73,20 +62,8 @@ impl App {
                     .collect::<Vec<_>>()
                     .join(","))
                 .unwrap_or_default()
-        ));
-        let key = ctx.trigger_id.as_deref().map(|t| format!("trigger#{t}"));
-        match self.create(&request, event, key.as_deref()).await {
-            Ok(_) => {}
-            Err(StoreError::Duplicate) => return,
-            Err(e) => {
-                error!(error = %error_chain(&e), "could not record the request");
-                return self
-                    .tell(&ctx.response_url, Notice::RequestNotRecorded)
-                    .await;
-            }
-        }
-        info!(request_id = %request.id(), permission_set = %request.target_arn(), "permission-set request created");
-        self.post_card(&ctx, &request).await;
+        );
+        self.open_request(&ctx, request, Some(detail)).await;
     }
 
     async fn check_permission_set(

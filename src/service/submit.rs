@@ -67,14 +67,28 @@ impl App {
             now,
             expires,
         );
-        let event = EventDraft::by(
+        self.open_request(&ctx, request, None).await;
+    }
+
+    /// Record a checked request with its `requested` event (once per delivery), then post its
+    /// card. Shared by role and permission-set requests.
+    pub(super) async fn open_request(
+        &self,
+        ctx: &CommandContext,
+        request: Request,
+        detail: Option<String>,
+    ) {
+        let mut event = EventDraft::by(
             request.id().clone(),
             EventKind::Requested,
             &Actor::User(ctx.user.clone()),
-            now,
+            request.created_at(),
         )
-        .with_role(&info.arn)
-        .with_reason(&reason);
+        .with_role_text(&request.target_arn())
+        .with_reason(request.reason());
+        if let Some(detail) = detail {
+            event = event.with_detail(detail);
+        }
         let key = ctx.trigger_id.as_deref().map(|t| format!("trigger#{t}"));
         match self.create(&request, event, key.as_deref()).await {
             Ok(_) => {}
@@ -89,8 +103,8 @@ impl App {
                     .await;
             }
         }
-        info!(request_id = %request.id(), role = %info.arn, "request created");
-        self.post_card(&ctx, &request).await;
+        info!(request_id = %request.id(), target = %request.target_arn(), "request created");
+        self.post_card(ctx, &request).await;
     }
 
     /// Everything that decides whether the request may exist. Returns what IAM holds for the role
