@@ -266,6 +266,12 @@ pub async fn run() -> anyhow::Result<()> {
     let iam = Arc::new(MemoryIam::default());
     let role = RoleArn::parse(ROLE).context("demo role")?;
     iam.add_role(&role, &["app-deployer-ec2"]);
+    // Deployed from GitHub Actions, with a trust that any repository can use: the card warns that
+    // revocation alone does not keep whoever has a workflow token out.
+    iam.set_trust_policy(
+        &role,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"},{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:oidc-provider/token.actions.githubusercontent.com"},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}}]}"#,
+    );
     iam.add_role(
         &RoleArn::parse("arn:aws:iam::111111111111:role/break-glass-admin").context("demo role")?,
         &[],

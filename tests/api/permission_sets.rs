@@ -205,3 +205,18 @@ async fn without_identity_center_a_permission_set_is_refused_with_how_to_configu
     let text = app.reply_text(ALICE, 1).await;
     assert!(text.contains("[identity_center]"), "{text}");
 }
+
+#[tokio::test]
+async fn a_permission_set_whose_inline_policy_is_full_is_refused() {
+    let big = format!(
+        r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::{}"]}}]}}"#,
+        "x".repeat(32_600)
+    );
+    let ps = permission_set(Some(&big)).await;
+    let app = spawn_with_identity_center(&ps.instance).await;
+    app.command(ALICE, &format!("permission-set {} INC-74 keys", ps.name))
+        .await;
+    let text = app.reply_text(ALICE, 1).await;
+    assert!(text.contains("is full"), "{text}");
+    assert!(app.slack_received("/chat.postMessage").await.is_empty());
+}
