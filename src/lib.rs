@@ -10,6 +10,7 @@ pub mod http;
 pub mod http_client;
 pub mod memory;
 pub mod metrics;
+pub mod notice;
 pub mod ports;
 pub mod service;
 pub mod slack;

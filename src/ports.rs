@@ -9,8 +9,7 @@ use crate::domain::ids::{ChannelId, RequestId, SlackGroupId, SlackUserId};
 use crate::domain::preview::{RolePreview, WhoCanComeBack};
 use crate::domain::request::{CardRef, Failure, Request};
 use crate::domain::role_arn::{AccountId, RoleArn};
-use crate::service::modal::RequestForm;
-use crate::service::notice::{Card, Notice, ThreadNote};
+use crate::notice::{Card, Notice, RequestForm, ThreadNote};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
@@ -50,16 +49,7 @@ impl StoreError {
     }
 }
 
-/// A page of results and whether more matched.
-#[derive(Debug, Clone, Default)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub more: bool,
-    /// Items the store read to answer (to show index use).
-    pub scanned: usize,
-    /// How many matched in all, when there are more than fit and the store can count them.
-    pub total: Option<usize>,
-}
+pub use crate::notice::Page;
 
 /// How long a worker owns an approved request while it writes the policy (both adapters).
 pub const APPLY_LEASE: std::time::Duration = std::time::Duration::from_secs(60);

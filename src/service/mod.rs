@@ -11,7 +11,8 @@ pub mod cards;
 pub mod decide;
 pub mod lookup;
 pub mod modal;
-pub mod notice;
+/// What people are told, as data (below the ports, so `ports` does not depend on `service`).
+pub use crate::notice;
 pub mod permission_sets;
 pub mod recover;
 pub mod submit;

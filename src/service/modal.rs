@@ -25,12 +25,7 @@ use crate::ports::{ROLE_LIST_MAX, error_chain};
 /// How long the type-ahead waits on IAM: Slack drops an options answer after 3 s.
 pub const OPTIONS_BUDGET: Duration = Duration::from_millis(2_500);
 
-/// The form as opened: where its answers go.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestForm {
-    /// The channel the command came from: the card is posted there, refusals shown there.
-    pub channel: ChannelId,
-}
+pub use crate::notice::RequestForm;
 
 /// A submitted form, as Slack sent it (after the signature check).
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,7 +8,6 @@ use crate::domain::policy::Cutoff;
 use crate::domain::protection::Protection;
 use crate::domain::request::{Failure, Refusal, Request};
 use crate::domain::role_arn::RoleArn;
-use crate::ports::Page;
 
 /// What the approval card shows; rendered to Block Kit by the Slack adapter, to text by the demo.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,6 +19,24 @@ pub struct Card {
 }
 
 pub use crate::config::ResolveError;
+
+/// A page of results and whether more matched.
+#[derive(Debug, Clone, Default)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub more: bool,
+    /// Items the store read to answer (to show index use).
+    pub scanned: usize,
+    /// How many matched in all, when there are more than fit and the store can count them.
+    pub total: Option<usize>,
+}
+
+/// The request form as opened: where its answers go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestForm {
+    /// The channel the command came from: the card is posted there, refusals shown there.
+    pub channel: crate::domain::ids::ChannelId,
+}
 
 /// Why a request was refused before it existed.
 #[derive(Debug, Clone, PartialEq, Eq)]
