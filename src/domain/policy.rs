@@ -1023,26 +1023,8 @@ pub fn verify(written: &Plan, read_back_json: &str) -> Verification {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Superseded API, kept until the callers move to `read_existing` / `plan` / `verify`.
+// Merging cut-offs
 // ---------------------------------------------------------------------------------------------
-
-/// Superseded by [`read_existing`]: this reads only a string `aws:TokenIssueTime` under
-/// `DateLessThan`, so a list (`["2099-01-01T00:00:00Z"]`), a lower-case key or a number is missed and
-/// an earlier cut-off would be written over it.
-pub fn existing_cutoff(document_json: &str) -> Option<Cutoff> {
-    let v: serde_json::Value = serde_json::from_str(document_json).ok()?;
-    let statements = match &v["Statement"] {
-        serde_json::Value::Array(a) => a.clone(),
-        obj @ serde_json::Value::Object(_) => vec![obj.clone()],
-        _ => return None,
-    };
-    statements
-        .iter()
-        .filter(|s| s["Effect"] == "Deny")
-        .filter_map(|s| s["Condition"]["DateLessThan"]["aws:TokenIssueTime"].as_str())
-        .filter_map(|t| Cutoff::parse(t).ok())
-        .max()
-}
 
 /// What applying a revocation does to the role's existing cut-off.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -1064,15 +1046,6 @@ pub fn merge(ours: Cutoff, existing: Option<Cutoff>) -> (Cutoff, MergeOutcome) {
         Some(e) if e >= ours => (e, MergeOutcome::AlreadyCovered),
         Some(_) => (ours, MergeOutcome::Extended),
     }
-}
-
-/// Superseded by [`verify`]. Compare what IAM returned (already URL-decoded) with what we wrote, as
-/// parsed JSON.
-pub fn same_document(written: &PolicyDocument, read_back_json: &str) -> bool {
-    let Ok(read) = serde_json::from_str::<serde_json::Value>(read_back_json) else {
-        return false;
-    };
-    serde_json::to_value(written).is_ok_and(|w| w == read)
 }
 
 #[cfg(test)]
@@ -1199,7 +1172,6 @@ mod tests {
     #[test]
     fn the_old_reader_missed_the_list_form_and_the_new_one_does_not() {
         let list = deny_with(r#"["2099-01-01T00:00:00Z"]"#);
-        assert_eq!(existing_cutoff(&list), None, "the superseded reader");
         let p = understood(&list);
         let planned = plan(
             &p,
@@ -1291,11 +1263,6 @@ mod tests {
         let doc = deny_with(r#""2026-03-03T00:00:00Z""#)
             .replace("aws:TokenIssueTime", "AWS:tokenissuetime");
         assert_eq!(cutoff_of(&doc).as_deref(), Some("2026-03-03T00:00:00Z"));
-        assert_eq!(
-            existing_cutoff(&doc),
-            None,
-            "the superseded reader missed it"
-        );
     }
 
     #[test]
@@ -1785,18 +1752,6 @@ mod tests {
             merge(late, Some(late)),
             (late, MergeOutcome::AlreadyCovered)
         );
-    }
-
-    #[test]
-    fn comparison_ignores_key_order_but_not_content() {
-        let doc = PolicyDocument::revoke_older_sessions(c("2026-11-23T12:00:00Z"));
-        let reordered = r#"{"Statement":[{"Action":["*"],"Condition":{"DateLessThan":{"aws:TokenIssueTime":"2026-11-23T12:00:00Z"}},"Effect":"Deny","Resource":["*"]}],"Version":"2012-10-17"}"#;
-        assert!(same_document(&doc, reordered));
-        assert!(!same_document(
-            &doc,
-            &reordered.replace("12:00:00", "11:00:00")
-        ));
-        assert!(!same_document(&doc, "{"));
     }
 
     // ---- Properties ----

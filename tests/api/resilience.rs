@@ -314,7 +314,9 @@ async fn load_many_commands_and_approvals_lose_nothing_and_duplicate_nothing() {
             .await
             .expect("a policy on each role");
         assert_eq!(
-            revoke_role_bot::domain::policy::existing_cutoff(&policy.to_string()),
+            revoke_role_bot::domain::policy::read_existing(Some(&policy.to_string()))
+                .into_policy()
+                .and_then(|p| p.cutoff()),
             latest,
             "{role}: the latest cut-off is in force"
         );

@@ -5,7 +5,7 @@
 use chrono::Utc;
 use revoke_role_bot::domain::audit::{AuditEvent, EventDraft, EventKind};
 use revoke_role_bot::domain::ids::{ChannelId, RequestId, SlackUserId};
-use revoke_role_bot::domain::policy::{MergeOutcome, existing_cutoff};
+use revoke_role_bot::domain::policy::{MergeOutcome, read_existing};
 use revoke_role_bot::domain::request::{Action, Decision, NewRequest, Request, State};
 use revoke_role_bot::domain::role_arn::RoleArn;
 use revoke_role_bot::ports::AuditStore;
@@ -47,7 +47,10 @@ async fn put_revoke_policy(iam: &aws_sdk_iam::Client, role: &str, document: &str
 
 /// The cut-off a policy in IAM enforces, whatever shape it was written in.
 fn enforced_cutoff(policy: &Value) -> Option<String> {
-    existing_cutoff(&policy.to_string()).map(|c| c.to_string())
+    read_existing(Some(&policy.to_string()))
+        .into_policy()
+        .and_then(|p| p.cutoff())
+        .map(|c| c.to_string())
 }
 
 fn calls_for(calls: &std::collections::HashMap<String, u64>, key: &str) -> u64 {
