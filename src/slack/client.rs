@@ -225,6 +225,22 @@ where
     }
 }
 
+impl SlackWebApi {
+    /// `chat.postMessage` through the one retry loop (cards, thread replies, direct messages).
+    async fn post_message(
+        &self,
+        req: &SlackApiChatPostMessageRequest,
+    ) -> Result<SlackApiChatPostMessageResponse, SlackError> {
+        self.retrying("chat.postMessage", || async {
+            self.client
+                .open_session(&self.token)
+                .chat_post_message(req)
+                .await
+        })
+        .await
+    }
+}
+
 fn content(card: &Card) -> SlackMessageContent {
     SlackMessageContent::new()
         .with_text(blocks::card_text(card).into_string())
@@ -236,14 +252,7 @@ impl Slack for SlackWebApi {
     async fn post_card(&self, channel: &ChannelId, card: &Card) -> Result<CardRef, SlackError> {
         let req =
             SlackApiChatPostMessageRequest::new(SlackChannelId(channel.to_string()), content(card));
-        let resp = self
-            .retrying("chat.postMessage", || async {
-                self.client
-                    .open_session(&self.token)
-                    .chat_post_message(&req)
-                    .await
-            })
-            .await?;
+        let resp = self.post_message(&req).await?;
         Ok(CardRef {
             channel: channel.clone(),
             ts: resp.ts.0,
@@ -275,13 +284,7 @@ impl Slack for SlackWebApi {
         let req =
             SlackApiChatPostMessageRequest::new(SlackChannelId(card.channel.to_string()), content)
                 .with_thread_ts(SlackTs(card.ts.clone()));
-        self.retrying("chat.postMessage", || async {
-            self.client
-                .open_session(&self.token)
-                .chat_post_message(&req)
-                .await
-        })
-        .await?;
+        self.post_message(&req).await?;
         Ok(())
     }
 
@@ -296,13 +299,7 @@ impl Slack for SlackWebApi {
             SlackChannelId(user.to_string()),
             SlackMessageContent::new().with_text(text),
         );
-        self.retrying("chat.postMessage", || async {
-            self.client
-                .open_session(&self.token)
-                .chat_post_message(&req)
-                .await
-        })
-        .await?;
+        self.post_message(&req).await?;
         Ok(())
     }
 
