@@ -20,25 +20,11 @@ impl App {
     pub(super) async fn click(self: Arc<Self>, ctx: ClickContext) {
         let mut membership: Option<bool> = None;
         for _ in 0..MAX_RACE_RETRIES {
-            let request = match self.store.get(&ctx.request_id).await {
-                Ok(Some(r)) => r,
-                Ok(None) => {
-                    return self
-                        .tell(
-                            &ctx.response_url,
-                            Notice::NoSuchRequest(ctx.request_id.clone()),
-                        )
-                        .await;
-                }
-                Err(e) => {
-                    error!(error = %error_chain(&e), "could not read the request");
-                    return self
-                        .tell(
-                            &ctx.response_url,
-                            Notice::ClickNotApplied(ClickProblem::StoreUnreadable),
-                        )
-                        .await;
-                }
+            let Some(request) = self
+                .request_for_click(&ctx.request_id, &ctx.response_url)
+                .await
+            else {
+                return;
             };
             let is_approver = match (ctx.action, membership) {
                 (Action::Cancel, _) => false,
@@ -157,6 +143,31 @@ impl App {
             Notice::ClickNotApplied(ClickProblem::KeptChanging),
         )
         .await;
+    }
+
+    /// The request a button names, or the clicker is told why there is none to act on.
+    pub(super) async fn request_for_click(
+        &self,
+        id: &crate::domain::ids::RequestId,
+        response_url: &String,
+    ) -> Option<Request> {
+        match self.store.get(id).await {
+            Ok(Some(r)) => Some(r),
+            Ok(None) => {
+                self.tell(response_url, Notice::NoSuchRequest(id.clone()))
+                    .await;
+                None
+            }
+            Err(e) => {
+                error!(error = %error_chain(&e), request_id = %id, "could not read the request");
+                self.tell(
+                    response_url,
+                    Notice::ClickNotApplied(ClickProblem::StoreUnreadable),
+                )
+                .await;
+                None
+            }
+        }
     }
 
     /// A click that changed nothing is an audit event too, with who clicked and why it was refused.

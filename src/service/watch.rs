@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use tracing::{Instrument, info, info_span, warn};
 
-use super::notice::{ClickProblem, DriftKind, Notice, ThreadNote};
+use super::notice::{DriftKind, Notice, ThreadNote};
 use super::{App, CommandContext, ReapplyContext};
 use crate::domain::audit::{EventDraft, EventKind};
 use crate::domain::ids::Actor;
@@ -401,25 +401,11 @@ impl App {
     /// The Re-apply button: a new request for the same role, by the person who clicked, with the
     /// usual checks and approval.
     pub(super) async fn reapply(self: Arc<Self>, ctx: ReapplyContext) {
-        let old = match self.store.get(&ctx.request_id).await {
-            Ok(Some(r)) => r,
-            Ok(None) => {
-                return self
-                    .tell(
-                        &ctx.response_url,
-                        Notice::NoSuchRequest(ctx.request_id.clone()),
-                    )
-                    .await;
-            }
-            Err(e) => {
-                warn!(error = %error_chain(&e), "could not read the request to re-apply");
-                return self
-                    .tell(
-                        &ctx.response_url,
-                        Notice::ClickNotApplied(ClickProblem::StoreUnreadable),
-                    )
-                    .await;
-            }
+        let Some(old) = self
+            .request_for_click(&ctx.request_id, &ctx.response_url)
+            .await
+        else {
+            return;
         };
         if old.state() != State::Applied {
             return self
