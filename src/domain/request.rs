@@ -342,20 +342,42 @@ impl Request {
         now: DateTime<Utc>,
         expires_after: chrono::Duration,
     ) -> Request {
+        let mut r = Request::fresh(
+            new.requester,
+            new.reason,
+            new.channel,
+            new.approvals_required,
+            now,
+            expires_after,
+        );
+        r.role = Some(new.role);
+        r.preview = new.preview;
+        r
+    }
+
+    /// Pending, version 1, a new id, no target yet: each constructor sets exactly one.
+    fn fresh(
+        requester: SlackUserId,
+        reason: String,
+        channel: ChannelId,
+        approvals_required: u32,
+        now: DateTime<Utc>,
+        expires_after: chrono::Duration,
+    ) -> Request {
         Request {
             id: RequestId::generate(),
-            role: Some(new.role),
+            role: None,
             permission_set: None,
-            requester: new.requester,
-            reason: new.reason,
-            channel: new.channel,
+            requester,
+            reason,
+            channel,
             created_at: now,
             expires_at: now + expires_after,
-            approvals_required: new.approvals_required.max(1),
+            approvals_required: approvals_required.max(1),
             approvals: vec![],
             version: 1,
             status: Status::Pending,
-            preview: new.preview,
+            preview: None,
             card: None,
             reminders: 0,
         }
@@ -374,23 +396,16 @@ impl Request {
         now: DateTime<Utc>,
         expires_after: chrono::Duration,
     ) -> Request {
-        Request {
-            id: RequestId::generate(),
-            role: None,
-            permission_set: Some(target),
+        let mut r = Request::fresh(
             requester,
             reason,
             channel,
-            created_at: now,
-            expires_at: now + expires_after,
-            approvals_required: approvals_required.max(1),
-            approvals: vec![],
-            version: 1,
-            status: Status::Pending,
-            preview: None,
-            card: None,
-            reminders: 0,
-        }
+            approvals_required,
+            now,
+            expires_after,
+        );
+        r.permission_set = Some(target);
+        r
     }
 
     pub fn target(&self) -> Target<'_> {
