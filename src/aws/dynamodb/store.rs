@@ -69,16 +69,7 @@ impl AuditStore for DynamoStore {
                 .condition_expression("#s = :pending AND reminders = :sent")
                 .expression_attribute_values(":sent", n(sent as u64))
         };
-        match update.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        Ok(unless_condition_failed(update.send().await)?.is_some())
     }
 
     async fn claim(&self, id: &RequestId, now: DateTime<Utc>) -> Result<bool, StoreError> {
@@ -100,16 +91,7 @@ impl AuditStore for DynamoStore {
             .expression_attribute_values(":now", s(ts(&now)))
             .send()
             .await;
-        match out {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        Ok(unless_condition_failed(out)?.is_some())
     }
 
     async fn get(&self, id: &RequestId) -> Result<Option<Request>, StoreError> {
@@ -213,16 +195,9 @@ impl AuditStore for DynamoStore {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
-        match out {
-            Ok(out) => out.attributes().map(watch_from_item).transpose(),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(None)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        unless_condition_failed(out)?.map_or(Ok(None), |out| {
+            out.attributes().map(watch_from_item).transpose()
+        })
     }
 
     async fn update_watch(&self, id: &RequestId, update: WatchUpdate) -> Result<bool, StoreError> {
@@ -253,16 +228,7 @@ impl AuditStore for DynamoStore {
                 )
                 .condition_expression("attribute_exists(pk)"),
         };
-        match req.send().await {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(unavailable(e)),
-        }
+        Ok(unless_condition_failed(req.send().await)?.is_some())
     }
 
     async fn requests_by_role(
@@ -387,5 +353,31 @@ impl AuditStore for DynamoStore {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+}
+
+/// A conditional update's answer: `None` when its condition did not hold (someone else got there
+/// first), the output when it was made, an error when the store could not be reached.
+fn unless_condition_failed<T, R>(
+    result: Result<
+        T,
+        aws_sdk_dynamodb::error::SdkError<
+            aws_sdk_dynamodb::operation::update_item::UpdateItemError,
+            R,
+        >,
+    >,
+) -> Result<Option<T>, StoreError>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(out) => Ok(Some(out)),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(unavailable(e)),
     }
 }
