@@ -69,7 +69,9 @@ impl AuditStore for DynamoStore {
                 .condition_expression("#s = :pending AND reminders = :sent")
                 .expression_attribute_values(":sent", n(sent as u64))
         };
-        Ok(unless_condition_failed(update.send().await)?.is_some())
+        let sent = update.send().await;
+        let made = unless_condition_failed(sent)?;
+        Ok(made.is_some())
     }
 
     async fn claim(&self, id: &RequestId, now: DateTime<Utc>) -> Result<bool, StoreError> {
@@ -91,7 +93,8 @@ impl AuditStore for DynamoStore {
             .expression_attribute_values(":now", s(ts(&now)))
             .send()
             .await;
-        Ok(unless_condition_failed(out)?.is_some())
+        let made = unless_condition_failed(out)?;
+        Ok(made.is_some())
     }
 
     async fn get(&self, id: &RequestId) -> Result<Option<Request>, StoreError> {
@@ -228,7 +231,9 @@ impl AuditStore for DynamoStore {
                 )
                 .condition_expression("attribute_exists(pk)"),
         };
-        Ok(unless_condition_failed(req.send().await)?.is_some())
+        let sent = req.send().await;
+        let made = unless_condition_failed(sent)?;
+        Ok(made.is_some())
     }
 
     async fn requests_by_role(
