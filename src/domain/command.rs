@@ -49,13 +49,6 @@ pub struct AuditQuery {
 #[error("{0}")]
 pub struct CommandError(pub String);
 
-pub const USAGE: &str = "\
-*Usage*
-• `/revoke-role <role> <reason>`: ask to cut off every session of <role> issued before approval. <role> is a role ARN, `account/RoleName`, or `RoleName` when one account is configured. A second authorized person must approve.
-• `/revoke-role status <request-id>`: one request and its events
-• `/revoke-role audit [<role>|<request-id>|@user] [--since 7d] [--limit 20]`: the audit trail
-• `/revoke-role help`: this text";
-
 /// Undo Slack's escaping of `&`, `<` and `>` (exactly these three, in the right order).
 pub fn decode_slack_text(s: &str) -> String {
     s.replace("&lt;", "<")
