@@ -107,13 +107,9 @@ pub enum AuditSub {
     )]
     Verify {
         /// A place in the chain seen outside the table, `<seq>:<hex prefix>` (repeatable).
-        #[arg(long = "witness", value_name = "SEQ:HEX", value_parser = parse_witness)]
+        #[arg(long = "witness", value_name = "SEQ:HEX", value_parser = Witness::parse)]
         witnesses: Vec<Witness>,
     },
-}
-
-fn parse_witness(s: &str) -> Result<Witness, String> {
-    Witness::parse(s)
 }
 
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
@@ -193,7 +189,12 @@ async fn health(base: &str) -> anyhow::Result<()> {
     let (status, body) = tokio::time::timeout(HEALTH_TIMEOUT, http.get(&url))
         .await
         .map_err(|_| anyhow::anyhow!("not ready: {url} did not answer in time"))?
-        .map_err(|e| anyhow::anyhow!("not ready: cannot reach {url}: {e}"))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "not ready: cannot reach {url}: {}",
+                crate::ports::error_chain(&e)
+            )
+        })?;
     let body: String = body
         .trim()
         .chars()
@@ -226,7 +227,11 @@ async fn check_config(cli: &Cli) -> anyhow::Result<()> {
         }
     };
     let aws = crate::aws::load_config().await;
-    report(crate::aws::dynamodb::check_table(&aws, &s.table).await);
+    report(
+        crate::aws::dynamodb::check_table(&aws, &s.table)
+            .await
+            .map_err(|e| format!("dynamodb: {e}")),
+    );
     report(match SlackSecrets::from_env() {
         Err(e) => Err(format!("slack: {e}")),
         Ok(secrets) => match crate::slack::client::SlackWebApi::new(
@@ -257,12 +262,13 @@ async fn check_config(cli: &Cli) -> anyhow::Result<()> {
                 "account {label}: credentials belong to another account ({arn}); set assume_role_arn for this account"
             )),
             Err(e) => Err(format!(
-                "account {label}: cannot obtain credentials{}: {e}",
+                "account {label}: cannot obtain credentials{}: {}",
                 account
                     .assume_role_arn
                     .as_ref()
                     .map(|r| format!(" by assuming {r} (check its trust policy and external_id)"))
-                    .unwrap_or_default()
+                    .unwrap_or_default(),
+                crate::aws::describe(&e)
             )),
         });
     }

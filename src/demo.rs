@@ -163,7 +163,7 @@ impl Slack for ConsoleSlack {
         Ok(())
     }
     async fn group_members(&self, _group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError> {
-        Err(SlackError("the demo has no user groups".into()))
+        Err(SlackError::Unsupported("user groups"))
     }
 }
 
@@ -189,7 +189,12 @@ impl Driver {
         self.http
             .post(&format!("{}{path}", self.base), &headers, body.into_bytes())
             .await
-            .map_err(|e| anyhow::anyhow!("request to the demo server failed: {e}"))
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "request to the demo server failed: {}",
+                    crate::ports::error_chain(&e)
+                )
+            })
     }
 
     async fn command(&mut self, user: &str, text: &str) -> anyhow::Result<()> {

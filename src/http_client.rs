@@ -15,6 +15,17 @@ pub struct HttpResponse {
     pub retry_after: Option<u64>,
 }
 
+/// Why a request got no answer. An answer with any status is not an error here.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("cannot build the request")]
+    Request(#[from] hyper::http::Error),
+    #[error("no answer")]
+    Send(#[from] hyper_util::client::legacy::Error),
+    #[error("the answer broke off")]
+    Body(#[from] hyper::Error),
+}
+
 #[derive(Clone)]
 pub struct HttpClient {
     inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
@@ -33,19 +44,11 @@ impl HttpClient {
     }
 
     /// GET a URL; returns the status and the response body.
-    pub async fn get(&self, url: &str) -> Result<(u16, String), String> {
-        let req = hyper::Request::get(url)
-            .body(Full::new(Bytes::new()))
-            .map_err(|e| e.to_string())?;
-        let resp = self.inner.request(req).await.map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
-        Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+    pub async fn get(&self, url: &str) -> Result<(u16, String), HttpError> {
+        let r = self
+            .send(hyper::Request::get(url).body(Full::new(Bytes::new()))?)
+            .await?;
+        Ok((r.status, r.body))
     }
 
     /// POST a body; returns the status and the response body.
@@ -54,7 +57,7 @@ impl HttpClient {
         url: &str,
         headers: &[(&str, String)],
         body: Vec<u8>,
-    ) -> Result<(u16, String), String> {
+    ) -> Result<(u16, String), HttpError> {
         self.post_full(url, headers, body)
             .await
             .map(|r| (r.status, r.body))
@@ -66,27 +69,23 @@ impl HttpClient {
         url: &str,
         headers: &[(&str, String)],
         body: Vec<u8>,
-    ) -> Result<HttpResponse, String> {
+    ) -> Result<HttpResponse, HttpError> {
         let mut req = hyper::Request::post(url);
         for (k, v) in headers {
             req = req.header(*k, v);
         }
-        let req = req
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| e.to_string())?;
-        let resp = self.inner.request(req).await.map_err(|e| e.to_string())?;
+        self.send(req.body(Full::new(Bytes::from(body)))?).await
+    }
+
+    async fn send(&self, req: hyper::Request<Full<Bytes>>) -> Result<HttpResponse, HttpError> {
+        let resp = self.inner.request(req).await?;
         let status = resp.status().as_u16();
         let retry_after = resp
             .headers()
             .get("retry-after")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok());
-        let bytes = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| e.to_string())?
-            .to_bytes();
+        let bytes = resp.into_body().collect().await?.to_bytes();
         Ok(HttpResponse {
             status,
             body: String::from_utf8_lossy(&bytes).into_owned(),

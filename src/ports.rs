@@ -338,9 +338,42 @@ pub trait IdentityCenter: Send + Sync {
     async fn provisioning_status(&self, request_id: &str) -> Result<Provisioning, IamError>;
 }
 
+/// Why a Slack call did not do what was asked. The detail is Slack's or the transport's words:
+/// it goes to the log, never into a message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("Slack API: {0}")]
-pub struct SlackError(pub String);
+pub enum SlackError {
+    /// Slack answered with a refusal (an error code, a 4xx): the same call would fail again.
+    #[error("Slack refused {method}: {detail}")]
+    Refused {
+        method: &'static str,
+        /// Slack's error code (`not_in_channel`, `expired_trigger_id`), when it gave one.
+        code: Option<String>,
+        detail: String,
+    },
+    /// No usable answer after every try: rate limited past the wait the bot accepts, 5xx, no
+    /// connection, or no answer in time.
+    #[error("Slack did not answer {method}: {detail}")]
+    Unavailable {
+        method: &'static str,
+        detail: String,
+    },
+    /// This adapter cannot do it (the demo's console has no user groups, for one).
+    #[error("not supported here: {0}")]
+    Unsupported(&'static str),
+}
+
+impl SlackError {
+    /// What the person is told: Slack's error code when it gave one (it says what to fix, e.g.
+    /// `not_in_channel`), else what kind of failure it was. Never the transport's details.
+    pub fn reason(&self) -> String {
+        match self {
+            SlackError::Refused { code: Some(c), .. } => c.clone(),
+            SlackError::Refused { code: None, .. } => "Slack refused the call".into(),
+            SlackError::Unavailable { .. } => "Slack did not answer".into(),
+            SlackError::Unsupported(what) => format!("{what} not supported here"),
+        }
+    }
+}
 
 #[async_trait]
 pub trait Slack: Send + Sync {
@@ -360,7 +393,7 @@ pub trait Slack: Send + Sync {
         form: &RequestForm,
     ) -> Result<(), SlackError> {
         let _ = (trigger_id, form);
-        Err(SlackError("this Slack adapter has no forms".into()))
+        Err(SlackError::Unsupported("forms"))
     }
     /// A message only `user` sees in `channel` (the answer to a form, which has no `response_url`).
     async fn post_ephemeral(
@@ -370,8 +403,6 @@ pub trait Slack: Send + Sync {
         notice: &Notice,
     ) -> Result<(), SlackError> {
         let _ = (channel, user, notice);
-        Err(SlackError(
-            "this Slack adapter has no ephemeral messages".into(),
-        ))
+        Err(SlackError::Unsupported("ephemeral messages"))
     }
 }

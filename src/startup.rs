@@ -67,7 +67,8 @@ impl Application {
                 role
             }
             Err(e) => anyhow::bail!(
-                "cannot tell which AWS identity the bot runs as (sts:GetCallerIdentity): {e}"
+                "cannot tell which AWS identity the bot runs as (sts:GetCallerIdentity): {}",
+                crate::aws::describe(&e)
             ),
         };
         let store = Arc::new(DynamoStore::new(&aws, &settings.table));

@@ -42,16 +42,19 @@ pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// Who the bot runs as, from `sts:GetCallerIdentity`; an assumed-role session maps to its role.
-pub async fn caller_identity(config: &SdkConfig) -> Result<(String, Option<RoleArn>), String> {
+pub async fn caller_identity(
+    config: &SdkConfig,
+) -> Result<(String, Option<RoleArn>), CallerIdentityError> {
     let sts = aws_sdk_sts::Client::new(config);
-    let out = sts
-        .get_caller_identity()
-        .send()
-        .await
-        .map_err(|e| describe(&e))?;
+    let out = sts.get_caller_identity().send().await?;
     let arn = out.arn().unwrap_or_default().to_string();
     Ok((arn.clone(), role_of_caller(&arn)))
 }
+
+/// `sts:GetCallerIdentity` failed; `describe` gives the whole chain.
+pub type CallerIdentityError = aws_sdk_sts::error::SdkError<
+    aws_sdk_sts::operation::get_caller_identity::GetCallerIdentityError,
+>;
 
 /// `arn:aws:sts::123:assumed-role/Name/session` or `arn:aws:iam::123:role/path/Name` → the role.
 pub fn role_of_caller(arn: &str) -> Option<RoleArn> {

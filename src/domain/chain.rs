@@ -44,27 +44,36 @@ impl Witness {
         }
     }
 
-    pub fn parse(s: &str) -> Result<Witness, String> {
+    pub fn parse(s: &str) -> Result<Witness, WitnessError> {
         let s = s.trim().trim_start_matches('#');
         let (seq, hex) = s
             .split_once(':')
             .or_else(|| s.split_once(' '))
-            .ok_or_else(|| {
-                format!("`{s}` is not a witness (expected <seq>:<hex>, e.g. 42:1a2b3c4d5e6f)")
-            })?;
+            .ok_or_else(|| WitnessError::Shape(s.to_string()))?;
         let seq: u64 = seq
             .trim()
             .parse()
-            .map_err(|_| format!("`{seq}` is not a sequence number"))?;
+            .map_err(|_| WitnessError::Seq(seq.to_string()))?;
         let hex = hex.trim().to_ascii_lowercase();
         if hex.len() < 8 || hex.len() > 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(format!("`{hex}` is not a hash prefix (8 to 64 hex digits)"));
+            return Err(WitnessError::Hash(hex));
         }
         Ok(Witness {
             seq,
             hash_prefix: hex,
         })
     }
+}
+
+/// Why a text is not a witness.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WitnessError {
+    #[error("`{0}` is not a witness (expected <seq>:<hex>, e.g. 42:1a2b3c4d5e6f)")]
+    Shape(String),
+    #[error("`{0}` is not a sequence number")]
+    Seq(String),
+    #[error("`{0}` is not a hash prefix (8 to 64 hex digits)")]
+    Hash(String),
 }
 
 impl std::fmt::Display for Witness {

@@ -97,6 +97,7 @@ enum ReadBack {
 
 impl App {
     /// Write the deny policy for an `approved` request, verify it, record the outcome and show it.
+    #[tracing::instrument(skip_all, fields(request_id = %request.id()))]
     pub async fn apply(&self, request: Request) {
         if let Some((done, witness)) = self.write_and_record(request, None).await {
             self.update_card(&done, Some(witness)).await;
@@ -114,17 +115,20 @@ impl App {
         match self.store.claim(request.id(), self.clock.now()).await {
             Ok(true) => {}
             Ok(false) => {
-                info!(request_id = %request.id(), "another worker is applying this request");
+                info!("another worker is applying this request");
                 return None;
             }
             Err(e) => {
                 // Nothing is written without the lease; recovery tries again.
-                error!(error = %error_chain(&e), request_id = %request.id(), "could not take the apply lease");
+                error!(error = %error_chain(&e), "could not take the apply lease");
                 return None;
             }
         }
         let Some(cutoff) = request.cutoff() else {
-            error!(request_id = %request.id(), state = request.state().as_str(), "not an approved request; nothing written");
+            error!(
+                state = request.state().as_str(),
+                "not an approved request; nothing written"
+            );
             return None;
         };
         let result = match request.target() {
@@ -135,33 +139,33 @@ impl App {
         let transition = match result {
             Ok(written) => request.applied(written, now),
             Err(not) => {
-                error!(request_id = %request.id(), target = %request.target_arn(), error = %not.full, failure = ?not.failure, "revocation failed");
+                error!(target = %request.target_arn(), error = %not.full, failure = ?not.failure, "revocation failed");
                 request.failed(not.failure, &not.full, now)
             }
         };
         let t = match transition {
             Ok(t) => t,
             Err(e) => {
-                error!(error = %e, request_id = %request.id(), "outcome does not follow from the stored state");
+                error!(error = %e, "outcome does not follow from the stored state");
                 return None;
             }
         };
         match self.transition(&t.next, t.event).await {
             Ok(appended) => {
-                info!(request_id = %t.next.id(), state = t.next.state().as_str(), "revocation finished");
+                info!(state = t.next.state().as_str(), "revocation finished");
                 if let (Some(at), State::Applied) = (approved_at, t.next.state()) {
                     self.metrics.approval_to_policy(at.elapsed());
                 }
                 Some((t.next, Witness::of(&appended)))
             }
             Err(crate::ports::StoreError::Conflict) => {
-                info!(request_id = %t.next.id(), "another worker recorded the outcome first");
+                info!("another worker recorded the outcome first");
                 None
             }
             Err(e) => {
                 // The request stays `approved` with its cut-off; recovery finishes it once the
                 // store is back, writing that same cut-off again.
-                error!(error = %error_chain(&e), request_id = %t.next.id(), "could not record the outcome; recovery will retry");
+                error!(error = %error_chain(&e), "could not record the outcome; recovery will retry");
                 None
             }
         }

@@ -49,7 +49,7 @@ impl App {
                     &ctx.response_url,
                     Notice::CardNotPosted {
                         id: request.id().clone(),
-                        slack_error: e.0,
+                        slack_error: e.reason(),
                     },
                 )
                 .await;
@@ -78,7 +78,7 @@ impl App {
             .update_card(&at, &self.card(request, witness))
             .await
         {
-            warn!(error = %e, request_id = %request.id(), "could not update the card");
+            warn!(error = %e, "could not update the card");
         }
     }
 
@@ -100,7 +100,7 @@ impl App {
             return;
         };
         if let Err(e) = self.slack.post_in_thread(&at, &note).await {
-            warn!(error = %e, request_id = %request.id(), "could not post in the card's thread");
+            warn!(error = %e, "could not post in the card's thread");
         }
     }
 
@@ -112,7 +112,7 @@ impl App {
         if request.state() != State::Cancelled
             && let Err(e) = self.slack.direct_message(request.requester(), &note).await
         {
-            warn!(error = %e, request_id = %request.id(), "could not send the requester the outcome");
+            warn!(error = %e, "could not send the requester the outcome");
         }
     }
 
@@ -126,7 +126,7 @@ impl App {
             }
             Ok(_) => {}
             Err(e) => {
-                warn!(error = %error_chain(&e), request_id = %id, "could not re-read the request after posting its card")
+                warn!(error = %error_chain(&e), "could not re-read the request after posting its card")
             }
         }
     }

@@ -17,6 +17,8 @@ use crate::ports::{StoreError, error_chain};
 pub const MAX_RACE_RETRIES: usize = 64;
 
 impl App {
+    #[tracing::instrument(skip_all,
+        fields(request_id = %ctx.request_id, user = %ctx.user, action = ctx.action.as_str()))]
     pub(super) async fn click(self: Arc<Self>, ctx: ClickContext) {
         let mut membership: Option<bool> = None;
         for _ in 0..MAX_RACE_RETRIES {
@@ -159,7 +161,7 @@ impl App {
                 None
             }
             Err(e) => {
-                error!(error = %error_chain(&e), request_id = %id, "could not read the request");
+                error!(error = %error_chain(&e), "could not read the request");
                 self.tell(
                     response_url,
                     Notice::ClickNotApplied(ClickProblem::StoreUnreadable),

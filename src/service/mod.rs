@@ -24,7 +24,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{Instrument, error, info, info_span};
+use tracing::{error, info};
 
 use crate::clock::Clock;
 use crate::config::Settings;
@@ -307,29 +307,20 @@ impl App {
             // No arguments at all: the request form, for whoever does not remember the syntax.
             Command::Help if ctx.text.trim().is_empty() => match ctx.trigger_id.clone() {
                 Some(trigger) => {
-                    self.spawn(
-                        async move { app.open_form(ctx, trigger).await }
-                            .instrument(info_span!("open_form")),
-                    );
+                    self.spawn(async move { app.open_form(ctx, trigger).await });
                     Notice::OpeningForm
                 }
                 None => Notice::Usage,
             },
             Command::Help => Notice::Usage,
             Command::Revoke { role, reason } => {
-                let span = info_span!("revoke_request", user = %ctx.user, role = %role);
                 let shown = role.to_string();
-                self.spawn(async move { app.submit(ctx, role, reason).await }.instrument(span));
+                self.spawn(async move { app.submit(ctx, role, reason).await });
                 Notice::Checking { role: shown }
             }
             Command::RevokePermissionSet { name, reason } => {
-                let span =
-                    info_span!("permission_set_request", user = %ctx.user, permission_set = %name);
                 let shown = format!("permission set {name}");
-                self.spawn(
-                    async move { app.submit_permission_set(ctx, name, reason).await }
-                        .instrument(span),
-                );
+                self.spawn(async move { app.submit_permission_set(ctx, name, reason).await });
                 Notice::Checking { role: shown }
             }
             Command::Status(id) => {
@@ -338,15 +329,11 @@ impl App {
                     since: None,
                     limit: 1,
                 };
-                self.spawn(
-                    async move { app.lookup_for(ctx, q).await }.instrument(info_span!("status")),
-                );
+                self.spawn(async move { app.lookup_for(ctx, q).await });
                 Notice::LookingUp
             }
             Command::Audit(q) => {
-                self.spawn(
-                    async move { app.lookup_for(ctx, q).await }.instrument(info_span!("audit")),
-                );
+                self.spawn(async move { app.lookup_for(ctx, q).await });
                 Notice::LookingUp
             }
         }
@@ -355,17 +342,16 @@ impl App {
     /// A click is always acknowledged empty; the outcome arrives on the card or through `response_url`.
     pub fn on_click(self: &Arc<Self>, ctx: ClickContext) {
         let app = self.clone();
-        let span = info_span!("click", request_id = %ctx.request_id, user = %ctx.user, action = ctx.action.as_str());
-        self.spawn(async move { app.click(ctx).await }.instrument(span));
+        self.spawn(async move { app.click(ctx).await });
     }
 
     /// Re-apply after drift: like a slash command, a new request answered in the background.
     pub fn on_reapply(self: &Arc<Self>, ctx: ReapplyContext) {
         let app = self.clone();
-        let span = info_span!("reapply", request_id = %ctx.request_id, user = %ctx.user);
-        self.spawn(async move { app.reapply(ctx).await }.instrument(span));
+        self.spawn(async move { app.reapply(ctx).await });
     }
 
+    #[tracing::instrument(name = "lookup", skip_all, fields(user = %ctx.user))]
     async fn lookup_for(self: Arc<Self>, ctx: CommandContext, q: AuditQuery) {
         let notice = match self.lookup(&q).await {
             Ok(found) => Notice::Found(found),

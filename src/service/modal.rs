@@ -87,6 +87,7 @@ pub enum RoleOptions {
 
 impl App {
     /// Open the form for a slash command with no arguments; if Slack refuses, say so.
+    #[tracing::instrument(skip_all, fields(user = %ctx.user))]
     pub(super) async fn open_form(self: Arc<Self>, ctx: CommandContext, trigger: String) {
         let form = RequestForm {
             channel: ctx.channel.clone(),
@@ -95,7 +96,9 @@ impl App {
             warn!(error = %e, "could not open the request form");
             self.tell(
                 &ctx.response_url,
-                Notice::FormNotOpened { slack_error: e.0 },
+                Notice::FormNotOpened {
+                    slack_error: e.reason(),
+                },
             )
             .await;
         }
@@ -261,9 +264,10 @@ impl App {
             trigger_id: Some(format!("view:{}", form.view_id)),
         };
         let app = self.clone();
-        let span = info_span!("revoke_request", user = %ctx.user, role = %spec, via = "form");
         let reason = reason.to_string();
-        self.spawn(async move { app.submit(ctx, spec, reason).await }.instrument(span));
+        self.spawn(
+            async move { app.submit(ctx, spec, reason).await }.instrument(info_span!("form")),
+        );
         Ok(())
     }
 

@@ -28,6 +28,8 @@ impl App {
         name_from_reserved_role(&typed).map(str::to_string)
     }
 
+    #[tracing::instrument(name = "permission_set_request", skip_all,
+        fields(user = %ctx.user, permission_set = %name, request_id = tracing::field::Empty))]
     pub(super) async fn submit_permission_set(
         self: Arc<Self>,
         ctx: CommandContext,

@@ -50,6 +50,7 @@ impl App {
         Ok(finished)
     }
 
+    #[tracing::instrument(skip_all, fields(request_id = %request.id()))]
     pub(super) async fn expire(&self, mut request: Request) {
         for _ in 0..super::decide::MAX_RACE_RETRIES {
             let Some(t) = request.expire(self.clock.now()) else {
@@ -57,7 +58,7 @@ impl App {
             };
             match self.transition(&t.next, t.event).await {
                 Ok(appended) => {
-                    info!(request_id = %t.next.id(), "expired");
+                    info!("expired");
                     self.update_card(&t.next, Some(Witness::of(&appended)))
                         .await;
                     return self.announce_outcome(&t.next).await;
@@ -74,6 +75,7 @@ impl App {
     /// Remind the approvers in the card's thread when the next reminder is due (SPEC §12). The
     /// count is claimed in the store first, so replicas do not double-remind and a restart does
     /// not forget.
+    #[tracing::instrument(skip_all, fields(request_id = %r.id()))]
     async fn remind_if_due(&self, r: &Request) {
         let remind_after = chrono::Duration::from_std(self.settings.remind_after)
             .unwrap_or(chrono::Duration::minutes(5));
@@ -91,7 +93,10 @@ impl App {
             .settings
             .escalate_after
             .is_some_and(|after| waited >= after);
-        info!(request_id = %r.id(), reminder = r.reminders() + 1, escalate, "reminding the approvers");
+        info!(
+            reminder = r.reminders() + 1,
+            escalate, "reminding the approvers"
+        );
         let event = EventDraft::by(r.id().clone(), EventKind::Reminded, &Actor::Bot, now)
             .with_role_text(&r.target_arn())
             .with_detail(format!(

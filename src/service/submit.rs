@@ -37,6 +37,8 @@ impl Refused {
 }
 
 impl App {
+    #[tracing::instrument(name = "revoke_request", skip_all,
+        fields(user = %ctx.user, role = %spec, request_id = tracing::field::Empty))]
     pub(super) async fn submit(
         self: Arc<Self>,
         ctx: CommandContext,
@@ -71,13 +73,14 @@ impl App {
     }
 
     /// Record a checked request with its `requested` event (once per delivery), then post its
-    /// card. Shared by role and permission-set requests.
+    /// card. Shared by role and permission-set requests. The request id joins the caller's span.
     pub(super) async fn open_request(
         &self,
         ctx: &CommandContext,
         request: Request,
         detail: Option<String>,
     ) {
+        tracing::Span::current().record("request_id", tracing::field::display(request.id()));
         let mut event = EventDraft::by(
             request.id().clone(),
             EventKind::Requested,
@@ -103,7 +106,7 @@ impl App {
                     .await;
             }
         }
-        info!(request_id = %request.id(), target = %request.target_arn(), "request created");
+        info!(target = %request.target_arn(), "request created");
         self.post_card(ctx, &request).await;
     }
 

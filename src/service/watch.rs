@@ -181,6 +181,7 @@ impl App {
     }
 
     /// Claim and run one due check; `false` if another replica has it.
+    #[tracing::instrument(skip_all, fields(request_id = %request.id()))]
     async fn check_one(&self, request: Request) -> bool {
         let id = request.id().clone();
         let now = self.clock.now();
@@ -191,7 +192,7 @@ impl App {
             Ok(Some(w)) => w,
             Ok(None) => return false,
             Err(e) => {
-                warn!(error = %error_chain(&e), request_id = %id, "could not claim a drift check");
+                warn!(error = %error_chain(&e), "could not claim a drift check");
                 return false;
             }
         };
@@ -199,7 +200,7 @@ impl App {
             .check_deny(&watch.request, watch.drift.as_deref())
             .await;
         if let Err(e) = self.store.update_watch(&id, update).await {
-            warn!(error = %error_chain(&e), request_id = %id, "could not record a drift check; it runs again when due");
+            warn!(error = %error_chain(&e), "could not record a drift check; it runs again when due");
         }
         true
     }
@@ -207,14 +208,17 @@ impl App {
     /// Check one watched request and say what to remember.
     async fn check_deny(&self, request: &Request, reported: Option<&str>) -> WatchUpdate {
         let (Some(written), Some(end)) = (request.written(), window_end(request)) else {
-            warn!(request_id = %request.id(), state = request.state().as_str(), "not an applied request; watch ended");
+            warn!(
+                state = request.state().as_str(),
+                "not an applied request; watch ended"
+            );
             return WatchUpdate::Finished;
         };
         let in_force = written.in_force;
         let now = self.clock.now();
         if now >= end {
             if !self.settings.cleanup_after_window {
-                info!(request_id = %request.id(), "window passed; watch ended");
+                info!("window passed; watch ended");
                 return WatchUpdate::Finished;
             }
             return match self.clean_up(request, in_force).await {
@@ -224,7 +228,9 @@ impl App {
                         >= end
                             + chrono::Duration::from_std(CLEANUP_RETRY_FOR).unwrap_or_default() =>
                 {
-                    warn!(request_id = %request.id(), "clean-up kept failing for a day after the window; giving up, the deny stays");
+                    warn!(
+                        "clean-up kept failing for a day after the window; giving up, the deny stays"
+                    );
                     WatchUpdate::Finished
                 }
                 Cleanup::Retry => WatchUpdate::Checked,
@@ -234,18 +240,18 @@ impl App {
             Ok(state) => state.drift_from(in_force),
             Err(e) if e.kind == IamErrorKind::NoSuchEntity => {
                 // A deleted role's sessions no longer work: nothing left to watch.
-                info!(request_id = %request.id(), target = %request.target_arn(), "the role or permission set is gone; watch ended");
+                info!(target = %request.target_arn(), "the role or permission set is gone; watch ended");
                 return WatchUpdate::Finished;
             }
             Err(e) => {
                 // An unreadable deny is not drift: the next check reads it again.
-                warn!(error = %e.full(), request_id = %request.id(), "could not read the deny for a drift check");
+                warn!(error = %e.full(), "could not read the deny for a drift check");
                 return WatchUpdate::Checked;
             }
         };
         let Some(drift) = drift else {
             if reported.is_some() {
-                info!(request_id = %request.id(), "the deny is in force again");
+                info!("the deny is in force again");
                 return WatchUpdate::InForce;
             }
             return WatchUpdate::Checked;
@@ -259,7 +265,7 @@ impl App {
             Ok(again) if again.drift_from(in_force).as_ref() == Some(&drift) => {}
             Ok(_) => return WatchUpdate::Checked,
             Err(e) => {
-                warn!(error = %e.full(), request_id = %request.id(), "could not confirm drift; checking again when due");
+                warn!(error = %e.full(), "could not confirm drift; checking again when due");
                 return WatchUpdate::Checked;
             }
         }
@@ -279,10 +285,10 @@ impl App {
             Err(e) => {
                 // Not remembered: report anyway (drift matters more than a repeat), and the next
                 // check tries to remember it again.
-                warn!(error = %error_chain(&e), request_id = %request.id(), "could not remember reported drift");
+                warn!(error = %error_chain(&e), "could not remember reported drift");
             }
         }
-        warn!(request_id = %request.id(), target = %request.target_arn(), drift = drift.code(), "drift: the revocation is no longer in force");
+        warn!(target = %request.target_arn(), drift = drift.code(), "drift: the revocation is no longer in force");
         let detail = match &drift {
             DriftKind::MovedBack { now } => format!("{}: cut-off now {now}", drift.code()),
             other => other.code().to_string(),
@@ -313,7 +319,9 @@ impl App {
     /// nothing but it. A later revocation's deny, or a document with other statements, stays.
     async fn clean_up(&self, request: &Request, in_force: Cutoff) -> Cleanup {
         if request.role().is_none() {
-            info!(request_id = %request.id(), "window passed; clean-up of a permission set's inline policy is not supported, the deny stays");
+            info!(
+                "window passed; clean-up of a permission set's inline policy is not supported, the deny stays"
+            );
             return Cleanup::Done;
         }
         match self.read_deny(request).await {
@@ -322,12 +330,12 @@ impl App {
                 only_the_deny: true,
             }) if cutoff == in_force => {}
             Ok(other) => {
-                info!(request_id = %request.id(), deny = ?other, "window passed; the deny is not this request's alone, so it stays");
+                info!(deny = ?other, "window passed; the deny is not this request's alone, so it stays");
                 return Cleanup::Done;
             }
             Err(e) if e.kind == IamErrorKind::NoSuchEntity => return Cleanup::Done,
             Err(e) => {
-                warn!(error = %e.full(), request_id = %request.id(), "could not read the deny for clean-up");
+                warn!(error = %e.full(), "could not read the deny for clean-up");
                 return Cleanup::Retry;
             }
         }
@@ -335,7 +343,7 @@ impl App {
         // with this deny and could be deleted with it. Let it finish first.
         match self.revocation_in_flight(request).await {
             Ok(true) => {
-                info!(request_id = %request.id(), "a revocation of this role is being applied; clean-up waits");
+                info!("a revocation of this role is being applied; clean-up waits");
                 return Cleanup::Retry;
             }
             Ok(false) => {}
@@ -345,10 +353,10 @@ impl App {
             }
         }
         if let Err(e) = self.remove_deny(request).await {
-            warn!(error = %e.full(), request_id = %request.id(), "could not remove the deny after its window");
+            warn!(error = %e.full(), "could not remove the deny after its window");
             return Cleanup::Retry;
         }
-        info!(request_id = %request.id(), target = %request.target_arn(), %in_force, "window passed; deny removed");
+        info!(target = %request.target_arn(), %in_force, "window passed; deny removed");
         let event = EventDraft::by(
             request.id().clone(),
             EventKind::Cleanup,
@@ -400,6 +408,8 @@ impl App {
 
     /// The Re-apply button: a new request for the same role, by the person who clicked, with the
     /// usual checks and approval.
+    #[tracing::instrument(skip_all,
+        fields(reapplies = %ctx.request_id, user = %ctx.user, request_id = tracing::field::Empty))]
     pub(super) async fn reapply(self: Arc<Self>, ctx: ReapplyContext) {
         let Some(old) = self
             .request_for_click(&ctx.request_id, &ctx.response_url)

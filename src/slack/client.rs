@@ -31,10 +31,9 @@ pub const TRY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl SlackWebApi {
     /// `api_url` overrides `https://slack.com/api` (tests point it at a local fake, over plain HTTP).
-    pub fn new(bot_token: &SecretString, api_url: Option<&str>) -> Result<Self, SlackError> {
+    pub fn new(bot_token: &SecretString, api_url: Option<&str>) -> std::io::Result<Self> {
         let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|e| SlackError(format!("no CA certificates: {e}")))?
+            .with_native_roots()?
             .https_or_http()
             .enable_http1()
             .build();
@@ -44,8 +43,7 @@ impl SlackWebApi {
         }
         Ok(SlackWebApi {
             client: SlackClient::new(connector),
-            http: crate::http_client::HttpClient::new()
-                .map_err(|e| SlackError(format!("no CA certificates: {e}")))?,
+            http: crate::http_client::HttpClient::new()?,
             token: SlackApiToken::new(SlackApiTokenValue(bot_token.expose_secret().to_string())),
             try_timeout: TRY_TIMEOUT,
         })
@@ -84,15 +82,12 @@ impl SlackWebApi {
             Ok(Err(SlackClientError::ApiError(e))) if is_fatal(&e.code) => {
                 Err(OpenError::Refused(e.code))
             }
-            Ok(Err(e)) => Err(OpenError::Failed(e.to_string())),
-            Err(_) => Err(OpenError::Failed(format!(
-                "no answer within {} ms",
-                self.try_timeout.as_millis()
-            ))),
+            Ok(Err(e)) => Err(OpenError::Failed(e)),
+            Err(_) => Err(OpenError::TimedOut(self.try_timeout)),
         }
     }
 
-    async fn retrying<T, F, Fut>(&self, what: &str, mut call: F) -> Result<T, SlackError>
+    async fn retrying<T, F, Fut>(&self, what: &'static str, mut call: F) -> Result<T, SlackError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, SlackClientError>>,
@@ -102,6 +97,10 @@ impl SlackWebApi {
             async move {
                 attempt.await.map_err(|e| Failed {
                     failure: classify(&e),
+                    code: match &e {
+                        SlackClientError::ApiError(api) => Some(api.code.clone()),
+                        _ => None,
+                    },
                     detail: e.to_string(),
                 })
             }
@@ -116,8 +115,10 @@ pub enum OpenError {
     /// The token itself is refused: retrying cannot help.
     #[error("Slack refused the app token: {0}")]
     Refused(String),
-    #[error("{0}")]
-    Failed(String),
+    #[error("apps.connections.open failed")]
+    Failed(#[source] SlackClientError),
+    #[error("apps.connections.open: no answer within {} ms", .0.as_millis())]
+    TimedOut(Duration),
 }
 
 /// Answers to `apps.connections.open` that mean the token is wrong, revoked or lacks
@@ -192,13 +193,14 @@ fn classify(e: &SlackClientError) -> Failure {
 /// One failed try: what it means for the next, and what to log or report.
 struct Failed {
     failure: Failure,
+    code: Option<String>,
     detail: String,
 }
 
 /// The one retry loop for every Slack call (Web API and `response_url`): each try is cut off
 /// after `try_timeout`, which counts as a transient failure.
 async fn with_retries<T, F, Fut>(
-    what: &str,
+    what: &'static str,
     try_timeout: Duration,
     mut call: F,
 ) -> Result<T, SlackError>
@@ -213,11 +215,22 @@ where
             Ok(Err(failed)) => failed,
             Err(_) => Failed {
                 failure: Failure::Transient,
+                code: None,
                 detail: format!("no answer within {} ms", try_timeout.as_millis()),
             },
         };
         let Some(wait) = retry_wait(failed.failure, attempt) else {
-            return Err(SlackError(format!("{what}: {}", failed.detail)));
+            return Err(match failed.failure {
+                Failure::Permanent => SlackError::Refused {
+                    method: what,
+                    code: failed.code,
+                    detail: failed.detail,
+                },
+                _ => SlackError::Unavailable {
+                    method: what,
+                    detail: failed.detail,
+                },
+            });
         };
         warn!(method = what, attempt, wait_ms = wait.as_millis() as u64, error = %failed.detail, "Slack call failed; retrying");
         tokio::time::sleep(wait).await;
@@ -322,7 +335,8 @@ impl Slack for SlackWebApi {
                 .await
                 .map_err(|e| Failed {
                     failure: Failure::Transient,
-                    detail: e,
+                    code: None,
+                    detail: crate::ports::error_chain(&e),
                 })?;
             if r.status < 300 {
                 return Ok(());
@@ -335,6 +349,7 @@ impl Slack for SlackWebApi {
             };
             Err(Failed {
                 failure,
+                code: None,
                 detail: format!(
                     "answered {}: {}",
                     r.status,
@@ -461,10 +476,12 @@ mod tests {
                 std::future::pending()
             })
             .await;
-        let e = r.unwrap_err();
-        assert!(
-            e.0.contains("chat.update: no answer within 10000 ms"),
-            "{e:?}"
+        assert_eq!(
+            r.unwrap_err(),
+            SlackError::Unavailable {
+                method: "chat.update",
+                detail: "no answer within 10000 ms".into()
+            }
         );
         // 4 tries of 10 s, and 200 + 400 + 800 ms between them.
         assert_eq!(started.elapsed(), Duration::from_millis(41_400));

@@ -132,7 +132,7 @@ impl SocketMode {
                         }
                         Err(e) => {
                             self.status.send_replace(Status::Down("connection lost"));
-                            warn!(error = %e, "Socket Mode connection failed; reconnecting");
+                            warn!(error = %crate::ports::error_chain(&e), "Socket Mode connection failed; reconnecting");
                         }
                     }
                 }
@@ -152,9 +152,9 @@ impl SocketMode {
                     self.status.send_replace(Status::Down("app token refused"));
                     wait = backoff.max(REFUSED_BACKOFF);
                 }
-                Err(OpenError::Failed(e)) => {
+                Err(e) => {
                     self.status.send_replace(Status::Down("cannot reach Slack"));
-                    warn!(error = %e, "cannot open a Socket Mode connection");
+                    warn!(error = %crate::ports::error_chain(&e), "cannot open a Socket Mode connection");
                 }
             }
             tokio::select! {
@@ -172,11 +172,10 @@ impl SocketMode {
         app: &Arc<App>,
         url: &str,
         stop: &mut watch::Receiver<bool>,
-    ) -> Result<Ended, String> {
+    ) -> Result<Ended, SessionError> {
         let (ws, _) = timeout(self.silence, tokio_tungstenite::connect_async(url))
             .await
-            .map_err(|_| "no WebSocket handshake in time".to_string())?
-            .map_err(|e| e.to_string())?;
+            .map_err(|_| SessionError::NoHandshake)??;
         let (mut tx, mut rx) = ws.split();
         info!("Socket Mode connected");
         let ping_every = self.silence / 3;
@@ -191,7 +190,7 @@ impl SocketMode {
                     continue;
                 }
                 _ = sleep_until(heard + self.silence) => {
-                    return Err(format!("nothing from Slack for {} ms", self.silence.as_millis()));
+                    return Err(SessionError::Silent(self.silence));
                 }
                 _ = stop.changed() => {
                     let _ = timeout(Duration::from_secs(1), tx.send(Message::Close(None))).await;
@@ -202,7 +201,7 @@ impl SocketMode {
                 return Ok(Ended::Closed { greeted });
             };
             heard = Instant::now();
-            match msg.map_err(|e| e.to_string())? {
+            match msg? {
                 Message::Text(text) => {
                     let Ok(envelope) = serde_json::from_str::<Value>(text.as_str()) else {
                         continue;
@@ -241,15 +240,27 @@ impl SocketMode {
     }
 
     /// A write that cannot hang on a dead connection.
-    async fn send<S>(&self, tx: &mut S, msg: Message) -> Result<(), String>
+    async fn send<S>(&self, tx: &mut S, msg: Message) -> Result<(), SessionError>
     where
         S: Sink<Message, Error = tokio_tungstenite::tungstenite::Error> + Unpin,
     {
-        timeout(self.silence, tx.send(msg))
+        Ok(timeout(self.silence, tx.send(msg))
             .await
-            .map_err(|_| "a write to Slack did not finish in time".to_string())?
-            .map_err(|e| e.to_string())
+            .map_err(|_| SessionError::WriteStuck)??)
     }
+}
+
+/// Why a Socket Mode connection ended other than by Slack closing it or by `stop`.
+#[derive(Debug, thiserror::Error)]
+enum SessionError {
+    #[error("no WebSocket handshake in time")]
+    NoHandshake,
+    #[error("nothing from Slack for {} ms", .0.as_millis())]
+    Silent(Duration),
+    #[error("a write to Slack did not finish in time")]
+    WriteStuck,
+    #[error("WebSocket")]
+    WebSocket(#[from] tokio_tungstenite::tungstenite::Error),
 }
 
 /// The acknowledgement for one envelope, after handing its payload to the service.

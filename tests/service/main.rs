@@ -7,6 +7,7 @@ mod come_back;
 mod drift;
 mod form;
 mod lifecycle;
+mod logs;
 mod permission_sets;
 mod support;
 mod timeline;

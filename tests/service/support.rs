@@ -273,7 +273,11 @@ impl Slack for RecordingSlack {
         form: &RequestForm,
     ) -> Result<(), SlackError> {
         if *self.forms_fail.lock().unwrap() {
-            return Err(SlackError("expired_trigger_id".into()));
+            return Err(SlackError::Refused {
+                method: "views.open",
+                code: Some("expired_trigger_id".into()),
+                detail: "expired_trigger_id".into(),
+            });
         }
         self.sent.lock().unwrap().push(Sent::Form {
             trigger_id: trigger_id.to_string(),
@@ -302,7 +306,10 @@ impl Slack for RecordingSlack {
     }
     async fn group_members(&self, group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError> {
         if *self.groups_fail.lock().unwrap() {
-            return Err(SlackError("ratelimited".into()));
+            return Err(SlackError::Unavailable {
+                method: "usergroups.users.list",
+                detail: "ratelimited".into(),
+            });
         }
         Ok(self
             .groups

@@ -30,7 +30,7 @@ mod store;
 mod table;
 
 use items::*;
-pub use table::check_table;
+pub use table::{TableCheckError, check_table};
 
 pub const INDEXES: [(&str, &str, &str); 5] = [
     ("by_role", "role_arn", "created_at"),

@@ -89,19 +89,63 @@ impl DynamoStore {
     }
 }
 
+/// What `check-config` found wrong with the table.
+#[derive(Debug, thiserror::Error)]
+pub enum TableCheckError {
+    #[error(
+        "table {0} does not exist; deploy deploy/bot.yaml (or run `revoke-role-bot create-table` locally)"
+    )]
+    Missing(String),
+    #[error("cannot describe table {table}: {detail}")]
+    Unreadable { table: String, detail: String },
+    #[error("table {0}: empty description")]
+    Empty(String),
+    #[error("table {table} must have keys pk (HASH) and sk (RANGE), has {found:?}")]
+    Keys {
+        table: String,
+        found: Vec<(String, String)>,
+    },
+    #[error("table {table} has no index {index} ({hash}, {range}); see the README's table layout")]
+    NoIndex {
+        table: String,
+        index: &'static str,
+        hash: &'static str,
+        range: &'static str,
+    },
+    #[error("index {index} must have keys {hash} (HASH) and {range} (RANGE)")]
+    IndexKeys {
+        index: &'static str,
+        hash: &'static str,
+        range: &'static str,
+    },
+}
+
 /// `check-config`: the table exists with the expected keys and every index the lookups need.
-pub async fn check_table(config: &aws_config::SdkConfig, table: &str) -> Result<String, String> {
+pub async fn check_table(
+    config: &aws_config::SdkConfig,
+    table: &str,
+) -> Result<String, TableCheckError> {
     let client = Client::new(config);
-    let out = client.describe_table().table_name(table).send().await.map_err(|e| {
-        if e.as_service_error().is_some_and(|e| e.is_resource_not_found_exception()) {
-            format!("dynamodb: table {table} does not exist; deploy deploy/bot.yaml (or run `revoke-role-bot create-table` locally)")
-        } else {
-            format!("dynamodb: cannot describe table {table}: {}", describe(&e))
-        }
-    })?;
+    let out = client
+        .describe_table()
+        .table_name(table)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.as_service_error()
+                .is_some_and(|e| e.is_resource_not_found_exception())
+            {
+                TableCheckError::Missing(table.to_string())
+            } else {
+                TableCheckError::Unreadable {
+                    table: table.to_string(),
+                    detail: describe(&e),
+                }
+            }
+        })?;
     let t = out
         .table()
-        .ok_or_else(|| format!("dynamodb: table {table}: empty description"))?;
+        .ok_or_else(|| TableCheckError::Empty(table.to_string()))?;
     let keys = |schema: &[KeySchemaElement]| -> Vec<(String, String)> {
         schema
             .iter()
@@ -120,26 +164,27 @@ pub async fn check_table(config: &aws_config::SdkConfig, table: &str) -> Result<
         ]
     };
     if keys(t.key_schema()) != expect("pk", "sk") {
-        return Err(format!(
-            "dynamodb: table {table} must have keys pk (HASH) and sk (RANGE), has {:?}",
-            keys(t.key_schema())
-        ));
+        return Err(TableCheckError::Keys {
+            table: table.to_string(),
+            found: keys(t.key_schema()),
+        });
     }
-    for (name, h, r) in INDEXES {
+    for (index, hash, range) in INDEXES {
         match t
             .global_secondary_indexes()
             .iter()
-            .find(|i| i.index_name() == Some(name))
+            .find(|i| i.index_name() == Some(index))
         {
             None => {
-                return Err(format!(
-                    "dynamodb: table {table} has no index {name} ({h}, {r}); see the README's table layout"
-                ));
+                return Err(TableCheckError::NoIndex {
+                    table: table.to_string(),
+                    index,
+                    hash,
+                    range,
+                });
             }
-            Some(i) if keys(i.key_schema()) != expect(h, r) => {
-                return Err(format!(
-                    "dynamodb: index {name} must have keys {h} (HASH) and {r} (RANGE)"
-                ));
+            Some(i) if keys(i.key_schema()) != expect(hash, range) => {
+                return Err(TableCheckError::IndexKeys { index, hash, range });
             }
             Some(_) => {}
         }
