@@ -8,12 +8,15 @@
 pub mod apply;
 pub mod authz;
 pub mod cards;
+pub mod cleanup;
 pub mod decide;
+pub mod deny;
 pub mod lookup;
 pub mod modal;
 /// What people are told, as data (below the ports, so `ports` does not depend on `service`).
 pub use crate::notice;
 pub mod permission_sets;
+pub mod reapply;
 pub mod recover;
 pub mod submit;
 pub mod watch;
