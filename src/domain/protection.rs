@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::role_arn::{ArnPattern, RoleArn};
+use super::role_arn::{ArnPattern, RoleArn, glob};
 
 /// Why a role may not be revoked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -32,6 +32,8 @@ pub struct ProtectionRules {
     pub self_role: Option<RoleArn>,
     /// Every `assume_role_arn` of the configured accounts.
     pub assumed_roles: Vec<RoleArn>,
+    /// `identity_center.protect`: permission set names (with `*`) never revoked from Slack.
+    pub permission_sets: Vec<String>,
 }
 
 /// Role names are unique per account and partition; the path is not part of a role's identity.
@@ -44,6 +46,11 @@ pub fn is_identity_center_role(role: &RoleArn) -> bool {
 }
 
 impl ProtectionRules {
+    /// Whether a permission set (by name) matches `identity_center.protect`.
+    pub fn permission_set_protected(&self, name: &str) -> bool {
+        self.permission_sets.iter().any(|p| glob(p, name))
+    }
+
     /// The first protection that applies, built-in ones first.
     pub fn check(&self, role: &RoleArn) -> Option<Protection> {
         if role.path().starts_with("/aws-service-role/") {
@@ -88,7 +95,19 @@ mod tests {
             protect: vec![ArnPattern::parse("arn:aws:iam::*:role/break-glass-*").unwrap()],
             self_role: Some(arn("arn:aws:iam::111111111111:role/bot-task")),
             assumed_roles: vec![arn("arn:aws:iam::222222222222:role/ops/bot-target")],
+            permission_sets: vec!["BreakGlass*".into(), "Exact".into()],
         }
+    }
+
+    #[test]
+    fn permission_sets_match_their_patterns_by_name() {
+        let r = rules();
+        assert!(r.permission_set_protected("BreakGlass"));
+        assert!(r.permission_set_protected("BreakGlassAdmin"));
+        assert!(r.permission_set_protected("Exact"));
+        assert!(!r.permission_set_protected("Exactly"));
+        assert!(!r.permission_set_protected("AdminBreakGlass"));
+        assert!(!ProtectionRules::default().permission_set_protected("BreakGlass"));
     }
 
     #[test]

@@ -275,6 +275,11 @@ impl ArnPattern {
     }
 }
 
+/// `*` matches any run of characters (permission-set names use it too).
+pub fn glob(pattern: &str, text: &str) -> bool {
+    glob_match(pattern.as_bytes(), text.as_bytes())
+}
+
 /// Iterative glob with `*` only; linear in practice, no recursion to blow the stack on hostile input.
 fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
     let (mut p, mut t) = (0, 0);

@@ -1,7 +1,9 @@
 //! The application: shared state (settings, ports, clock, metrics, background work) in [`App`],
-//! and one module per use case: `submit` (a new request), `decide` (clicks), `apply` (the
-//! revocation), `recover` (finishing approved requests, expiring pending ones), `watch` (keeping
-//! applied revocations in force, SPEC §11) and `lookup`.
+//! and one module per use case: `submit` (a new request) and `permission_sets`, `modal` (the
+//! request form), `decide` (clicks), `apply` (the revocation, writing through `slot`), `recover`
+//! (finishing approved requests, expiring pending ones, reminders), `watch` (keeping applied
+//! revocations in force, SPEC §11, over the `deny` seam) with `cleanup` and `reapply`, and
+//! `lookup`. `authz` (with its group cache) and `cards` (what is shown where) serve them all.
 //! Slack handlers call [`App::on_command`] / [`App::on_click`], which answer at once and continue
 //! in the background; what people are told comes back as [`notice::Notice`] values.
 
@@ -18,6 +20,7 @@ pub use crate::notice;
 pub mod permission_sets;
 pub mod reapply;
 pub mod recover;
+pub mod slot;
 pub mod submit;
 pub mod watch;
 
@@ -150,6 +153,11 @@ impl App {
                 .iter()
                 .filter_map(|a| a.assume_role_arn.clone())
                 .collect(),
+            permission_sets: settings
+                .identity_center
+                .as_ref()
+                .map(|ic| ic.protect.clone())
+                .unwrap_or_default(),
         };
         Arc::new(App {
             authz: Authorizer::new(ports.slack.clone()),

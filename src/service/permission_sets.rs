@@ -103,7 +103,7 @@ impl App {
                     name,
                 )
             })?;
-        if self.permission_set_protected(&info.name) {
+        if self.protection.permission_set_protected(&info.name) {
             return Err(Refused::new(
                 SubmitRefusal::PermissionSetProtected {
                     name: info.name.clone(),
