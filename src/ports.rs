@@ -57,6 +57,11 @@ pub const APPLY_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 /// How long a replica owns one drift check of an applied revocation (both adapters).
 pub const WATCH_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// When a lease of `length` taken at `now` runs out (both stores use this, so they agree).
+pub fn lease_end(now: DateTime<Utc>, length: std::time::Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(length).unwrap_or(chrono::Duration::minutes(1))
+}
+
 /// An applied revocation under drift watch (SPEC §11), with the watch's state, which is stored
 /// beside the request: watched from the `applied` transition until the watch is finished.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -7,7 +7,7 @@ use crate::domain::audit::{AuditEvent, ChainHead, ChainSnapshot, EventDraft, Sto
 use crate::domain::ids::{RequestId, SlackUserId};
 use crate::domain::request::{CardRef, Request};
 use crate::domain::role_arn::RoleArn;
-use crate::ports::{AuditStore, Page, StoreError, WATCH_LEASE, Watch, WatchUpdate};
+use crate::ports::{AuditStore, Page, StoreError, WATCH_LEASE, Watch, WatchUpdate, lease_end};
 
 use super::items::*;
 use super::*;
@@ -36,11 +36,7 @@ impl AuditStore for DynamoStore {
     }
 
     async fn set_card(&self, id: &RequestId, card: &CardRef) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(request_pk(id)))
-            .key("sk", s("REQ"))
+        self.update_request(id)
             .update_expression("SET card_channel = :c, card_ts = :t")
             .condition_expression("attribute_exists(pk)")
             .expression_attribute_values(":c", s(card.channel.as_str()))
@@ -53,11 +49,7 @@ impl AuditStore for DynamoStore {
 
     async fn claim_reminder(&self, id: &RequestId, sent: u32) -> Result<bool, StoreError> {
         let mut update = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(request_pk(id)))
-            .key("sk", s("REQ"))
+            .update_request(id)
             .update_expression("SET reminders = :next")
             .expression_attribute_names("#s", "state")
             .expression_attribute_values(":pending", s("pending"))
@@ -75,14 +67,9 @@ impl AuditStore for DynamoStore {
     }
 
     async fn claim(&self, id: &RequestId, now: DateTime<Utc>) -> Result<bool, StoreError> {
-        let until =
-            now + chrono::Duration::from_std(APPLY_LEASE).unwrap_or(chrono::Duration::minutes(1));
+        let until = lease_end(now, APPLY_LEASE);
         let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(request_pk(id)))
-            .key("sk", s("REQ"))
+            .update_request(id)
             .update_expression("SET lease_until = :until")
             .condition_expression(
                 "#s = :approved AND (attribute_not_exists(lease_until) OR lease_until < :now)",
@@ -178,14 +165,9 @@ impl AuditStore for DynamoStore {
     ) -> Result<Option<Watch>, StoreError> {
         // The index is eventually consistent: the condition on the item itself decides, and the
         // item as it is now (not as the index showed it) is what the check works from.
-        let until =
-            now + chrono::Duration::from_std(WATCH_LEASE).unwrap_or(chrono::Duration::minutes(1));
+        let until = lease_end(now, WATCH_LEASE);
         let out = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(request_pk(id)))
-            .key("sk", s("REQ"))
+            .update_request(id)
             .update_expression("SET watch_due = :next, watch_lease_until = :until")
             .condition_expression(
                 "watch_state = :w AND watch_due <= :now \
@@ -204,12 +186,7 @@ impl AuditStore for DynamoStore {
     }
 
     async fn update_watch(&self, id: &RequestId, update: WatchUpdate) -> Result<bool, StoreError> {
-        let req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(request_pk(id)))
-            .key("sk", s("REQ"));
+        let req = self.update_request(id);
         let req = match update {
             WatchUpdate::Checked => req
                 .update_expression("REMOVE watch_lease_until")
@@ -384,5 +361,19 @@ where
             Ok(None)
         }
         Err(e) => Err(unavailable(e)),
+    }
+}
+
+impl DynamoStore {
+    /// An `UpdateItem` on one request's item.
+    fn update_request(
+        &self,
+        id: &RequestId,
+    ) -> aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder {
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", s(request_pk(id)))
+            .key("sk", s("REQ"))
     }
 }
