@@ -173,7 +173,7 @@ pub fn protection(role: &crate::domain::role_arn::RoleArn, p: &Protection) -> Ms
     }
 }
 
-pub fn failure(f: &Failure, target: Target<'_>) -> Msg {
+pub fn failure(f: &Failure, target: &Target) -> Msg {
     let (name_text, account) = match target {
         Target::Role(r) => (r.name().to_string(), Some(r.account().to_string())),
         Target::PermissionSet(ps) => (ps.name.clone(), None),
@@ -273,7 +273,7 @@ pub(super) fn submit_refusal(r: &SubmitRefusal) -> Msg {
             .lit(" belong to account ")
             .text(actual.clone())
             .lit(", so nothing was requested. Fix `assume_role_arn` for that account in the configuration."),
-        SubmitRefusal::Iam { role, failure: f } => failure(f, Target::Role(role))
+        SubmitRefusal::Iam { role, failure: f } => failure(f, &Target::Role(role.clone()))
             .lit(". Nothing was requested."),
         SubmitRefusal::IdentityCenterNotConfigured => Msg::new().lit(
             "Permission sets are revoked through IAM Identity Center, and revoke-role-bot is not configured for it. Add `[identity_center]` with `instance_arn`, `region` and `account` (the configured account that administers Identity Center) to the bot's configuration, and grant the permissions in deploy/ (see the README). Meanwhile, in the Identity Center console, revoke the user's active sessions and remove the assignment.",
