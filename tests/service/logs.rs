@@ -40,11 +40,12 @@ fn span_request_id(line: &Value) -> Option<String> {
         .find_map(|s| s["request_id"].as_str().map(str::to_string))
 }
 
-fn line<'a>(lines: &'a [Value], message: &str) -> &'a Value {
+/// The line with `message` logged while handling request `id` (other tests log here too).
+fn line<'a>(lines: &'a [Value], message: &str, id: &str) -> &'a Value {
     lines
         .iter()
-        .find(|l| l["fields"]["message"] == message)
-        .unwrap_or_else(|| panic!("no log line {message:?} in {lines:#?}"))
+        .find(|l| l["fields"]["message"] == message && span_request_id(l).as_deref() == Some(id))
+        .unwrap_or_else(|| panic!("no log line {message:?} in a span of {id}: {lines:#?}"))
 }
 
 #[tokio::test]
@@ -56,7 +57,9 @@ async fn a_request_and_its_approval_log_under_the_request_id() {
         .with_writer(move || writer.clone())
         .with_max_level(tracing::Level::INFO)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Process-wide: a thread-local subscriber races with the other tests over tracing's cached
+    // callsite interest. Nothing else in this test binary installs one.
+    tracing::subscriber::set_global_default(subscriber).unwrap();
 
     let env = Env::new();
     env.iam.inner.add_role(&role("app"), &[]);
@@ -66,8 +69,7 @@ async fn a_request_and_its_approval_log_under_the_request_id() {
     let lines = lines.parsed();
     let id = request.id().to_string();
     for message in ["request created", "revocation finished"] {
-        let l = line(&lines, message);
-        assert_eq!(span_request_id(l).as_deref(), Some(id.as_str()), "{l}");
+        let l = line(&lines, message, &id);
         assert!(
             l["fields"].get("request_id").is_none(),
             "added by hand: {l}"
