@@ -32,6 +32,22 @@ struct MemoryRole {
     trust_policy: Option<String>,
 }
 
+impl MemoryRole {
+    /// What the inline policies other than `AWSRevokeOlderSessions` take of the quota.
+    fn others_chars(&self) -> usize {
+        self.inline
+            .iter()
+            .filter(|(k, _)| *k != POLICY_NAME)
+            .map(|(_, v)| policy_chars(v))
+            .sum()
+    }
+}
+
+/// What a policy takes of the inline-policy quota: IAM does not count whitespace.
+fn policy_chars(document: &str) -> usize {
+    document.chars().filter(|c| !c.is_whitespace()).count()
+}
+
 pub(super) fn iam_err(action: &'static str, kind: IamErrorKind, msg: String) -> IamError {
     IamError::new(action, kind, msg)
 }
@@ -170,20 +186,17 @@ impl Iam for MemoryIam {
         let r = Self::role(&inner, role, "ListRolePolicies")?;
         Ok(RoleDetails {
             instance_profiles: r.instance_profiles.clone(),
-            inline_policy_chars_used: r
-                .inline
-                .iter()
-                .filter(|(k, _)| *k != POLICY_NAME)
-                .map(|(_, v)| v.len())
-                .sum(),
+            inline_policy_chars_used: r.others_chars(),
             revoke_policy: r.inline.get(POLICY_NAME).cloned(),
         })
     }
 
     async fn get_revoke_policy(&self, role: &RoleArn) -> Result<Option<String>, IamError> {
         let inner = self.lock("GetRolePolicy")?;
-        let r = Self::role(&inner, role, "GetRolePolicy")?;
-        Ok(r.inline.get(POLICY_NAME).cloned())
+        // As IAM: a missing role reads like a missing policy (both are `NoSuchEntity`).
+        Ok(Self::role(&inner, role, "GetRolePolicy")
+            .ok()
+            .and_then(|r| r.inline.get(POLICY_NAME).cloned()))
     }
 
     async fn put_revoke_policy(&self, role: &RoleArn, document_json: &str) -> Result<(), IamError> {
@@ -203,13 +216,7 @@ impl Iam for MemoryIam {
                     format!("NoSuchEntity: {}", role.name()),
                 )
             })?;
-        let others: usize = r
-            .inline
-            .iter()
-            .filter(|(k, _)| *k != POLICY_NAME)
-            .map(|(_, v)| v.len())
-            .sum();
-        if others + document_json.len() > INLINE_POLICY_QUOTA {
+        if r.others_chars() + policy_chars(document_json) > INLINE_POLICY_QUOTA {
             return Err(iam_err(
                 "PutRolePolicy",
                 IamErrorKind::LimitExceeded,

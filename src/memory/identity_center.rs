@@ -101,6 +101,14 @@ impl MemoryIdentityCenter {
     }
 }
 
+fn no_such_set(action: &'static str) -> IamError {
+    iam_err(
+        action,
+        IamErrorKind::NoSuchEntity,
+        "ResourceNotFoundException: no such permission set".into(),
+    )
+}
+
 #[async_trait]
 impl IdentityCenter for MemoryIdentityCenter {
     async fn check_instance(&self) -> Result<(), IamError> {
@@ -131,11 +139,12 @@ impl IdentityCenter for MemoryIdentityCenter {
 
     async fn get_inline_policy(&self, permission_set: &str) -> Result<Option<String>, IamError> {
         let inner = self.lock("GetInlinePolicyForPermissionSet")?;
-        Ok(inner
+        let set = inner
             .sets
             .iter()
             .find(|s| s.info.arn == permission_set)
-            .and_then(|s| s.inline.clone()))
+            .ok_or_else(|| no_such_set("GetInlinePolicyForPermissionSet"))?;
+        Ok(set.inline.clone())
     }
 
     async fn put_inline_policy(
@@ -148,13 +157,7 @@ impl IdentityCenter for MemoryIdentityCenter {
             .sets
             .iter_mut()
             .find(|s| s.info.arn == permission_set)
-            .ok_or_else(|| {
-                iam_err(
-                    "PutInlinePolicyToPermissionSet",
-                    IamErrorKind::NoSuchEntity,
-                    "ResourceNotFoundException: no such permission set".into(),
-                )
-            })?;
+            .ok_or_else(|| no_such_set("PutInlinePolicyToPermissionSet"))?;
         set.inline = Some(document_json.to_string());
         Ok(())
     }

@@ -8,13 +8,15 @@ use serde_json::json;
 
 use crate::helpers::*;
 
-struct PermissionSet {
-    instance: String,
-    arn: String,
-    name: String,
+/// A permission set made for one test (also the Identity Center contract's, identity_center_contract.rs).
+#[derive(Clone)]
+pub(crate) struct PermissionSet {
+    pub(crate) instance: String,
+    pub(crate) arn: String,
+    pub(crate) name: String,
 }
 
-async fn permission_set(inline: Option<&str>) -> PermissionSet {
+pub(crate) async fn permission_set(inline: Option<&str>) -> PermissionSet {
     let sso = SsoAdmin::new(&aws_config().await);
     let instance = sso.list_instances().send().await.unwrap().instances()[0]
         .instance_arn()
@@ -84,7 +86,7 @@ async fn inline_policy(ps: &PermissionSet) -> serde_json::Value {
     serde_json::from_str(&doc).expect("the inline policy is JSON")
 }
 
-async fn script_provisioning(ps: &PermissionSet, states: serde_json::Value) {
+pub(crate) async fn script_provisioning(ps: &PermissionSet, states: serde_json::Value) {
     reqwest::Client::new()
         .post(format!("{}/_test/provisioning", moto_endpoint()))
         .body(json!({ (ps.arn.clone()): states }).to_string())

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use revoke_role_bot::aws::dynamodb::DynamoStore;
 
-use crate::contract::Store;
+use crate::contract::store::Store;
 use crate::helpers::*;
 
 async fn fresh_table() -> Store {
@@ -17,4 +17,4 @@ async fn fresh_table() -> Store {
     Arc::new(store)
 }
 
-crate::contract_suite!(fresh_table());
+crate::store_contract!(fresh_table());

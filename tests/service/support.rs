@@ -2,7 +2,6 @@
 //! records what it was asked to send (rendered exactly as the Slack adapter renders it), and a
 //! clock the test moves.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
@@ -10,18 +9,18 @@ use chrono::{DateTime, Utc};
 use revoke_role_bot::clock::FakeClock;
 use revoke_role_bot::config::Settings;
 use revoke_role_bot::domain::audit::{AuditEvent, EventDraft};
-use revoke_role_bot::domain::ids::{ChannelId, RequestId, SlackGroupId, SlackUserId};
+use revoke_role_bot::domain::ids::{ChannelId, RequestId, SlackUserId};
 use revoke_role_bot::domain::request::{Action, CardRef, Request, State};
 use revoke_role_bot::domain::role_arn::{AccountId, RoleArn};
+pub use revoke_role_bot::memory::slack::response_url;
 use revoke_role_bot::memory::{MemoryIam, MemoryIdentityCenter, MemoryStore};
+pub use revoke_role_bot::memory::{RecordingSlack, Sent};
 use revoke_role_bot::ports::{
-    AuditStore, Iam, IamError, Page, RoleDetails, RoleInfo, RoleList, Slack, SlackError,
-    StoreError, Watch, WatchUpdate,
+    AuditStore, Iam, IamError, Page, RoleDetails, RoleInfo, RoleList, StoreError, Watch,
+    WatchUpdate,
 };
-use revoke_role_bot::service::modal::RequestForm;
-use revoke_role_bot::service::notice::{Card, Notice, ThreadNote};
+use revoke_role_bot::service::notice::Notice;
 use revoke_role_bot::service::{App, ClickContext, CommandContext, Ports};
-use revoke_role_bot::slack::{blocks, messages};
 
 pub const ALICE: &str = "U0ALICE";
 pub const BOB: &str = "U0BOB";
@@ -47,283 +46,6 @@ protect = ["arn:aws:iam::*:role/break-glass-*"]
 id = "111111111111"
 name = "prod"
 "#;
-
-/// What the bot asked Slack to do, as Slack would receive it.
-#[derive(Debug, Clone)]
-pub enum Sent {
-    Card {
-        card: Card,
-        mrkdwn: String,
-    },
-    Update {
-        card: Card,
-        mrkdwn: String,
-    },
-    Reply {
-        to: String,
-        notice: Notice,
-        mrkdwn: String,
-    },
-    Thread {
-        note: ThreadNote,
-        mrkdwn: String,
-    },
-    Dm {
-        to: SlackUserId,
-        note: ThreadNote,
-        mrkdwn: String,
-    },
-    /// An ephemeral message (the answers to the request form).
-    Ephemeral {
-        channel: ChannelId,
-        to: SlackUserId,
-        notice: Notice,
-        mrkdwn: String,
-    },
-    /// `views.open`: the request form.
-    Form {
-        trigger_id: String,
-        form: RequestForm,
-    },
-}
-
-impl Sent {
-    pub fn mrkdwn(&self) -> &str {
-        match self {
-            Sent::Card { mrkdwn, .. }
-            | Sent::Update { mrkdwn, .. }
-            | Sent::Reply { mrkdwn, .. }
-            | Sent::Thread { mrkdwn, .. }
-            | Sent::Dm { mrkdwn, .. }
-            | Sent::Ephemeral { mrkdwn, .. } => mrkdwn,
-            Sent::Form { .. } => "",
-        }
-    }
-}
-
-#[derive(Default)]
-pub struct RecordingSlack {
-    sent: Mutex<Vec<Sent>>,
-    groups: Mutex<HashMap<SlackGroupId, Vec<SlackUserId>>>,
-    groups_fail: Mutex<bool>,
-    posts: Mutex<u32>,
-    /// `views.open` fails (an expired trigger).
-    pub forms_fail: Mutex<bool>,
-}
-
-/// Everything text-like Slack would get for a card: the blocks as JSON and the fallback text.
-fn card_mrkdwn(card: &Card) -> String {
-    format!(
-        "{}\n{}",
-        blocks::card_text(card),
-        serde_json::to_string(&blocks::card(card)).unwrap_or_default()
-    )
-}
-
-impl RecordingSlack {
-    pub fn sent(&self) -> Vec<Sent> {
-        self.sent.lock().unwrap().clone()
-    }
-    pub fn set_group(&self, group: &str, members: &[&str]) {
-        self.groups.lock().unwrap().insert(
-            SlackGroupId::parse(group).unwrap(),
-            members
-                .iter()
-                .map(|m| SlackUserId::parse(m).unwrap())
-                .collect(),
-        );
-    }
-    pub fn fail_groups(&self, fail: bool) {
-        *self.groups_fail.lock().unwrap() = fail;
-    }
-    /// Replies sent to one person's `response_url`.
-    pub fn replies_to(&self, user: &str) -> Vec<(Notice, String)> {
-        self.sent()
-            .into_iter()
-            .filter_map(|s| match s {
-                Sent::Reply {
-                    to, notice, mrkdwn, ..
-                } if to == response_url(user) => Some((notice, mrkdwn)),
-                _ => None,
-            })
-            .collect()
-    }
-    /// Ephemeral messages to one person.
-    pub fn ephemeral_to(&self, user: &str) -> Vec<(ChannelId, Notice, String)> {
-        self.sent()
-            .into_iter()
-            .filter_map(|s| match s {
-                Sent::Ephemeral {
-                    channel,
-                    to,
-                    notice,
-                    mrkdwn,
-                } if to.as_str() == user => Some((channel, notice, mrkdwn)),
-                _ => None,
-            })
-            .collect()
-    }
-    /// Forms opened (`views.open`).
-    pub fn forms(&self) -> Vec<(String, RequestForm)> {
-        self.sent()
-            .into_iter()
-            .filter_map(|s| match s {
-                Sent::Form { trigger_id, form } => Some((trigger_id, form)),
-                _ => None,
-            })
-            .collect()
-    }
-    pub fn cards(&self) -> Vec<Card> {
-        self.sent()
-            .into_iter()
-            .filter_map(|s| match s {
-                Sent::Card { card, .. } => Some(card),
-                _ => None,
-            })
-            .collect()
-    }
-    /// Replies in card threads, as Slack receives them.
-    pub fn thread(&self) -> Vec<(ThreadNote, String)> {
-        self.sent()
-            .into_iter()
-            .filter_map(|s| match s {
-                Sent::Thread { note, mrkdwn } => Some((note, mrkdwn)),
-                _ => None,
-            })
-            .collect()
-    }
-    pub fn dms(&self) -> Vec<(SlackUserId, ThreadNote)> {
-        self.sent()
-            .into_iter()
-            .filter_map(|s| match s {
-                Sent::Dm { to, note, .. } => Some((to, note)),
-                _ => None,
-            })
-            .collect()
-    }
-    /// The card as last shown (posted or updated).
-    pub fn last_card(&self) -> Option<Card> {
-        self.sent().into_iter().rev().find_map(|s| match s {
-            Sent::Card { card, .. } | Sent::Update { card, .. } => Some(card),
-            _ => None,
-        })
-    }
-}
-
-#[async_trait]
-impl Slack for RecordingSlack {
-    async fn post_card(&self, channel: &ChannelId, card: &Card) -> Result<CardRef, SlackError> {
-        let n = {
-            let mut p = self.posts.lock().unwrap();
-            *p += 1;
-            *p
-        };
-        let at = CardRef {
-            channel: channel.clone(),
-            ts: format!("1700000000.{n:06}"),
-        };
-        self.sent.lock().unwrap().push(Sent::Card {
-            card: card.clone(),
-            mrkdwn: card_mrkdwn(card),
-        });
-        Ok(at)
-    }
-    async fn update_card(&self, _at: &CardRef, card: &Card) -> Result<(), SlackError> {
-        self.sent.lock().unwrap().push(Sent::Update {
-            card: card.clone(),
-            mrkdwn: card_mrkdwn(card),
-        });
-        Ok(())
-    }
-    async fn respond(&self, response_url: &str, notice: &Notice) -> Result<(), SlackError> {
-        let mrkdwn = format!(
-            "{}\n{}",
-            messages::notice(notice).to_mrkdwn(),
-            serde_json::to_string(&blocks::notice(notice)).unwrap_or_default()
-        );
-        self.sent.lock().unwrap().push(Sent::Reply {
-            to: response_url.to_string(),
-            notice: notice.clone(),
-            mrkdwn,
-        });
-        Ok(())
-    }
-    async fn post_in_thread(&self, _card: &CardRef, note: &ThreadNote) -> Result<(), SlackError> {
-        self.sent.lock().unwrap().push(Sent::Thread {
-            note: note.clone(),
-            mrkdwn: messages::thread_note(note).to_mrkdwn().into_string(),
-        });
-        Ok(())
-    }
-    async fn direct_message(
-        &self,
-        user: &SlackUserId,
-        note: &ThreadNote,
-    ) -> Result<(), SlackError> {
-        self.sent.lock().unwrap().push(Sent::Dm {
-            to: user.clone(),
-            note: note.clone(),
-            mrkdwn: messages::thread_note(note).to_mrkdwn().into_string(),
-        });
-        Ok(())
-    }
-    async fn open_request_form(
-        &self,
-        trigger_id: &str,
-        form: &RequestForm,
-    ) -> Result<(), SlackError> {
-        if *self.forms_fail.lock().unwrap() {
-            return Err(SlackError::Refused {
-                method: "views.open",
-                code: Some("expired_trigger_id".into()),
-                detail: "expired_trigger_id".into(),
-            });
-        }
-        self.sent.lock().unwrap().push(Sent::Form {
-            trigger_id: trigger_id.to_string(),
-            form: form.clone(),
-        });
-        Ok(())
-    }
-    async fn post_ephemeral(
-        &self,
-        channel: &ChannelId,
-        user: &SlackUserId,
-        notice: &Notice,
-    ) -> Result<(), SlackError> {
-        let mrkdwn = format!(
-            "{}\n{}",
-            messages::notice(notice).to_mrkdwn(),
-            serde_json::to_string(&blocks::notice(notice)).unwrap_or_default()
-        );
-        self.sent.lock().unwrap().push(Sent::Ephemeral {
-            channel: channel.clone(),
-            to: user.clone(),
-            notice: notice.clone(),
-            mrkdwn,
-        });
-        Ok(())
-    }
-    async fn group_members(&self, group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError> {
-        if *self.groups_fail.lock().unwrap() {
-            return Err(SlackError::Unavailable {
-                method: "usergroups.users.list",
-                detail: "ratelimited".into(),
-            });
-        }
-        Ok(self
-            .groups
-            .lock()
-            .unwrap()
-            .get(group)
-            .cloned()
-            .unwrap_or_default())
-    }
-}
-
-pub fn response_url(user: &str) -> String {
-    format!("https://hooks.slack.test/respond/{user}")
-}
 
 pub fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-23T12:00:00.400Z")
@@ -365,6 +87,9 @@ impl Env {
         let store = Arc::new(FaultyStore::default());
         let iam = Arc::new(LaggyIam::default());
         let slack = Arc::new(RecordingSlack::default());
+        // The approvers' group in `CONFIG` exists in the workspace, with nobody in it yet (the
+        // recording Slack, like Slack, fails for a group it does not know).
+        slack.set_group("S0SECLEAD", &[]);
         let clock = Arc::new(FakeClock::at(t0()));
         let ic = Arc::new(MemoryIdentityCenter::default());
         let identity_center: Option<Arc<dyn revoke_role_bot::ports::IdentityCenter>> =

@@ -1,0 +1,255 @@
+//! The `Iam` contract: what the service relies on from IAM and STS, run on `MemoryIam`
+//! (tests/memory_contracts.rs) and on `AwsIam` against moto (tests/api/iam_contract.rs).
+//!
+//! IAM documents come back as IAM keeps them (moto URL-encodes them and re-sorts their keys), so
+//! documents are compared as parsed JSON. Role names come from the fixture's `unique`: moto's
+//! state is shared by every test.
+
+use async_trait::async_trait;
+use revoke_role_bot::domain::request::Failure;
+use revoke_role_bot::domain::role_arn::{AccountId, RoleArn};
+use revoke_role_bot::ports::{Iam, IamError, IamErrorKind};
+use serde_json::Value;
+
+/// One IAM, with roles a test makes, through credentials for two configured accounts.
+#[async_trait]
+pub trait IamFixture: Send + Sync {
+    fn iam(&self) -> &dyn Iam;
+    /// The account the roles are made in; its credentials are its own.
+    fn account(&self) -> AccountId;
+    /// Another configured account whose credentials really belong to `account()` (a
+    /// misconfiguration the service must notice).
+    fn misconfigured(&self) -> AccountId;
+    /// A name no other test uses, starting with `prefix`.
+    fn unique(&self, prefix: &str) -> String;
+    /// Make role `name` at `path` (e.g. `/team/`) in `account()`, trusting as `trust` says, in
+    /// one instance profile per name in `profiles`; its ARN.
+    async fn create_role(&self, name: &str, path: &str, trust: &str, profiles: &[&str]) -> RoleArn;
+    /// Put an inline policy other than the bot's on a role (as infrastructure code would).
+    async fn put_inline(&self, role: &RoleArn, name: &str, document: &str);
+}
+
+pub type Fixture = Box<dyn IamFixture>;
+
+const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#;
+
+/// An `AWSRevokeOlderSessions` document with `cutoff` (spaced, as people write JSON).
+fn deny(cutoff: &str) -> String {
+    format!(
+        r#"{{ "Version": "2012-10-17", "Statement": [{{ "Effect": "Deny", "Action": "*", "Resource": "*",
+        "Condition": {{ "DateLessThan": {{ "aws:TokenIssueTime": "{cutoff}" }} }} }}] }}"#
+    )
+}
+
+/// Another team's inline policy, with whitespace that IAM does not count against the quota.
+const OTHER: &str = r#"{ "Version": "2012-10-17",
+  "Statement": [ { "Sid": "ReadLake", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::lake/*" } ] }"#;
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn parsed(text: Option<String>) -> Option<Value> {
+    text.as_deref().map(json)
+}
+
+/// The ARN the service would build from what a person typed: no path, just account and name.
+fn typed(account: &AccountId, name: &str) -> RoleArn {
+    RoleArn::parse(&format!("arn:aws:iam::{account}:role/{name}")).unwrap()
+}
+
+fn not_found<T: std::fmt::Debug>(r: Result<T, IamError>, what: &str) {
+    let e = r.expect_err(what);
+    assert_eq!(e.kind, IamErrorKind::NoSuchEntity, "{what}: {e:?}");
+    assert_eq!(e.failure(), Failure::RoleNotFound, "{what}");
+}
+
+/// `GetRole` finds a role by name, whatever path was typed, and answers with its canonical ARN;
+/// through misconfigured credentials it answers for the account they belong to.
+pub async fn get_role_answers_with_the_canonical_arn(f: Fixture) {
+    let name = f.unique("ctr-get");
+    let arn = f.create_role(&name, "/team/", TRUST, &[]).await;
+    assert_eq!(arn.path(), "/team/");
+    assert_eq!((arn.account(), arn.name()), (&f.account(), name.as_str()));
+
+    let info = f.iam().get_role(&typed(&f.account(), &name)).await.unwrap();
+    assert_eq!(info.arn, arn);
+    assert_eq!(info.max_session_duration_secs, Some(3600));
+    assert_eq!(parsed(info.trust_policy), Some(json(TRUST)));
+    assert_eq!(info.last_used_at, None);
+
+    let elsewhere = f
+        .iam()
+        .get_role(&typed(&f.misconfigured(), &name))
+        .await
+        .unwrap();
+    assert_eq!(
+        elsewhere.arn, arn,
+        "IAM answers for the credentials' account"
+    );
+}
+
+/// A role that is not there is `NoSuchEntity` (a request for it is told "no such role"), for
+/// every read and write, except the revoke policy's read: IAM answers a missing role and a
+/// missing policy alike, so there is simply no policy.
+pub async fn an_absent_role_is_not_found(f: Fixture) {
+    let absent = typed(&f.account(), &f.unique("ctr-absent"));
+    not_found(f.iam().get_role(&absent).await, "GetRole");
+    not_found(f.iam().role_details(&absent).await, "role details");
+    not_found(
+        f.iam()
+            .put_revoke_policy(&absent, &deny("2026-03-01T12:00:00Z"))
+            .await,
+        "PutRolePolicy",
+    );
+    not_found(
+        f.iam().delete_revoke_policy(&absent).await,
+        "DeleteRolePolicy",
+    );
+    assert_eq!(f.iam().get_revoke_policy(&absent).await.unwrap(), None);
+}
+
+/// The revoke policy: absent, then what was put (replacing), then deleted; deleting it again is
+/// `NoSuchEntity` (which clean-up takes as done). Other inline policies are left alone.
+pub async fn the_revoke_policy_is_put_read_and_deleted(f: Fixture) {
+    let name = f.unique("ctr-policy");
+    let role = f.create_role(&name, "/", TRUST, &[]).await;
+    f.put_inline(&role, "ReadLake", OTHER).await;
+    let iam = f.iam();
+    assert_eq!(iam.get_revoke_policy(&role).await.unwrap(), None);
+
+    let first = deny("2026-03-01T12:00:00Z");
+    iam.put_revoke_policy(&role, &first).await.unwrap();
+    assert_eq!(
+        parsed(iam.get_revoke_policy(&role).await.unwrap()),
+        Some(json(&first))
+    );
+    let second = deny("2026-03-02T08:30:00Z");
+    iam.put_revoke_policy(&role, &second).await.unwrap();
+    assert_eq!(
+        parsed(iam.get_revoke_policy(&role).await.unwrap()),
+        Some(json(&second))
+    );
+
+    iam.delete_revoke_policy(&role).await.unwrap();
+    assert_eq!(iam.get_revoke_policy(&role).await.unwrap(), None);
+    let again = iam.delete_revoke_policy(&role).await.expect_err("gone");
+    assert_eq!(again.kind, IamErrorKind::NoSuchEntity, "{again:?}");
+    let details = iam.role_details(&role).await.unwrap();
+    assert_eq!(details.inline_policy_chars_used, chars(OTHER));
+}
+
+/// What IAM counts against the inline-policy quota: every character but whitespace.
+fn chars(document: &str) -> usize {
+    document.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// The preview's reads: instance profiles, the room other inline policies take, and the
+/// current revoke policy (kept apart from the others).
+pub async fn role_details_show_profiles_other_policies_and_the_revoke_policy(f: Fixture) {
+    let name = f.unique("ctr-details");
+    let profile = f.unique("ctr-profile");
+    let role = f.create_role(&name, "/", TRUST, &[&profile]).await;
+    let plain = f.create_role(&f.unique("ctr-plain"), "/", TRUST, &[]).await;
+    let iam = f.iam();
+
+    let none = iam.role_details(&plain).await.unwrap();
+    assert!(none.instance_profiles.is_empty(), "{none:?}");
+    assert_eq!(
+        (none.inline_policy_chars_used, none.revoke_policy),
+        (0, None)
+    );
+
+    f.put_inline(&role, "ReadLake", OTHER).await;
+    let cutoff = deny("2026-03-01T12:00:00Z");
+    iam.put_revoke_policy(&role, &cutoff).await.unwrap();
+    let details = iam.role_details(&role).await.unwrap();
+    assert_eq!(details.instance_profiles, [profile]);
+    assert_eq!(details.inline_policy_chars_used, chars(OTHER));
+    assert_eq!(parsed(details.revoke_policy), Some(json(&cutoff)));
+}
+
+/// The form's type-ahead: roles whose name contains the query, ignoring case, with their
+/// canonical ARNs; at most `limit`, saying when more matched. Through misconfigured credentials,
+/// the roles of the account they belong to.
+pub async fn list_roles_finds_roles_by_name_ignoring_case(f: Fixture) {
+    let prefix = f.unique("ctr-list");
+    let alpha = f
+        .create_role(&format!("{prefix}-alpha"), "/", TRUST, &[])
+        .await;
+    let beta = f
+        .create_role(&format!("{prefix}-Beta"), "/team/", TRUST, &[])
+        .await;
+    let gamma = f
+        .create_role(&format!("{prefix}-gamma"), "/ops/eu/", TRUST, &[])
+        .await;
+    f.create_role(&f.unique("ctr-other"), "/", TRUST, &[]).await;
+    let iam = f.iam();
+    let sorted = |mut v: Vec<RoleArn>| {
+        v.sort_by(|a, b| a.name().cmp(b.name()));
+        v
+    };
+
+    let all = iam
+        .list_roles(&f.account(), &prefix.to_uppercase(), 10)
+        .await
+        .unwrap();
+    let expected = sorted(vec![alpha.clone(), beta.clone(), gamma.clone()]);
+    assert_eq!(sorted(all.roles), expected);
+    assert!(!all.more);
+
+    let two = iam.list_roles(&f.account(), &prefix, 2).await.unwrap();
+    assert_eq!(two.roles.len(), 2);
+    assert!(
+        two.roles
+            .iter()
+            .all(|r| [&alpha, &beta, &gamma].contains(&r))
+    );
+    assert!(two.more);
+
+    let one = iam
+        .list_roles(&f.account(), &format!("{prefix}-bEtA"), 10)
+        .await
+        .unwrap();
+    assert_eq!((one.roles, one.more), (vec![beta.clone()], false));
+
+    let theirs = iam
+        .list_roles(&f.misconfigured(), &prefix, 10)
+        .await
+        .unwrap();
+    assert_eq!(sorted(theirs.roles), expected);
+
+    let nothing = iam
+        .list_roles(&f.account(), &f.unique("ctr-nothing"), 10)
+        .await
+        .unwrap();
+    assert!(nothing.roles.is_empty() && !nothing.more, "{nothing:?}");
+}
+
+/// `GetCallerIdentity`: the account each account's credentials really belong to.
+pub async fn credentials_answer_for_the_account_they_belong_to(f: Fixture) {
+    let iam = f.iam();
+    assert_eq!(
+        iam.credentials_account(&f.account()).await.unwrap(),
+        f.account()
+    );
+    assert_eq!(
+        iam.credentials_account(&f.misconfigured()).await.unwrap(),
+        f.account()
+    );
+}
+
+/// One `#[tokio::test]` per case over the fixtures `make` (an async expression) yields.
+#[macro_export]
+macro_rules! iam_contract {
+    ($make:expr) => {
+        $crate::contract_cases!(iam, $make;
+            get_role_answers_with_the_canonical_arn,
+            an_absent_role_is_not_found,
+            the_revoke_policy_is_put_read_and_deleted,
+            role_details_show_profiles_other_policies_and_the_revoke_policy,
+            list_roles_finds_roles_by_name_ignoring_case,
+            credentials_answer_for_the_account_they_belong_to,
+        );
+    };
+}

@@ -1,0 +1,153 @@
+//! The `IdentityCenter` contract: what the service relies on from sso-admin, run on
+//! `MemoryIdentityCenter` (tests/memory_contracts.rs) and on `AwsIdentityCenter` against moto
+//! (tests/api/identity_center_contract.rs, with scripts/moto_server.py answering the provisioning
+//! status). Documents are compared as parsed JSON; names are unique (moto's state is shared).
+
+use async_trait::async_trait;
+use revoke_role_bot::domain::role_arn::AccountId;
+use revoke_role_bot::ports::{IamErrorKind, IdentityCenter, PermissionSetInfo, Provisioning};
+use serde_json::Value;
+
+/// One Identity Center instance, with permission sets a test makes.
+#[async_trait]
+pub trait IdentityCenterFixture: Send + Sync {
+    fn ic(&self) -> &dyn IdentityCenter;
+    /// The account every permission set made here is provisioned to.
+    fn account(&self) -> AccountId;
+    /// A permission set with a fresh name, a session of `PT4H`, provisioned to `account()`, with
+    /// `inline` as its inline policy; its ARN and name.
+    async fn add_permission_set(&self, inline: Option<&str>) -> (String, String);
+    /// The next provisionings of `permission_set` report these states, first first (the
+    /// `request_id` of an `InProgress` is the adapter's to choose); then they succeed.
+    async fn script(&self, permission_set: &str, states: &[Provisioning]);
+    /// A well-formed permission set ARN on the instance that names no permission set.
+    fn absent_arn(&self) -> String;
+    /// A name no permission set has.
+    fn unique(&self, prefix: &str) -> String;
+}
+
+pub type Fixture = Box<dyn IdentityCenterFixture>;
+
+const READ_LAKE: &str = r#"{ "Version": "2012-10-17", "Statement": [ { "Sid": "ReadLake",
+  "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::lake/*"] } ] }"#;
+
+const REVOKED: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReadLake","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::lake/*"]},{"Sid":"AWSRevokeOlderSessions","Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2026-03-01T12:00:00Z"}}}]}"#;
+
+fn json(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+/// The permission set's inline policy reads as `expected` (compared as JSON).
+async fn assert_inline(ic: &dyn IdentityCenter, permission_set: &str, expected: &str) {
+    let read = ic.get_inline_policy(permission_set).await.unwrap();
+    assert_eq!(read.as_deref().map(json), Some(json(expected)));
+}
+
+/// The configured instance is there; a permission set is found by its name or its ARN, with its
+/// session duration, and one that is not there is `None` (not an error).
+pub async fn a_permission_set_is_found_by_name_or_arn(f: Fixture) {
+    let ic = f.ic();
+    ic.check_instance().await.unwrap();
+    let (arn, name) = f.add_permission_set(None).await;
+    let expected = PermissionSetInfo {
+        arn: arn.clone(),
+        name: name.clone(),
+        session_duration: Some("PT4H".into()),
+    };
+    assert_eq!(
+        ic.find_permission_set(&name).await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(ic.find_permission_set(&arn).await.unwrap(), Some(expected));
+    assert_eq!(
+        ic.find_permission_set(&f.unique("NoSuchSet"))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(ic.find_permission_set(&f.absent_arn()).await.unwrap(), None);
+    assert_eq!(ic.provisioned_accounts(&arn).await.unwrap(), [f.account()]);
+}
+
+/// The inline policy: `None` when there is none, what was put when there is (replacing), and
+/// `NoSuchEntity` for a permission set that is not there.
+pub async fn the_inline_policy_is_read_and_written(f: Fixture) {
+    let ic = f.ic();
+    let (bare, _) = f.add_permission_set(None).await;
+    assert_eq!(ic.get_inline_policy(&bare).await.unwrap(), None);
+    ic.put_inline_policy(&bare, READ_LAKE).await.unwrap();
+    assert_inline(ic, &bare, READ_LAKE).await;
+
+    let (with, _) = f.add_permission_set(Some(READ_LAKE)).await;
+    assert_inline(ic, &with, READ_LAKE).await;
+    ic.put_inline_policy(&with, REVOKED).await.unwrap();
+    assert_inline(ic, &with, REVOKED).await;
+
+    let absent = f.absent_arn();
+    let e = ic.get_inline_policy(&absent).await.expect_err("absent");
+    assert_eq!(e.kind, IamErrorKind::NoSuchEntity, "{e:?}");
+    let e = ic
+        .put_inline_policy(&absent, READ_LAKE)
+        .await
+        .expect_err("absent");
+    assert_eq!(e.kind, IamErrorKind::NoSuchEntity, "{e:?}");
+}
+
+/// Provisioning succeeds at once, or reports progress under a request id that its status is
+/// then asked with, until it succeeds or fails with AWS's reason.
+pub async fn provisioning_reports_progress_until_it_ends(f: Fixture) {
+    let ic = f.ic();
+    let (quick, _) = f.add_permission_set(None).await;
+    assert_eq!(ic.provision(&quick).await.unwrap(), Provisioning::Succeeded);
+
+    let (slow, _) = f.add_permission_set(None).await;
+    let waiting = Provisioning::InProgress {
+        request_id: "scripted".into(),
+    };
+    f.script(
+        &slow,
+        &[waiting.clone(), waiting.clone(), Provisioning::Succeeded],
+    )
+    .await;
+    let Provisioning::InProgress { request_id } = ic.provision(&slow).await.unwrap() else {
+        panic!("provisioning is under way");
+    };
+    assert!(!request_id.is_empty());
+    let Provisioning::InProgress { request_id } =
+        ic.provisioning_status(&request_id).await.unwrap()
+    else {
+        panic!("provisioning is still under way");
+    };
+    assert_eq!(
+        ic.provisioning_status(&request_id).await.unwrap(),
+        Provisioning::Succeeded
+    );
+
+    let (broken, _) = f.add_permission_set(None).await;
+    let reason = "Account 123456789012 is suspended";
+    f.script(
+        &broken,
+        &[Provisioning::Failed {
+            reason: reason.into(),
+        }],
+    )
+    .await;
+    assert_eq!(
+        ic.provision(&broken).await.unwrap(),
+        Provisioning::Failed {
+            reason: reason.into()
+        }
+    );
+}
+
+/// One `#[tokio::test]` per case over the fixtures `make` (an async expression) yields.
+#[macro_export]
+macro_rules! identity_center_contract {
+    ($make:expr) => {
+        $crate::contract_cases!(identity_center, $make;
+            a_permission_set_is_found_by_name_or_arn,
+            the_inline_policy_is_read_and_written,
+            provisioning_reports_progress_until_it_ends,
+        );
+    };
+}

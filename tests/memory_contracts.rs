@@ -1,0 +1,205 @@
+//! Every port's contract (tests/contract) on the in-memory adapters: no emulator, in
+//! milliseconds. The real adapters run the same cases in tests/api/*_contract.rs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod contract;
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use async_trait::async_trait;
+
+/// A name unique within one fixture (each case has its own in-memory adapter).
+fn numbered(counter: &AtomicU32, prefix: &str) -> String {
+    format!("{prefix}-{}", counter.fetch_add(1, Ordering::SeqCst))
+}
+
+mod store {
+    use std::sync::Arc;
+
+    use revoke_role_bot::memory::MemoryStore;
+
+    crate::store_contract!(async {
+        Arc::new(MemoryStore::default()) as crate::contract::store::Store
+    });
+}
+
+mod iam {
+    use revoke_role_bot::domain::role_arn::{AccountId, RoleArn};
+    use revoke_role_bot::memory::MemoryIam;
+    use revoke_role_bot::ports::Iam;
+
+    use super::*;
+    use crate::contract::iam::{Fixture, IamFixture};
+
+    struct Memory {
+        iam: MemoryIam,
+        names: AtomicU32,
+    }
+
+    const ACCOUNT: &str = "123456789012";
+    const MISCONFIGURED: &str = "111111111111";
+
+    async fn fresh() -> Fixture {
+        let iam = MemoryIam::default();
+        iam.misconfigure(
+            &AccountId::parse(MISCONFIGURED).unwrap(),
+            &AccountId::parse(ACCOUNT).unwrap(),
+        );
+        Box::new(Memory {
+            iam,
+            names: AtomicU32::new(0),
+        })
+    }
+
+    #[async_trait]
+    impl IamFixture for Memory {
+        fn iam(&self) -> &dyn Iam {
+            &self.iam
+        }
+        fn account(&self) -> AccountId {
+            AccountId::parse(ACCOUNT).unwrap()
+        }
+        fn misconfigured(&self) -> AccountId {
+            AccountId::parse(MISCONFIGURED).unwrap()
+        }
+        fn unique(&self, prefix: &str) -> String {
+            numbered(&self.names, prefix)
+        }
+        async fn create_role(
+            &self,
+            name: &str,
+            path: &str,
+            trust: &str,
+            profiles: &[&str],
+        ) -> RoleArn {
+            let arn = RoleArn::parse(&format!("arn:aws:iam::{ACCOUNT}:role{path}{name}")).unwrap();
+            self.iam.add_role(&arn, profiles);
+            self.iam.set_trust_policy(&arn, trust);
+            arn
+        }
+        async fn put_inline(&self, role: &RoleArn, name: &str, document: &str) {
+            self.iam.put_inline(role, name, document);
+        }
+    }
+
+    crate::iam_contract!(fresh());
+}
+
+mod identity_center {
+    use revoke_role_bot::domain::role_arn::AccountId;
+    use revoke_role_bot::memory::MemoryIdentityCenter;
+    use revoke_role_bot::ports::{IdentityCenter, Provisioning};
+
+    use super::*;
+    use crate::contract::identity_center::{Fixture, IdentityCenterFixture};
+
+    struct Memory {
+        ic: MemoryIdentityCenter,
+        names: AtomicU32,
+    }
+
+    const ACCOUNT: &str = "123456789012";
+
+    async fn fresh() -> Fixture {
+        Box::new(Memory {
+            ic: MemoryIdentityCenter::default(),
+            names: AtomicU32::new(0),
+        })
+    }
+
+    #[async_trait]
+    impl IdentityCenterFixture for Memory {
+        fn ic(&self) -> &dyn IdentityCenter {
+            &self.ic
+        }
+        fn account(&self) -> AccountId {
+            AccountId::parse(ACCOUNT).unwrap()
+        }
+        async fn add_permission_set(&self, inline: Option<&str>) -> (String, String) {
+            let name = self.unique("DataEng");
+            let id = format!("{:016}", self.names.fetch_add(1, Ordering::SeqCst));
+            let arn = self.ic.add_permission_set(&name, &id, "PT4H", &[ACCOUNT]);
+            self.ic.set_inline(&arn, inline);
+            (arn, name)
+        }
+        async fn script(&self, _permission_set: &str, states: &[Provisioning]) {
+            self.ic.script(states.to_vec());
+        }
+        fn absent_arn(&self) -> String {
+            "arn:aws:sso:::permissionSet/ssoins-memory/ps-ffffffffffffffff".into()
+        }
+        fn unique(&self, prefix: &str) -> String {
+            numbered(&self.names, prefix)
+        }
+    }
+
+    crate::identity_center_contract!(fresh());
+}
+
+mod slack {
+    use revoke_role_bot::memory::slack::response_url;
+    use revoke_role_bot::memory::{RecordingSlack, Sent};
+    use revoke_role_bot::ports::Slack;
+
+    use super::*;
+    use crate::contract::slack::{Delivered, Fixture, SlackFixture};
+
+    async fn fresh() -> Fixture {
+        Box::new(RecordingSlack::default())
+    }
+
+    #[async_trait]
+    impl SlackFixture for RecordingSlack {
+        fn slack(&self) -> &dyn Slack {
+            self
+        }
+        fn response_url(&self, user: &str) -> String {
+            response_url(user)
+        }
+        async fn set_group(&self, group: &str, members: &[&str]) {
+            RecordingSlack::set_group(self, group, members);
+        }
+        async fn break_groups(&self) {
+            self.fail_groups(true);
+        }
+        async fn delivered(&self) -> Vec<Delivered> {
+            self.sent()
+                .into_iter()
+                .filter_map(|s| {
+                    let text = s.mrkdwn().to_string();
+                    Some(match s {
+                        Sent::Card { at, .. } => Delivered::Card {
+                            channel: at.channel.to_string(),
+                            ts: at.ts,
+                            text,
+                        },
+                        Sent::Update { at, .. } => Delivered::Update {
+                            channel: at.channel.to_string(),
+                            ts: at.ts,
+                            text,
+                        },
+                        Sent::Thread { card, .. } => Delivered::Thread {
+                            channel: card.channel.to_string(),
+                            ts: card.ts,
+                            text,
+                        },
+                        Sent::Dm { to, .. } => Delivered::Direct {
+                            user: to.to_string(),
+                            text,
+                        },
+                        Sent::Reply { to, .. } => Delivered::Reply { url: to, text },
+                        Sent::Ephemeral { channel, to, .. } => Delivered::Ephemeral {
+                            channel: channel.to_string(),
+                            user: to.to_string(),
+                            text,
+                        },
+                        Sent::Form { .. } => return None,
+                    })
+                })
+                .collect()
+        }
+    }
+
+    crate::slack_contract!(fresh());
+}
