@@ -8,7 +8,6 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 use percent_encoding::percent_decode_str;
 
-use super::describe;
 use crate::config::Account;
 use crate::domain::policy::POLICY_NAME;
 use crate::domain::role_arn::{AccountId, RoleArn};
@@ -85,25 +84,18 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let kind = match e.code() {
-        Some("NoSuchEntity") => IamErrorKind::NoSuchEntity,
-        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => {
-            IamErrorKind::AccessDenied
+    super::port_error(action, e, |code| match code {
+        "NoSuchEntity" => Some(IamErrorKind::NoSuchEntity),
+        "AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation" => {
+            Some(IamErrorKind::AccessDenied)
         }
-        Some("LimitExceeded") => IamErrorKind::LimitExceeded,
-        Some("UnmodifiableEntity") => IamErrorKind::Unmodifiable,
-        Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded") => {
-            IamErrorKind::Throttled
+        "LimitExceeded" => Some(IamErrorKind::LimitExceeded),
+        "UnmodifiableEntity" => Some(IamErrorKind::Unmodifiable),
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" => {
+            Some(IamErrorKind::Throttled)
         }
-        _ if matches!(e, SdkError::TimeoutError(_)) => IamErrorKind::Timeout,
-        _ => IamErrorKind::Other,
-    };
-    // Code and message are what a person needs; the full context only when there is no code.
-    let full = match (e.code(), e.message()) {
-        (Some(code), Some(msg)) => format!("{code}: {msg}"),
-        _ => describe(&e),
-    };
-    IamError::new(action, kind, full)
+        _ => None,
+    })
 }
 
 fn decode(doc: &str) -> String {

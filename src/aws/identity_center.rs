@@ -7,7 +7,6 @@ use aws_sdk_ssoadmin::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssoadmin::types::{PermissionSetProvisioningStatus, ProvisionTargetType, StatusValues};
 use percent_encoding::percent_decode_str;
 
-use super::describe;
 use crate::domain::permission_set::is_permission_set_arn;
 use crate::domain::role_arn::AccountId;
 use crate::ports::{IamError, IamErrorKind, IdentityCenter, PermissionSetInfo, Provisioning};
@@ -36,19 +35,13 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let kind = match e.code() {
-        Some("ResourceNotFoundException") => IamErrorKind::NoSuchEntity,
-        Some("AccessDeniedException") => IamErrorKind::AccessDenied,
-        Some("ThrottlingException") => IamErrorKind::Throttled,
-        Some("ServiceQuotaExceededException") => IamErrorKind::LimitExceeded,
-        _ if matches!(e, SdkError::TimeoutError(_)) => IamErrorKind::Timeout,
-        _ => IamErrorKind::Other,
-    };
-    let full = match (e.code(), e.message()) {
-        (Some(code), Some(msg)) => format!("{code}: {msg}"),
-        _ => describe(&e),
-    };
-    IamError::new(action, kind, full)
+    super::port_error(action, e, |code| match code {
+        "ResourceNotFoundException" => Some(IamErrorKind::NoSuchEntity),
+        "AccessDeniedException" => Some(IamErrorKind::AccessDenied),
+        "ThrottlingException" => Some(IamErrorKind::Throttled),
+        "ServiceQuotaExceededException" => Some(IamErrorKind::LimitExceeded),
+        _ => None,
+    })
 }
 
 fn status(s: Option<&PermissionSetProvisioningStatus>) -> Provisioning {

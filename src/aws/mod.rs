@@ -41,6 +41,37 @@ pub fn describe(e: &(dyn std::error::Error + 'static)) -> String {
     format!("{}", DisplayErrorContext(e))
 }
 
+/// An SDK error as the ports see it: `kind_of` maps the service's error codes, a timeout is
+/// `Timeout`, anything else `Other`. The text is AWS's code and message, what a person needs, or
+/// the whole chain when there is no code.
+pub(crate) fn port_error<E, R>(
+    action: &'static str,
+    e: aws_sdk_iam::error::SdkError<E, R>,
+    kind_of: fn(&str) -> Option<crate::ports::IamErrorKind>,
+) -> crate::ports::IamError
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata
+        + std::error::Error
+        + Send
+        + Sync
+        + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    use crate::ports::IamErrorKind;
+    use aws_sdk_iam::error::SdkError;
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+    let kind = match e.code().and_then(kind_of) {
+        Some(kind) => kind,
+        None if matches!(e, SdkError::TimeoutError(_)) => IamErrorKind::Timeout,
+        None => IamErrorKind::Other,
+    };
+    let full = match (e.code(), e.message()) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        _ => describe(&e),
+    };
+    crate::ports::IamError::new(action, kind, full)
+}
+
 /// Who the bot runs as, from `sts:GetCallerIdentity`; an assumed-role session maps to its role.
 pub async fn caller_identity(
     config: &SdkConfig,

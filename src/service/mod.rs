@@ -230,6 +230,36 @@ impl App {
         self.stop.clone()
     }
 
+    /// A background loop owned by the application: `pass` every `interval` until it drains. A
+    /// pass returns how many requests it handled; a failed pass is logged and run again.
+    fn every<F, Fut>(self: &Arc<Self>, name: &'static str, interval: Duration, pass: F)
+    where
+        F: Fn(Arc<App>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<usize, StoreError>> + Send,
+    {
+        let app = self.clone();
+        let stop = self.stopping();
+        let span = tracing::info_span!("background", task = name);
+        self.tasks.spawn(tracing::Instrument::instrument(
+            async move {
+                loop {
+                    match pass(app.clone()).await {
+                        Ok(0) => {}
+                        Ok(n) => info!(handled = n, "pass done"),
+                        Err(e) => {
+                            tracing::warn!(error = %error_chain(&e), "pass failed; will retry")
+                        }
+                    }
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(interval) => {}
+                    }
+                }
+            },
+            span,
+        ));
+    }
+
     // ---- the audit store, counted and logged with the chain position ----
 
     fn appended(&self, e: &AuditEvent) {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{info, warn};
 
 use super::App;
 use super::notice::ThreadNote;
@@ -124,26 +124,11 @@ impl App {
     /// Start the recovery/expiry loop and the drift watch; they stop when the application drains.
     pub fn start_background(self: &Arc<Self>) {
         self.start_watch();
-        let app = self.clone();
-        let stop = self.stopping();
         let interval = pass_interval(self.settings.expires_after, self.settings.remind_after);
-        self.tasks.spawn(
-            async move {
-                loop {
-                    match app.recover().await {
-                        Ok(0) => {}
-                        Ok(n) => info!(finished = n, "recovered approved requests"),
-                        Err(e) => {
-                            warn!(error = %error_chain(&e), "recovery pass failed; will retry")
-                        }
-                    }
-                    tokio::select! {
-                        _ = stop.cancelled() => break,
-                        _ = tokio::time::sleep(interval) => {}
-                    }
-                }
-            }
-            .instrument(info_span!("recovery")),
+        self.every(
+            "recovery",
+            interval,
+            |app| async move { app.recover().await },
         );
     }
 }

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use tracing::{Instrument, info, info_span, warn};
+use tracing::{info, warn};
 
 use super::App;
 use super::cleanup::{CLEANUP_RETRY_FOR, Cleanup};
@@ -191,27 +191,10 @@ impl App {
 
     /// Start the drift-watch loop; it stops when the application drains.
     pub fn start_watch(self: &Arc<Self>) {
-        let app = self.clone();
-        let stop = self.stopping();
         let interval = check_interval(self.settings.drift_check_every);
-        self.tasks.spawn(
-            async move {
-                loop {
-                    match app.watch_pass().await {
-                        Ok(0) => {}
-                        Ok(n) => info!(checked = n, "drift checks"),
-                        Err(e) => {
-                            warn!(error = %error_chain(&e), "drift watch pass failed; will retry")
-                        }
-                    }
-                    tokio::select! {
-                        _ = stop.cancelled() => break,
-                        _ = tokio::time::sleep(interval) => {}
-                    }
-                }
-            }
-            .instrument(info_span!("drift_watch")),
-        );
+        self.every("drift_watch", interval, |app| async move {
+            app.watch_pass().await
+        });
     }
 }
 
