@@ -7,5 +7,6 @@ pub mod form;
 pub mod handlers;
 pub mod messages;
 pub mod mrkdwn;
+pub mod retry;
 pub mod socket_mode;
 pub mod verify;
