@@ -3,13 +3,13 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::document::{action_matches, conditions, is_like, is_positive, short, strings};
+use super::document::{action_matches, conditions, is_like, is_positive, strings};
 use super::entry::{ConditionText, Entry, EntryPoint};
 use super::principal::{
     PrincipalKind, aws_principal, federated_principal, oidc_key_prefix, subject_claim,
 };
 use super::warning::{Unclear, Warning};
-use crate::domain::policy::parse_strict_json;
+use crate::domain::policy::{parse_strict_json, short};
 use crate::domain::role_arn::AccountId;
 
 /// Who can come back, and what to worry about.

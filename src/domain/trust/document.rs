@@ -74,15 +74,6 @@ pub(super) fn is_like(op: &str) -> bool {
     base_operator(op) == Some("StringLike")
 }
 
-pub(super) fn short(s: &str) -> String {
-    const MAX: usize = 80;
-    if s.chars().count() <= MAX {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(MAX).collect::<String>())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
