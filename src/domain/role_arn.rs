@@ -271,24 +271,30 @@ impl ArnPattern {
     }
 
     pub fn matches(&self, arn: &RoleArn) -> bool {
-        glob_match(self.0.as_bytes(), arn.to_string().as_bytes())
+        glob(&self.0, &arn.to_string())
     }
 }
 
 /// `*` matches any run of characters (permission-set names use it too).
 pub fn glob(pattern: &str, text: &str) -> bool {
-    glob_match(pattern.as_bytes(), text.as_bytes())
+    glob_match(pattern.as_bytes(), text.as_bytes(), b'*', None)
 }
 
-/// Iterative glob with `*` only; linear in practice, no recursion to blow the stack on hostile input.
-fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
+/// Iterative glob: `any_run` matches any run of items and `any_one`, where there is one, any single
+/// item; linear in practice, no recursion to blow the stack on hostile input.
+pub(crate) fn glob_match<T: Copy + PartialEq>(
+    pattern: &[T],
+    text: &[T],
+    any_run: T,
+    any_one: Option<T>,
+) -> bool {
     let (mut p, mut t) = (0, 0);
     let mut star: Option<(usize, usize)> = None;
     while t < text.len() {
-        if p < pattern.len() && pattern[p] == b'*' {
+        if p < pattern.len() && pattern[p] == any_run {
             star = Some((p, t));
             p += 1;
-        } else if p < pattern.len() && pattern[p] == text[t] {
+        } else if p < pattern.len() && (pattern[p] == text[t] || Some(pattern[p]) == any_one) {
             p += 1;
             t += 1;
         } else if let Some((sp, st)) = star {
@@ -299,7 +305,7 @@ fn glob_match(pattern: &[u8], text: &[u8]) -> bool {
             return false;
         }
     }
-    pattern[p..].iter().all(|&c| c == b'*')
+    pattern[p..].iter().all(|&c| c == any_run)
 }
 
 #[cfg(test)]
@@ -411,7 +417,7 @@ mod tests {
 
         #[test]
         fn glob_never_panics(p in "[a*:/]{0,20}", t in "[a:/]{0,40}") {
-            let _ = glob_match(p.as_bytes(), t.as_bytes());
+            let _ = glob(&p, &t);
         }
     }
 }

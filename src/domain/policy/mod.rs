@@ -29,7 +29,7 @@ pub use plan::{DocumentShape, Plan, plan};
 pub use read::{
     Existing, ExistingPolicy, PolicyReadError, StatementProblem, TimeProblem, read_existing,
 };
-pub(crate) use strict_json::parse_strict_json;
+pub(crate) use strict_json::{parse_strict_json, short};
 pub use verify::{Verification, verify};
 
 pub const POLICY_NAME: &str = "AWSRevokeOlderSessions";

@@ -78,7 +78,7 @@ pub(crate) fn parse_strict_json(text: &str) -> Result<Value, String> {
 }
 
 /// Untrusted text for an error message: at most 80 characters.
-pub(super) fn short(s: &str) -> String {
+pub(crate) fn short(s: &str) -> String {
     const MAX: usize = 80;
     if s.chars().count() <= MAX {
         s.to_string()

@@ -24,22 +24,6 @@ pub(super) fn kind_plural(k: PrincipalKind) -> &'static str {
     }
 }
 
-pub(super) fn kind_singular(k: PrincipalKind) -> &'static str {
-    match k {
-        PrincipalKind::Everyone => "anyone",
-        PrincipalKind::Account => "account",
-        PrincipalKind::Role => "IAM role",
-        PrincipalKind::User => "IAM user",
-        PrincipalKind::AssumedRoleSession => "role session",
-        PrincipalKind::FederatedUser => "federated user",
-        PrincipalKind::Service => "AWS service",
-        PrincipalKind::SamlProvider => "SAML provider",
-        PrincipalKind::OidcProvider => "OIDC provider",
-        PrincipalKind::CanonicalUser => "canonical user",
-        PrincipalKind::Unrecognised => "unrecognised principal",
-    }
-}
-
 /// How an entry is named: an account by its id, anything else as written in the trust policy.
 pub(super) fn entry_name(e: &Entry) -> String {
     match (e.kind, &e.account) {
@@ -201,7 +185,7 @@ pub fn who_can_come_back_full(w: &WhoCanComeBack) -> Vec<Msg> {
         out.push(Msg::new().lit("No principal in the trust policy can assume this role."));
     }
     for e in &a.entries {
-        let mut m = Msg::new().lit("• ").lit(kind_singular(e.kind)).lit(" ");
+        let mut m = Msg::new().lit("• ").lit(e.kind.noun()).lit(" ");
         m = match e.kind {
             PrincipalKind::Everyone => m.code("*"),
             _ => m.code(entry_name(e)),
