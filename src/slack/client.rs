@@ -8,8 +8,8 @@ use slack_morphism::errors::SlackClientError;
 use slack_morphism::prelude::*;
 
 use super::blocks;
-use super::retry::{Failed, Failure, classify, with_retries};
 pub use super::retry::MAX_ATTEMPTS;
+use super::retry::{Failed, Failure, classify, with_retries};
 use crate::domain::ids::{ChannelId, SlackGroupId, SlackUserId};
 use crate::domain::request::CardRef;
 use crate::ports::{Slack, SlackError};

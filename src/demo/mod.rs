@@ -1,28 +1,29 @@
 //! `revoke-role-bot demo`: the real server on loopback, with the store and IAM in memory and Slack
-//! replaced by a console, driven through a scripted incident with Slack-signed HTTP requests.
+//! replaced by a console (`console`), driven through a scripted incident with Slack-signed HTTP
+//! requests.
+
+mod console;
+
+use console::{ConsoleSlack, as_slack_shows, indent, person};
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
-use async_trait::async_trait;
 use secrecy::SecretString;
 
 use crate::clock::FakeClock;
 use crate::config::Settings;
 use crate::domain::audit::verify_chain;
-use crate::domain::ids::{ChannelId, SlackGroupId, SlackUserId};
 use crate::domain::policy::POLICY_NAME;
-use crate::domain::request::{CardRef, State};
+use crate::domain::request::State;
 use crate::domain::role_arn::RoleArn;
 use crate::http_client::HttpClient;
 use crate::memory::{MemoryIam, MemoryIdentityCenter, MemoryStore};
-use crate::ports::{AuditStore, Slack, SlackError};
-use crate::service::notice::{Card, Notice, ThreadNote};
+use crate::ports::AuditStore;
 use crate::service::{App, Ports};
 use crate::slack::verify::sign;
-use crate::slack::{card, messages};
 use crate::startup::Application;
 
 const SECRET: &str = "demo-signing-secret";
@@ -52,120 +53,6 @@ instance_arn = "arn:aws:sso:::instance/ssoins-memory"
 region = "us-east-1"
 account = "prod"
 "#;
-
-fn person(id: &str) -> &'static str {
-    match id {
-        "U0ALICE" => "alice",
-        "U0BOB" => "bob",
-        "U0EVE" => "eve",
-        _ => "someone",
-    }
-}
-
-/// Slack as a console: every message is kept, in order, with who would see it.
-#[derive(Default)]
-struct ConsoleSlack {
-    seen: Mutex<Vec<String>>,
-}
-
-impl ConsoleSlack {
-    fn push(&self, s: String) {
-        if let Ok(mut v) = self.seen.lock() {
-            v.push(s);
-        }
-    }
-    fn drain(&self) -> Vec<String> {
-        self.seen
-            .lock()
-            .map(|mut v| std::mem::take(&mut *v))
-            .unwrap_or_default()
-    }
-}
-
-/// Names for the cast's user ids in plain-text renderings.
-fn names(s: &str) -> String {
-    s.replace("@U0ALICE", "@alice")
-        .replace("@U0BOB", "@bob")
-        .replace("@U0EVE", "@eve")
-}
-
-/// What Slack shows for the mrkdwn the server answered over HTTP: entities decoded, mentions named.
-fn as_slack_shows(s: &str) -> String {
-    names(
-        &s.replace("<@", "@")
-            .replace('>', "")
-            .replace("&lt;", "<")
-            .replace("&gt;", ">")
-            .replace("&amp;", "&"),
-    )
-}
-
-fn indent(s: &str) -> String {
-    s.lines()
-        .map(|l| format!("    │ {l}"))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-#[async_trait]
-impl Slack for ConsoleSlack {
-    async fn post_card(&self, channel: &ChannelId, c: &Card) -> Result<CardRef, SlackError> {
-        self.push(format!(
-            "  [#incident, everyone sees] approval card posted:\n{}",
-            indent(&names(&card::as_text(c)))
-        ));
-        Ok(CardRef {
-            channel: channel.clone(),
-            ts: "1700000000.000100".into(),
-        })
-    }
-    async fn update_card(&self, _at: &CardRef, c: &Card) -> Result<(), SlackError> {
-        self.push(format!(
-            "  [#incident, everyone sees] card updated: {}",
-            names(&messages::status_line(&c.request).to_plain())
-                + &c.witness
-                    .as_ref()
-                    .map(|w| format!("  (audit #{} {})", w.seq, w.hash_prefix))
-                    .unwrap_or_default()
-        ));
-        Ok(())
-    }
-    async fn respond(&self, response_url: &str, notice: &Notice) -> Result<(), SlackError> {
-        let who = response_url.rsplit('/').next().unwrap_or("someone");
-        let to = if notice.in_channel() {
-            "#incident, everyone sees".to_string()
-        } else {
-            format!("only {who} sees")
-        };
-        self.push(format!(
-            "  [{to}]\n{}",
-            indent(&names(&messages::notice(notice).to_plain()))
-        ));
-        Ok(())
-    }
-    async fn post_in_thread(&self, _card: &CardRef, note: &ThreadNote) -> Result<(), SlackError> {
-        self.push(format!(
-            "  [#incident, in the card's thread]\n{}",
-            indent(&names(&messages::thread_note(note).to_plain()))
-        ));
-        Ok(())
-    }
-    async fn direct_message(
-        &self,
-        user: &SlackUserId,
-        note: &ThreadNote,
-    ) -> Result<(), SlackError> {
-        self.push(format!(
-            "  [direct message to {}]\n{}",
-            person(user.as_str()),
-            indent(&names(&messages::thread_note(note).to_plain()))
-        ));
-        Ok(())
-    }
-    async fn group_members(&self, _group: &SlackGroupId) -> Result<Vec<SlackUserId>, SlackError> {
-        Err(SlackError::Unsupported("user groups"))
-    }
-}
 
 struct Driver {
     http: HttpClient,
@@ -244,12 +131,7 @@ impl Driver {
     async fn show(&self, count: usize) -> anyhow::Result<()> {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
-            let ready = self
-                .slack
-                .seen
-                .lock()
-                .map(|v| v.len() >= count)
-                .unwrap_or(true);
+            let ready = self.slack.len() >= count;
             if ready {
                 break;
             }
