@@ -303,8 +303,7 @@ async fn the_analysis_is_kept_with_the_stored_request_and_old_items_still_read()
     let old: revoke_role_bot::domain::request::Request = serde_json::from_value(json).unwrap();
     assert_eq!(old.preview().unwrap().who_can_come_back, None);
     // A role with no trust policy reported shows no section.
-    env.iam.inner.add_role(&role("none"), &[]);
-    env.request("none").await;
+    env.role_and_request("none").await;
     let card = env.slack.cards().pop().unwrap();
     assert!(card::view(&card).who_can_come_back.is_empty());
 }

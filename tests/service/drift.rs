@@ -2,16 +2,14 @@
 //! window, over the in-memory adapters with the fake clock. Time is paused, so the pause before a
 //! drift is confirmed costs nothing.
 
-use std::sync::Arc;
-
 use revoke_role_bot::clock::Clock;
 use revoke_role_bot::domain::audit::EventKind;
 use revoke_role_bot::domain::ids::SlackUserId;
 use revoke_role_bot::domain::policy::{Cutoff, POLICY_NAME, PolicyDocument};
 use revoke_role_bot::domain::request::{Action, Request, State};
 use revoke_role_bot::ports::AuditStore;
+use revoke_role_bot::service::ReapplyContext;
 use revoke_role_bot::service::notice::{DriftKind, Notice, SubmitRefusal, ThreadNote};
-use revoke_role_bot::service::{App, Ports, ReapplyContext};
 use revoke_role_bot::slack::blocks;
 
 use crate::support::*;
@@ -24,10 +22,8 @@ fn config(cleanup: bool) -> String {
 
 /// An applied revocation of `name` (approved by Bob at t0: cut-off 12:00:01, window 1 h).
 async fn applied(env: &Env, name: &str) -> Request {
-    env.iam.inner.add_role(&role(name), &[]);
-    let request = env.request(name).await;
-    env.click(BOB, Action::Approve, request.id()).await;
-    let done = env.stored(request.id()).await;
+    let request = env.role_and_request(name).await;
+    let done = env.approve(BOB, request.id()).await;
     assert_eq!(done.state(), State::Applied);
     done
 }
@@ -48,16 +44,8 @@ fn cleanup_notes(env: &Env) -> Vec<ThreadNote> {
         .collect()
 }
 
-async fn kinds(env: &Env, request: &Request) -> Vec<EventKind> {
-    env.events(request.id())
-        .await
-        .into_iter()
-        .map(|e| e.draft.kind)
-        .collect()
-}
-
 async fn count(env: &Env, request: &Request, kind: EventKind) -> usize {
-    kinds(env, request)
+    env.event_kinds(request.id())
         .await
         .into_iter()
         .filter(|k| *k == kind)
@@ -84,20 +72,6 @@ async fn reapply(env: &Env, user: &str, request: &Request) {
         response_url: response_url(user),
     });
     env.app.settle().await;
-}
-
-fn replica(env: &Env) -> Arc<App> {
-    App::new(
-        Arc::new(env.settings.clone()),
-        Ports {
-            store: env.store.clone(),
-            iam: env.iam.clone(),
-            slack: env.slack.clone(),
-            clock: env.clock.clone(),
-            identity_center: None,
-        },
-        None,
-    )
 }
 
 #[tokio::test(start_paused = true)]
@@ -151,7 +125,7 @@ async fn a_deleted_deny_is_noticed_within_one_interval_and_reported_once() {
 
     // Still gone: no repeat, from this process or a restarted one on the same store.
     pass_after(&env, MINUTE).await;
-    replica(&env).watch_pass().await.unwrap();
+    env.replica().watch_pass().await.unwrap();
     pass_after(&env, MINUTE).await;
     assert_eq!(drift_notes(&env).len(), 1);
     assert_eq!(count(&env, &request, EventKind::Drift).await, 1);
@@ -237,7 +211,7 @@ async fn reapply_makes_a_new_pending_request_by_the_clicker_with_the_usual_check
     // Not a requester: refused like a slash command would be, and nothing is created.
     reapply(&env, CAROL, &old).await;
     assert!(matches!(
-        env.slack.replies_to(CAROL).last().unwrap().0,
+        env.last_reply(CAROL),
         Notice::RequestRefused {
             why: SubmitRefusal::NotARequester,
             ..
@@ -255,15 +229,12 @@ async fn reapply_makes_a_new_pending_request_by_the_clicker_with_the_usual_check
     assert_eq!(new.requester().as_str(), BOB);
     assert_eq!(new.reason(), format!("re-apply {}: drift", old.id()));
     assert_eq!(new.channel(), old.channel());
-    assert!(matches!(
-        env.slack.replies_to(BOB).last().unwrap().0,
-        Notice::AwaitingApproval(_)
-    ));
+    assert!(matches!(env.last_reply(BOB), Notice::AwaitingApproval(_)));
 
     // A second click while it waits points to it instead of opening another.
     reapply(&env, ALICE, &old).await;
     assert_eq!(env.slack.cards().len(), 2);
-    match &env.slack.replies_to(ALICE).last().unwrap().0 {
+    match &env.last_reply(ALICE) {
         Notice::ReapplyAlreadyOpen { old: o, open } => {
             assert_eq!(o, old.id());
             assert_eq!(open, new.id());
@@ -285,11 +256,10 @@ async fn reapply_makes_a_new_pending_request_by_the_clicker_with_the_usual_check
 #[tokio::test(start_paused = true)]
 async fn reapply_on_a_request_that_was_never_applied_is_refused() {
     let env = Env::with_config(&config(false));
-    env.iam.inner.add_role(&role("app"), &[]);
-    let pending = env.request("app").await;
+    let pending = env.role_and_request("app").await;
     reapply(&env, BOB, &pending).await;
     assert!(matches!(
-        env.slack.replies_to(BOB).last().unwrap().0,
+        env.last_reply(BOB),
         Notice::ReapplyNotApplicable(_)
     ));
     assert_eq!(env.slack.cards().len(), 1);
@@ -390,7 +360,7 @@ async fn cleanup_keeps_a_document_that_holds_more_than_the_deny() {
 async fn two_replicas_on_one_store_check_a_revocation_once() {
     let env = Env::with_config(&config(false));
     let request = applied(&env, "app").await;
-    let other = replica(&env);
+    let other = env.replica();
     env.iam.inner.delete_inline(&role("app"), POLICY_NAME);
     env.clock.advance(MINUTE);
     let (a, b) = tokio::join!(env.app.watch_pass(), other.watch_pass());
@@ -407,8 +377,7 @@ async fn two_replicas_on_one_store_check_a_revocation_once() {
 #[tokio::test(start_paused = true)]
 async fn a_failed_or_rejected_request_is_never_watched() {
     let env = Env::with_config(&config(false));
-    env.iam.inner.add_role(&role("app"), &[]);
-    let r = env.request("app").await;
+    let r = env.role_and_request("app").await;
     env.click(CAROL, Action::Reject, r.id()).await;
     assert_eq!(env.state(r.id()).await, State::Rejected);
     assert_eq!(pass_after(&env, MINUTE).await, 0);
@@ -430,8 +399,7 @@ async fn a_permission_set_whose_inline_policy_was_replaced_is_drift_and_reapplie
     env.command(ALICE, "permission-set DataEngineer INC-7 laptop stolen")
         .await;
     let old = env.slack.cards().pop().unwrap().request;
-    env.click(BOB, Action::Approve, old.id()).await;
-    let old = env.stored(old.id()).await;
+    let old = env.approve(BOB, old.id()).await;
     assert_eq!(old.state(), State::Applied, "{:?}", old.status());
     pass_after(&env, MINUTE).await;
     assert!(drift_notes(&env).is_empty());

@@ -28,7 +28,7 @@ fn statements(doc: &str) -> Vec<serde_json::Value> {
 }
 
 fn refusal(env: &Env) -> SubmitRefusal {
-    match env.slack.replies_to(ALICE).pop().unwrap().0 {
+    match env.last_reply(ALICE) {
         Notice::RequestRefused { why, .. } => why,
         other => panic!("expected a refusal: {other:?}"),
     }

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use revoke_role_bot::clock::FakeClock;
 use revoke_role_bot::config::Settings;
-use revoke_role_bot::domain::audit::{AuditEvent, EventDraft};
+use revoke_role_bot::domain::audit::{AuditEvent, EventDraft, EventKind};
 use revoke_role_bot::domain::ids::{ChannelId, RequestId, SlackUserId};
 use revoke_role_bot::domain::request::{Action, CardRef, Request, State};
 use revoke_role_bot::domain::role_arn::{AccountId, RoleArn};
@@ -94,19 +94,15 @@ impl Env {
         let ic = Arc::new(MemoryIdentityCenter::default());
         let identity_center: Option<Arc<dyn revoke_role_bot::ports::IdentityCenter>> =
             settings.identity_center.as_ref().map(|_| ic.clone() as _);
-        let app = App::new(
-            Arc::new(settings.clone()),
-            Ports {
-                store: store.clone(),
-                iam: iam.clone(),
-                slack: slack.clone(),
-                clock: clock.clone(),
-                identity_center,
-            },
-            self_role,
-        );
+        let ports = Ports {
+            store: store.clone(),
+            iam: iam.clone(),
+            slack: slack.clone(),
+            clock: clock.clone(),
+            identity_center,
+        };
         Env {
-            app,
+            app: App::new(Arc::new(settings.clone()), ports, self_role),
             ic,
             store,
             iam,
@@ -115,6 +111,22 @@ impl Env {
             settings,
             n: Mutex::new(0),
         }
+    }
+
+    /// Another replica of the service (or the same one restarted) on this environment's store,
+    /// IAM, Slack and clock, without Identity Center.
+    pub fn replica(&self) -> Arc<App> {
+        App::new(
+            Arc::new(self.settings.clone()),
+            Ports {
+                store: self.store.clone(),
+                iam: self.iam.clone(),
+                slack: self.slack.clone(),
+                clock: self.clock.clone(),
+                identity_center: None,
+            },
+            None,
+        )
     }
 
     /// A slash command: the immediate answer, after the background work it started has finished.
@@ -157,12 +169,48 @@ impl Env {
         card.request
     }
 
+    /// A role `name` in the account, and Alice's request to revoke it.
+    pub async fn role_and_request(&self, name: &str) -> Request {
+        self.iam.inner.add_role(&role(name), &[]);
+        self.request(name).await
+    }
+
+    /// `user` clicks Approve; returns the request as stored afterwards.
+    pub async fn approve(&self, user: &str, id: &RequestId) -> Request {
+        self.click(user, Action::Approve, id).await;
+        self.stored(id).await
+    }
+
+    /// The last answer `user` got.
+    pub fn last_reply(&self, user: &str) -> Notice {
+        self.slack.replies_to(user).pop().expect("a reply").0
+    }
+
+    /// The last update of a card, as sent to Slack.
+    pub fn last_update(&self) -> Sent {
+        self.slack
+            .sent()
+            .into_iter()
+            .rev()
+            .find(|s| matches!(s, Sent::Update { .. }))
+            .expect("a card update")
+    }
+
     pub async fn stored(&self, id: &RequestId) -> Request {
         self.store.inner.get(id).await.unwrap().expect("stored")
     }
 
     pub async fn events(&self, id: &RequestId) -> Vec<AuditEvent> {
         self.store.inner.events_for(id).await.unwrap()
+    }
+
+    /// The kinds of the request's events, in order.
+    pub async fn event_kinds(&self, id: &RequestId) -> Vec<EventKind> {
+        self.events(id)
+            .await
+            .into_iter()
+            .map(|e| e.draft.kind)
+            .collect()
     }
 
     pub async fn state(&self, id: &RequestId) -> State {
