@@ -27,15 +27,12 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::common::quoted;
+pub use crate::common::{ALICE, BOB, CAROL, CHANNEL, EVE};
 use crate::support::{AwsProxies, BotProcess};
 
 pub const SECRET: &str = "test-signing-secret";
 pub const ACCOUNT: &str = "123456789012";
-pub const ALICE: &str = "U0ALICE";
-pub const BOB: &str = "U0BOB";
-pub const CAROL: &str = "U0CAROL";
-pub const EVE: &str = "U0EVE";
-pub const CHANNEL: &str = "C0INCIDENT";
 
 fn endpoint_from(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {
@@ -143,30 +140,9 @@ pub async fn assumed_config(role_arn: &str) -> SdkConfig {
         .await
 }
 
+/// The tests' base configuration on `table`: Alice, Bob and Carol approve.
 pub fn base_config(table: &str) -> String {
-    format!(
-        r#"
-listen = "127.0.0.1:0"
-[audit]
-table = "{table}"
-[access]
-requesters = ["U0ALICE", "U0BOB"]
-approvers = ["U0ALICE", "U0BOB", "U0CAROL"]
-[roles]
-allow = ["arn:aws:iam::*:role/*"]
-protect = ["arn:aws:iam::*:role/break-glass-*"]
-[[accounts]]
-id = "{ACCOUNT}"
-name = "prod"
-"#
-    )
-}
-
-fn quoted(ids: &[&str]) -> String {
-    ids.iter()
-        .map(|id| format!("\"{id}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
+    crate::common::base_config(table, ACCOUNT, &[ALICE, BOB, CAROL])
 }
 
 /// A configuration edit (`Spawn::config`): these requesters instead of Alice and Bob.
@@ -552,11 +528,7 @@ impl TestEnv {
     }
 
     pub async fn event_kinds(&self, id: &RequestId) -> Vec<EventKind> {
-        self.events(id)
-            .await
-            .into_iter()
-            .map(|e| e.draft.kind)
-            .collect()
+        crate::common::kinds(self.events(id).await)
     }
 
     /// Every event in the table, in chain order.

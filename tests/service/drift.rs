@@ -16,8 +16,11 @@ use crate::support::*;
 
 const MINUTE: chrono::Duration = chrono::Duration::minutes(1);
 
-fn config(cleanup: bool) -> String {
-    format!("{CONFIG}\n[watch]\ndrift_check_every = \"1m\"\ncleanup_after_window = {cleanup}\n")
+fn watch_config(cleanup: bool) -> String {
+    format!(
+        "{}\n[watch]\ndrift_check_every = \"1m\"\ncleanup_after_window = {cleanup}\n",
+        config()
+    )
 }
 
 /// An applied revocation of `name` (approved by Bob at t0: cut-off 12:00:01, window 1 h).
@@ -76,7 +79,7 @@ async fn reapply(env: &Env, user: &str, request: &Request) {
 
 #[tokio::test(start_paused = true)]
 async fn a_deleted_deny_is_noticed_within_one_interval_and_reported_once() {
-    let env = Env::with_config(&config(false));
+    let env = Env::with_config(&watch_config(false));
     let request = applied(&env, "app").await;
     assert_eq!(pass_after(&env, MINUTE).await, 1, "checked while in force");
     assert!(drift_notes(&env).is_empty());
@@ -143,7 +146,7 @@ async fn a_deleted_deny_is_noticed_within_one_interval_and_reported_once() {
 
 #[tokio::test(start_paused = true)]
 async fn a_cutoff_moved_back_is_drift_and_a_later_one_is_not() {
-    let env = Env::with_config(&config(false));
+    let env = Env::with_config(&watch_config(false));
     let back = applied(&env, "back").await;
     let later = applied(&env, "later").await;
     env.iam
@@ -179,7 +182,7 @@ async fn a_cutoff_moved_back_is_drift_and_a_later_one_is_not() {
 
 #[tokio::test(start_paused = true)]
 async fn a_document_the_bot_does_not_understand_is_drift() {
-    let env = Env::with_config(&config(false));
+    let env = Env::with_config(&watch_config(false));
     let request = applied(&env, "app").await;
     env.iam.inner.put_inline(
         &role("app"),
@@ -202,7 +205,7 @@ async fn a_document_the_bot_does_not_understand_is_drift() {
 
 #[tokio::test(start_paused = true)]
 async fn reapply_makes_a_new_pending_request_by_the_clicker_with_the_usual_checks() {
-    let env = Env::with_config(&config(false));
+    let env = Env::with_config(&watch_config(false));
     let old = applied(&env, "app").await;
     env.iam.inner.delete_inline(&role("app"), POLICY_NAME);
     pass_after(&env, MINUTE).await;
@@ -255,7 +258,7 @@ async fn reapply_makes_a_new_pending_request_by_the_clicker_with_the_usual_check
 
 #[tokio::test(start_paused = true)]
 async fn reapply_on_a_request_that_was_never_applied_is_refused() {
-    let env = Env::with_config(&config(false));
+    let env = Env::with_config(&watch_config(false));
     let pending = env.role_and_request("app").await;
     reapply(&env, BOB, &pending).await;
     assert!(matches!(
@@ -267,7 +270,7 @@ async fn reapply_on_a_request_that_was_never_applied_is_refused() {
 
 #[tokio::test(start_paused = true)]
 async fn cleanup_never_runs_before_the_window_and_removes_the_deny_after_it() {
-    let env = Env::with_config(&config(true));
+    let env = Env::with_config(&watch_config(true));
     let request = applied(&env, "app").await;
     // The window: 1 h (the role's MaxSessionDuration) from the cut-off 12:00:01.
     for _ in 0..59 {
@@ -301,7 +304,7 @@ async fn cleanup_never_runs_before_the_window_and_removes_the_deny_after_it() {
 
 #[tokio::test(start_paused = true)]
 async fn without_cleanup_the_deny_stays_and_the_watch_ends_after_the_window() {
-    let env = Env::with_config(&config(false));
+    let env = Env::with_config(&watch_config(false));
     let request = applied(&env, "app").await;
     assert_eq!(pass_after(&env, chrono::Duration::hours(2)).await, 1);
     assert!(env.policy(&role("app")).is_some());
@@ -316,7 +319,7 @@ async fn without_cleanup_the_deny_stays_and_the_watch_ends_after_the_window() {
 
 #[tokio::test(start_paused = true)]
 async fn cleanup_leaves_a_later_revocations_deny_alone() {
-    let env = Env::with_config(&config(true));
+    let env = Env::with_config(&watch_config(true));
     let first = applied(&env, "app").await;
     // A second revocation of the same role 30 min later: its cut-off replaces the first.
     env.clock.advance(chrono::Duration::minutes(30));
@@ -345,7 +348,7 @@ async fn cleanup_leaves_a_later_revocations_deny_alone() {
 
 #[tokio::test(start_paused = true)]
 async fn cleanup_keeps_a_document_that_holds_more_than_the_deny() {
-    let env = Env::with_config(&config(true));
+    let env = Env::with_config(&watch_config(true));
     let request = applied(&env, "app").await;
     let mixed = r#"{"Version":"2012-10-17","Statement":[
         {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2026-11-23T12:00:01Z"}}},
@@ -358,7 +361,7 @@ async fn cleanup_keeps_a_document_that_holds_more_than_the_deny() {
 
 #[tokio::test(start_paused = true)]
 async fn two_replicas_on_one_store_check_a_revocation_once() {
-    let env = Env::with_config(&config(false));
+    let env = Env::with_config(&watch_config(false));
     let request = applied(&env, "app").await;
     let other = env.replica();
     env.iam.inner.delete_inline(&role("app"), POLICY_NAME);
@@ -376,7 +379,7 @@ async fn two_replicas_on_one_store_check_a_revocation_once() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_or_rejected_request_is_never_watched() {
-    let env = Env::with_config(&config(false));
+    let env = Env::with_config(&watch_config(false));
     let r = env.role_and_request("app").await;
     env.click(CAROL, Action::Reject, r.id()).await;
     assert_eq!(env.state(r.id()).await, State::Rejected);
@@ -392,7 +395,7 @@ account = "prod"
 
 #[tokio::test(start_paused = true)]
 async fn a_permission_set_whose_inline_policy_was_replaced_is_drift_and_reapplies_as_one() {
-    let env = Env::with_config(&format!("{}{IC}", config(true)));
+    let env = Env::with_config(&format!("{}{IC}", watch_config(true)));
     let arn = env
         .ic
         .add_permission_set("DataEngineer", "0123abcd", "PT8H", &[ACCOUNT]);

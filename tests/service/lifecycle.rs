@@ -95,8 +95,8 @@ async fn an_approver_through_a_user_group_counts_and_a_slack_failure_refuses_the
 
 #[tokio::test]
 async fn an_empty_approvers_list_means_nobody_can_approve() {
-    let env = Env::with_config(&CONFIG.replace(
-        r#"approvers  = ["U0BOB", "U0CAROL", "S0SECLEAD"]"#,
+    let env = Env::with_config(&config().replace(
+        r#"approvers = ["U0BOB", "U0CAROL", "S0SECLEAD"]"#,
         "approvers = []",
     ));
     let request = env.role_and_request("app").await;
@@ -113,7 +113,8 @@ async fn an_empty_approvers_list_means_nobody_can_approve() {
 
 #[tokio::test]
 async fn two_approvals_need_two_distinct_approvers() {
-    let env = Env::with_config(&CONFIG.replace("approvals_required = 1", "approvals_required = 2"));
+    let env =
+        Env::with_config(&config().replace("approvals_required = 1", "approvals_required = 2"));
     let request = env.role_and_request("app").await;
     env.click(BOB, Action::Approve, request.id()).await;
     env.click(BOB, Action::Approve, request.id()).await;

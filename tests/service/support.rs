@@ -22,30 +22,17 @@ use revoke_role_bot::ports::{
 use revoke_role_bot::service::notice::Notice;
 use revoke_role_bot::service::{App, ClickContext, CommandContext, Ports};
 
-pub const ALICE: &str = "U0ALICE";
-pub const BOB: &str = "U0BOB";
-pub const CAROL: &str = "U0CAROL";
-pub const EVE: &str = "U0EVE";
-pub const CHANNEL: &str = "C0INCIDENT";
+pub use crate::common::{ALICE, BOB, CAROL, CHANNEL, EVE};
 pub const ACCOUNT: &str = "111111111111";
 
-pub const CONFIG: &str = r#"
-listen = "127.0.0.1:0"
-[audit]
-table = "fast-audit"
-[approval]
-approvals_required = 1
-expires_after = "30m"
-[access]
-requesters = ["U0ALICE", "U0BOB"]
-approvers  = ["U0BOB", "U0CAROL", "S0SECLEAD"]
-[roles]
-allow   = ["arn:aws:iam::*:role/*"]
-protect = ["arn:aws:iam::*:role/break-glass-*"]
-[[accounts]]
-id = "111111111111"
-name = "prod"
-"#;
+/// The fast tier's configuration: Bob, Carol and the group S0SECLEAD approve; one approval; a
+/// request expires after 30 minutes.
+pub fn config() -> String {
+    crate::common::base_config("fast-audit", ACCOUNT, &[BOB, CAROL, "S0SECLEAD"]).replace(
+        "[access]",
+        "[approval]\napprovals_required = 1\nexpires_after = \"30m\"\n[access]",
+    )
+}
 
 pub fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-23T12:00:00.400Z")
@@ -75,7 +62,7 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Self {
-        Self::with_config(CONFIG)
+        Self::with_config(&config())
     }
 
     pub fn with_config(config: &str) -> Self {
@@ -87,7 +74,7 @@ impl Env {
         let store = Arc::new(FaultyStore::default());
         let iam = Arc::new(LaggyIam::default());
         let slack = Arc::new(RecordingSlack::default());
-        // The approvers' group in `CONFIG` exists in the workspace, with nobody in it yet (the
+        // The approvers' group in `config()` exists in the workspace, with nobody in it yet (the
         // recording Slack, like Slack, fails for a group it does not know).
         slack.set_group("S0SECLEAD", &[]);
         let clock = Arc::new(FakeClock::at(t0()));
@@ -206,11 +193,7 @@ impl Env {
 
     /// The kinds of the request's events, in order.
     pub async fn event_kinds(&self, id: &RequestId) -> Vec<EventKind> {
-        self.events(id)
-            .await
-            .into_iter()
-            .map(|e| e.draft.kind)
-            .collect()
+        crate::common::kinds(self.events(id).await)
     }
 
     pub async fn state(&self, id: &RequestId) -> State {

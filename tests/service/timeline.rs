@@ -14,7 +14,7 @@ escalate_to = ["S0SECMGMT", "U0CISO"]
 "#;
 
 fn config_with_reminders() -> String {
-    CONFIG.replace(
+    config().replace(
         "expires_after = \"30m\"\n",
         &format!("expires_after = \"60m\"\n{ESCALATING}"),
     )
@@ -101,7 +101,8 @@ async fn a_second_replica_on_the_same_store_does_not_remind_again() {
 
 #[tokio::test]
 async fn the_thread_is_the_timeline_and_the_requester_gets_the_outcome() {
-    let env = Env::with_config(&CONFIG.replace("approvals_required = 1", "approvals_required = 2"));
+    let env =
+        Env::with_config(&config().replace("approvals_required = 1", "approvals_required = 2"));
     let request = env.role_and_request("app").await;
     env.click(ALICE, Action::Approve, request.id()).await;
     env.click(BOB, Action::Approve, request.id()).await;

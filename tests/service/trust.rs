@@ -108,9 +108,9 @@ proptest! {
 #[tokio::test]
 async fn a_typed_partition_does_not_select_a_protection_pattern() {
     // Allow every partition, protect break-glass roles in `aws`; the role lives in `aws`.
-    let env = Env::with_config(&CONFIG.replace(
-        r#"allow   = ["arn:aws:iam::*:role/*"]"#,
-        r#"allow   = ["arn:*:iam::*:role/*"]"#,
+    let env = Env::with_config(&config().replace(
+        r#"allow = ["arn:aws:iam::*:role/*"]"#,
+        r#"allow = ["arn:*:iam::*:role/*"]"#,
     ));
     env.iam.inner.add_role(&role("break-glass-x"), &[]);
     env.command(
@@ -141,7 +141,7 @@ name = "ghost"
 
 #[tokio::test]
 async fn credentials_of_another_account_stop_the_start_and_refuse_the_request() {
-    let env = Env::with_config(&format!("{CONFIG}{GHOST}"));
+    let env = Env::with_config(&format!("{}{GHOST}", config()));
     let ghost = AccountId::parse("999999999999").unwrap();
     // The ghost account has no assume_role_arn: its "credentials" are really the bot's own.
     env.iam
@@ -173,7 +173,8 @@ async fn credentials_of_another_account_stop_the_start_and_refuse_the_request() 
 #[tokio::test]
 async fn the_roles_the_bot_assumes_in_target_accounts_are_protected() {
     let env = Env::with_config(&format!(
-        "{CONFIG}\n[[accounts]]\nid = \"222222222222\"\nname = \"payments\"\nassume_role_arn = \"arn:aws:iam::222222222222:role/automation/revoke-role-bot-target\"\n"
+        "{}\n[[accounts]]\nid = \"222222222222\"\nname = \"payments\"\nassume_role_arn = \"arn:aws:iam::222222222222:role/automation/revoke-role-bot-target\"\n",
+        config()
     ));
     env.iam.inner.add_role(
         &arn("arn:aws:iam::222222222222:role/automation/revoke-role-bot-target"),
