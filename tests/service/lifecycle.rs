@@ -62,9 +62,8 @@ async fn someone_not_on_the_requesters_list_is_refused_and_recorded() {
     env.iam.inner.add_role(&role("app"), &[]);
     env.command(EVE, "prod/app INC-1 keys leaked").await;
     assert!(env.slack.cards().is_empty());
-    let (notice, _) = env.slack.replies_to(EVE).pop().unwrap();
     assert!(matches!(
-        notice,
+        env.last_reply(EVE),
         Notice::RequestRefused {
             why: SubmitRefusal::NotARequester,
             recorded: true
@@ -113,8 +112,7 @@ async fn an_empty_approvers_list_means_nobody_can_approve() {
 
 #[tokio::test]
 async fn two_approvals_need_two_distinct_approvers() {
-    let env =
-        Env::with_config(&config().replace("approvals_required = 1", "approvals_required = 2"));
+    let env = Env::with_approvals(2);
     let request = env.role_and_request("app").await;
     env.click(BOB, Action::Approve, request.id()).await;
     env.click(BOB, Action::Approve, request.id()).await;

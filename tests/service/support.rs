@@ -65,6 +65,14 @@ impl Env {
         Self::with_config(&config())
     }
 
+    /// The fast tier's configuration, with `n` approvals per request.
+    pub fn with_approvals(n: u32) -> Self {
+        Self::with_config(&config().replace(
+            "approvals_required = 1",
+            &format!("approvals_required = {n}"),
+        ))
+    }
+
     pub fn with_config(config: &str) -> Self {
         Self::build(config, None)
     }

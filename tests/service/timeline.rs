@@ -101,8 +101,7 @@ async fn a_second_replica_on_the_same_store_does_not_remind_again() {
 
 #[tokio::test]
 async fn the_thread_is_the_timeline_and_the_requester_gets_the_outcome() {
-    let env =
-        Env::with_config(&config().replace("approvals_required = 1", "approvals_required = 2"));
+    let env = Env::with_approvals(2);
     let request = env.role_and_request("app").await;
     env.click(ALICE, Action::Approve, request.id()).await;
     env.click(BOB, Action::Approve, request.id()).await;
