@@ -106,8 +106,7 @@ async fn audit_in_the_channel_by_role_request_user_since_and_limit() {
     assert!(latest.contains(&quiet));
 
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let fresh_role = unique("fresh");
-    app.create_role(&fresh_role, None).await;
+    let fresh_role = app.new_role("fresh").await;
     app.command(ALICE, &format!("prod/{fresh_role} INC-5 new"))
         .await;
     let fresh = app.request_from_card(4).await;

@@ -556,6 +556,13 @@ impl TestEnv {
         );
     }
 
+    /// A fresh role named after `prefix`, created in moto's default account; its name.
+    pub async fn new_role(&self, prefix: &str) -> String {
+        let role = unique(prefix);
+        self.create_role(&role, None).await;
+        role
+    }
+
     /// Create a role in moto's default account.
     pub async fn create_role(&self, name: &str, path: Option<&str>) -> String {
         let trust = json!({"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ec2.amazonaws.com"},"Action":"sts:AssumeRole"}]});
@@ -887,8 +894,7 @@ impl TestApp {
     /// The usual start of a scenario: a fresh role named after `prefix`, Alice's request to revoke
     /// it with `reason`, and that request as stored, read from its card.
     pub async fn role_with_request(&self, prefix: &str, reason: &str) -> (String, Request) {
-        let role = unique(prefix);
-        self.create_role(&role, None).await;
+        let role = self.new_role(prefix).await;
         let cards_before = self.slack_received("/chat.postMessage").await.len();
         self.command(ALICE, &format!("prod/{role} {reason}")).await;
         let request = self.request_from_card(cards_before).await;

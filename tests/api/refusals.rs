@@ -31,8 +31,7 @@ async fn last_event(app: &TestApp) -> revoke_role_bot::domain::audit::AuditEvent
 #[tokio::test]
 async fn an_unauthorized_requester_is_refused_and_recorded() {
     let app = spawn_app().await;
-    let role = unique("target");
-    app.create_role(&role, None).await;
+    let role = app.new_role("target").await;
     refused_with(
         &app,
         EVE,
@@ -49,8 +48,7 @@ async fn an_unauthorized_requester_is_refused_and_recorded() {
 #[tokio::test]
 async fn an_empty_requesters_list_means_nobody() {
     let app = Spawn::new().config(requesters(&[])).start().await;
-    let role = unique("target");
-    app.create_role(&role, None).await;
+    let role = app.new_role("target").await;
     refused_with(
         &app,
         ALICE,
@@ -63,8 +61,7 @@ async fn an_empty_requesters_list_means_nobody() {
 #[tokio::test]
 async fn a_protected_role_is_refused() {
     let app = spawn_app().await;
-    let role = unique("break-glass");
-    app.create_role(&role, None).await;
+    let role = app.new_role("break-glass").await;
     refused_with(
         &app,
         ALICE,

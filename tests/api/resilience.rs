@@ -40,8 +40,7 @@ async fn slack_500_and_429_are_retried_and_retry_after_is_honoured() {
         .with_priority(1)
         .mount(&app.slack)
         .await;
-    let role = unique("retried");
-    app.create_role(&role, None).await;
+    let role = app.new_role("retried").await;
     app.command(ALICE, &format!("prod/{role} INC-40 leaked"))
         .await;
     let request = app.request_from_card(2).await; // the third attempt is the one that succeeded
@@ -70,8 +69,7 @@ async fn a_retry_after_beyond_the_limit_is_not_waited_out_and_the_person_is_told
         .with_priority(1)
         .mount(&app.slack)
         .await;
-    let role = unique("throttled-slack");
-    app.create_role(&role, None).await;
+    let role = app.new_role("throttled-slack").await;
     app.command(ALICE, &format!("prod/{role} INC-41 leaked"))
         .await;
     let replies = app.wait_replies(ALICE, 1).await;
@@ -345,8 +343,7 @@ async fn sigterm_lets_background_work_finish_and_exits_cleanly() {
         .with_priority(1)
         .mount(&bot.slack)
         .await;
-    let role = unique("draining");
-    bot.create_role(&role, None).await;
+    let role = bot.new_role("draining").await;
     bot.command(ALICE, &format!("prod/{role} INC-46 leaked"))
         .await;
     bot.wait_slack("/chat.postMessage", 1).await;
