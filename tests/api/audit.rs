@@ -229,9 +229,7 @@ async fn slack_auth() -> MockServer {
         .await;
     Mock::given(method("GET"))
         .and(path("/auth.test"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": "invalid_auth"})),
-        )
+        .respond_with(slack_refuses("invalid_auth"))
         .mount(&slack)
         .await;
     slack

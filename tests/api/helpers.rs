@@ -220,6 +220,18 @@ pub async fn mount_slack_ok(slack: &MockServer) {
         .await;
 }
 
+/// How Slack's Web API refuses a call: HTTP 200 with `ok: false` and `error`.
+pub fn slack_refuses(error: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": error}))
+}
+
+/// Slack's rate limit: HTTP 429, come back after `retry_after` seconds.
+pub fn slack_rate_limited(retry_after: &str) -> ResponseTemplate {
+    ResponseTemplate::new(429)
+        .insert_header("Retry-After", retry_after)
+        .set_body_json(json!({"ok": false, "error": "ratelimited"}))
+}
+
 /// The request id a card's buttons carry.
 pub fn request_id_on(card: &Value) -> RequestId {
     let id = card["blocks"]

@@ -293,9 +293,7 @@ async fn a_refused_app_token_stops_the_process_with_a_clear_error() {
     let slack = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/apps.connections.open"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": "invalid_auth"})),
-        )
+        .respond_with(slack_refuses("invalid_auth"))
         .mount(&slack)
         .await;
     let config = tempfile_with(&base_config(&table));
