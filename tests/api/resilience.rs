@@ -12,30 +12,30 @@ use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::*;
 
+/// Slack answers the next POST to `route` with `answer`, before the mocks of a lower `priority`
+/// (a higher number) and the healthy workspace's.
+async fn answer_once(app: &TestApp, route: &str, answer: ResponseTemplate, priority: u8) {
+    Mock::given(method("POST"))
+        .and(path(route))
+        .respond_with(answer)
+        .up_to_n_times(1)
+        .with_priority(priority)
+        .mount(&app.slack)
+        .await;
+}
+
 #[tokio::test]
 async fn slack_500_and_429_are_retried_and_retry_after_is_honoured() {
     let app = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path("/chat.postMessage"))
-        .respond_with(ResponseTemplate::new(500).set_body_string("oops"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&app.slack)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/chat.postMessage"))
-        .respond_with(slack_rate_limited("1"))
-        .up_to_n_times(1)
-        .with_priority(2)
-        .mount(&app.slack)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/respond/U0ALICE"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&app.slack)
-        .await;
+    answer_once(
+        &app,
+        "/chat.postMessage",
+        ResponseTemplate::new(500).set_body_string("oops"),
+        1,
+    )
+    .await;
+    answer_once(&app, "/chat.postMessage", slack_rate_limited("1"), 2).await;
+    answer_once(&app, "/respond/U0ALICE", ResponseTemplate::new(503), 1).await;
     let role = app.new_role("retried").await;
     app.command(ALICE, &format!("prod/{role} INC-40 leaked"))
         .await;
