@@ -139,6 +139,11 @@ fn cli(app: &TestApp, config: &str, args: &[&str], slack: Option<(&str, &str)>) 
     }
 }
 
+/// `check-config` on `config`, with Slack at `slack` and the bot token `token`.
+fn check_config(app: &TestApp, config: &str, slack: &MockServer, token: &str) -> Output {
+    cli(app, config, &["check-config"], Some((&slack.uri(), token)))
+}
+
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
@@ -240,12 +245,7 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
     let app = spawn_app().await;
     let slack = slack_auth().await;
     let good = app.config();
-    let ok = cli(
-        &app,
-        &good,
-        &["check-config"],
-        Some((&slack.uri(), "xoxb-good")),
-    );
+    let ok = check_config(&app, &good, &slack, "xoxb-good");
     let out = stdout(&ok);
     assert!(
         ok.status.success(),
@@ -259,12 +259,7 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
         "{out}"
     );
 
-    let bad_token = cli(
-        &app,
-        &good,
-        &["check-config"],
-        Some((&slack.uri(), "xoxb-revoked")),
-    );
+    let bad_token = check_config(&app, &good, &slack, "xoxb-revoked");
     assert!(!bad_token.status.success());
     assert!(
         stdout(&bad_token).contains("FAIL slack: auth.test refused the bot token"),
@@ -273,12 +268,7 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
     );
 
     let missing = base_config(&unique("no-such-table"));
-    let o = cli(
-        &app,
-        &missing,
-        &["check-config"],
-        Some((&slack.uri(), "xoxb-good")),
-    );
+    let o = check_config(&app, &missing, &slack, "xoxb-good");
     assert!(!o.status.success());
     assert!(
         stdout(&o).contains("FAIL dynamodb: table") && stdout(&o).contains("does not exist"),
@@ -341,12 +331,7 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
         );
     }
     create.send().await.unwrap();
-    let o = cli(
-        &app,
-        &base_config(&partial),
-        &["check-config"],
-        Some((&slack.uri(), "xoxb-good")),
-    );
+    let o = check_config(&app, &base_config(&partial), &slack, "xoxb-good");
     assert!(!o.status.success());
     assert!(
         stdout(&o).contains("has no index by_actor (actor, at)"),
@@ -361,12 +346,7 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
         base_config(&app.table)
     );
     let faults = inject_faults(json!({ format!("AssumeRole:{target}"): {"status": 403, "code": "AccessDenied", "message": "not trusted", "times": 20} })).await;
-    let o = cli(
-        &app,
-        &with_account,
-        &["check-config"],
-        Some((&slack.uri(), "xoxb-good")),
-    );
+    let o = check_config(&app, &with_account, &slack, "xoxb-good");
     faults.clear().await;
     let out = stdout(&o);
     assert!(!o.status.success());
