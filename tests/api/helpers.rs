@@ -879,6 +879,14 @@ impl TestApp {
         req.send().await.expect("server reachable")
     }
 
+    pub async fn get(&self, route: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{route}", self.base))
+            .send()
+            .await
+            .expect("server reachable")
+    }
+
     pub async fn post_signed(&self, route: &str, body: String) -> reqwest::Response {
         let headers = signed_headers(&body, chrono::Utc::now().timestamp());
         self.post_raw(route, body, headers).await
