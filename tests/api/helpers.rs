@@ -337,6 +337,31 @@ impl Faults {
     }
 }
 
+/// A fresh audit table named after `prefix` in DynamoDB Local, through `aws`: its name, and a
+/// store on it.
+pub async fn audit_table(aws: &SdkConfig, prefix: &str) -> (String, Arc<DynamoStore>) {
+    let table = unique(prefix);
+    let store = Arc::new(DynamoStore::new(aws, &table));
+    store
+        .create_table()
+        .await
+        .expect("create table in DynamoDB Local");
+    (table, store)
+}
+
+/// Build a server from `toml`, `secrets` and `aws`, and run it in this process: its base URL and
+/// its service.
+pub async fn serve(toml: &str, secrets: SlackSecrets, aws: SdkConfig) -> (String, Arc<App>) {
+    let settings = Settings::from_toml(toml).expect("test config");
+    let server = Application::build_with(settings, secrets, aws)
+        .await
+        .expect("build app");
+    let base = format!("http://{}", server.local_addr());
+    let app = server.app();
+    tokio::spawn(server.run_until_stopped());
+    (base, app)
+}
+
 /// The emulators with a fresh audit table, a fake Slack that accepts everything, and the
 /// tests' own clients. Servers started on one `TestEnv` share its table and its Slack.
 pub struct TestEnv {
@@ -359,12 +384,7 @@ impl TestEnv {
         mount_slack_ok(&slack).await;
         let endpoints = Endpoints::emulators();
         let aws = endpoints.config(test_credentials()).await;
-        let table = unique("audit");
-        let store = Arc::new(DynamoStore::new(&aws, &table));
-        store
-            .create_table()
-            .await
-            .expect("create table in DynamoDB Local");
+        let (table, store) = audit_table(&aws, "audit").await;
         Arc::new(TestEnv {
             iam: aws_sdk_iam::Client::new(&aws),
             ddb: aws_sdk_dynamodb::Client::new(&aws),
@@ -756,13 +776,7 @@ impl Spawn {
             api_url: Some(env.slack.uri()),
             timeouts: Default::default(),
         };
-        let settings = Settings::from_toml(&toml).expect("test config");
-        let server = Application::build_with(settings, secrets, aws)
-            .await
-            .expect("build app");
-        let base = format!("http://{}", server.local_addr());
-        let app = server.app();
-        tokio::spawn(server.run_until_stopped());
+        let (base, app) = serve(&toml, secrets, aws).await;
         TestApp {
             env,
             base,
