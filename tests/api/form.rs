@@ -50,6 +50,16 @@ fn suggestion(user: &str, typed: &str) -> String {
     }))
 }
 
+/// The block `id` of a view.
+fn block<'a>(view: &'a Value, id: &str) -> &'a Value {
+    view["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["block_id"] == id)
+        .unwrap_or_else(|| panic!("a {id} block in {view}"))
+}
+
 /// Alice submits the form (a view of its own) choosing `role` with `reason`; Slack's delivery is
 /// answered with a 200.
 async fn submit(app: &TestApp, role: Option<&str>, reason: &str) -> reqwest::Response {
@@ -102,22 +112,12 @@ async fn an_empty_command_opens_the_form_through_views_open() {
     assert_eq!(view["type"], "modal");
     assert_eq!(view["callback_id"], "revoke_role_modal");
     assert_eq!(view["private_metadata"], CHANNEL);
-    let role = view["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["block_id"] == "role")
-        .expect("a role block");
+    let role = block(view, "role");
     assert_eq!(role["type"], "input");
     assert_eq!(role["element"]["type"], "external_select");
     assert_eq!(role["element"]["action_id"], "role");
     assert_eq!(role["element"]["min_query_length"], 0);
-    let reason = view["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["block_id"] == "reason")
-        .expect("a reason block");
+    let reason = block(view, "reason");
     assert_eq!(reason["element"]["type"], "plain_text_input");
     assert_eq!(reason["element"]["min_length"], 3);
     assert_eq!(reason["element"]["max_length"], 500);

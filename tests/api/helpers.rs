@@ -480,6 +480,21 @@ impl TestEnv {
             .collect()
     }
 
+    /// Replies in card threads whose text holds `needle`.
+    pub async fn thread_saying(&self, needle: &str) -> Vec<Value> {
+        let mut thread = self.slack_thread().await;
+        thread.retain(|m| m["text"].as_str().is_some_and(|t| t.contains(needle)));
+        thread
+    }
+
+    /// The first reply in a card's thread whose text holds `needle`, once it has come.
+    pub async fn wait_thread_saying(&self, needle: &str) -> Value {
+        eventually(&format!("`{needle}` in a card's thread"), || async {
+            self.thread_saying(needle).await.into_iter().next()
+        })
+        .await
+    }
+
     /// Direct messages (posted with a user id as the channel).
     pub async fn slack_dms(&self) -> Vec<Value> {
         self.slack_all("/chat.postMessage")
