@@ -908,6 +908,7 @@ impl TestApp {
         req.send().await.expect("server reachable")
     }
 
+    /// GET `route` on the server (no signature: health, readiness, metrics).
     pub async fn get(&self, route: &str) -> reqwest::Response {
         self.http
             .get(format!("{}{route}", self.base))

@@ -65,7 +65,11 @@ fn warnings(lines: &[String]) -> Vec<&String> {
 
 #[tokio::test]
 async fn an_account_root_is_an_account_and_not_flagged_when_configured() {
-    let (card, status) = trusted_by("root-trust", r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}"#).await;
+    let (card, status) = trusted_by(
+        "root-trust",
+        r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}"#,
+    )
+    .await;
     assert_eq!(
         card[0],
         "Can assume it again: accounts (anyone there whom their own policies allow) `111111111111`. Revoking ends their current sessions, not their right to start new ones; `/revoke-role status` lists every condition."
@@ -79,7 +83,11 @@ async fn an_account_root_is_an_account_and_not_flagged_when_configured() {
 
 #[tokio::test]
 async fn a_cross_account_role_is_flagged_with_its_condition_in_status() {
-    let (card, status) = trusted_by("cross", r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/deploy"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"abc123"}}}"#).await;
+    let (card, status) = trusted_by(
+        "cross",
+        r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/deploy"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"abc123"}}}"#,
+    )
+    .await;
     assert!(
         card[0].starts_with(
             "Can assume it again: IAM roles `arn:aws:iam::222222222222:role/deploy` (with conditions)."
@@ -104,7 +112,11 @@ async fn a_cross_account_role_is_flagged_with_its_condition_in_status() {
 
 #[tokio::test]
 async fn services_are_listed_without_warnings() {
-    let (card, _) = trusted_by("svc", r#"{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com","lambda.amazonaws.com"]},"Action":"sts:AssumeRole"}"#).await;
+    let (card, _) = trusted_by(
+        "svc",
+        r#"{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com","lambda.amazonaws.com"]},"Action":"sts:AssumeRole"}"#,
+    )
+    .await;
     assert!(
         card[0].starts_with(
             "Can assume it again: AWS services `ec2.amazonaws.com`, `lambda.amazonaws.com`."
@@ -116,7 +128,11 @@ async fn services_are_listed_without_warnings() {
 
 #[tokio::test]
 async fn a_saml_provider_is_listed_with_its_audience_in_status() {
-    let (card, status) = trusted_by("saml", r#"{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:saml-provider/Okta"},"Action":["sts:AssumeRoleWithSAML","sts:TagSession"],"Condition":{"StringEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml"}}}"#).await;
+    let (card, status) = trusted_by(
+        "saml",
+        r#"{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:saml-provider/Okta"},"Action":["sts:AssumeRoleWithSAML","sts:TagSession"],"Condition":{"StringEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml"}}}"#,
+    )
+    .await;
     assert!(
         card[0].starts_with("Can assume it again: SAML providers `arn:aws:iam::111111111111:saml-provider/Okta` (with conditions)."),
         "{card:?}"
