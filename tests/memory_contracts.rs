@@ -30,15 +30,13 @@ mod iam {
     use revoke_role_bot::ports::Iam;
 
     use super::*;
-    use crate::contract::iam::{Fixture, IamFixture};
+    use crate::contract::ACCOUNT;
+    use crate::contract::iam::{Fixture, IamFixture, MISCONFIGURED};
 
     struct Memory {
         iam: MemoryIam,
         names: AtomicU32,
     }
-
-    const ACCOUNT: &str = "123456789012";
-    const MISCONFIGURED: &str = "111111111111";
 
     async fn fresh() -> Fixture {
         let iam = MemoryIam::default();
@@ -56,12 +54,6 @@ mod iam {
     impl IamFixture for Memory {
         fn iam(&self) -> &dyn Iam {
             &self.iam
-        }
-        fn account(&self) -> AccountId {
-            AccountId::parse(ACCOUNT).unwrap()
-        }
-        fn misconfigured(&self) -> AccountId {
-            AccountId::parse(MISCONFIGURED).unwrap()
         }
         fn unique(&self, prefix: &str) -> String {
             numbered(&self.names, prefix)
@@ -87,19 +79,17 @@ mod iam {
 }
 
 mod identity_center {
-    use revoke_role_bot::domain::role_arn::AccountId;
     use revoke_role_bot::memory::MemoryIdentityCenter;
     use revoke_role_bot::ports::{IdentityCenter, Provisioning};
 
     use super::*;
+    use crate::contract::ACCOUNT;
     use crate::contract::identity_center::{Fixture, IdentityCenterFixture};
 
     struct Memory {
         ic: MemoryIdentityCenter,
         names: AtomicU32,
     }
-
-    const ACCOUNT: &str = "123456789012";
 
     async fn fresh() -> Fixture {
         Box::new(Memory {
@@ -112,9 +102,6 @@ mod identity_center {
     impl IdentityCenterFixture for Memory {
         fn ic(&self) -> &dyn IdentityCenter {
             &self.ic
-        }
-        fn account(&self) -> AccountId {
-            AccountId::parse(ACCOUNT).unwrap()
         }
         async fn add_permission_set(&self, inline: Option<&str>) -> (String, String) {
             let name = self.unique("DataEng");

@@ -106,8 +106,7 @@ async fn audit_in_the_channel_by_role_request_user_since_and_limit() {
     assert!(latest.contains(&quiet));
 
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let fresh_role = unique("fresh");
-    app.create_role(&fresh_role, None).await;
+    let fresh_role = app.new_role("fresh").await;
     app.command(ALICE, &format!("prod/{fresh_role} INC-5 new"))
         .await;
     let fresh = app.request_from_card(4).await;
@@ -138,6 +137,11 @@ fn cli(app: &TestApp, config: &str, args: &[&str], slack: Option<(&str, &str)>) 
             ],
         ),
     }
+}
+
+/// `check-config` on `config`, with Slack at `slack` and the bot token `token`.
+fn check_config(app: &TestApp, config: &str, slack: &MockServer, token: &str) -> Output {
+    cli(app, config, &["check-config"], Some((&slack.uri(), token)))
 }
 
 fn stdout(o: &Output) -> String {
@@ -230,9 +234,7 @@ async fn slack_auth() -> MockServer {
         .await;
     Mock::given(method("GET"))
         .and(path("/auth.test"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": "invalid_auth"})),
-        )
+        .respond_with(slack_refuses("invalid_auth"))
         .mount(&slack)
         .await;
     slack
@@ -243,12 +245,7 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
     let app = spawn_app().await;
     let slack = slack_auth().await;
     let good = app.config();
-    let ok = cli(
-        &app,
-        &good,
-        &["check-config"],
-        Some((&slack.uri(), "xoxb-good")),
-    );
+    let ok = check_config(&app, &good, &slack, "xoxb-good");
     let out = stdout(&ok);
     assert!(
         ok.status.success(),
@@ -262,12 +259,7 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
         "{out}"
     );
 
-    let bad_token = cli(
-        &app,
-        &good,
-        &["check-config"],
-        Some((&slack.uri(), "xoxb-revoked")),
-    );
+    let bad_token = check_config(&app, &good, &slack, "xoxb-revoked");
     assert!(!bad_token.status.success());
     assert!(
         stdout(&bad_token).contains("FAIL slack: auth.test refused the bot token"),
@@ -276,12 +268,7 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
     );
 
     let missing = base_config(&unique("no-such-table"));
-    let o = cli(
-        &app,
-        &missing,
-        &["check-config"],
-        Some((&slack.uri(), "xoxb-good")),
-    );
+    let o = check_config(&app, &missing, &slack, "xoxb-good");
     assert!(!o.status.success());
     assert!(
         stdout(&o).contains("FAIL dynamodb: table") && stdout(&o).contains("does not exist"),
@@ -344,12 +331,7 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
         );
     }
     create.send().await.unwrap();
-    let o = cli(
-        &app,
-        &base_config(&partial),
-        &["check-config"],
-        Some((&slack.uri(), "xoxb-good")),
-    );
+    let o = check_config(&app, &base_config(&partial), &slack, "xoxb-good");
     assert!(!o.status.success());
     assert!(
         stdout(&o).contains("has no index by_actor (actor, at)"),
@@ -364,12 +346,7 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
         base_config(&app.table)
     );
     let faults = inject_faults(json!({ format!("AssumeRole:{target}"): {"status": 403, "code": "AccessDenied", "message": "not trusted", "times": 20} })).await;
-    let o = cli(
-        &app,
-        &with_account,
-        &["check-config"],
-        Some((&slack.uri(), "xoxb-good")),
-    );
+    let o = check_config(&app, &with_account, &slack, "xoxb-good");
     faults.clear().await;
     let out = stdout(&o);
     assert!(!o.status.success());

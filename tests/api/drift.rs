@@ -31,13 +31,7 @@ async fn a_deleted_deny_is_reported_in_the_thread_with_a_reapply_button_and_reco
         .await
         .expect("delete the deny in moto");
 
-    let note = eventually("a drift note in the card's thread", || async {
-        app.slack_thread()
-            .await
-            .into_iter()
-            .find(|m| m["text"].as_str().is_some_and(|t| t.contains("Drift")))
-    })
-    .await;
+    let note = app.wait_thread_saying("Drift").await;
     let text = note["text"].as_str().unwrap();
     assert!(
         text.contains(&role) && text.contains(request.id().as_str()),
@@ -86,13 +80,7 @@ async fn a_deleted_deny_is_reported_in_the_thread_with_a_reapply_button_and_reco
     assert_eq!(again.reason(), format!("re-apply {}: drift", request.id()));
 
     // Reported once, however many checks ran meanwhile.
-    let drift_notes = app
-        .slack_thread()
-        .await
-        .into_iter()
-        .filter(|m| m["text"].as_str().is_some_and(|t| t.contains("Drift")))
-        .count();
-    assert_eq!(drift_notes, 1);
+    assert_eq!(app.thread_saying("Drift").await.len(), 1);
     assert_eq!(
         app.event_kinds(request.id())
             .await

@@ -50,6 +50,25 @@ fn suggestion(user: &str, typed: &str) -> String {
     }))
 }
 
+/// The block `id` of a view.
+fn block<'a>(view: &'a Value, id: &str) -> &'a Value {
+    view["blocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["block_id"] == id)
+        .unwrap_or_else(|| panic!("a {id} block in {view}"))
+}
+
+/// Alice submits the form (a view of its own) choosing `role` with `reason`; Slack's delivery is
+/// answered with a 200.
+async fn submit(app: &TestApp, role: Option<&str>, reason: &str) -> reqwest::Response {
+    let body = submission(ALICE, &unique("V"), role, reason);
+    let r = app.post_signed("/slack/interactions", body).await;
+    assert_eq!(r.status(), 200);
+    r
+}
+
 fn submission(user: &str, view: &str, role: Option<&str>, reason: &str) -> String {
     let mut values = json!({"reason": {"reason": {"type": "plain_text_input", "value": reason}}});
     values["role"] = match role {
@@ -93,22 +112,12 @@ async fn an_empty_command_opens_the_form_through_views_open() {
     assert_eq!(view["type"], "modal");
     assert_eq!(view["callback_id"], "revoke_role_modal");
     assert_eq!(view["private_metadata"], CHANNEL);
-    let role = view["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["block_id"] == "role")
-        .expect("a role block");
+    let role = block(view, "role");
     assert_eq!(role["type"], "input");
     assert_eq!(role["element"]["type"], "external_select");
     assert_eq!(role["element"]["action_id"], "role");
     assert_eq!(role["element"]["min_query_length"], 0);
-    let reason = view["blocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["block_id"] == "reason")
-        .expect("a reason block");
+    let reason = block(view, "reason");
     assert_eq!(reason["element"]["type"], "plain_text_input");
     assert_eq!(reason["element"]["min_length"], 3);
     assert_eq!(reason["element"]["max_length"], 500);
@@ -176,13 +185,7 @@ async fn a_submitted_form_posts_the_card() {
     mount_form_api(&app).await;
     let role = unique("frm-card");
     let arn = app.create_role(&role, None).await;
-    let r = app
-        .post_signed(
-            "/slack/interactions",
-            submission(ALICE, &unique("V"), Some(&arn), "INC-77 keys in a gist"),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    let r = submit(&app, Some(&arn), "INC-77 keys in a gist").await;
     assert!(
         r.text().await.unwrap().is_empty(),
         "an empty answer closes the form"
@@ -205,13 +208,7 @@ async fn a_refused_submission_shows_the_error_in_the_form() {
     let app = spawn_app().await;
     mount_form_api(&app).await;
     let guarded = app.create_role(&unique("break-glass-frm"), None).await;
-    let r = app
-        .post_signed(
-            "/slack/interactions",
-            submission(ALICE, &unique("V"), Some(&guarded), "INC-78 leaked"),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    let r = submit(&app, Some(&guarded), "INC-78 leaked").await;
     let answer: Value = r.json().await.unwrap();
     assert_eq!(answer["response_action"], "errors");
     let error = answer["errors"]["role"].as_str().unwrap();
@@ -221,12 +218,7 @@ async fn a_refused_submission_shows_the_error_in_the_form() {
     );
     assert!(error.contains(&guarded), "{answer}");
     // Nothing chosen and a reason too short: both fields say so.
-    let r = app
-        .post_signed(
-            "/slack/interactions",
-            submission(ALICE, &unique("V"), None, "x"),
-        )
-        .await;
+    let r = submit(&app, None, "x").await;
     let answer: Value = r.json().await.unwrap();
     assert_eq!(answer["errors"]["role"], "Choose a role from the list.");
     assert!(
@@ -239,13 +231,7 @@ async fn a_refused_submission_shows_the_error_in_the_form() {
     // A role only IAM can refuse (it does not exist): the form closes and the refusal arrives
     // ephemerally, in the channel the command came from.
     let ghost = format!("arn:aws:iam::{ACCOUNT}:role/{}", unique("frm-ghost"));
-    let r = app
-        .post_signed(
-            "/slack/interactions",
-            submission(ALICE, &unique("V"), Some(&ghost), "INC-79 leaked"),
-        )
-        .await;
-    assert_eq!(r.status(), 200);
+    submit(&app, Some(&ghost), "INC-79 leaked").await;
     let told = app.wait_slack("/chat.postEphemeral", 1).await;
     assert_eq!(told[0]["channel"], CHANNEL);
     assert_eq!(told[0]["user"], ALICE);

@@ -27,15 +27,12 @@ use serde_json::{Value, json};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+use crate::common::quoted;
+pub use crate::common::{ALICE, BOB, CAROL, CHANNEL, EVE};
 use crate::support::{AwsProxies, BotProcess};
 
 pub const SECRET: &str = "test-signing-secret";
 pub const ACCOUNT: &str = "123456789012";
-pub const ALICE: &str = "U0ALICE";
-pub const BOB: &str = "U0BOB";
-pub const CAROL: &str = "U0CAROL";
-pub const EVE: &str = "U0EVE";
-pub const CHANNEL: &str = "C0INCIDENT";
 
 fn endpoint_from(var: &str) -> String {
     std::env::var(var).unwrap_or_else(|_| {
@@ -143,30 +140,9 @@ pub async fn assumed_config(role_arn: &str) -> SdkConfig {
         .await
 }
 
+/// The tests' base configuration on `table`: Alice, Bob and Carol approve.
 pub fn base_config(table: &str) -> String {
-    format!(
-        r#"
-listen = "127.0.0.1:0"
-[audit]
-table = "{table}"
-[access]
-requesters = ["U0ALICE", "U0BOB"]
-approvers = ["U0ALICE", "U0BOB", "U0CAROL"]
-[roles]
-allow = ["arn:aws:iam::*:role/*"]
-protect = ["arn:aws:iam::*:role/break-glass-*"]
-[[accounts]]
-id = "{ACCOUNT}"
-name = "prod"
-"#
-    )
-}
-
-fn quoted(ids: &[&str]) -> String {
-    ids.iter()
-        .map(|id| format!("\"{id}\""))
-        .collect::<Vec<_>>()
-        .join(", ")
+    crate::common::base_config(table, ACCOUNT, &[ALICE, BOB, CAROL])
 }
 
 /// A configuration edit (`Spawn::config`): these requesters instead of Alice and Bob.
@@ -242,6 +218,18 @@ pub async fn mount_slack_ok(slack: &MockServer) {
         .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
         .mount(slack)
         .await;
+}
+
+/// How Slack's Web API refuses a call: HTTP 200 with `ok: false` and `error`.
+pub fn slack_refuses(error: &str) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": error}))
+}
+
+/// Slack's rate limit: HTTP 429, come back after `retry_after` seconds.
+pub fn slack_rate_limited(retry_after: &str) -> ResponseTemplate {
+    ResponseTemplate::new(429)
+        .insert_header("Retry-After", retry_after)
+        .set_body_json(json!({"ok": false, "error": "ratelimited"}))
 }
 
 /// The request id a card's buttons carry.
@@ -349,6 +337,31 @@ impl Faults {
     }
 }
 
+/// A fresh audit table named after `prefix` in DynamoDB Local, through `aws`: its name, and a
+/// store on it.
+pub async fn audit_table(aws: &SdkConfig, prefix: &str) -> (String, Arc<DynamoStore>) {
+    let table = unique(prefix);
+    let store = Arc::new(DynamoStore::new(aws, &table));
+    store
+        .create_table()
+        .await
+        .expect("create table in DynamoDB Local");
+    (table, store)
+}
+
+/// Build a server from `toml`, `secrets` and `aws`, and run it in this process: its base URL and
+/// its service.
+pub async fn serve(toml: &str, secrets: SlackSecrets, aws: SdkConfig) -> (String, Arc<App>) {
+    let settings = Settings::from_toml(toml).expect("test config");
+    let server = Application::build_with(settings, secrets, aws)
+        .await
+        .expect("build app");
+    let base = format!("http://{}", server.local_addr());
+    let app = server.app();
+    tokio::spawn(server.run_until_stopped());
+    (base, app)
+}
+
 /// The emulators with a fresh audit table, a fake Slack that accepts everything, and the
 /// tests' own clients. Servers started on one `TestEnv` share its table and its Slack.
 pub struct TestEnv {
@@ -371,12 +384,7 @@ impl TestEnv {
         mount_slack_ok(&slack).await;
         let endpoints = Endpoints::emulators();
         let aws = endpoints.config(test_credentials()).await;
-        let table = unique("audit");
-        let store = Arc::new(DynamoStore::new(&aws, &table));
-        store
-            .create_table()
-            .await
-            .expect("create table in DynamoDB Local");
+        let (table, store) = audit_table(&aws, "audit").await;
         Arc::new(TestEnv {
             iam: aws_sdk_iam::Client::new(&aws),
             ddb: aws_sdk_dynamodb::Client::new(&aws),
@@ -472,6 +480,21 @@ impl TestEnv {
             .collect()
     }
 
+    /// Replies in card threads whose text holds `needle`.
+    pub async fn thread_saying(&self, needle: &str) -> Vec<Value> {
+        let mut thread = self.slack_thread().await;
+        thread.retain(|m| m["text"].as_str().is_some_and(|t| t.contains(needle)));
+        thread
+    }
+
+    /// The first reply in a card's thread whose text holds `needle`, once it has come.
+    pub async fn wait_thread_saying(&self, needle: &str) -> Value {
+        eventually(&format!("`{needle}` in a card's thread"), || async {
+            self.thread_saying(needle).await.into_iter().next()
+        })
+        .await
+    }
+
     /// Direct messages (posted with a user id as the channel).
     pub async fn slack_dms(&self) -> Vec<Value> {
         self.slack_all("/chat.postMessage")
@@ -552,11 +575,7 @@ impl TestEnv {
     }
 
     pub async fn event_kinds(&self, id: &RequestId) -> Vec<EventKind> {
-        self.events(id)
-            .await
-            .into_iter()
-            .map(|e| e.draft.kind)
-            .collect()
+        crate::common::kinds(self.events(id).await)
     }
 
     /// Every event in the table, in chain order.
@@ -582,6 +601,13 @@ impl TestEnv {
             Some(&1),
             "exactly one PutRolePolicy"
         );
+    }
+
+    /// A fresh role named after `prefix`, created in moto's default account; its name.
+    pub async fn new_role(&self, prefix: &str) -> String {
+        let role = unique(prefix);
+        self.create_role(&role, None).await;
+        role
     }
 
     /// Create a role in moto's default account.
@@ -765,13 +791,7 @@ impl Spawn {
             api_url: Some(env.slack.uri()),
             timeouts: Default::default(),
         };
-        let settings = Settings::from_toml(&toml).expect("test config");
-        let server = Application::build_with(settings, secrets, aws)
-            .await
-            .expect("build app");
-        let base = format!("http://{}", server.local_addr());
-        let app = server.app();
-        tokio::spawn(server.run_until_stopped());
+        let (base, app) = serve(&toml, secrets, aws).await;
         TestApp {
             env,
             base,
@@ -888,6 +908,15 @@ impl TestApp {
         req.send().await.expect("server reachable")
     }
 
+    /// GET `route` on the server (no signature: health, readiness, metrics).
+    pub async fn get(&self, route: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{route}", self.base))
+            .send()
+            .await
+            .expect("server reachable")
+    }
+
     pub async fn post_signed(&self, route: &str, body: String) -> reqwest::Response {
         let headers = signed_headers(&body, chrono::Utc::now().timestamp());
         self.post_raw(route, body, headers).await
@@ -915,8 +944,7 @@ impl TestApp {
     /// The usual start of a scenario: a fresh role named after `prefix`, Alice's request to revoke
     /// it with `reason`, and that request as stored, read from its card.
     pub async fn role_with_request(&self, prefix: &str, reason: &str) -> (String, Request) {
-        let role = unique(prefix);
-        self.create_role(&role, None).await;
+        let role = self.new_role(prefix).await;
         let cards_before = self.slack_received("/chat.postMessage").await.len();
         self.command(ALICE, &format!("prod/{role} {reason}")).await;
         let request = self.request_from_card(cards_before).await;

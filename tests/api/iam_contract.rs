@@ -8,10 +8,9 @@ use revoke_role_bot::config::Account;
 use revoke_role_bot::domain::role_arn::{AccountId, RoleArn};
 use revoke_role_bot::ports::Iam;
 
-use crate::contract::iam::{Fixture, IamFixture};
+use crate::contract::ACCOUNT;
+use crate::contract::iam::{Fixture, IamFixture, MISCONFIGURED};
 use crate::helpers::*;
-
-const MISCONFIGURED: &str = "111111111111";
 
 struct Moto {
     adapter: AwsIam,
@@ -41,12 +40,6 @@ async fn on_moto() -> Fixture {
 impl IamFixture for Moto {
     fn iam(&self) -> &dyn Iam {
         &self.adapter
-    }
-    fn account(&self) -> AccountId {
-        AccountId::parse(ACCOUNT).unwrap()
-    }
-    fn misconfigured(&self) -> AccountId {
-        AccountId::parse(MISCONFIGURED).unwrap()
     }
     fn unique(&self, prefix: &str) -> String {
         unique(prefix)

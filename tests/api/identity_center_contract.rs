@@ -6,7 +6,6 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use revoke_role_bot::aws::identity_center::AwsIdentityCenter;
-use revoke_role_bot::domain::role_arn::AccountId;
 use revoke_role_bot::ports::{IdentityCenter, Provisioning};
 use serde_json::{Value, json};
 
@@ -47,9 +46,6 @@ fn scripted(state: &Provisioning) -> Value {
 impl IdentityCenterFixture for Moto {
     fn ic(&self) -> &dyn IdentityCenter {
         &self.adapter
-    }
-    fn account(&self) -> AccountId {
-        AccountId::parse(ACCOUNT).unwrap()
     }
     async fn add_permission_set(&self, inline: Option<&str>) -> (String, String) {
         let ps = permission_set(inline).await;

@@ -212,8 +212,7 @@ async fn an_unauthorized_approver_is_refused_and_recorded() {
 #[tokio::test]
 async fn the_same_slash_command_delivered_twice_creates_one_request() {
     let app = spawn_app().await;
-    let role = unique("retried");
-    app.create_role(&role, None).await;
+    let role = app.new_role("retried").await;
     let body = app.command_body(
         ALICE,
         &format!("prod/{role} INC-5 retry"),
@@ -239,8 +238,7 @@ async fn the_same_slash_command_delivered_twice_creates_one_request() {
 #[tokio::test]
 async fn two_requests_for_one_role_approved_at_once_both_apply_and_the_later_cutoff_stays() {
     let app = spawn_app().await;
-    let role = unique("contended-role");
-    app.create_role(&role, None).await;
+    let role = app.new_role("contended-role").await;
     app.command(ALICE, &format!("prod/{role} INC-6 first"))
         .await;
     let first = app.request_from_card(0).await;

@@ -7,19 +7,18 @@ use crate::helpers::*;
 #[tokio::test]
 async fn readyz_fails_while_dynamodb_is_down_and_recovers_when_it_is_back() {
     let app = Spawn::new().proxied().start().await;
-    let get = |route: &'static str| {
-        let url = format!("{}{route}", app.base);
-        async move { reqwest::get(url).await.unwrap().status().as_u16() }
-    };
-
-    assert_eq!(get("/readyz").await, 200);
+    assert_eq!(app.get("/readyz").await.status(), 200);
     app.proxies().dynamodb.cut();
-    assert_eq!(get("/readyz").await, 503);
-    assert_eq!(get("/healthz").await, 200, "the process is still up");
+    assert_eq!(app.get("/readyz").await.status(), 503);
+    assert_eq!(
+        app.get("/healthz").await.status(),
+        200,
+        "the process is still up"
+    );
 
     app.proxies().dynamodb.restore();
     eventually("ready again", || async {
-        (get("/readyz").await == 200).then_some(())
+        (app.get("/readyz").await.status() == 200).then_some(())
     })
     .await;
 }
@@ -35,12 +34,7 @@ async fn metrics_count_a_completed_flow() {
     let unsigned = app.post_raw("/slack/commands", "x=1".into(), vec![]).await;
     assert_eq!(unsigned.status(), 401);
 
-    let r = app
-        .http
-        .get(format!("{}/metrics", app.base))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get("/metrics").await;
     assert_eq!(r.status(), 200);
     assert!(
         r.headers()["content-type"]

@@ -146,12 +146,12 @@ async fn a_permission_set_is_revoked_provisioned_after_waiting_and_verified() {
     let calls = moto_calls().await;
     let waited = format!("DescribePermissionSetProvisioningStatus:{}", ps.arn);
     assert_eq!(calls.get(&waited).copied(), Some(2), "{calls:?}");
-    let thread = app.slack_thread().await;
     assert!(
-        thread.iter().any(|m| m["text"]
-            .as_str()
-            .is_some_and(|t| t.contains("provisioning the permission set"))),
-        "{thread:?}"
+        !app.thread_saying("provisioning the permission set")
+            .await
+            .is_empty(),
+        "{:?}",
+        app.slack_thread().await
     );
     let events = app.events(request.id()).await;
     assert_eq!(events[0].draft.role_arn.as_deref(), Some(ps.arn.as_str()));

@@ -1,6 +1,6 @@
 //! Requests that must be refused, with a clear reason, and leave nothing applied.
 
-use revoke_role_bot::domain::audit::EventKind;
+use revoke_role_bot::domain::audit::{AuditEvent, EventKind};
 use revoke_role_bot::ports::AuditStore;
 
 use crate::helpers::*;
@@ -22,26 +22,27 @@ async fn refused_with(app: &TestApp, user: &str, text: &str, says: &str) {
     );
 }
 
-async fn last_event(app: &TestApp) -> revoke_role_bot::domain::audit::AuditEvent {
+/// `refused_with`, and the refusal recorded as the audit chain's last event, which it returns.
+async fn refused_and_recorded(app: &TestApp, user: &str, text: &str, says: &str) -> AuditEvent {
+    refused_with(app, user, text, says).await;
     let (mut events, _) = app.store.whole_chain().await.unwrap();
     events.sort_by_key(|e| e.seq);
-    events.pop().expect("the refusal is recorded")
+    let last = events.pop().expect("the refusal is recorded");
+    assert_eq!(last.draft.kind, EventKind::RequestRefused);
+    last
 }
 
 #[tokio::test]
 async fn an_unauthorized_requester_is_refused_and_recorded() {
     let app = spawn_app().await;
-    let role = unique("target");
-    app.create_role(&role, None).await;
-    refused_with(
+    let role = app.new_role("target").await;
+    let e = refused_and_recorded(
         &app,
         EVE,
         &format!("prod/{role} INC-9 let me in"),
         "not on the requesters list",
     )
     .await;
-    let e = last_event(&app).await;
-    assert_eq!(e.draft.kind, EventKind::RequestRefused);
     assert_eq!(e.draft.actor, EVE);
     assert!(app.revoke_policy(&role).await.is_none());
 }
@@ -49,8 +50,7 @@ async fn an_unauthorized_requester_is_refused_and_recorded() {
 #[tokio::test]
 async fn an_empty_requesters_list_means_nobody() {
     let app = Spawn::new().config(requesters(&[])).start().await;
-    let role = unique("target");
-    app.create_role(&role, None).await;
+    let role = app.new_role("target").await;
     refused_with(
         &app,
         ALICE,
@@ -63,17 +63,14 @@ async fn an_empty_requesters_list_means_nobody() {
 #[tokio::test]
 async fn a_protected_role_is_refused() {
     let app = spawn_app().await;
-    let role = unique("break-glass");
-    app.create_role(&role, None).await;
-    refused_with(
+    let role = app.new_role("break-glass").await;
+    refused_and_recorded(
         &app,
         ALICE,
         &format!("prod/{role} INC-9"),
         "protected by the bot's configuration",
     )
     .await;
-    let e = last_event(&app).await;
-    assert_eq!(e.draft.kind, EventKind::RequestRefused);
     assert!(app.revoke_policy(&role).await.is_none());
 }
 
@@ -127,14 +124,13 @@ async fn a_malformed_arn_is_answered_at_once_with_what_is_wrong() {
 async fn a_role_that_does_not_exist_is_refused() {
     let app = spawn_app().await;
     let role = unique("ghost");
-    refused_with(
+    refused_and_recorded(
         &app,
         ALICE,
         &format!("prod/{role} INC-9"),
         "does not exist in account 123456789012",
     )
     .await;
-    assert_eq!(last_event(&app).await.draft.kind, EventKind::RequestRefused);
 }
 
 #[tokio::test]

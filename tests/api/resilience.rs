@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use revoke_role_bot::domain::audit::{EventKind, verify_chain};
 use revoke_role_bot::domain::ids::RequestId;
-use revoke_role_bot::domain::request::State;
+use revoke_role_bot::domain::request::{Request, State};
 use revoke_role_bot::ports::AuditStore;
 use serde_json::json;
 use wiremock::matchers::{method, path};
@@ -12,36 +12,31 @@ use wiremock::{Mock, ResponseTemplate};
 
 use crate::helpers::*;
 
+/// Slack answers the next POST to `route` with `answer`, before the mocks of a lower `priority`
+/// (a higher number) and the healthy workspace's.
+async fn answer_once(app: &TestApp, route: &str, answer: ResponseTemplate, priority: u8) {
+    Mock::given(method("POST"))
+        .and(path(route))
+        .respond_with(answer)
+        .up_to_n_times(1)
+        .with_priority(priority)
+        .mount(&app.slack)
+        .await;
+}
+
 #[tokio::test]
 async fn slack_500_and_429_are_retried_and_retry_after_is_honoured() {
     let app = spawn_app().await;
-    Mock::given(method("POST"))
-        .and(path("/chat.postMessage"))
-        .respond_with(ResponseTemplate::new(500).set_body_string("oops"))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&app.slack)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/chat.postMessage"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("Retry-After", "1")
-                .set_body_json(json!({"ok": false, "error": "ratelimited"})),
-        )
-        .up_to_n_times(1)
-        .with_priority(2)
-        .mount(&app.slack)
-        .await;
-    Mock::given(method("POST"))
-        .and(path("/respond/U0ALICE"))
-        .respond_with(ResponseTemplate::new(503))
-        .up_to_n_times(1)
-        .with_priority(1)
-        .mount(&app.slack)
-        .await;
-    let role = unique("retried");
-    app.create_role(&role, None).await;
+    answer_once(
+        &app,
+        "/chat.postMessage",
+        ResponseTemplate::new(500).set_body_string("oops"),
+        1,
+    )
+    .await;
+    answer_once(&app, "/chat.postMessage", slack_rate_limited("1"), 2).await;
+    answer_once(&app, "/respond/U0ALICE", ResponseTemplate::new(503), 1).await;
+    let role = app.new_role("retried").await;
     app.command(ALICE, &format!("prod/{role} INC-40 leaked"))
         .await;
     let request = app.request_from_card(2).await; // the third attempt is the one that succeeded
@@ -62,16 +57,11 @@ async fn a_retry_after_beyond_the_limit_is_not_waited_out_and_the_person_is_told
     let app = spawn_app().await;
     Mock::given(method("POST"))
         .and(path("/chat.postMessage"))
-        .respond_with(
-            ResponseTemplate::new(429)
-                .insert_header("Retry-After", "600")
-                .set_body_json(json!({"ok": false, "error": "ratelimited"})),
-        )
+        .respond_with(slack_rate_limited("600"))
         .with_priority(1)
         .mount(&app.slack)
         .await;
-    let role = unique("throttled-slack");
-    app.create_role(&role, None).await;
+    let role = app.new_role("throttled-slack").await;
     app.command(ALICE, &format!("prod/{role} INC-41 leaked"))
         .await;
     let replies = app.wait_replies(ALICE, 1).await;
@@ -101,11 +91,9 @@ async fn aws_down_at_the_click_refuses_cleanly_and_the_flow_completes_when_it_is
     app.assert_applied_once(request.id(), &role).await;
 }
 
-#[tokio::test]
-async fn aws_down_between_approval_and_policy_leaves_it_approved_and_recovery_finishes_it() {
-    let app = Spawn::new().proxied().start().await;
-    let (role, request) = app.role_with_request("half-done", "INC-43 leaked").await;
-    // Hold the apply lease call (the first after `approved`) while the outage starts.
+/// Bob approves while the call that takes the apply lease (the first after `approved` is
+/// written) is held on its way to DynamoDB; returns once it has arrived.
+async fn approve_with_the_lease_held(app: &TestApp, request: &Request) {
     let lease = format!("REQ#{}", request.id());
     let held = app
         .proxies()
@@ -113,6 +101,14 @@ async fn aws_down_between_approval_and_policy_leaves_it_approved_and_recovery_fi
         .hold(&[&lease, "lease_until"], Duration::from_secs(30), 500);
     app.click(BOB, "approve", request.id()).await;
     held.arrived().await;
+}
+
+#[tokio::test]
+async fn aws_down_between_approval_and_policy_leaves_it_approved_and_recovery_finishes_it() {
+    let app = Spawn::new().proxied().start().await;
+    let (role, request) = app.role_with_request("half-done", "INC-43 leaked").await;
+    // Hold the apply lease call while the outage starts.
+    approve_with_the_lease_held(&app, &request).await;
     app.proxies().cut();
     // The held call fails with the connection, and the SDK's retries with the outage.
     app.drain().await;
@@ -130,15 +126,7 @@ async fn aws_down_between_approval_and_policy_leaves_it_approved_and_recovery_fi
 async fn a_process_killed_between_approved_and_applied_is_finished_after_restart() {
     let first = Spawn::new().proxied().process().await;
     let (role, request) = first.role_with_request("killed", "INC-44 leaked").await;
-    // The apply lease is the first thing after `approved` is written: hold that call.
-    let lease = format!("REQ#{}", request.id());
-    let held =
-        first
-            .proxies()
-            .dynamodb
-            .hold(&[&lease, "lease_until"], Duration::from_secs(30), 500);
-    first.click(BOB, "approve", request.id()).await;
-    held.arrived().await;
+    approve_with_the_lease_held(&first, &request).await;
     first.process().kill().await;
     assert_eq!(first.stored(request.id()).await.state(), State::Approved);
     assert!(first.revoke_policy(&role).await.is_none());
@@ -345,8 +333,7 @@ async fn sigterm_lets_background_work_finish_and_exits_cleanly() {
         .with_priority(1)
         .mount(&bot.slack)
         .await;
-    let role = unique("draining");
-    bot.create_role(&role, None).await;
+    let role = bot.new_role("draining").await;
     bot.command(ALICE, &format!("prod/{role} INC-46 leaked"))
         .await;
     bot.wait_slack("/chat.postMessage", 1).await;

@@ -81,8 +81,7 @@ async fn request_and_approve(app: &TestApp, role: &str, nth: usize) -> Request {
 #[tokio::test]
 async fn a_later_existing_cutoff_stays_in_place() {
     let app = spawn_app().await;
-    let role = unique("app-later");
-    app.create_role(&role, None).await;
+    let role = app.new_role("app-later").await;
     // The console's own shape: a single statement object, "*" strings, milliseconds.
     put_revoke_policy(
         &app.iam,
@@ -123,8 +122,7 @@ async fn a_later_existing_cutoff_stays_in_place() {
 #[tokio::test]
 async fn an_earlier_existing_cutoff_is_replaced_with_one_write() {
     let app = spawn_app().await;
-    let role = unique("app-earlier");
-    app.create_role(&role, None).await;
+    let role = app.new_role("app-earlier").await;
     put_revoke_policy(
         &app.iam,
         &role,
@@ -231,15 +229,12 @@ async fn every_protected_kind_of_role_is_refused_with_its_reason() {
     let linked = unique("app-linked");
     app.create_role(&linked, Some("/aws-service-role/thing.amazonaws.com/"))
         .await;
-    let sso = unique("AWSReservedSSO_Admin");
-    app.create_role(&sso, None).await;
+    let sso = app.new_role("AWSReservedSSO_Admin").await;
     let reserved = unique("app-reserved");
     app.create_role(&reserved, Some("/aws-reserved/sso.amazonaws.com/"))
         .await;
-    let glass = unique("break-glass");
-    app.create_role(&glass, None).await;
-    let other = unique("other");
-    app.create_role(&other, None).await;
+    let glass = app.new_role("break-glass").await;
+    let other = app.new_role("other").await;
 
     let cases = [
         // Named without its path: the path IAM reports reveals it.
@@ -372,15 +367,25 @@ fn aws_message(text: &str) -> String {
     format!("{text} (request 7d1f-{})", unique("marker"))
 }
 
-/// Wait for the request to fail; returns the failed request, the card's failure text and the
-/// `failed` event.
-async fn failure(app: &TestApp, id: &RequestId) -> (Request, String, AuditEvent) {
-    let failed = app.wait_state(id, State::Failed).await;
+/// A request that failed: as stored, its card's failure text, and its `failed` event.
+struct Failed {
+    request: Request,
+    card: String,
+    event: AuditEvent,
+}
+
+/// Wait for the request to fail.
+async fn failure(app: &TestApp, id: &RequestId) -> Failed {
+    let request = app.wait_state(id, State::Failed).await;
     let card = card_update_with(app, ":x: Failed:").await;
     let event = app.events(id).await.pop().unwrap();
     assert_eq!(event.draft.kind, EventKind::Failed);
     assert_eq!(event.draft.actor, "revoke-role-bot");
-    (failed, card, event)
+    Failed {
+        request,
+        card,
+        event,
+    }
 }
 
 /// AWS's AccessDenied message for the bot calling `iam:<action>` on `role`.
@@ -420,7 +425,7 @@ async fn approved_while_put_refused(
     status: u16,
     code: &str,
     message: &str,
-) -> (Request, String, AuditEvent) {
+) -> Failed {
     let faults = inject_faults(json!({
         format!("PutRolePolicy:{role}"): {"status": status, "code": code, "message": message, "times": 100},
     }))
@@ -431,46 +436,48 @@ async fn approved_while_put_refused(
     outcome
 }
 
-/// The checks every error kind shares.
-fn assert_short_on_card_full_in_audit(
-    failed: &Request,
-    card: &str,
-    event: &AuditEvent,
-    code: &str,
-    full_message: &str,
-    short_says: &[&str],
-) {
-    let short = &short_reason(failed);
-    for s in short_says {
+impl Failed {
+    /// The checks every error kind shares: a short line on the card that says each of
+    /// `short_says`, and the full error (`code`, `full_message`) and the failure's kind in the
+    /// audit event.
+    fn assert_reported(&self, code: &str, full_message: &str, short_says: &[&str]) {
+        let Failed {
+            request,
+            card,
+            event,
+        } = self;
+        let short = &short_reason(request);
+        for s in short_says {
+            assert!(
+                short.contains(s),
+                "expected `{s}` in the short line: {short}"
+            );
+        }
         assert!(
-            short.contains(s),
-            "expected `{s}` in the short line: {short}"
+            !short.contains(full_message) && short.len() < 200,
+            "the card line is short: {short}"
+        );
+        assert!(card.contains(&format!(":x: Failed: {short}")), "{card}");
+        assert!(
+            !card.contains(full_message),
+            "the full error stays off the card: {card}"
+        );
+        let error = event.draft.error.as_deref().expect("the error is recorded");
+        assert!(
+            error.contains(code) && error.contains(full_message),
+            "the audit event has the full error: {error}"
+        );
+        let kind = event
+            .draft
+            .detail
+            .as_deref()
+            .expect("the failure kind is recorded");
+        assert_eq!(
+            kind,
+            serde_json::to_value(request.failure().unwrap()).unwrap()["kind"],
+            "the audit event names the kind of failure"
         );
     }
-    assert!(
-        !short.contains(full_message) && short.len() < 200,
-        "the card line is short: {short}"
-    );
-    assert!(card.contains(&format!(":x: Failed: {short}")), "{card}");
-    assert!(
-        !card.contains(full_message),
-        "the full error stays off the card: {card}"
-    );
-    let error = event.draft.error.as_deref().expect("the error is recorded");
-    assert!(
-        error.contains(code) && error.contains(full_message),
-        "the audit event has the full error: {error}"
-    );
-    let kind = event
-        .draft
-        .detail
-        .as_deref()
-        .expect("the failure kind is recorded");
-    assert_eq!(
-        kind,
-        serde_json::to_value(failed.failure().unwrap()).unwrap()["kind"],
-        "the audit event names the kind of failure"
-    );
 }
 
 #[tokio::test]
@@ -480,11 +487,8 @@ async fn a_role_deleted_before_approval_fails_as_no_such_entity() {
     app.iam.delete_role().role_name(&role).send().await.unwrap();
 
     app.click(BOB, "approve", request.id()).await;
-    let (failed, card, event) = failure(&app, request.id()).await;
-    assert_short_on_card_full_in_audit(
-        &failed,
-        &card,
-        &event,
+    let failed = failure(&app, request.id()).await;
+    failed.assert_reported(
         "NoSuchEntity",
         &format!("Role {role} not found"),
         &[&format!(
@@ -518,11 +522,8 @@ async fn access_denied_names_the_missing_permission() {
     .await;
 
     let first = request_and_approve(&app, &no_put, 0).await;
-    let (failed, card, event) = failure(&app, first.id()).await;
-    assert_short_on_card_full_in_audit(
-        &failed,
-        &card,
-        &event,
+    let failed = failure(&app, first.id()).await;
+    failed.assert_reported(
         "AccessDenied",
         &put_msg,
         &[
@@ -532,13 +533,14 @@ async fn access_denied_names_the_missing_permission() {
     );
 
     let second = request_and_approve(&app, &no_get, 1).await;
-    let (failed, _, event) = failure(&app, second.id()).await;
-    let short = &short_reason(&failed);
+    let failed = failure(&app, second.id()).await;
+    let short = &short_reason(&failed.request);
     assert!(
         short.contains("not allowed to call iam:GetRolePolicy") && !short.contains("PutRolePolicy"),
         "{short}"
     );
-    assert!(event.draft.error.as_deref().unwrap().contains(&get_msg));
+    let error = failed.event.draft.error.as_deref().unwrap();
+    assert!(error.contains(&get_msg), "{error}");
     let update = app.wait_slack("/chat.update", 4).await;
     assert!(
         update
@@ -555,17 +557,12 @@ async fn access_denied_names_the_missing_permission() {
 #[tokio::test]
 async fn limit_exceeded_says_the_inline_policy_space_is_full() {
     let app = spawn_app().await;
-    let role = unique("app-full");
-    app.create_role(&role, None).await;
+    let role = app.new_role("app-full").await;
     let msg = aws_message(&format!(
         "Maximum policy size of 10240 bytes exceeded for role {role}"
     ));
-    let (failed, card, event) =
-        approved_while_put_refused(&app, &role, 409, "LimitExceeded", &msg).await;
-    assert_short_on_card_full_in_audit(
-        &failed,
-        &card,
-        &event,
+    let failed = approved_while_put_refused(&app, &role, 409, "LimitExceeded", &msg).await;
+    failed.assert_reported(
         "LimitExceeded",
         &msg,
         &[
@@ -579,17 +576,12 @@ async fn limit_exceeded_says_the_inline_policy_space_is_full() {
 #[tokio::test]
 async fn unmodifiable_entity_says_aws_manages_the_role() {
     let app = spawn_app().await;
-    let role = unique("app-managed");
-    app.create_role(&role, None).await;
+    let role = app.new_role("app-managed").await;
     let msg = aws_message(&format!(
         "Cannot perform the operation on the protected role '{role}' - this role is only modifiable by AWS"
     ));
-    let (failed, card, event) =
-        approved_while_put_refused(&app, &role, 400, "UnmodifiableEntity", &msg).await;
-    assert_short_on_card_full_in_audit(
-        &failed,
-        &card,
-        &event,
+    let failed = approved_while_put_refused(&app, &role, 400, "UnmodifiableEntity", &msg).await;
+    failed.assert_reported(
         "UnmodifiableEntity",
         &msg,
         &[&format!("`{role}` is managed by AWS and cannot be changed")],
@@ -612,15 +604,12 @@ async fn throttling_fails_only_after_the_sdk_retries() {
     .await;
 
     let request = request_and_approve(&app, &throttled, 0).await;
-    let (failed, card, event) = failure(&app, request.id()).await;
+    let failed = failure(&app, request.id()).await;
     let transient = request_and_approve(&app, &blip, 1).await;
     let applied = app.wait_state(transient.id(), State::Applied).await;
     faults.clear().await;
 
-    assert_short_on_card_full_in_audit(
-        &failed,
-        &card,
-        &event,
+    failed.assert_reported(
         "Throttling",
         &msg,
         &["throttled the request even after retries"],
@@ -677,10 +666,11 @@ async fn a_refused_role_lookup_keeps_the_full_aws_error_in_the_audit_event() {
 #[tokio::test]
 async fn a_failed_revocation_logs_the_full_aws_error() {
     let app = Spawn::new().process().await;
-    let role = unique("app-logged");
-    app.create_role(&role, None).await;
+    let role = app.new_role("app-logged").await;
     let msg = access_denied("PutRolePolicy", &role);
-    let (failed, _, _) = approved_while_put_refused(&app, &role, 403, "AccessDenied", &msg).await;
+    let failed = approved_while_put_refused(&app, &role, 403, "AccessDenied", &msg)
+        .await
+        .request;
     assert!(short_reason(&failed).contains("not allowed to call iam:PutRolePolicy"));
     let (server, msg) = (app.process(), &msg);
     let line = eventually("the full error in the server's log", || async move {

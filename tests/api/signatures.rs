@@ -83,18 +83,8 @@ async fn an_oversized_body_gets_413_signed_or_not() {
 #[tokio::test]
 async fn health_answers_without_a_signature() {
     let app = spawn_app().await;
-    let r = app
-        .http
-        .get(format!("{}/healthz", app.base))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get("/healthz").await;
     assert_eq!(r.status(), 200);
-    let r = app
-        .http
-        .get(format!("{}/readyz", app.base))
-        .send()
-        .await
-        .unwrap();
+    let r = app.get("/readyz").await;
     assert_eq!(r.status(), 200);
 }

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 use crate::contract::slack::{Delivered, Fixture, SlackFixture};
+use crate::helpers::slack_refuses;
 
 #[derive(Default)]
 struct Workspace {
@@ -33,11 +34,6 @@ fn ok(body: Value) -> ResponseTemplate {
     let mut body = body;
     body["ok"] = json!(true);
     ResponseTemplate::new(200).set_body_json(body)
-}
-
-/// How the Web API refuses: HTTP 200 with `ok: false`.
-fn refused(error: &str) -> ResponseTemplate {
-    ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": error}))
 }
 
 impl Respond for FakeSlack {
@@ -75,7 +71,7 @@ impl Respond for FakeSlack {
             }
             "/chat.update" => {
                 if !slack.posted.contains(&(channel.clone(), ts.clone())) {
-                    return refused("message_not_found");
+                    return slack_refuses("message_not_found");
                 }
                 let answer = json!({"channel": channel, "ts": ts, "message": {"text": ""}});
                 slack
@@ -104,7 +100,7 @@ impl Respond for FakeSlack {
                     .unwrap_or_default();
                 match slack.groups.get(&group) {
                     Some(users) => ok(json!({ "users": users })),
-                    None => refused("no_such_subteam"),
+                    None => slack_refuses("no_such_subteam"),
                 }
             }
             path if path.starts_with("/respond/") => {

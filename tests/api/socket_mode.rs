@@ -6,10 +6,9 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use revoke_role_bot::aws::dynamodb::DynamoStore;
-use revoke_role_bot::config::{Settings, SlackSecrets, SlackTimeouts};
+use revoke_role_bot::config::{SlackSecrets, SlackTimeouts};
 use revoke_role_bot::domain::request::State;
 use revoke_role_bot::ports::AuditStore;
-use revoke_role_bot::startup::Application;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -68,7 +67,6 @@ struct SocketSlack {
 impl SocketSlack {
     async fn start(socket_silence: Duration) -> SocketSlack {
         revoke_role_bot::telemetry::install_crypto_provider();
-        let table = unique("socket");
         let slack = MockServer::start().await;
         mount_slack_ok(&slack).await;
         let ws = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -82,8 +80,7 @@ impl SocketSlack {
             .mount(&slack)
             .await;
         let aws = aws_config().await;
-        let store = Arc::new(DynamoStore::new(&aws, &table));
-        store.create_table().await.unwrap();
+        let (table, store) = audit_table(&aws, "socket").await;
         let secrets = SlackSecrets {
             signing_secret: None,
             app_token: Some(SecretString::from("xapp-test-token")),
@@ -93,15 +90,7 @@ impl SocketSlack {
             },
             ..test_secrets(slack.uri())
         };
-        let server = Application::build_with(
-            Settings::from_toml(&base_config(&table)).unwrap(),
-            secrets,
-            aws.clone(),
-        )
-        .await
-        .unwrap();
-        let base = format!("http://{}", server.local_addr());
-        tokio::spawn(server.run_until_stopped());
+        let (base, _) = serve(&base_config(&table), secrets, aws.clone()).await;
         SocketSlack {
             slack,
             ws,
@@ -287,15 +276,11 @@ async fn a_silent_connection_is_dropped_and_readyz_is_503_until_the_bot_is_back(
 
 #[tokio::test]
 async fn a_refused_app_token_stops_the_process_with_a_clear_error() {
-    let table = unique("refused");
-    let aws = aws_config().await;
-    DynamoStore::new(&aws, &table).create_table().await.unwrap();
+    let (table, _) = audit_table(&aws_config().await, "refused").await;
     let slack = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/apps.connections.open"))
-        .respond_with(
-            ResponseTemplate::new(200).set_body_json(json!({"ok": false, "error": "invalid_auth"})),
-        )
+        .respond_with(slack_refuses("invalid_auth"))
         .mount(&slack)
         .await;
     let config = tempfile_with(&base_config(&table));

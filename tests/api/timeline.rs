@@ -22,13 +22,7 @@ async fn a_reminder_the_approval_and_the_outcome_arrive_in_the_thread_and_as_a_d
         .await;
 
     // Nobody decides: the server's own periodic pass reminds the approvers in the card's thread.
-    let reminder = eventually("a reminder in the card's thread", || async {
-        app.slack_thread()
-            .await
-            .into_iter()
-            .find(|m| m["text"].as_str().is_some_and(|t| t.contains("waited")))
-    })
-    .await;
+    let reminder = app.wait_thread_saying("waited").await;
     let text = reminder["text"].as_str().unwrap();
     for approver in ["<@U0ALICE>", "<@U0BOB>", "<@U0CAROL>"] {
         assert!(text.contains(approver), "{text}");

@@ -5,11 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use revoke_role_bot::aws::dynamodb::DynamoStore;
-use revoke_role_bot::config::{Settings, SlackSecrets, SlackTimeouts};
+use revoke_role_bot::config::{SlackSecrets, SlackTimeouts};
 use revoke_role_bot::domain::ids::RequestId;
 use revoke_role_bot::domain::request::State;
 use revoke_role_bot::ports::AuditStore;
-use revoke_role_bot::startup::Application;
 use serde_json::Value;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -34,10 +33,8 @@ impl Bot {
     async fn start(slack: MockServer, config: impl FnOnce(String) -> String) -> Bot {
         revoke_role_bot::telemetry::install_crypto_provider();
         mount_slack_ok(&slack).await;
-        let table = unique("timeouts");
         let aws = aws_config().await;
-        let store = Arc::new(DynamoStore::new(&aws, &table));
-        store.create_table().await.unwrap();
+        let (table, store) = audit_table(&aws, "timeouts").await;
         let secrets = SlackSecrets {
             timeouts: SlackTimeouts {
                 http_try: TRY,
@@ -45,12 +42,7 @@ impl Bot {
             },
             ..test_secrets(slack.uri())
         };
-        let settings = Settings::from_toml(&config(base_config(&table))).unwrap();
-        let server = Application::build_with(settings, secrets, aws.clone())
-            .await
-            .unwrap();
-        let base = format!("http://{}", server.local_addr());
-        tokio::spawn(server.run_until_stopped());
+        let (base, _) = serve(&config(base_config(&table)), secrets, aws.clone()).await;
         Bot {
             base,
             slack,

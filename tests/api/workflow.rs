@@ -31,8 +31,7 @@ async fn user_group_members_may_request_and_approve() {
         .await;
     group(&app, "S0ONCALL", &["U0DAVE"]).await;
     group(&app, "S0SECLEAD", &["U0ERIN"]).await;
-    let role = unique("grouped");
-    app.create_role(&role, None).await;
+    let role = app.new_role("grouped").await;
 
     app.command("U0DAVE", &format!("prod/{role} INC-10 leaked"))
         .await;
@@ -59,8 +58,7 @@ async fn membership_fails_closed_when_slack_cannot_answer() {
         .respond_with(ResponseTemplate::new(500).set_body_string("upstream exploded"))
         .mount(&app.slack)
         .await;
-    let role = unique("closed");
-    app.create_role(&role, None).await;
+    let role = app.new_role("closed").await;
     app.command("U0DAVE", &format!("prod/{role} INC-11 leaked"))
         .await;
     let replies = app.wait_replies("U0DAVE", 1).await;
@@ -296,8 +294,7 @@ async fn the_slash_command_is_acknowledged_at_once_while_the_slack_api_takes_5_s
         )
         .mount(&app.slack)
         .await;
-    let role = unique("slow");
-    app.create_role(&role, None).await;
+    let role = app.new_role("slow").await;
     let ack = app
         .command("U0DAVE", &format!("prod/{role} INC-18 leaked"))
         .await;

@@ -11,15 +11,22 @@ use revoke_role_bot::domain::role_arn::{AccountId, RoleArn};
 use revoke_role_bot::ports::{Iam, IamError, IamErrorKind};
 use serde_json::Value;
 
+/// A configured account whose credentials are really those of [`super::ACCOUNT`].
+pub const MISCONFIGURED: &str = "111111111111";
+
 /// One IAM, with roles a test makes, through credentials for two configured accounts.
 #[async_trait]
 pub trait IamFixture: Send + Sync {
     fn iam(&self) -> &dyn Iam;
-    /// The account the roles are made in; its credentials are its own.
-    fn account(&self) -> AccountId;
-    /// Another configured account whose credentials really belong to `account()` (a
-    /// misconfiguration the service must notice).
-    fn misconfigured(&self) -> AccountId;
+    /// The account the roles are made in ([`super::ACCOUNT`]); its credentials are its own.
+    fn account(&self) -> AccountId {
+        AccountId::parse(super::ACCOUNT).unwrap()
+    }
+    /// Another configured account ([`MISCONFIGURED`]) whose credentials really belong to
+    /// `account()` (a misconfiguration the service must notice).
+    fn misconfigured(&self) -> AccountId {
+        AccountId::parse(MISCONFIGURED).unwrap()
+    }
     /// A name no other test uses, starting with `prefix`.
     fn unique(&self, prefix: &str) -> String;
     /// Make role `name` at `path` (e.g. `/team/`) in `account()`, trusting as `trust` says, in

@@ -12,8 +12,10 @@ use serde_json::Value;
 #[async_trait]
 pub trait IdentityCenterFixture: Send + Sync {
     fn ic(&self) -> &dyn IdentityCenter;
-    /// The account every permission set made here is provisioned to.
-    fn account(&self) -> AccountId;
+    /// The account every permission set made here is provisioned to ([`super::ACCOUNT`]).
+    fn account(&self) -> AccountId {
+        AccountId::parse(super::ACCOUNT).unwrap()
+    }
     /// A permission set with a fresh name, a session of `PT4H`, provisioned to `account()`, with
     /// `inline` as its inline policy; its ARN and name.
     async fn add_permission_set(&self, inline: Option<&str>) -> (String, String);

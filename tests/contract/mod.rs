@@ -7,6 +7,10 @@
 //! `#[tokio::test]` per case: `store_contract!`, `iam_contract!`, `identity_center_contract!`,
 //! `slack_contract!`, each given an async expression that yields a fresh fixture.
 
+/// The account the fixtures make roles and provision permission sets in: moto's default account,
+/// and the in-memory adapters' likewise.
+pub const ACCOUNT: &str = "123456789012";
+
 pub mod iam;
 pub mod identity_center;
 pub mod slack;

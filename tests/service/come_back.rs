@@ -13,10 +13,11 @@ fn doc(statements: &str) -> String {
     format!(r#"{{"Version":"2012-10-17","Statement":[{statements}]}}"#)
 }
 
+/// A statement trusting GitHub's OIDC provider on `condition`.
 fn github(condition: &str) -> String {
-    doc(&format!(
+    format!(
         r#"{{"Effect":"Allow","Principal":{{"Federated":"{GITHUB}"}},"Action":"sts:AssumeRoleWithWebIdentity","Condition":{condition}}}"#
-    ))
+    )
 }
 
 /// Asks for `name` with `trust` as its trust policy; returns the card's "who can come back" lines
@@ -50,6 +51,11 @@ async fn card_and_status(env: &Env, name: &str, trust: &str) -> (Vec<String>, St
     (lines, status)
 }
 
+/// `card_and_status` on a fresh environment, for a trust policy of the one `statement`.
+async fn trusted_by(name: &str, statement: &str) -> (Vec<String>, String) {
+    card_and_status(&Env::new(), name, &doc(statement)).await
+}
+
 fn warnings(lines: &[String]) -> Vec<&String> {
     lines
         .iter()
@@ -59,13 +65,9 @@ fn warnings(lines: &[String]) -> Vec<&String> {
 
 #[tokio::test]
 async fn an_account_root_is_an_account_and_not_flagged_when_configured() {
-    let env = Env::new();
-    let (card, status) = card_and_status(
-        &env,
+    let (card, status) = trusted_by(
         "root-trust",
-        &doc(
-            r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}"#,
-        ),
+        r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111111111111:root"},"Action":"sts:AssumeRole"}"#,
     )
     .await;
     assert_eq!(
@@ -81,13 +83,9 @@ async fn an_account_root_is_an_account_and_not_flagged_when_configured() {
 
 #[tokio::test]
 async fn a_cross_account_role_is_flagged_with_its_condition_in_status() {
-    let env = Env::new();
-    let (card, status) = card_and_status(
-        &env,
+    let (card, status) = trusted_by(
         "cross",
-        &doc(
-            r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/deploy"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"abc123"}}}"#,
-        ),
+        r#"{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::222222222222:role/deploy"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"sts:ExternalId":"abc123"}}}"#,
     )
     .await;
     assert!(
@@ -114,13 +112,9 @@ async fn a_cross_account_role_is_flagged_with_its_condition_in_status() {
 
 #[tokio::test]
 async fn services_are_listed_without_warnings() {
-    let env = Env::new();
-    let (card, _) = card_and_status(
-        &env,
+    let (card, _) = trusted_by(
         "svc",
-        &doc(
-            r#"{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com","lambda.amazonaws.com"]},"Action":"sts:AssumeRole"}"#,
-        ),
+        r#"{"Effect":"Allow","Principal":{"Service":["ec2.amazonaws.com","lambda.amazonaws.com"]},"Action":"sts:AssumeRole"}"#,
     )
     .await;
     assert!(
@@ -134,13 +128,9 @@ async fn services_are_listed_without_warnings() {
 
 #[tokio::test]
 async fn a_saml_provider_is_listed_with_its_audience_in_status() {
-    let env = Env::new();
-    let (card, status) = card_and_status(
-        &env,
+    let (card, status) = trusted_by(
         "saml",
-        &doc(
-            r#"{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:saml-provider/Okta"},"Action":["sts:AssumeRoleWithSAML","sts:TagSession"],"Condition":{"StringEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml"}}}"#,
-        ),
+        r#"{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111111111111:saml-provider/Okta"},"Action":["sts:AssumeRoleWithSAML","sts:TagSession"],"Condition":{"StringEquals":{"SAML:aud":"https://signin.aws.amazon.com/saml"}}}"#,
     )
     .await;
     assert!(
@@ -156,9 +146,7 @@ async fn a_saml_provider_is_listed_with_its_audience_in_status() {
 
 #[tokio::test]
 async fn github_oidc_without_a_subject_is_flagged_on_the_card_and_in_status() {
-    let env = Env::new();
-    let (card, status) = card_and_status(
-        &env,
+    let (card, status) = trusted_by(
         "gha-any",
         &github(
             r#"{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com"}}"#,
@@ -177,15 +165,7 @@ async fn github_oidc_without_a_subject_is_flagged_on_the_card_and_in_status() {
 
 #[tokio::test]
 async fn github_oidc_with_a_subject_is_not_flagged() {
-    let env = Env::new();
-    let (card, status) = card_and_status(
-        &env,
-        "gha-main",
-        &github(
-            r#"{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:acme/payments:ref:refs/heads/main"}}"#,
-        ),
-    )
-    .await;
+    let (card, status) = trusted_by("gha-main", &github(r#"{"StringEquals":{"token.actions.githubusercontent.com:aud":"sts.amazonaws.com","token.actions.githubusercontent.com:sub":"repo:acme/payments:ref:refs/heads/main"}}"#)).await;
     assert!(warnings(&card).is_empty(), "{card:?}");
     assert!(!status.contains(":warning:"), "{status}");
     assert!(
@@ -198,11 +178,9 @@ async fn github_oidc_with_a_subject_is_not_flagged() {
 
 #[tokio::test]
 async fn a_star_principal_is_flagged_with_or_without_conditions() {
-    let env = Env::new();
-    let (card, _) = card_and_status(
-        &env,
+    let (card, _) = trusted_by(
         "open",
-        &doc(r#"{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}"#),
+        r#"{"Effect":"Allow","Principal":"*","Action":"sts:AssumeRole"}"#,
     )
     .await;
     assert!(
@@ -215,12 +193,9 @@ async fn a_star_principal_is_flagged_with_or_without_conditions() {
             ":warning: statement 1 trusts `*`: *anyone with AWS credentials* can assume this role, with no condition."
         ]
     );
-    let (card, status) = card_and_status(
-        &env,
+    let (card, status) = trusted_by(
         "org-only",
-        &doc(
-            r#"{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}}"#,
-        ),
+        r#"{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:PrincipalOrgID":"o-abc123"}}}"#,
     )
     .await;
     let expected = ":warning: statement 1 trusts `*`: anyone can assume this role if `StringEquals aws:PrincipalOrgID = \"o-abc123\"`.";
@@ -235,14 +210,7 @@ async fn a_star_principal_is_flagged_with_or_without_conditions() {
 #[tokio::test]
 async fn hostile_principals_and_conditions_reach_slack_escaped() {
     let env = Env::new();
-    let (card, status) = card_and_status(
-        &env,
-        "hostile",
-        &doc(
-            r#"{"Effect":"Allow","Principal":{"Service":"<!channel>`x"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":"<@U0EVE> <https://evil.example|click>"}}},{"Effect":"Allow","Principal":{"Federated":"<!here>"},"Action":"sts:AssumeRoleWithWebIdentity"}"#,
-        ),
-    )
-    .await;
+    let (card, status) = card_and_status(&env, "hostile", &doc(r#"{"Effect":"Allow","Principal":{"Service":"<!channel>`x"},"Action":"sts:AssumeRole","Condition":{"StringEquals":{"aws:SourceAccount":"<@U0EVE> <https://evil.example|click>"}}},{"Effect":"Allow","Principal":{"Federated":"<!here>"},"Action":"sts:AssumeRoleWithWebIdentity"}"#)).await;
     for text in card.iter().chain([&status]) {
         assert!(!text.contains("<!"), "{text}");
         assert!(!text.contains("<@U0EVE>"), "{text}");
@@ -261,8 +229,7 @@ async fn hostile_principals_and_conditions_reach_slack_escaped() {
 
 #[tokio::test]
 async fn an_unreadable_trust_policy_is_said_not_guessed() {
-    let env = Env::new();
-    let (card, status) = card_and_status(&env, "broken", "{not json").await;
+    let (card, status) = card_and_status(&Env::new(), "broken", "{not json").await;
     assert_eq!(card.len(), 1);
     assert!(
         card[0].starts_with(":warning: The role's trust policy could not be read ("),
@@ -303,8 +270,7 @@ async fn the_analysis_is_kept_with_the_stored_request_and_old_items_still_read()
     let old: revoke_role_bot::domain::request::Request = serde_json::from_value(json).unwrap();
     assert_eq!(old.preview().unwrap().who_can_come_back, None);
     // A role with no trust policy reported shows no section.
-    env.iam.inner.add_role(&role("none"), &[]);
-    env.request("none").await;
+    env.role_and_request("none").await;
     let card = env.slack.cards().pop().unwrap();
     assert!(card::view(&card).who_can_come_back.is_empty());
 }

@@ -2,32 +2,31 @@
 //! window, over the in-memory adapters with the fake clock. Time is paused, so the pause before a
 //! drift is confirmed costs nothing.
 
-use std::sync::Arc;
-
 use revoke_role_bot::clock::Clock;
 use revoke_role_bot::domain::audit::EventKind;
 use revoke_role_bot::domain::ids::SlackUserId;
 use revoke_role_bot::domain::policy::{Cutoff, POLICY_NAME, PolicyDocument};
 use revoke_role_bot::domain::request::{Action, Request, State};
 use revoke_role_bot::ports::AuditStore;
+use revoke_role_bot::service::ReapplyContext;
 use revoke_role_bot::service::notice::{DriftKind, Notice, SubmitRefusal, ThreadNote};
-use revoke_role_bot::service::{App, Ports, ReapplyContext};
 use revoke_role_bot::slack::blocks;
 
 use crate::support::*;
 
 const MINUTE: chrono::Duration = chrono::Duration::minutes(1);
 
-fn config(cleanup: bool) -> String {
-    format!("{CONFIG}\n[watch]\ndrift_check_every = \"1m\"\ncleanup_after_window = {cleanup}\n")
+fn watch_config(cleanup: bool) -> String {
+    format!(
+        "{}\n[watch]\ndrift_check_every = \"1m\"\ncleanup_after_window = {cleanup}\n",
+        config()
+    )
 }
 
 /// An applied revocation of `name` (approved by Bob at t0: cut-off 12:00:01, window 1 h).
 async fn applied(env: &Env, name: &str) -> Request {
-    env.iam.inner.add_role(&role(name), &[]);
-    let request = env.request(name).await;
-    env.click(BOB, Action::Approve, request.id()).await;
-    let done = env.stored(request.id()).await;
+    let request = env.role_and_request(name).await;
+    let done = env.approve(BOB, request.id()).await;
     assert_eq!(done.state(), State::Applied);
     done
 }
@@ -48,16 +47,8 @@ fn cleanup_notes(env: &Env) -> Vec<ThreadNote> {
         .collect()
 }
 
-async fn kinds(env: &Env, request: &Request) -> Vec<EventKind> {
-    env.events(request.id())
-        .await
-        .into_iter()
-        .map(|e| e.draft.kind)
-        .collect()
-}
-
 async fn count(env: &Env, request: &Request, kind: EventKind) -> usize {
-    kinds(env, request)
+    env.event_kinds(request.id())
         .await
         .into_iter()
         .filter(|k| *k == kind)
@@ -86,23 +77,9 @@ async fn reapply(env: &Env, user: &str, request: &Request) {
     env.app.settle().await;
 }
 
-fn replica(env: &Env) -> Arc<App> {
-    App::new(
-        Arc::new(env.settings.clone()),
-        Ports {
-            store: env.store.clone(),
-            iam: env.iam.clone(),
-            slack: env.slack.clone(),
-            clock: env.clock.clone(),
-            identity_center: None,
-        },
-        None,
-    )
-}
-
 #[tokio::test(start_paused = true)]
 async fn a_deleted_deny_is_noticed_within_one_interval_and_reported_once() {
-    let env = Env::with_config(&config(false));
+    let env = Env::with_config(&watch_config(false));
     let request = applied(&env, "app").await;
     assert_eq!(pass_after(&env, MINUTE).await, 1, "checked while in force");
     assert!(drift_notes(&env).is_empty());
@@ -151,7 +128,7 @@ async fn a_deleted_deny_is_noticed_within_one_interval_and_reported_once() {
 
     // Still gone: no repeat, from this process or a restarted one on the same store.
     pass_after(&env, MINUTE).await;
-    replica(&env).watch_pass().await.unwrap();
+    env.replica().watch_pass().await.unwrap();
     pass_after(&env, MINUTE).await;
     assert_eq!(drift_notes(&env).len(), 1);
     assert_eq!(count(&env, &request, EventKind::Drift).await, 1);
@@ -169,7 +146,7 @@ async fn a_deleted_deny_is_noticed_within_one_interval_and_reported_once() {
 
 #[tokio::test(start_paused = true)]
 async fn a_cutoff_moved_back_is_drift_and_a_later_one_is_not() {
-    let env = Env::with_config(&config(false));
+    let env = Env::with_config(&watch_config(false));
     let back = applied(&env, "back").await;
     let later = applied(&env, "later").await;
     env.iam
@@ -205,7 +182,7 @@ async fn a_cutoff_moved_back_is_drift_and_a_later_one_is_not() {
 
 #[tokio::test(start_paused = true)]
 async fn a_document_the_bot_does_not_understand_is_drift() {
-    let env = Env::with_config(&config(false));
+    let env = Env::with_config(&watch_config(false));
     let request = applied(&env, "app").await;
     env.iam.inner.put_inline(
         &role("app"),
@@ -228,7 +205,7 @@ async fn a_document_the_bot_does_not_understand_is_drift() {
 
 #[tokio::test(start_paused = true)]
 async fn reapply_makes_a_new_pending_request_by_the_clicker_with_the_usual_checks() {
-    let env = Env::with_config(&config(false));
+    let env = Env::with_config(&watch_config(false));
     let old = applied(&env, "app").await;
     env.iam.inner.delete_inline(&role("app"), POLICY_NAME);
     pass_after(&env, MINUTE).await;
@@ -237,7 +214,7 @@ async fn reapply_makes_a_new_pending_request_by_the_clicker_with_the_usual_check
     // Not a requester: refused like a slash command would be, and nothing is created.
     reapply(&env, CAROL, &old).await;
     assert!(matches!(
-        env.slack.replies_to(CAROL).last().unwrap().0,
+        env.last_reply(CAROL),
         Notice::RequestRefused {
             why: SubmitRefusal::NotARequester,
             ..
@@ -255,15 +232,12 @@ async fn reapply_makes_a_new_pending_request_by_the_clicker_with_the_usual_check
     assert_eq!(new.requester().as_str(), BOB);
     assert_eq!(new.reason(), format!("re-apply {}: drift", old.id()));
     assert_eq!(new.channel(), old.channel());
-    assert!(matches!(
-        env.slack.replies_to(BOB).last().unwrap().0,
-        Notice::AwaitingApproval(_)
-    ));
+    assert!(matches!(env.last_reply(BOB), Notice::AwaitingApproval(_)));
 
     // A second click while it waits points to it instead of opening another.
     reapply(&env, ALICE, &old).await;
     assert_eq!(env.slack.cards().len(), 2);
-    match &env.slack.replies_to(ALICE).last().unwrap().0 {
+    match &env.last_reply(ALICE) {
         Notice::ReapplyAlreadyOpen { old: o, open } => {
             assert_eq!(o, old.id());
             assert_eq!(open, new.id());
@@ -284,12 +258,11 @@ async fn reapply_makes_a_new_pending_request_by_the_clicker_with_the_usual_check
 
 #[tokio::test(start_paused = true)]
 async fn reapply_on_a_request_that_was_never_applied_is_refused() {
-    let env = Env::with_config(&config(false));
-    env.iam.inner.add_role(&role("app"), &[]);
-    let pending = env.request("app").await;
+    let env = Env::with_config(&watch_config(false));
+    let pending = env.role_and_request("app").await;
     reapply(&env, BOB, &pending).await;
     assert!(matches!(
-        env.slack.replies_to(BOB).last().unwrap().0,
+        env.last_reply(BOB),
         Notice::ReapplyNotApplicable(_)
     ));
     assert_eq!(env.slack.cards().len(), 1);
@@ -297,7 +270,7 @@ async fn reapply_on_a_request_that_was_never_applied_is_refused() {
 
 #[tokio::test(start_paused = true)]
 async fn cleanup_never_runs_before_the_window_and_removes_the_deny_after_it() {
-    let env = Env::with_config(&config(true));
+    let env = Env::with_config(&watch_config(true));
     let request = applied(&env, "app").await;
     // The window: 1 h (the role's MaxSessionDuration) from the cut-off 12:00:01.
     for _ in 0..59 {
@@ -331,7 +304,7 @@ async fn cleanup_never_runs_before_the_window_and_removes_the_deny_after_it() {
 
 #[tokio::test(start_paused = true)]
 async fn without_cleanup_the_deny_stays_and_the_watch_ends_after_the_window() {
-    let env = Env::with_config(&config(false));
+    let env = Env::with_config(&watch_config(false));
     let request = applied(&env, "app").await;
     assert_eq!(pass_after(&env, chrono::Duration::hours(2)).await, 1);
     assert!(env.policy(&role("app")).is_some());
@@ -346,7 +319,7 @@ async fn without_cleanup_the_deny_stays_and_the_watch_ends_after_the_window() {
 
 #[tokio::test(start_paused = true)]
 async fn cleanup_leaves_a_later_revocations_deny_alone() {
-    let env = Env::with_config(&config(true));
+    let env = Env::with_config(&watch_config(true));
     let first = applied(&env, "app").await;
     // A second revocation of the same role 30 min later: its cut-off replaces the first.
     env.clock.advance(chrono::Duration::minutes(30));
@@ -375,7 +348,7 @@ async fn cleanup_leaves_a_later_revocations_deny_alone() {
 
 #[tokio::test(start_paused = true)]
 async fn cleanup_keeps_a_document_that_holds_more_than_the_deny() {
-    let env = Env::with_config(&config(true));
+    let env = Env::with_config(&watch_config(true));
     let request = applied(&env, "app").await;
     let mixed = r#"{"Version":"2012-10-17","Statement":[
         {"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2026-11-23T12:00:01Z"}}},
@@ -388,9 +361,9 @@ async fn cleanup_keeps_a_document_that_holds_more_than_the_deny() {
 
 #[tokio::test(start_paused = true)]
 async fn two_replicas_on_one_store_check_a_revocation_once() {
-    let env = Env::with_config(&config(false));
+    let env = Env::with_config(&watch_config(false));
     let request = applied(&env, "app").await;
-    let other = replica(&env);
+    let other = env.replica();
     env.iam.inner.delete_inline(&role("app"), POLICY_NAME);
     env.clock.advance(MINUTE);
     let (a, b) = tokio::join!(env.app.watch_pass(), other.watch_pass());
@@ -406,9 +379,8 @@ async fn two_replicas_on_one_store_check_a_revocation_once() {
 
 #[tokio::test(start_paused = true)]
 async fn a_failed_or_rejected_request_is_never_watched() {
-    let env = Env::with_config(&config(false));
-    env.iam.inner.add_role(&role("app"), &[]);
-    let r = env.request("app").await;
+    let env = Env::with_config(&watch_config(false));
+    let r = env.role_and_request("app").await;
     env.click(CAROL, Action::Reject, r.id()).await;
     assert_eq!(env.state(r.id()).await, State::Rejected);
     assert_eq!(pass_after(&env, MINUTE).await, 0);
@@ -423,15 +395,14 @@ account = "prod"
 
 #[tokio::test(start_paused = true)]
 async fn a_permission_set_whose_inline_policy_was_replaced_is_drift_and_reapplies_as_one() {
-    let env = Env::with_config(&format!("{}{IC}", config(true)));
+    let env = Env::with_config(&format!("{}{IC}", watch_config(true)));
     let arn = env
         .ic
         .add_permission_set("DataEngineer", "0123abcd", "PT8H", &[ACCOUNT]);
     env.command(ALICE, "permission-set DataEngineer INC-7 laptop stolen")
         .await;
     let old = env.slack.cards().pop().unwrap().request;
-    env.click(BOB, Action::Approve, old.id()).await;
-    let old = env.stored(old.id()).await;
+    let old = env.approve(BOB, old.id()).await;
     assert_eq!(old.state(), State::Applied, "{:?}", old.status());
     pass_after(&env, MINUTE).await;
     assert!(drift_notes(&env).is_empty());

@@ -13,14 +13,31 @@ use revoke_role_bot::slack::form;
 
 use crate::support::*;
 
-fn submission(user: &str, view: &str, role: Option<&str>, reason: &str) -> FormSubmission {
-    FormSubmission {
+/// `user` submits the form `view`: the problems shown in the form, if any.
+fn submit(
+    env: &Env,
+    user: &str,
+    view: &str,
+    role: Option<&str>,
+    reason: &str,
+) -> Result<(), Vec<(FormField, FormProblem)>> {
+    env.app.on_form_submission(FormSubmission {
         user: SlackUserId::parse(user).unwrap(),
         channel: ChannelId::parse(CHANNEL).unwrap(),
         view_id: view.to_string(),
         role: role.map(str::to_string),
         reason: Some(reason.to_string()),
-    }
+    })
+}
+
+/// The details of the refusals recorded in the audit chain.
+async fn refusals_recorded(env: &Env) -> Vec<String> {
+    let (events, _) = env.store.inner.whole_chain().await.unwrap();
+    events
+        .iter()
+        .filter(|e| e.draft.kind == EventKind::RequestRefused)
+        .map(|e| e.draft.detail.clone().unwrap_or_default())
+        .collect()
 }
 
 #[tokio::test]
@@ -106,14 +123,7 @@ async fn a_submitted_form_makes_the_same_request_as_the_one_line_form() {
     let env = Env::new();
     env.iam.inner.add_role(&role("app"), &["web"]);
     let chosen = role("app").to_string();
-    env.app
-        .on_form_submission(submission(
-            ALICE,
-            "V1",
-            Some(&chosen),
-            "  INC-7 keys leaked  ",
-        ))
-        .unwrap();
+    submit(&env, ALICE, "V1", Some(&chosen), "  INC-7 keys leaked  ").unwrap();
     env.app.settle().await;
     let from_form = env.slack.cards().pop().expect("a card").request;
     // The same, typed.
@@ -125,17 +135,12 @@ async fn a_submitted_form_makes_the_same_request_as_the_one_line_form() {
     assert_eq!(from_form.preview(), typed.preview());
     assert_eq!(from_form.requester().as_str(), ALICE);
     assert_eq!(from_form.state(), State::Pending);
-    let kinds: Vec<_> = env
-        .events(from_form.id())
-        .await
-        .iter()
-        .map(|e| e.draft.kind)
-        .collect();
-    assert_eq!(kinds, vec![EventKind::Requested]);
+    assert_eq!(
+        env.event_kinds(from_form.id()).await,
+        vec![EventKind::Requested]
+    );
     // The same form delivered twice makes one request.
-    env.app
-        .on_form_submission(submission(ALICE, "V1", Some(&chosen), "INC-7 keys leaked"))
-        .unwrap();
+    submit(&env, ALICE, "V1", Some(&chosen), "INC-7 keys leaked").unwrap();
     env.app.settle().await;
     assert_eq!(env.slack.cards().len(), 2);
     // What the one-line form answers through response_url comes ephemerally, once.
@@ -149,10 +154,7 @@ async fn a_submitted_form_makes_the_same_request_as_the_one_line_form() {
 #[tokio::test]
 async fn what_needs_no_network_is_refused_in_the_form() {
     let env = Env::new();
-    let problems = env
-        .app
-        .on_form_submission(submission(ALICE, "V2", None, "no"))
-        .unwrap_err();
+    let problems = submit(&env, ALICE, "V2", None, "no").unwrap_err();
     assert_eq!(
         problems,
         vec![
@@ -170,34 +172,22 @@ async fn what_needs_no_network_is_refused_in_the_form() {
             .contains("3–500 characters (this one has 2)")
     );
     let long = "x".repeat(501);
-    let problems = env
-        .app
-        .on_form_submission(submission(
-            ALICE,
-            "V3",
-            Some(&role("app").to_string()),
-            &long,
-        ))
-        .unwrap_err();
+    let problems = submit(&env, ALICE, "V3", Some(&role("app").to_string()), &long).unwrap_err();
     assert_eq!(
         problems,
         vec![(FormField::Reason, FormProblem::ReasonLength { len: 501 })]
     );
     // A placeholder option is not a role; a role in another account is not configured.
-    let problems = env
-        .app
-        .on_form_submission(submission(ALICE, "V4", Some("!unavailable"), "INC-1 x"))
-        .unwrap_err();
+    let problems = submit(&env, ALICE, "V4", Some("!unavailable"), "INC-1 x").unwrap_err();
     assert_eq!(problems, vec![(FormField::Role, FormProblem::NoRole)]);
-    let problems = env
-        .app
-        .on_form_submission(submission(
-            ALICE,
-            "V5",
-            Some("arn:aws:iam::222222222222:role/app"),
-            "INC-1 x",
-        ))
-        .unwrap_err();
+    let problems = submit(
+        &env,
+        ALICE,
+        "V5",
+        Some("arn:aws:iam::222222222222:role/app"),
+        "INC-1 x",
+    )
+    .unwrap_err();
     assert!(
         matches!(
             &problems[..],
@@ -208,28 +198,21 @@ async fn what_needs_no_network_is_refused_in_the_form() {
     env.app.settle().await;
     assert!(env.slack.cards().is_empty());
     // As for the one-line form, a role outside the configured accounts is a recorded refusal.
-    let (events, _) = env.store.inner.whole_chain().await.unwrap();
-    let refused: Vec<_> = events
-        .iter()
-        .filter(|e| e.draft.kind == EventKind::RequestRefused)
-        .map(|e| e.draft.detail.clone().unwrap_or_default())
-        .collect();
-    assert_eq!(refused, vec!["unresolvable_role".to_string()]);
+    assert_eq!(refusals_recorded(&env).await, vec!["unresolvable_role"]);
 }
 
 #[tokio::test]
 async fn a_protected_role_is_refused_in_the_form_and_the_refusal_recorded() {
     let env = Env::new();
     env.iam.inner.add_role(&role("break-glass-admin"), &[]);
-    let problems = env
-        .app
-        .on_form_submission(submission(
-            ALICE,
-            "V6",
-            Some(&role("break-glass-admin").to_string()),
-            "INC-1 <!channel>",
-        ))
-        .unwrap_err();
+    let problems = submit(
+        &env,
+        ALICE,
+        "V6",
+        Some(&role("break-glass-admin").to_string()),
+        "INC-1 <!channel>",
+    )
+    .unwrap_err();
     assert!(
         matches!(
             &problems[..],
@@ -244,13 +227,10 @@ async fn a_protected_role_is_refused_in_the_form_and_the_refusal_recorded() {
     );
     env.app.settle().await;
     assert!(env.slack.cards().is_empty());
-    let (events, _) = env.store.inner.whole_chain().await.unwrap();
+    let refusals = refusals_recorded(&env).await;
     assert!(
-        events
-            .iter()
-            .any(|e| e.draft.kind == EventKind::RequestRefused
-                && e.draft.detail.as_deref() == Some("protected_role")),
-        "{events:?}"
+        refusals.iter().any(|d| d == "protected_role"),
+        "{refusals:?}"
     );
 }
 
@@ -258,24 +238,24 @@ async fn a_protected_role_is_refused_in_the_form_and_the_refusal_recorded() {
 async fn refusals_that_need_iam_or_slack_arrive_ephemerally_in_the_channel() {
     let env = Env::new();
     // No such role: only GetRole can tell.
-    env.app
-        .on_form_submission(submission(
-            ALICE,
-            "V7",
-            Some(&role("ghost").to_string()),
-            "INC-1 keys",
-        ))
-        .unwrap();
+    submit(
+        &env,
+        ALICE,
+        "V7",
+        Some(&role("ghost").to_string()),
+        "INC-1 keys",
+    )
+    .unwrap();
     // Not a requester: only the access list (through Slack) can tell.
     env.iam.inner.add_role(&role("app"), &[]);
-    env.app
-        .on_form_submission(submission(
-            EVE,
-            "V8",
-            Some(&role("app").to_string()),
-            "INC-1 keys",
-        ))
-        .unwrap();
+    submit(
+        &env,
+        EVE,
+        "V8",
+        Some(&role("app").to_string()),
+        "INC-1 keys",
+    )
+    .unwrap();
     env.app.settle().await;
     assert!(env.slack.cards().is_empty());
     let alice = env.slack.ephemeral_to(ALICE);

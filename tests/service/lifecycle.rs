@@ -16,20 +16,14 @@ async fn a_second_person_approves_and_the_approval_cutoff_is_written_and_verifie
     let request = env.slack.cards().pop().unwrap().request;
     assert_eq!(request.state(), State::Pending);
     env.clock.advance(chrono::Duration::seconds(5));
-    env.click(BOB, Action::Approve, request.id()).await;
-    let done = env.stored(request.id()).await;
+    let done = env.approve(BOB, request.id()).await;
     assert_eq!(done.state(), State::Applied);
     // 12:00:05.400 rounded up: the moment of approval, decided once.
     assert_eq!(done.cutoff().unwrap().to_string(), "2026-11-23T12:00:06Z");
     assert!(done.written().unwrap().verified);
     let policy = env.policy(&role("app")).unwrap();
     assert_eq!(token_issue_time(&policy), "2026-11-23T12:00:06Z");
-    let kinds: Vec<_> = env
-        .events(request.id())
-        .await
-        .iter()
-        .map(|e| e.draft.kind)
-        .collect();
+    let kinds = env.event_kinds(request.id()).await;
     assert_eq!(
         kinds,
         vec![
@@ -45,8 +39,7 @@ async fn a_second_person_approves_and_the_approval_cutoff_is_written_and_verifie
 #[tokio::test]
 async fn the_requester_cannot_approve_and_the_refusal_is_recorded() {
     let env = Env::new();
-    env.iam.inner.add_role(&role("app"), &[]);
-    let request = env.request("app").await;
+    let request = env.role_and_request("app").await;
     env.click(ALICE, Action::Approve, request.id()).await;
     assert_eq!(env.state(request.id()).await, State::Pending);
     let replies = env.slack.replies_to(ALICE);
@@ -69,9 +62,8 @@ async fn someone_not_on_the_requesters_list_is_refused_and_recorded() {
     env.iam.inner.add_role(&role("app"), &[]);
     env.command(EVE, "prod/app INC-1 keys leaked").await;
     assert!(env.slack.cards().is_empty());
-    let (notice, _) = env.slack.replies_to(EVE).pop().unwrap();
     assert!(matches!(
-        notice,
+        env.last_reply(EVE),
         Notice::RequestRefused {
             why: SubmitRefusal::NotARequester,
             recorded: true
@@ -92,7 +84,7 @@ async fn an_approver_through_a_user_group_counts_and_a_slack_failure_refuses_the
     env.click(EVE, Action::Approve, request.id()).await;
     assert_eq!(env.state(request.id()).await, State::Pending);
     assert!(matches!(
-        env.slack.replies_to(EVE).pop().unwrap().0,
+        env.last_reply(EVE),
         Notice::ClickNotApplied(ClickProblem::MembershipUnknown)
     ));
     env.slack.fail_groups(false);
@@ -102,16 +94,15 @@ async fn an_approver_through_a_user_group_counts_and_a_slack_failure_refuses_the
 
 #[tokio::test]
 async fn an_empty_approvers_list_means_nobody_can_approve() {
-    let env = Env::with_config(&CONFIG.replace(
-        r#"approvers  = ["U0BOB", "U0CAROL", "S0SECLEAD"]"#,
+    let env = Env::with_config(&config().replace(
+        r#"approvers = ["U0BOB", "U0CAROL", "S0SECLEAD"]"#,
         "approvers = []",
     ));
-    env.iam.inner.add_role(&role("app"), &[]);
-    let request = env.request("app").await;
+    let request = env.role_and_request("app").await;
     env.click(BOB, Action::Approve, request.id()).await;
     assert_eq!(env.state(request.id()).await, State::Pending);
     assert!(matches!(
-        env.slack.replies_to(BOB).pop().unwrap().0,
+        env.last_reply(BOB),
         Notice::ClickRefused {
             refusal: Refusal::NotAnApprover,
             ..
@@ -121,15 +112,13 @@ async fn an_empty_approvers_list_means_nobody_can_approve() {
 
 #[tokio::test]
 async fn two_approvals_need_two_distinct_approvers() {
-    let env = Env::with_config(&CONFIG.replace("approvals_required = 1", "approvals_required = 2"));
-    env.iam.inner.add_role(&role("app"), &[]);
-    let request = env.request("app").await;
+    let env = Env::with_approvals(2);
+    let request = env.role_and_request("app").await;
     env.click(BOB, Action::Approve, request.id()).await;
     env.click(BOB, Action::Approve, request.id()).await;
     assert_eq!(env.state(request.id()).await, State::Pending);
     assert!(env.policy(&role("app")).is_none());
-    env.click(CAROL, Action::Approve, request.id()).await;
-    let done = env.stored(request.id()).await;
+    let done = env.approve(CAROL, request.id()).await;
     assert_eq!(done.state(), State::Applied);
     assert_eq!(done.approvals().len(), 2);
 }
@@ -137,10 +126,8 @@ async fn two_approvals_need_two_distinct_approvers() {
 #[tokio::test]
 async fn reject_and_cancel_close_the_request_and_write_nothing() {
     let env = Env::new();
-    env.iam.inner.add_role(&role("a"), &[]);
-    env.iam.inner.add_role(&role("b"), &[]);
-    let a = env.request("a").await;
-    let b = env.request("b").await;
+    let a = env.role_and_request("a").await;
+    let b = env.role_and_request("b").await;
     env.click(BOB, Action::Cancel, a.id()).await;
     assert_eq!(env.state(a.id()).await, State::Pending);
     env.click(ALICE, Action::Cancel, a.id()).await;
@@ -153,8 +140,7 @@ async fn reject_and_cancel_close_the_request_and_write_nothing() {
 #[tokio::test]
 async fn a_pending_request_expires_on_the_fake_clock_and_a_late_click_is_refused() {
     let env = Env::new();
-    env.iam.inner.add_role(&role("app"), &[]);
-    let request = env.request("app").await;
+    let request = env.role_and_request("app").await;
     env.clock.advance(chrono::Duration::minutes(29));
     env.app.recover().await.unwrap();
     assert_eq!(env.state(request.id()).await, State::Pending);
@@ -166,7 +152,7 @@ async fn a_pending_request_expires_on_the_fake_clock_and_a_late_click_is_refused
     assert_eq!(card.request.state(), State::Expired);
     env.click(BOB, Action::Approve, request.id()).await;
     assert!(matches!(
-        env.slack.replies_to(BOB).pop().unwrap().0,
+        env.last_reply(BOB),
         Notice::ClickRefused {
             refusal: Refusal::Closed(State::Expired),
             ..
@@ -182,17 +168,13 @@ async fn an_audit_store_outage_refuses_the_request_and_writes_nothing() {
     *env.store.down.lock().unwrap() = true;
     env.command(ALICE, "prod/app INC-1 keys leaked").await;
     assert!(env.slack.cards().is_empty());
-    assert!(matches!(
-        env.slack.replies_to(ALICE).pop().unwrap().0,
-        Notice::RequestNotRecorded
-    ));
+    assert!(matches!(env.last_reply(ALICE), Notice::RequestNotRecorded));
 }
 
 #[tokio::test]
 async fn a_closed_card_shows_its_last_events_place_in_the_chain() {
     let env = Env::new();
-    env.iam.inner.add_role(&role("app"), &[]);
-    let request = env.request("app").await;
+    let request = env.role_and_request("app").await;
     assert!(env.slack.cards()[0].witness.is_none());
     env.click(BOB, Action::Approve, request.id()).await;
     let card = env.slack.last_card().unwrap();
@@ -200,13 +182,7 @@ async fn a_closed_card_shows_its_last_events_place_in_the_chain() {
     assert_eq!(last.draft.kind, EventKind::Applied);
     let witness = card.witness.expect("a closed card shows its witness");
     assert_eq!(witness, Witness::of(&last));
-    let sent = env
-        .slack
-        .sent()
-        .into_iter()
-        .rev()
-        .find(|s| matches!(s, Sent::Update { .. }))
-        .unwrap();
+    let sent = env.last_update();
     assert!(
         sent.mrkdwn()
             .contains(&format!("audit #{} {}", last.seq, &last.hash[..12])),
@@ -218,8 +194,7 @@ async fn a_closed_card_shows_its_last_events_place_in_the_chain() {
 #[tokio::test]
 async fn status_and_audit_lookups_answer_in_the_channel() {
     let env = Env::new();
-    env.iam.inner.add_role(&role("app"), &[]);
-    let request = env.request("app").await;
+    let request = env.role_and_request("app").await;
     env.click(BOB, Action::Approve, request.id()).await;
     env.command(EVE, &format!("status {}", request.id())).await;
     env.command(EVE, "audit prod/app --since 1d").await;

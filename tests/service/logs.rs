@@ -62,8 +62,7 @@ async fn a_request_and_its_approval_log_under_the_request_id() {
     tracing::subscriber::set_global_default(subscriber).unwrap();
 
     let env = Env::new();
-    env.iam.inner.add_role(&role("app"), &[]);
-    let request = env.request("app").await;
+    let request = env.role_and_request("app").await;
     env.click(BOB, Action::Approve, request.id()).await;
 
     let lines = lines.parsed();

@@ -17,7 +17,7 @@ protect = ["AdministratorAccess"]
 "#;
 
 fn env() -> Env {
-    Env::with_config(&format!("{CONFIG}{IC}"))
+    Env::with_config(&format!("{}{IC}", config()))
 }
 
 const OTHER: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReadData","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::data/*"]}]}"#;
@@ -28,7 +28,7 @@ fn statements(doc: &str) -> Vec<serde_json::Value> {
 }
 
 fn refusal(env: &Env) -> SubmitRefusal {
-    match env.slack.replies_to(ALICE).pop().unwrap().0 {
+    match env.last_reply(ALICE) {
         Notice::RequestRefused { why, .. } => why,
         other => panic!("expected a refusal: {other:?}"),
     }

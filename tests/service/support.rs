@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use revoke_role_bot::clock::FakeClock;
 use revoke_role_bot::config::Settings;
-use revoke_role_bot::domain::audit::{AuditEvent, EventDraft};
+use revoke_role_bot::domain::audit::{AuditEvent, EventDraft, EventKind};
 use revoke_role_bot::domain::ids::{ChannelId, RequestId, SlackUserId};
 use revoke_role_bot::domain::request::{Action, CardRef, Request, State};
 use revoke_role_bot::domain::role_arn::{AccountId, RoleArn};
@@ -22,30 +22,17 @@ use revoke_role_bot::ports::{
 use revoke_role_bot::service::notice::Notice;
 use revoke_role_bot::service::{App, ClickContext, CommandContext, Ports};
 
-pub const ALICE: &str = "U0ALICE";
-pub const BOB: &str = "U0BOB";
-pub const CAROL: &str = "U0CAROL";
-pub const EVE: &str = "U0EVE";
-pub const CHANNEL: &str = "C0INCIDENT";
+pub use crate::common::{ALICE, BOB, CAROL, CHANNEL, EVE};
 pub const ACCOUNT: &str = "111111111111";
 
-pub const CONFIG: &str = r#"
-listen = "127.0.0.1:0"
-[audit]
-table = "fast-audit"
-[approval]
-approvals_required = 1
-expires_after = "30m"
-[access]
-requesters = ["U0ALICE", "U0BOB"]
-approvers  = ["U0BOB", "U0CAROL", "S0SECLEAD"]
-[roles]
-allow   = ["arn:aws:iam::*:role/*"]
-protect = ["arn:aws:iam::*:role/break-glass-*"]
-[[accounts]]
-id = "111111111111"
-name = "prod"
-"#;
+/// The fast tier's configuration: Bob, Carol and the group S0SECLEAD approve; one approval; a
+/// request expires after 30 minutes.
+pub fn config() -> String {
+    crate::common::base_config("fast-audit", ACCOUNT, &[BOB, CAROL, "S0SECLEAD"]).replace(
+        "[access]",
+        "[approval]\napprovals_required = 1\nexpires_after = \"30m\"\n[access]",
+    )
+}
 
 pub fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-23T12:00:00.400Z")
@@ -75,7 +62,15 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Self {
-        Self::with_config(CONFIG)
+        Self::with_config(&config())
+    }
+
+    /// The fast tier's configuration, with `n` approvals per request.
+    pub fn with_approvals(n: u32) -> Self {
+        Self::with_config(&config().replace(
+            "approvals_required = 1",
+            &format!("approvals_required = {n}"),
+        ))
     }
 
     pub fn with_config(config: &str) -> Self {
@@ -87,26 +82,22 @@ impl Env {
         let store = Arc::new(FaultyStore::default());
         let iam = Arc::new(LaggyIam::default());
         let slack = Arc::new(RecordingSlack::default());
-        // The approvers' group in `CONFIG` exists in the workspace, with nobody in it yet (the
+        // The approvers' group in `config()` exists in the workspace, with nobody in it yet (the
         // recording Slack, like Slack, fails for a group it does not know).
         slack.set_group("S0SECLEAD", &[]);
         let clock = Arc::new(FakeClock::at(t0()));
         let ic = Arc::new(MemoryIdentityCenter::default());
         let identity_center: Option<Arc<dyn revoke_role_bot::ports::IdentityCenter>> =
             settings.identity_center.as_ref().map(|_| ic.clone() as _);
-        let app = App::new(
-            Arc::new(settings.clone()),
-            Ports {
-                store: store.clone(),
-                iam: iam.clone(),
-                slack: slack.clone(),
-                clock: clock.clone(),
-                identity_center,
-            },
-            self_role,
-        );
+        let ports = Ports {
+            store: store.clone(),
+            iam: iam.clone(),
+            slack: slack.clone(),
+            clock: clock.clone(),
+            identity_center,
+        };
         Env {
-            app,
+            app: App::new(Arc::new(settings.clone()), ports, self_role),
             ic,
             store,
             iam,
@@ -115,6 +106,22 @@ impl Env {
             settings,
             n: Mutex::new(0),
         }
+    }
+
+    /// Another replica of the service (or the same one restarted) on this environment's store,
+    /// IAM, Slack and clock, without Identity Center.
+    pub fn replica(&self) -> Arc<App> {
+        App::new(
+            Arc::new(self.settings.clone()),
+            Ports {
+                store: self.store.clone(),
+                iam: self.iam.clone(),
+                slack: self.slack.clone(),
+                clock: self.clock.clone(),
+                identity_center: None,
+            },
+            None,
+        )
     }
 
     /// A slash command: the immediate answer, after the background work it started has finished.
@@ -157,12 +164,44 @@ impl Env {
         card.request
     }
 
+    /// A role `name` in the account, and Alice's request to revoke it.
+    pub async fn role_and_request(&self, name: &str) -> Request {
+        self.iam.inner.add_role(&role(name), &[]);
+        self.request(name).await
+    }
+
+    /// `user` clicks Approve; returns the request as stored afterwards.
+    pub async fn approve(&self, user: &str, id: &RequestId) -> Request {
+        self.click(user, Action::Approve, id).await;
+        self.stored(id).await
+    }
+
+    /// The last answer `user` got.
+    pub fn last_reply(&self, user: &str) -> Notice {
+        self.slack.replies_to(user).pop().expect("a reply").0
+    }
+
+    /// The last update of a card, as sent to Slack.
+    pub fn last_update(&self) -> Sent {
+        self.slack
+            .sent()
+            .into_iter()
+            .rev()
+            .find(|s| matches!(s, Sent::Update { .. }))
+            .expect("a card update")
+    }
+
     pub async fn stored(&self, id: &RequestId) -> Request {
         self.store.inner.get(id).await.unwrap().expect("stored")
     }
 
     pub async fn events(&self, id: &RequestId) -> Vec<AuditEvent> {
         self.store.inner.events_for(id).await.unwrap()
+    }
+
+    /// The kinds of the request's events, in order.
+    pub async fn event_kinds(&self, id: &RequestId) -> Vec<EventKind> {
+        crate::common::kinds(self.events(id).await)
     }
 
     pub async fn state(&self, id: &RequestId) -> State {

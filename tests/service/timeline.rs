@@ -1,12 +1,9 @@
 //! At 3 a.m. (SPEC §12): reminders that wake an approver, escalation, the thread as the timeline,
 //! and the outcome sent to the requester.
 
-use std::sync::Arc;
-
 use revoke_role_bot::domain::audit::EventKind;
 use revoke_role_bot::domain::request::{Action, State};
 use revoke_role_bot::service::notice::ThreadNote;
-use revoke_role_bot::service::{App, Ports};
 
 use crate::support::*;
 
@@ -17,7 +14,7 @@ escalate_to = ["S0SECMGMT", "U0CISO"]
 "#;
 
 fn config_with_reminders() -> String {
-    CONFIG.replace(
+    config().replace(
         "expires_after = \"30m\"\n",
         &format!("expires_after = \"60m\"\n{ESCALATING}"),
     )
@@ -35,8 +32,7 @@ fn reminders(env: &Env) -> Vec<String> {
 #[tokio::test]
 async fn approvers_are_reminded_after_remind_after_then_with_doubling_gaps_and_escalated() {
     let env = Env::with_config(&config_with_reminders());
-    env.iam.inner.add_role(&role("app"), &[]);
-    let request = env.request("app").await;
+    let request = env.role_and_request("app").await;
 
     env.clock.advance(chrono::Duration::minutes(4));
     env.app.recover().await.unwrap();
@@ -74,12 +70,7 @@ async fn approvers_are_reminded_after_remind_after_then_with_doubling_gaps_and_e
         "escalated after 15 min: {}",
         sent[1]
     );
-    let kinds: Vec<_> = env
-        .events(request.id())
-        .await
-        .into_iter()
-        .map(|e| e.draft.kind)
-        .collect();
+    let kinds = env.event_kinds(request.id()).await;
     assert_eq!(
         kinds.iter().filter(|k| **k == EventKind::Reminded).count(),
         2
@@ -95,45 +86,23 @@ async fn approvers_are_reminded_after_remind_after_then_with_doubling_gaps_and_e
 #[tokio::test]
 async fn a_second_replica_on_the_same_store_does_not_remind_again() {
     let env = Env::with_config(&config_with_reminders());
-    env.iam.inner.add_role(&role("app"), &[]);
-    env.request("app").await;
-    let replica = App::new(
-        Arc::new(env.settings.clone()),
-        Ports {
-            store: env.store.clone(),
-            iam: env.iam.clone(),
-            slack: env.slack.clone(),
-            clock: env.clock.clone(),
-            identity_center: None,
-        },
-        None,
-    );
+    env.role_and_request("app").await;
+    let replica = env.replica();
     env.clock.advance(chrono::Duration::minutes(6));
     let (a, b) = tokio::join!(env.app.recover(), replica.recover());
     a.unwrap();
     b.unwrap();
     assert_eq!(reminders(&env).len(), 1);
     // A restart (a fresh App) remembers how many were sent.
-    let restarted = App::new(
-        Arc::new(env.settings.clone()),
-        Ports {
-            store: env.store.clone(),
-            iam: env.iam.clone(),
-            slack: env.slack.clone(),
-            clock: env.clock.clone(),
-            identity_center: None,
-        },
-        None,
-    );
+    let restarted = env.replica();
     restarted.recover().await.unwrap();
     assert_eq!(reminders(&env).len(), 1);
 }
 
 #[tokio::test]
 async fn the_thread_is_the_timeline_and_the_requester_gets_the_outcome() {
-    let env = Env::with_config(&CONFIG.replace("approvals_required = 1", "approvals_required = 2"));
-    env.iam.inner.add_role(&role("app"), &[]);
-    let request = env.request("app").await;
+    let env = Env::with_approvals(2);
+    let request = env.role_and_request("app").await;
     env.click(ALICE, Action::Approve, request.id()).await;
     env.click(BOB, Action::Approve, request.id()).await;
     env.click(CAROL, Action::Approve, request.id()).await;

@@ -108,9 +108,9 @@ proptest! {
 #[tokio::test]
 async fn a_typed_partition_does_not_select_a_protection_pattern() {
     // Allow every partition, protect break-glass roles in `aws`; the role lives in `aws`.
-    let env = Env::with_config(&CONFIG.replace(
-        r#"allow   = ["arn:aws:iam::*:role/*"]"#,
-        r#"allow   = ["arn:*:iam::*:role/*"]"#,
+    let env = Env::with_config(&config().replace(
+        r#"allow = ["arn:aws:iam::*:role/*"]"#,
+        r#"allow = ["arn:*:iam::*:role/*"]"#,
     ));
     env.iam.inner.add_role(&role("break-glass-x"), &[]);
     env.command(
@@ -141,7 +141,7 @@ name = "ghost"
 
 #[tokio::test]
 async fn credentials_of_another_account_stop_the_start_and_refuse_the_request() {
-    let env = Env::with_config(&format!("{CONFIG}{GHOST}"));
+    let env = Env::with_config(&format!("{}{GHOST}", config()));
     let ghost = AccountId::parse("999999999999").unwrap();
     // The ghost account has no assume_role_arn: its "credentials" are really the bot's own.
     env.iam
@@ -160,7 +160,7 @@ async fn credentials_of_another_account_stop_the_start_and_refuse_the_request() 
     env.command(ALICE, "ghost/foo INC-1 keys leaked").await;
     assert!(env.slack.cards().is_empty());
     assert!(matches!(
-        env.slack.replies_to(ALICE).pop().unwrap().0,
+        env.last_reply(ALICE),
         Notice::RequestRefused {
             why: SubmitRefusal::WrongCredentials { .. },
             ..
@@ -173,7 +173,8 @@ async fn credentials_of_another_account_stop_the_start_and_refuse_the_request() 
 #[tokio::test]
 async fn the_roles_the_bot_assumes_in_target_accounts_are_protected() {
     let env = Env::with_config(&format!(
-        "{CONFIG}\n[[accounts]]\nid = \"222222222222\"\nname = \"payments\"\nassume_role_arn = \"arn:aws:iam::222222222222:role/automation/revoke-role-bot-target\"\n"
+        "{}\n[[accounts]]\nid = \"222222222222\"\nname = \"payments\"\nassume_role_arn = \"arn:aws:iam::222222222222:role/automation/revoke-role-bot-target\"\n",
+        config()
     ));
     env.iam.inner.add_role(
         &arn("arn:aws:iam::222222222222:role/automation/revoke-role-bot-target"),
@@ -183,7 +184,7 @@ async fn the_roles_the_bot_assumes_in_target_accounts_are_protected() {
         .await;
     assert!(env.slack.cards().is_empty());
     assert!(matches!(
-        env.slack.replies_to(ALICE).pop().unwrap().0,
+        env.last_reply(ALICE),
         Notice::RequestRefused {
             why: SubmitRefusal::Protected {
                 protection: Protection::BotTargetRole,
@@ -248,12 +249,10 @@ async fn recovery_rechecks_protection_before_writing_an_approved_request() {
 #[tokio::test]
 async fn a_recovery_pass_after_a_store_failure_writes_the_same_cutoff_again() {
     let env = Env::new();
-    env.iam.inner.add_role(&role("app"), &[]);
-    let request = env.request("app").await;
+    let request = env.role_and_request("app").await;
     // The policy is written, then the outcome cannot be recorded: the request stays approved.
     *env.store.fail_outcomes.lock().unwrap() = 1;
-    env.click(BOB, Action::Approve, request.id()).await;
-    let stuck = env.stored(request.id()).await;
+    let stuck = env.approve(BOB, request.id()).await;
     assert_eq!(stuck.state(), State::Approved);
     let first = token_issue_time(&env.policy(&role("app")).unwrap());
     assert_eq!(first, "2026-11-23T12:00:01Z");
@@ -277,11 +276,9 @@ async fn a_recovery_pass_after_a_store_failure_writes_the_same_cutoff_again() {
 #[tokio::test(start_paused = true)]
 async fn a_read_back_that_lags_is_retried_and_ends_applied_and_verified() {
     let env = Env::new();
-    env.iam.inner.add_role(&role("app"), &[]);
-    let request = env.request("app").await;
+    let request = env.role_and_request("app").await;
     env.iam.lag(3);
-    env.click(BOB, Action::Approve, request.id()).await;
-    let done = env.stored(request.id()).await;
+    let done = env.approve(BOB, request.id()).await;
     assert_eq!(done.state(), State::Applied);
     assert!(done.written().unwrap().verified);
     assert_eq!(env.iam.puts().len(), 1, "no second write for a stale read");
@@ -290,20 +287,12 @@ async fn a_read_back_that_lags_is_retried_and_ends_applied_and_verified() {
 #[tokio::test(start_paused = true)]
 async fn a_write_never_seen_back_ends_applied_as_written_not_verified_never_failed() {
     let env = Env::new();
-    env.iam.inner.add_role(&role("app"), &[]);
-    let request = env.request("app").await;
+    let request = env.role_and_request("app").await;
     env.iam.lag(1_000);
-    env.click(BOB, Action::Approve, request.id()).await;
-    let done = env.stored(request.id()).await;
+    let done = env.approve(BOB, request.id()).await;
     assert_eq!(done.state(), State::Applied);
     assert!(!done.written().unwrap().verified);
-    let card = env
-        .slack
-        .sent()
-        .into_iter()
-        .rev()
-        .find(|s| matches!(s, Sent::Update { .. }))
-        .unwrap();
+    let card = env.last_update();
     assert!(
         card.mrkdwn().contains("Written, not verified"),
         "{}",
@@ -323,8 +312,7 @@ async fn an_existing_later_cutoff_written_as_a_list_is_kept() {
         .inner
         .put_inline(&role("app"), "AWSRevokeOlderSessions", list);
     let request = env.request("app").await;
-    env.click(BOB, Action::Approve, request.id()).await;
-    let done = env.stored(request.id()).await;
+    let done = env.approve(BOB, request.id()).await;
     assert_eq!(done.state(), State::Applied);
     assert_eq!(
         done.written().unwrap().in_force.to_string(),
@@ -345,8 +333,7 @@ async fn a_document_the_bot_does_not_understand_is_never_overwritten() {
         .inner
         .put_inline(&role("app"), "AWSRevokeOlderSessions", odd);
     let request = env.request("app").await;
-    env.click(BOB, Action::Approve, request.id()).await;
-    let done = env.stored(request.id()).await;
+    let done = env.approve(BOB, request.id()).await;
     assert_eq!(done.state(), State::Failed);
     assert!(matches!(
         done.failure(),
