@@ -15,16 +15,10 @@ import re
 import sys
 from pathlib import Path
 
+from checks import check, failures
+
 REPO = Path(__file__).resolve().parents[2]
-failures = []
 
-
-def check(ok, what, detail=""):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        if detail:
-            print("\n".join("     " + line for line in str(detail).splitlines()))
-        failures.append(what)
 
 
 def instructions(path):

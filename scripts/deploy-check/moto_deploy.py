@@ -27,21 +27,14 @@ from urllib.parse import urlparse
 
 import boto3
 
+from checks import check, failures
+
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
 BOT_ACCOUNT = "123456789012"
 TARGET_ACCOUNT = "222222222222"
 EXTERNAL_ID = "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeed"
-failures = []
 
-
-def check(ok, what, detail=""):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        if detail:
-            print("\n".join("     " + line for line in str(detail).splitlines()))
-        failures.append(what)
-    return ok
 
 
 def session(endpoint, creds=None):

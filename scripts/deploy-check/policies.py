@@ -16,6 +16,8 @@ from pathlib import Path
 
 from cfnlint.decode import decode_str
 
+from checks import check, failures
+
 REPO = Path(__file__).resolve().parents[2]
 BOT_ACCOUNT = "111111111111"
 TARGET_ACCOUNT = "222222222222"
@@ -23,15 +25,7 @@ PARTITIONS = {"aws": "eu-west-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-
 INSTANCE = "ssoins-1234567890abcdef"
 EXTERNAL_ID = "f00dfeedf00dfeedf00dfeedf00dfeedf00dfeedf00dfeed"
 NO_VALUE = object()
-failures = []
 
-
-def check(ok, what, detail=""):
-    print(("ok   " if ok else "FAIL ") + what)
-    if not ok:
-        if detail:
-            print("\n".join("     " + line for line in str(detail).splitlines()))
-        failures.append(what)
 
 
 def load(name):
