@@ -16,8 +16,8 @@ pub enum MergeOutcome {
     AlreadyCovered,
 }
 
-/// Decide the cut-off to write: the later of ours and the existing one. [`plan`] uses it; callers
-/// should use [`plan`].
+/// Decide the cut-off to write: the later of ours and the existing one. [`plan`](super::plan()) uses it; callers
+/// should use [`plan`](super::plan()).
 pub fn merge(ours: Cutoff, existing: Option<Cutoff>) -> (Cutoff, MergeOutcome) {
     match existing {
         None => (ours, MergeOutcome::Created),
