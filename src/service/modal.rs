@@ -1,6 +1,6 @@
 //! The request form (SPEC §12): `/revoke-role` with no arguments opens a form with the role chosen
 //! by type-ahead over the configured accounts' roles and a required reason; submitting it makes the
-//! same request as the one-line form, through [`App::submit`].
+//! same request as the one-line form, through `App::submit`.
 //!
 //! What can be checked without a network call (a role chosen, the reason's length, the role in a
 //! configured account, the protection rules) is answered in the form itself, within Slack's 3 s.
