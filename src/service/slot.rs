@@ -221,7 +221,8 @@ impl App {
             },
         )
         .await;
-        for pause in PROVISIONING_BACKOFF {
+        let mut pauses = PROVISIONING_BACKOFF.into_iter();
+        loop {
             match status {
                 Provisioning::Succeeded => return Ok(()),
                 Provisioning::Failed { reason } => {
@@ -233,6 +234,12 @@ impl App {
                     ));
                 }
                 Provisioning::InProgress { request_id } => {
+                    let Some(pause) = pauses.next() else {
+                        return Err(NotApplied::plain(
+                            Failure::ProvisioningTimedOut,
+                            "provisioning still in progress after about two minutes",
+                        ));
+                    };
                     tokio::time::sleep(pause).await;
                     status = ic
                         .provisioning_status(&request_id)
@@ -240,19 +247,6 @@ impl App {
                         .map_err(NotApplied::iam)?;
                 }
             }
-        }
-        match status {
-            Provisioning::Succeeded => Ok(()),
-            Provisioning::Failed { reason } => Err(NotApplied::plain(
-                Failure::ProvisioningFailed {
-                    reason: reason.clone(),
-                },
-                format!("ProvisionPermissionSet failed: {reason}"),
-            )),
-            Provisioning::InProgress { .. } => Err(NotApplied::plain(
-                Failure::ProvisioningTimedOut,
-                "provisioning still in progress after about two minutes",
-            )),
         }
     }
 

@@ -217,3 +217,35 @@ async fn a_later_cutoff_in_a_permission_set_stays() {
     );
     assert_eq!(env.ic.inline(&arn).as_deref(), Some(later));
 }
+
+#[tokio::test(start_paused = true)]
+async fn provisioning_still_in_progress_after_every_pause_is_reported_as_timed_out() {
+    let env = env();
+    env.ic.add_permission_set("Ops", "0aaa", "PT2H", &[ACCOUNT]);
+    let in_progress = || Provisioning::InProgress {
+        request_id: "r-1".into(),
+    };
+    // The answer to `ProvisionPermissionSet`, then one status check after each of the nine
+    // pauses: the last check still in progress.
+    env.ic.script(vec![in_progress(); 10]);
+    env.command(ALICE, "permission-set Ops INC-8 keys").await;
+    let id = env.slack.cards().pop().unwrap().request.id().clone();
+    env.click(BOB, Action::Approve, &id).await;
+    let done = env.stored(&id).await;
+    assert_eq!(done.state(), State::Failed);
+    assert!(matches!(
+        done.failure(),
+        Some(Failure::ProvisioningTimedOut)
+    ));
+
+    // Done at the last status check: applied.
+    env.clock.advance(chrono::Duration::minutes(1));
+    let mut script = vec![in_progress(); 9];
+    script.push(Provisioning::Succeeded);
+    env.ic.script(script);
+    env.command(ALICE, "permission-set Ops INC-9 keys again")
+        .await;
+    let id = env.slack.cards().pop().unwrap().request.id().clone();
+    env.click(BOB, Action::Approve, &id).await;
+    assert_eq!(env.state(&id).await, State::Applied);
+}
