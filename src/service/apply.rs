@@ -41,8 +41,7 @@ impl App {
     #[tracing::instrument(skip_all, fields(request_id = %request.id()))]
     pub async fn apply(&self, request: Request) {
         if let Some((done, witness)) = self.write_and_record(request, None).await {
-            self.update_card(&done, Some(witness)).await;
-            self.announce_outcome(&done).await;
+            self.show_outcome(&done, witness).await;
         }
     }
 

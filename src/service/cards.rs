@@ -82,6 +82,13 @@ impl App {
         }
     }
 
+    /// A request just closed, recorded at `witness`: the outcome on its card, in its thread and
+    /// to the requester.
+    pub(super) async fn show_outcome(&self, done: &Request, witness: Witness) {
+        self.update_card(done, Some(witness)).await;
+        self.announce_outcome(done).await;
+    }
+
     /// Where the card is. A click can be handled before the card's reference is stored (it is
     /// written once Slack has answered the post): look it up again before giving up.
     async fn card_of(&self, request: &Request) -> Option<CardRef> {

@@ -101,10 +101,10 @@ impl App {
                         if let Some(note) = approval {
                             self.timeline(&next, note).await;
                         }
-                        let closed = !next.state().is_open();
-                        self.update_card(&next, closed.then_some(witness)).await;
-                        if closed {
-                            self.announce_outcome(&next).await;
+                        if next.state().is_open() {
+                            self.update_card(&next, None).await;
+                        } else {
+                            self.show_outcome(&next, witness).await;
                         }
                         return;
                     }
@@ -122,8 +122,7 @@ impl App {
                         self.write_and_record(next.clone(), Some(approved_at))
                     );
                     if let Some((done, witness)) = outcome {
-                        self.update_card(&done, Some(witness)).await;
-                        self.announce_outcome(&done).await;
+                        self.show_outcome(&done, witness).await;
                     }
                     return;
                 }

@@ -59,9 +59,7 @@ impl App {
             match self.transition(&t.next, t.event).await {
                 Ok(appended) => {
                     info!("expired");
-                    self.update_card(&t.next, Some(Witness::of(&appended)))
-                        .await;
-                    return self.announce_outcome(&t.next).await;
+                    return self.show_outcome(&t.next, Witness::of(&appended)).await;
                 }
                 Err(StoreError::Conflict) => match self.store.get(request.id()).await {
                     Ok(Some(r)) => request = r,
