@@ -81,7 +81,7 @@ impl App {
             Ok(c) => c,
             Err(e) => return Notice::NotUnderstood(e),
         };
-        if !self.settings.channels.is_empty() && !self.settings.channels.contains(&ctx.channel) {
+        if !self.channel_allowed(&ctx.channel) {
             let app = self.clone();
             let event = EventDraft::by(
                 RequestId::generate(),

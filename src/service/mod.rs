@@ -131,6 +131,11 @@ impl App {
         &self.protection
     }
 
+    /// Whether requests may come from `channel`: an empty allow-list allows every channel.
+    fn channel_allowed(&self, channel: &crate::domain::ids::ChannelId) -> bool {
+        self.settings.channels.is_empty() || self.settings.channels.contains(channel)
+    }
+
     /// Run slow work in the background, tracked so that shutdown can wait for it.
     fn spawn<F>(self: &Arc<Self>, fut: F)
     where

@@ -198,7 +198,7 @@ impl App {
         form: FormSubmission,
     ) -> Result<(), Vec<(FormField, FormProblem)>> {
         let mut problems = Vec::new();
-        if !self.settings.channels.is_empty() && !self.settings.channels.contains(&form.channel) {
+        if !self.channel_allowed(&form.channel) {
             problems.push((FormField::Role, FormProblem::ChannelNotAllowed));
         }
         let spec = match form.role.as_deref().map(str::trim) {

@@ -31,7 +31,7 @@ impl App {
                 )
                 .await;
         }
-        if !self.settings.channels.is_empty() && !self.settings.channels.contains(old.channel()) {
+        if !self.channel_allowed(old.channel()) {
             return self
                 .tell(&ctx.response_url, Notice::ChannelNotAllowed)
                 .await;
