@@ -40,17 +40,14 @@ impl App {
             Ok(t) => t,
             Err(refused) => return self.refuse(&ctx, &reason, refused).await,
         };
-        let now = self.clock.now();
-        let expires = chrono::Duration::from_std(self.settings.expires_after)
-            .unwrap_or(chrono::Duration::minutes(30));
         let request = Request::pending_permission_set(
             target,
             ctx.user.clone(),
             reason.clone(),
             ctx.channel.clone(),
             self.settings.approvals_required,
-            now,
-            expires,
+            self.clock.now(),
+            self.request_lifetime(),
         );
         let detail = format!(
             "permission set {} provisioned to {}",

@@ -54,9 +54,6 @@ impl App {
             Err(refused) => return self.refuse(&ctx, &reason, refused).await,
         };
         let (info, preview) = checked;
-        let now = self.clock.now();
-        let expires = chrono::Duration::from_std(self.settings.expires_after)
-            .unwrap_or(chrono::Duration::minutes(30));
         let request = Request::pending(
             NewRequest {
                 role: info.arn.clone(),
@@ -66,10 +63,17 @@ impl App {
                 approvals_required: self.settings.approvals_required,
                 preview: Some(preview),
             },
-            now,
-            expires,
+            self.clock.now(),
+            self.request_lifetime(),
         );
         self.open_request(&ctx, request, None).await;
+    }
+
+    /// How long a new request waits for its approvals (`expires_after`). Shared by role and
+    /// permission-set requests.
+    pub(super) fn request_lifetime(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.settings.expires_after)
+            .unwrap_or(chrono::Duration::minutes(30))
     }
 
     /// Record a checked request with its `requested` event (once per delivery), then post its
