@@ -179,17 +179,25 @@ pub async fn form_answer(app: &Arc<App>, payload: FormPayload) -> Value {
 }
 
 /// A Socket Mode envelope carrying a form payload: its acknowledgement, with the options or the
-/// form's errors as its payload. `None` when the envelope is not about the form.
-pub async fn form_envelope_ack(app: &Arc<App>, envelope: &Value) -> Option<Value> {
+/// form's errors as its payload, still to be computed (the type-ahead may wait on IAM, so the
+/// caller runs it beside the connection's other envelopes). `None` when the envelope is not
+/// about the form.
+pub fn form_envelope_ack(
+    app: &Arc<App>,
+    envelope: &Value,
+) -> Option<impl Future<Output = Value> + Send + 'static> {
     if envelope["type"] != "interactive" {
         return None;
     }
-    let id = envelope["envelope_id"].as_str()?;
+    let id = envelope["envelope_id"].as_str()?.to_string();
     let payload = form::decode(&envelope["payload"]).ok()??;
     app.metrics().request(Endpoint::SocketMode, Outcome::Ok);
-    Some(match form_answer(app, payload).await {
-        Value::Null => serde_json::json!({"envelope_id": id}),
-        answer => serde_json::json!({"envelope_id": id, "payload": answer}),
+    let app = app.clone();
+    Some(async move {
+        match form_answer(&app, payload).await {
+            Value::Null => serde_json::json!({"envelope_id": id}),
+            answer => serde_json::json!({"envelope_id": id, "payload": answer}),
+        }
     })
 }
 

@@ -182,9 +182,15 @@ impl SocketMode {
         let mut pings = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
         let mut heard = Instant::now();
         let mut greeted = false;
+        // The form's acknowledgements, computed beside the read loop (see below).
+        let (form_acks, mut form_acked) = tokio::sync::mpsc::unbounded_channel::<Value>();
         loop {
             let msg = tokio::select! {
                 m = rx.next() => m,
+                Some(ack) = form_acked.recv() => {
+                    self.send(&mut tx, Message::Text(ack.to_string().into())).await?;
+                    continue;
+                }
                 _ = pings.tick() => {
                     self.send(&mut tx, Message::Ping(Vec::new().into())).await?;
                     continue;
@@ -219,13 +225,16 @@ impl SocketMode {
                             return Ok(Ended::Closed { greeted });
                         }
                         _ => {
-                            // The form's options and submissions are answered in their acknowledgement (the
-                            // type-ahead may wait on IAM, up to `service::modal::OPTIONS_BUDGET`).
-                            let ack = match form_envelope_ack(app, &envelope).await {
-                                Some(ack) => Some(ack),
-                                None => answer(app, &envelope),
-                            };
-                            if let Some(ack) = ack {
+                            // The form's options and submissions are answered in their
+                            // acknowledgement; the type-ahead may wait on IAM (up to
+                            // `service::modal::OPTIONS_BUDGET`), so it runs on its own task and
+                            // the envelopes behind it (commands, clicks) are acknowledged at once.
+                            if let Some(ack) = form_envelope_ack(app, &envelope) {
+                                let form_acks = form_acks.clone();
+                                tokio::spawn(async move {
+                                    let _ = form_acks.send(ack.await);
+                                });
+                            } else if let Some(ack) = answer(app, &envelope) {
                                 self.send(&mut tx, Message::Text(ack.to_string().into()))
                                     .await?;
                             }

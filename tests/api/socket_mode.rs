@@ -66,6 +66,14 @@ struct SocketSlack {
 
 impl SocketSlack {
     async fn start(socket_silence: Duration) -> SocketSlack {
+        Self::start_with(socket_silence, |c| c).await
+    }
+
+    /// The same, with the configuration edited first.
+    async fn start_with(
+        socket_silence: Duration,
+        edit: impl FnOnce(String) -> String,
+    ) -> SocketSlack {
         revoke_role_bot::telemetry::install_crypto_provider();
         let slack = MockServer::start().await;
         mount_slack_ok(&slack).await;
@@ -90,7 +98,7 @@ impl SocketSlack {
             },
             ..test_secrets(slack.uri())
         };
-        let (base, _) = serve(&base_config(&table), secrets, aws.clone()).await;
+        let (base, _) = serve(&edit(base_config(&table)), secrets, aws.clone()).await;
         SocketSlack {
             slack,
             ws,
@@ -417,4 +425,49 @@ async fn the_request_form_over_socket_mode() {
             .find(|c| c.to_string().contains(&role))
     })
     .await;
+}
+
+/// A type-ahead waiting on a slow membership check does not hold back the envelopes behind it: a
+/// command sent after it is acknowledged first, at once, and the options follow.
+#[tokio::test]
+async fn a_slow_type_ahead_does_not_delay_the_next_envelopes_acknowledgement() {
+    let s = SocketSlack::start_with(
+        SlackTimeouts::default().socket_silence,
+        requesters(&[ALICE, BOB, "S0SLOW"]),
+    )
+    .await;
+    Mock::given(method("POST"))
+        .and(path("/usergroups.users.list"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"ok": true, "users": []}))
+                .set_delay(Duration::from_secs(2)),
+        )
+        .with_priority(1)
+        .mount(&s.slack)
+        .await;
+    let mut ws = s.greeted().await;
+    // Eve is not listed by name: whether she may see roles waits on the user group.
+    send(
+        &mut ws,
+        json!({"envelope_id": "f-1", "type": "interactive", "payload": {
+            "type": "block_suggestion", "user": {"id": EVE}, "action_id": "role",
+            "block_id": "role", "value": "app"}}),
+    )
+    .await;
+    let sent = Instant::now();
+    send(
+        &mut ws,
+        command_envelope("c-1", ALICE, "help", &s.respond_url(ALICE)),
+    )
+    .await;
+    let first = next_json(&mut ws).await;
+    assert_eq!(first["envelope_id"], "c-1", "{first}");
+    assert!(
+        sent.elapsed() < Duration::from_secs(1),
+        "the command waited {:?} behind the type-ahead",
+        sent.elapsed()
+    );
+    let second = next_json(&mut ws).await;
+    assert_eq!(second["envelope_id"], "f-1", "{second}");
 }
