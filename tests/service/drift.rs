@@ -384,6 +384,16 @@ async fn a_failed_or_rejected_request_is_never_watched() {
     env.click(CAROL, Action::Reject, r.id()).await;
     assert_eq!(env.state(r.id()).await, State::Rejected);
     assert_eq!(pass_after(&env, MINUTE).await, 0);
+    // Failed after approval: a deny the bot does not understand is never overwritten.
+    let failed = env.role_and_request("odd").await;
+    env.iam.inner.put_inline(
+        &role("odd"),
+        POLICY_NAME,
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"ForAnyValue:DateLessThan":{"aws:TokenIssueTime":"2020-01-01T00:00:00Z"}}}]}"#,
+    );
+    env.click(BOB, Action::Approve, failed.id()).await;
+    assert_eq!(env.state(failed.id()).await, State::Failed);
+    assert_eq!(pass_after(&env, MINUTE).await, 0);
 }
 
 const IC: &str = r#"

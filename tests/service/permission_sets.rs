@@ -5,6 +5,7 @@ use revoke_role_bot::domain::protection::Protection;
 use revoke_role_bot::domain::request::{Action, Failure, State};
 use revoke_role_bot::ports::Provisioning;
 use revoke_role_bot::service::notice::{Notice, SubmitRefusal};
+use revoke_role_bot::service::slot::PROVISIONING_BACKOFF;
 
 use crate::support::*;
 
@@ -172,8 +173,15 @@ async fn provisioning_in_progress_is_waited_for_and_a_failure_is_reported_with_a
     ]);
     env.command(ALICE, "permission-set Ops INC-8 keys").await;
     let id = env.slack.cards().pop().unwrap().request.id().clone();
+    let approved_at = tokio::time::Instant::now();
     env.click(BOB, Action::Approve, &id).await;
     assert_eq!(env.state(&id).await, State::Applied);
+    // Applied only after both in-progress answers: the status read again after each pause.
+    assert!(
+        approved_at.elapsed() >= PROVISIONING_BACKOFF[0] + PROVISIONING_BACKOFF[1],
+        "applied without waiting for provisioning: {:?}",
+        approved_at.elapsed()
+    );
 
     // A second revocation whose provisioning fails: AWS's reason, escaped, on the card.
     env.clock.advance(chrono::Duration::minutes(1));
