@@ -323,9 +323,7 @@ impl DynamoStore {
         limit: u32,
     ) -> Result<Page<Request>, StoreError> {
         let mut q = self
-            .client
             .query()
-            .table_name(&self.table)
             .index_name(index)
             .expression_attribute_names("#h", hash_key)
             .expression_attribute_values(":h", s(hash_value))
