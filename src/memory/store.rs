@@ -12,7 +12,9 @@ use crate::domain::audit::{
 use crate::domain::ids::{RequestId, SlackUserId};
 use crate::domain::request::{CardRef, Request};
 use crate::domain::role_arn::RoleArn;
-use crate::ports::{AuditStore, Page, StoreError, Watch, WatchUpdate};
+use crate::ports::{
+    APPLY_LEASE, AuditStore, Page, StoreError, WATCH_LEASE, Watch, WatchUpdate, lease_end,
+};
 
 /// A drift watch, kept beside the request as the DynamoDB store keeps its attributes.
 struct WatchEntry {
@@ -173,9 +175,7 @@ impl AuditStore for MemoryStore {
             .is_some_and(|r| r.state() == crate::domain::request::State::Approved);
         let free = inner.leases.get(id).is_none_or(|until| *until < now);
         if approved && free {
-            let lease = chrono::Duration::from_std(crate::ports::APPLY_LEASE)
-                .unwrap_or(chrono::Duration::seconds(60));
-            inner.leases.insert(id.clone(), now + lease);
+            inner.leases.insert(id.clone(), lease_end(now, APPLY_LEASE));
         }
         Ok(approved && free)
     }
@@ -236,10 +236,8 @@ impl AuditStore for MemoryStore {
         if w.due > now || w.lease_until.is_some_and(|until| until >= now) {
             return Ok(None);
         }
-        let lease = chrono::Duration::from_std(crate::ports::WATCH_LEASE)
-            .unwrap_or(chrono::Duration::seconds(60));
         w.due = next_due;
-        w.lease_until = Some(now + lease);
+        w.lease_until = Some(lease_end(now, WATCH_LEASE));
         Ok(Some(Watch {
             request,
             due: w.due,
