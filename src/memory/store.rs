@@ -119,9 +119,7 @@ impl AuditStore for MemoryStore {
             None => next.clone(),
         }
         .with_reminders(reminders);
-        if next.state() == crate::domain::request::State::Applied
-            && let Some(due) = crate::ports::first_watch_due(&next)
-        {
+        if let Some(due) = crate::ports::first_watch_due(&next) {
             inner.watches.insert(
                 next.id().clone(),
                 WatchEntry {

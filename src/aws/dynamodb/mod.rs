@@ -176,9 +176,7 @@ impl DynamoStore {
                     update = update.expression_attribute_values(":o", open.clone());
                 }
                 // The drift watch starts with the `applied` transition, in the same write.
-                if next.state() == crate::domain::request::State::Applied
-                    && let Some(due) = crate::ports::first_watch_due(next)
-                {
+                if let Some(due) = crate::ports::first_watch_due(next) {
                     set.push_str(", watch_state = :ws, watch_due = :wd");
                     update = update
                         .expression_attribute_values(":ws", s(WATCHING))
