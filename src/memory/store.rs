@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::audit::{
-    AuditEvent, ChainHead, ChainSnapshot, EventDraft, GENESIS_HASH, StoredEvent,
+    AuditEvent, ChainHead, ChainSnapshot, EventDraft, GENESIS_HASH, StoredEvent, stored_time,
 };
 use crate::domain::ids::{RequestId, SlackUserId};
 use crate::domain::request::{CardRef, Request};
@@ -287,7 +287,7 @@ impl AuditStore for MemoryStore {
         // As the DynamoDB store: the person's events at or after `since`, newest first; the
         // distinct requests they belong to, up to `limit`; refused attempts have none.
         let inner = self.lock()?;
-        let since = since.map(|s| s.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let since = since.as_ref().map(stored_time);
         let mut mine: Vec<&AuditEvent> = inner
             .events
             .iter()

@@ -78,8 +78,8 @@ impl AuditStore for DynamoStore {
             )
             .expression_attribute_names("#s", "state")
             .expression_attribute_values(":approved", s("approved"))
-            .expression_attribute_values(":until", s(ts(&until)))
-            .expression_attribute_values(":now", s(ts(&now)))
+            .expression_attribute_values(":until", s(stored_time(&until)))
+            .expression_attribute_values(":now", s(stored_time(&now)))
             .send()
             .await;
         let made = unless_condition_failed(out)?;
@@ -133,7 +133,7 @@ impl AuditStore for DynamoStore {
             .index_name("by_watch")
             .key_condition_expression("watch_state = :w AND watch_due <= :now")
             .expression_attribute_values(":w", s(WATCHING))
-            .expression_attribute_values(":now", s(ts(&now)));
+            .expression_attribute_values(":now", s(stored_time(&now)));
         let items = all_items(q).await?;
         items.iter().map(watch_from_item).collect()
     }
@@ -155,9 +155,9 @@ impl AuditStore for DynamoStore {
                  AND (attribute_not_exists(watch_lease_until) OR watch_lease_until < :now)",
             )
             .expression_attribute_values(":w", s(WATCHING))
-            .expression_attribute_values(":now", s(ts(&now)))
-            .expression_attribute_values(":next", s(ts(&next_due)))
-            .expression_attribute_values(":until", s(ts(&until)))
+            .expression_attribute_values(":now", s(stored_time(&now)))
+            .expression_attribute_values(":next", s(stored_time(&next_due)))
+            .expression_attribute_values(":until", s(stored_time(&until)))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
@@ -225,7 +225,7 @@ impl AuditStore for DynamoStore {
                 Some(t) => q
                     .key_condition_expression("actor = :a AND #at >= :since")
                     .expression_attribute_names("#at", "at")
-                    .expression_attribute_values(":since", s(ts(&t))),
+                    .expression_attribute_values(":since", s(stored_time(&t))),
                 None => q.key_condition_expression("actor = :a"),
             };
             let out = q.send().await.map_err(unavailable)?;
