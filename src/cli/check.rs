@@ -47,10 +47,7 @@ pub(super) async fn check_config(cli: &Cli) -> anyhow::Result<()> {
         },
     });
     for account in &s.accounts {
-        let label = match &account.name {
-            Some(n) => format!("{n} ({})", account.id),
-            None => account.id.to_string(),
-        };
+        let label = account.label();
         let conf = crate::aws::iam::account_config(&aws, account).await;
         report(match crate::aws::caller_identity(&conf).await {
             Ok((arn, _)) if arn.split(':').nth(4) == Some(account.id.as_str()) => {

@@ -16,6 +16,16 @@ pub struct Account {
     pub external_id: Option<String>,
 }
 
+impl Account {
+    /// `name (id)`, or the id alone for an account without a name.
+    pub fn label(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n} ({})", self.id),
+            None => self.id.to_string(),
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawAccount {
@@ -152,13 +162,7 @@ impl Settings {
 
     /// `name (id)` for each configured account.
     pub fn account_names(&self) -> Vec<String> {
-        self.accounts
-            .iter()
-            .map(|a| match &a.name {
-                Some(n) => format!("{n} ({})", a.id),
-                None => a.id.to_string(),
-            })
-            .collect()
+        self.accounts.iter().map(Account::label).collect()
     }
 }
 

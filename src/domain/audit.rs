@@ -10,6 +10,12 @@ use super::role_arn::RoleArn;
 
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// A time as the trail stores it (an event's `at`, a request's times in the store): RFC 3339 in
+/// UTC to the millisecond, so that stored times order as strings.
+pub fn stored_time(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventKind {
@@ -79,7 +85,7 @@ impl EventDraft {
             request_id,
             kind,
             actor: actor.to_string(),
-            at: at.to_rfc3339_opts(SecondsFormat::Millis, true),
+            at: stored_time(&at),
             role_arn: None,
             reason: None,
             cutoff: None,

@@ -158,15 +158,6 @@ impl RoleArn {
     pub fn partition(&self) -> &str {
         &self.partition
     }
-
-    /// Return a copy with the path IAM reports (names are unique per account, paths are not part of identity).
-    pub fn with_path(&self, path: &str) -> Self {
-        let mut r = self.clone();
-        if check_path(path).is_ok() {
-            r.path = path.to_string();
-        }
-        r
-    }
 }
 
 impl fmt::Display for RoleArn {

@@ -7,12 +7,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::domain::audit::{
-    AuditEvent, ChainHead, ChainSnapshot, EventDraft, GENESIS_HASH, StoredEvent,
+    AuditEvent, ChainHead, ChainSnapshot, EventDraft, GENESIS_HASH, StoredEvent, stored_time,
 };
 use crate::domain::ids::{RequestId, SlackUserId};
 use crate::domain::request::{CardRef, Request};
 use crate::domain::role_arn::RoleArn;
-use crate::ports::{AuditStore, Page, StoreError, Watch, WatchUpdate};
+use crate::ports::{
+    APPLY_LEASE, AuditStore, Page, StoreError, WATCH_LEASE, Watch, WatchUpdate, lease_end,
+};
 
 /// A drift watch, kept beside the request as the DynamoDB store keeps its attributes.
 struct WatchEntry {
@@ -117,9 +119,7 @@ impl AuditStore for MemoryStore {
             None => next.clone(),
         }
         .with_reminders(reminders);
-        if next.state() == crate::domain::request::State::Applied
-            && let Some(due) = crate::ports::first_watch_due(&next)
-        {
+        if let Some(due) = crate::ports::first_watch_due(&next) {
             inner.watches.insert(
                 next.id().clone(),
                 WatchEntry {
@@ -173,9 +173,7 @@ impl AuditStore for MemoryStore {
             .is_some_and(|r| r.state() == crate::domain::request::State::Approved);
         let free = inner.leases.get(id).is_none_or(|until| *until < now);
         if approved && free {
-            let lease = chrono::Duration::from_std(crate::ports::APPLY_LEASE)
-                .unwrap_or(chrono::Duration::seconds(60));
-            inner.leases.insert(id.clone(), now + lease);
+            inner.leases.insert(id.clone(), lease_end(now, APPLY_LEASE));
         }
         Ok(approved && free)
     }
@@ -236,10 +234,8 @@ impl AuditStore for MemoryStore {
         if w.due > now || w.lease_until.is_some_and(|until| until >= now) {
             return Ok(None);
         }
-        let lease = chrono::Duration::from_std(crate::ports::WATCH_LEASE)
-            .unwrap_or(chrono::Duration::seconds(60));
         w.due = next_due;
-        w.lease_until = Some(now + lease);
+        w.lease_until = Some(lease_end(now, WATCH_LEASE));
         Ok(Some(Watch {
             request,
             due: w.due,
@@ -291,7 +287,7 @@ impl AuditStore for MemoryStore {
         // As the DynamoDB store: the person's events at or after `since`, newest first; the
         // distinct requests they belong to, up to `limit`; refused attempts have none.
         let inner = self.lock()?;
-        let since = since.map(|s| s.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+        let since = since.as_ref().map(stored_time);
         let mut mine: Vec<&AuditEvent> = inner
             .events
             .iter()

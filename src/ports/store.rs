@@ -54,7 +54,8 @@ pub struct Watch {
     pub drift: Option<String>,
 }
 
-/// When an applied request's first check is due: at once (the cut-off in force lies in the past).
+/// When an applied request's first check is due: at once (the cut-off in force lies in the past);
+/// `None` unless `request` is applied, so a transition starts the watch only when it applies.
 pub fn first_watch_due(request: &Request) -> Option<DateTime<Utc>> {
     request.written().map(|w| w.in_force.time())
 }

@@ -2,9 +2,10 @@
 
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::AttributeValue;
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 
 use super::super::describe;
+pub(super) use crate::domain::audit::stored_time;
 use crate::domain::audit::{AuditEvent, EventDraft, EventKind};
 use crate::domain::ids::RequestId;
 use crate::domain::request::{CardRef, Request};
@@ -17,9 +18,6 @@ pub(super) fn s(v: impl Into<String>) -> AttributeValue {
 }
 pub(super) fn n(v: u64) -> AttributeValue {
     AttributeValue::N(v.to_string())
-}
-pub(super) fn ts(t: &DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 pub(super) fn unavailable<E, R>(e: SdkError<E, R>) -> StoreError
 where

@@ -123,8 +123,8 @@ impl DynamoStore {
                 item.insert("kind".into(), s("request"));
                 item.insert("role_arn".into(), s(request.target_arn()));
                 item.insert("requester".into(), s(request.requester().as_str()));
-                item.insert("created_at".into(), s(ts(&request.created_at())));
-                item.insert("expires_at".into(), s(ts(&request.expires_at())));
+                item.insert("created_at".into(), s(stored_time(&request.created_at())));
+                item.insert("expires_at".into(), s(stored_time(&request.expires_at())));
                 let mut out = vec![
                     TransactWriteItem::builder()
                         .put(
@@ -176,13 +176,11 @@ impl DynamoStore {
                     update = update.expression_attribute_values(":o", open.clone());
                 }
                 // The drift watch starts with the `applied` transition, in the same write.
-                if next.state() == crate::domain::request::State::Applied
-                    && let Some(due) = crate::ports::first_watch_due(next)
-                {
+                if let Some(due) = crate::ports::first_watch_due(next) {
                     set.push_str(", watch_state = :ws, watch_due = :wd");
                     update = update
                         .expression_attribute_values(":ws", s(WATCHING))
-                        .expression_attribute_values(":wd", s(ts(&due)));
+                        .expression_attribute_values(":wd", s(stored_time(&due)));
                 }
                 let remove = if attrs.contains_key("open_state") {
                     ""
@@ -323,9 +321,7 @@ impl DynamoStore {
         limit: u32,
     ) -> Result<Page<Request>, StoreError> {
         let mut q = self
-            .client
             .query()
-            .table_name(&self.table)
             .index_name(index)
             .expression_attribute_names("#h", hash_key)
             .expression_attribute_values(":h", s(hash_value))
@@ -334,7 +330,7 @@ impl DynamoStore {
         q = match since {
             Some(t) => q
                 .key_condition_expression("#h = :h AND created_at >= :since")
-                .expression_attribute_values(":since", s(ts(&t))),
+                .expression_attribute_values(":since", s(stored_time(&t))),
             None => q.key_condition_expression("#h = :h"),
         };
         let counter = q.clone();

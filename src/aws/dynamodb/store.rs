@@ -9,6 +9,8 @@ use crate::domain::request::{CardRef, Request};
 use crate::domain::role_arn::RoleArn;
 use crate::ports::{AuditStore, Page, StoreError, WATCH_LEASE, Watch, WatchUpdate, lease_end};
 
+use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
+
 use super::items::*;
 use super::*;
 
@@ -76,8 +78,8 @@ impl AuditStore for DynamoStore {
             )
             .expression_attribute_names("#s", "state")
             .expression_attribute_values(":approved", s("approved"))
-            .expression_attribute_values(":until", s(ts(&until)))
-            .expression_attribute_values(":now", s(ts(&now)))
+            .expression_attribute_values(":until", s(stored_time(&until)))
+            .expression_attribute_values(":now", s(stored_time(&now)))
             .send()
             .await;
         let made = unless_condition_failed(out)?;
@@ -99,39 +101,25 @@ impl AuditStore for DynamoStore {
     }
 
     async fn events_for(&self, id: &RequestId) -> Result<Vec<AuditEvent>, StoreError> {
-        let items = self
-            .client
+        let q = self
             .query()
-            .table_name(&self.table)
             .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
             .expression_attribute_values(":pk", s(request_pk(id)))
             .expression_attribute_values(":evt", s("EVT#"))
-            .consistent_read(true)
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+            .consistent_read(true);
+        let items = all_items(q).await?;
         items.iter().map(event_from_item).collect()
     }
 
     async fn open_requests(&self) -> Result<Vec<Request>, StoreError> {
         let mut out = Vec::new();
         for state in ["approved", "pending"] {
-            let items = self
-                .client
+            let q = self
                 .query()
-                .table_name(&self.table)
                 .index_name("by_open_state")
                 .key_condition_expression("open_state = :s")
-                .expression_attribute_values(":s", s(state))
-                .into_paginator()
-                .items()
-                .send()
-                .try_collect()
-                .await
-                .map_err(unavailable)?;
+                .expression_attribute_values(":s", s(state));
+            let items = all_items(q).await?;
             for item in &items {
                 out.push(request_from_item(item)?);
             }
@@ -140,20 +128,13 @@ impl AuditStore for DynamoStore {
     }
 
     async fn watch_list(&self, now: DateTime<Utc>) -> Result<Vec<Watch>, StoreError> {
-        let items = self
-            .client
+        let q = self
             .query()
-            .table_name(&self.table)
             .index_name("by_watch")
             .key_condition_expression("watch_state = :w AND watch_due <= :now")
             .expression_attribute_values(":w", s(WATCHING))
-            .expression_attribute_values(":now", s(ts(&now)))
-            .into_paginator()
-            .items()
-            .send()
-            .try_collect()
-            .await
-            .map_err(unavailable)?;
+            .expression_attribute_values(":now", s(stored_time(&now)));
+        let items = all_items(q).await?;
         items.iter().map(watch_from_item).collect()
     }
 
@@ -174,9 +155,9 @@ impl AuditStore for DynamoStore {
                  AND (attribute_not_exists(watch_lease_until) OR watch_lease_until < :now)",
             )
             .expression_attribute_values(":w", s(WATCHING))
-            .expression_attribute_values(":now", s(ts(&now)))
-            .expression_attribute_values(":next", s(ts(&next_due)))
-            .expression_attribute_values(":until", s(ts(&until)))
+            .expression_attribute_values(":now", s(stored_time(&now)))
+            .expression_attribute_values(":next", s(stored_time(&next_due)))
+            .expression_attribute_values(":until", s(stored_time(&until)))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
@@ -235,9 +216,7 @@ impl AuditStore for DynamoStore {
         let mut start = None;
         loop {
             let mut q = self
-                .client
                 .query()
-                .table_name(&self.table)
                 .index_name("by_actor")
                 .expression_attribute_values(":a", s(user.as_str()))
                 .scan_index_forward(false)
@@ -246,7 +225,7 @@ impl AuditStore for DynamoStore {
                 Some(t) => q
                     .key_condition_expression("actor = :a AND #at >= :since")
                     .expression_attribute_names("#at", "at")
-                    .expression_attribute_values(":since", s(ts(&t))),
+                    .expression_attribute_values(":since", s(stored_time(&t))),
                 None => q.key_condition_expression("actor = :a"),
             };
             let out = q.send().await.map_err(unavailable)?;
@@ -364,7 +343,22 @@ where
     }
 }
 
+/// Every item a query matches, page after page.
+async fn all_items(q: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
+    q.into_paginator()
+        .items()
+        .send()
+        .try_collect()
+        .await
+        .map_err(unavailable)
+}
+
 impl DynamoStore {
+    /// A `Query` on the table.
+    pub(super) fn query(&self) -> QueryFluentBuilder {
+        self.client.query().table_name(&self.table)
+    }
+
     /// An `UpdateItem` on one request's item.
     fn update_request(
         &self,
