@@ -217,12 +217,10 @@ impl Slack for SlackWebApi {
     }
 
     async fn respond(&self, response_url: &str, notice: &Notice) -> Result<(), SlackError> {
-        let body = serde_json::json!({
-            "response_type": if notice.in_channel() { "in_channel" } else { "ephemeral" },
-            "replace_original": false,
-            "text": super::messages::notice(notice).to_mrkdwn().into_string(),
-            "blocks": blocks::notice(notice),
-        });
+        // The same reply as an immediate answer, plus its blocks, never replacing the card.
+        let mut body = super::handlers::reply_json(notice);
+        body["replace_original"] = false.into();
+        body["blocks"] = serde_json::json!(blocks::notice(notice));
         let body = body.to_string().into_bytes();
         with_retries("response_url", self.try_timeout, || async {
             let r = self
