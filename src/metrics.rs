@@ -101,6 +101,7 @@ struct EventLabels {
 
 pub struct Metrics {
     registry: Registry,
+    list_roles_calls: Counter,
     requests: Family<RequestLabels, Counter>,
     events: Family<EventLabels, Counter>,
     approval_to_policy: Histogram,
@@ -137,8 +138,15 @@ impl Default for Metrics {
             "Time from the approving click to the verified policy",
             approval_to_policy.clone(),
         );
+        let list_roles_calls = Counter::default();
+        registry.register(
+            "revoke_role_bot_list_roles_calls",
+            "iam:ListRoles calls made for the request form's type-ahead (pages read)",
+            list_roles_calls.clone(),
+        );
         Metrics {
             registry,
+            list_roles_calls,
             requests,
             events,
             approval_to_policy,
@@ -164,6 +172,16 @@ impl Metrics {
     /// Time from the approving click's transition to the verified policy and its audit event.
     pub fn approval_to_policy(&self, d: Duration) {
         self.approval_to_policy.observe(d.as_secs_f64());
+    }
+
+    /// `ListRoles` calls (pages) one refresh of an account's role list took.
+    pub fn role_list_calls(&self, pages: u32) {
+        self.list_roles_calls.inc_by(u64::from(pages));
+    }
+
+    /// `ListRoles` calls made so far (tests and benchmarks read it).
+    pub fn list_roles_calls(&self) -> u64 {
+        self.list_roles_calls.get()
     }
 
     /// The Prometheus text exposition (`CONTENT_TYPE`).

@@ -118,6 +118,7 @@ impl Iam for AwsIam {
         let mut out = RoleList::default();
         let mut marker: Option<String> = None;
         for _ in 0..LIST_ROLES_MAX_PAGES {
+            out.pages += 1;
             let page = iam
                 .list_roles()
                 .set_marker(marker.take())

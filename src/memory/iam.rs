@@ -157,16 +157,23 @@ impl Iam for MemoryIam {
         // As IAM: the roles of the account the credentials belong to.
         let actual = inner.credentials.get(account).unwrap_or(account);
         let query = query.to_lowercase();
-        let mut roles: Vec<RoleArn> = inner
+        let in_account: Vec<RoleArn> = inner
             .roles
             .values()
             .filter_map(|r| r.arn.clone())
-            .filter(|a| a.account() == actual && a.name().to_lowercase().contains(&query))
+            .filter(|a| a.account() == actual)
+            .collect();
+        // As IAM: pages of at most 1,000 roles are read until `limit` matches; an empty account
+        // still takes one call.
+        let pages = u32::try_from(in_account.len().div_ceil(1_000).clamp(1, 10)).unwrap_or(10);
+        let mut roles: Vec<RoleArn> = in_account
+            .into_iter()
+            .filter(|a| a.name().to_lowercase().contains(&query))
             .collect();
         roles.sort_by(|a, b| a.name().cmp(b.name()));
         let more = roles.len() > limit;
         roles.truncate(limit);
-        Ok(RoleList { roles, more })
+        Ok(RoleList { roles, more, pages })
     }
 
     async fn get_role(&self, role: &RoleArn) -> Result<RoleInfo, IamError> {

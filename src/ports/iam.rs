@@ -108,6 +108,8 @@ pub struct RoleList {
     pub roles: Vec<RoleArn>,
     /// More roles matched than were returned.
     pub more: bool,
+    /// `ListRoles` calls (pages) it took, for `revoke_role_bot_list_roles_calls_total`.
+    pub pages: u32,
 }
 
 /// The most roles the form lists at once (Slack shows at most 100 options).

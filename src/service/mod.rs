@@ -21,6 +21,7 @@ pub use crate::notice;
 pub mod permission_sets;
 pub mod reapply;
 pub mod recover;
+pub mod role_cache;
 pub mod slot;
 pub mod submit;
 pub mod watch;
@@ -75,6 +76,8 @@ pub struct App {
     /// Bounds the background work running at once, so a burst of commands queues here instead of
     /// opening hundreds of connections to AWS and Slack at the same moment.
     work_slots: Arc<Semaphore>,
+    /// The request form's role lists, per account (`role_cache`).
+    roles: role_cache::RoleCache,
 }
 
 impl App {
@@ -95,8 +98,16 @@ impl App {
                 .map(|ic| ic.protect.clone())
                 .unwrap_or_default(),
         };
+        let metrics = Arc::new(Metrics::default());
+        let tasks = TaskTracker::new();
         Arc::new(App {
             authz: Authorizer::new(ports.slack.clone()),
+            roles: role_cache::RoleCache::new(
+                ports.iam.clone(),
+                ports.clock.clone(),
+                metrics.clone(),
+                tasks.clone(),
+            ),
             settings,
             store: ports.store,
             iam: ports.iam,
@@ -104,8 +115,8 @@ impl App {
             clock: ports.clock,
             identity_center: ports.identity_center,
             protection,
-            metrics: Arc::new(Metrics::default()),
-            tasks: TaskTracker::new(),
+            metrics,
+            tasks,
             stop: CancellationToken::new(),
             work_slots: Arc::new(Semaphore::new(MAX_CONCURRENT_WORK)),
         })

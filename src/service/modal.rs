@@ -127,15 +127,15 @@ impl App {
                 return RoleOptions::MembershipUnknown;
             }
         }
-        let query = query.trim();
+        let query = query.trim().to_lowercase();
+        // Each account's list comes from the cache (`role_cache`): a keystroke costs IAM nothing
+        // while the list is younger than a minute.
         let lists =
             futures_util::future::join_all(self.settings.accounts.iter().map(|a| async move {
-                let listed = tokio::time::timeout_at(
-                    deadline,
-                    self.iam.list_roles(&a.id, query, ROLE_LIST_MAX),
+                (
+                    a,
+                    tokio::time::timeout_at(deadline, self.roles.roles(&a.id)).await,
                 )
-                .await;
-                (a, listed)
             }))
             .await;
         let mut options = Vec::new();
@@ -156,21 +156,23 @@ impl App {
                 }
             };
             more |= list.more;
-            for role in list.roles {
+            let matching = list
+                .roles
+                .iter()
                 // IAM answers for the account the credentials belong to: show only what is here.
-                if role.account() != &account.id {
-                    continue;
+                .filter(|role| role.account() == &account.id)
+                .filter(|role| role.name().to_lowercase().contains(&query));
+            for role in matching {
+                if options.len() == ROLE_LIST_MAX {
+                    more = true;
+                    break;
                 }
                 options.push(RoleOption {
-                    protection: self.form_protection(&role),
+                    protection: self.form_protection(role),
                     account_name: account.name.clone(),
-                    role,
+                    role: role.clone(),
                 });
             }
-        }
-        if options.len() > ROLE_LIST_MAX {
-            options.truncate(ROLE_LIST_MAX);
-            more = true;
         }
         RoleOptions::Roles {
             options,

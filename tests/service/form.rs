@@ -284,3 +284,87 @@ async fn refusals_that_need_iam_or_slack_arrive_ephemerally_in_the_channel() {
         "no response_url for a form"
     );
 }
+
+/// The names `role_options` offers for `query`.
+async fn offered(env: &Env, query: &str) -> Vec<String> {
+    let alice = SlackUserId::parse(ALICE).unwrap();
+    let RoleOptions::Roles { options, .. } = env.app.role_options(&alice, query).await else {
+        panic!("no roles for {query}")
+    };
+    options.iter().map(|o| o.role.name().to_string()).collect()
+}
+
+#[tokio::test]
+async fn a_twenty_keystroke_search_over_5000_roles_reads_the_account_once() {
+    let env = Env::new();
+    for i in 0..5_000 {
+        env.iam.inner.add_role(&role(&format!("svc-{i:04}")), &[]);
+    }
+    let typed = "svc-0042-and-more-xx";
+    let keystrokes: Vec<&str> = (1..=20).map(|n| &typed[..n]).collect();
+    // Keystrokes that arrive together share one read (single-flight)…
+    let answers = futures::future::join_all(keystrokes.iter().map(|q| offered(&env, q))).await;
+    assert_eq!(answers[7], vec!["svc-0042"]);
+    assert_eq!(answers[6].len(), 10, "svc-0040 … svc-0049");
+    assert_eq!(answers[3].len(), 100, "Slack shows at most 100 options");
+    // …and later ones are answered from memory.
+    for q in &keystrokes {
+        offered(&env, q).await;
+    }
+    assert_eq!(env.iam.role_listings.lock().unwrap().len(), 1);
+    // One read of 5,000 roles is five ListRoles pages, counted in /metrics.
+    assert_eq!(env.app.metrics().list_roles_calls(), 5);
+    assert!(
+        env.app
+            .metrics()
+            .render()
+            .contains("revoke_role_bot_list_roles_calls_total 5")
+    );
+}
+
+#[tokio::test]
+async fn the_role_list_is_refreshed_at_most_once_a_minute() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    assert_eq!(offered(&env, "").await, vec!["app"]);
+    env.iam.inner.add_role(&role("app-new"), &[]);
+    env.clock.advance(chrono::Duration::seconds(59));
+    assert_eq!(
+        offered(&env, "").await,
+        vec!["app"],
+        "still the cached list"
+    );
+    env.app.settle().await;
+    assert_eq!(env.iam.role_listings.lock().unwrap().len(), 1);
+    // Past a minute, the keystroke is answered at once from the old list while one refresh runs.
+    env.clock.advance(chrono::Duration::seconds(2));
+    assert_eq!(offered(&env, "").await, vec!["app"]);
+    assert_eq!(offered(&env, "").await, vec!["app"]);
+    env.app.settle().await;
+    assert_eq!(env.iam.role_listings.lock().unwrap().len(), 2);
+    assert_eq!(offered(&env, "").await, vec!["app", "app-new"]);
+}
+
+#[tokio::test]
+async fn an_account_that_cannot_be_listed_is_not_asked_again_on_every_keystroke() {
+    let env = Env::new();
+    env.iam
+        .unlistable
+        .lock()
+        .unwrap()
+        .push(revoke_role_bot::domain::role_arn::AccountId::parse(ACCOUNT).unwrap());
+    let alice = SlackUserId::parse(ALICE).unwrap();
+    for q in ["a", "ap", "app"] {
+        let RoleOptions::Roles { unavailable, .. } = env.app.role_options(&alice, q).await else {
+            panic!()
+        };
+        assert_eq!(unavailable, vec!["prod".to_string()]);
+    }
+    assert_eq!(env.iam.role_listings.lock().unwrap().len(), 1);
+    // Once the retry pause has passed, the next keystroke asks IAM again.
+    env.clock.advance(chrono::Duration::seconds(16));
+    env.iam.unlistable.lock().unwrap().clear();
+    env.iam.inner.add_role(&role("app"), &[]);
+    assert_eq!(offered(&env, "app").await, vec!["app"]);
+    assert_eq!(env.iam.role_listings.lock().unwrap().len(), 2);
+}

@@ -349,6 +349,10 @@ pub struct LaggyIam {
     pub stale_reads: Mutex<u32>,
     before_write: Mutex<Option<Option<String>>>,
     pub puts: Mutex<Vec<(RoleArn, String)>>,
+    /// `list_roles` calls, by account.
+    pub role_listings: Mutex<Vec<AccountId>>,
+    /// Accounts whose `list_roles` fails, as when their credentials are refused.
+    pub unlistable: Mutex<Vec<AccountId>>,
 }
 
 impl LaggyIam {
@@ -368,6 +372,14 @@ impl Iam for LaggyIam {
         query: &str,
         limit: usize,
     ) -> Result<RoleList, IamError> {
+        self.role_listings.lock().unwrap().push(account.clone());
+        if self.unlistable.lock().unwrap().contains(account) {
+            return Err(IamError::new(
+                "ListRoles",
+                revoke_role_bot::ports::IamErrorKind::AccessDenied,
+                "not authorized to perform iam:ListRoles",
+            ));
+        }
         self.inner.list_roles(account, query, limit).await
     }
     async fn get_role(&self, role: &RoleArn) -> Result<RoleInfo, IamError> {
