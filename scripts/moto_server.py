@@ -1,9 +1,14 @@
 """moto_server for the test suite: IAM, STS and sso-admin on 127.0.0.1 (DynamoDB is DynamoDB Local's).
 
-moto has no DescribePermissionSetProvisioningStatus: this server answers it, from a script a test
-sets per permission set with POST /_test/provisioning ({"<permission set ARN>": [{"Status":
-"IN_PROGRESS"|"SUCCEEDED"|"FAILED", "FailureReason": "..."}, ...]}); ProvisionPermissionSet of a
-scripted set reports its first entry, each status call the next. Unscripted sets succeed at once.
+moto's ProvisionPermissionSet answers SUCCEEDED at once and it has no
+DescribePermissionSetProvisioningStatus; Identity Center answers IN_PROGRESS first. This server
+answers both as Identity Center does: ProvisionPermissionSet (passed on to moto, so that it records
+the accounts) reports IN_PROGRESS under a new request id, and each status call of that id reports
+the next entry of the script the permission set had when it was provisioned, the last one staying
+(a provisioning that ended stays ended); without a script the first status call reports SUCCEEDED.
+A test sets a script per permission set with POST /_test/provisioning ({"<permission set ARN>":
+[{"Status": "IN_PROGRESS"|"SUCCEEDED"|"FAILED", "FailureReason": "..."}, ...]}). A request id this
+server did not hand out is a ResourceNotFoundException, as Identity Center's.
 
 It counts IAM writes and AssumeRole calls per role (GET /_test/calls) so tests can assert
 "exactly one PutRolePolicy", and can inject IAM and STS errors (POST /_test/faults) for error
@@ -27,7 +32,7 @@ calls = collections.Counter()
 # "Action:RoleName" (AssumeRole: "AssumeRole:RoleArn") -> {"status": 400, "code": "AccessDenied", "message": "...", "times": n}
 faults = {}
 provisioning = {}  # permission set ARN -> scripted states, first first
-provision_requests = {}  # request id -> permission set ARN
+provision_requests = {}  # request id -> {"arn": permission set ARN, "script": states still to report}
 moto_app = DomainDispatcherApplication(create_backend_app)
 
 FAULT_XML = """<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><Error><Type>Sender</Type>
@@ -58,19 +63,27 @@ def app(environ, start_response):
         target = environ.get("HTTP_X_AMZ_TARGET", "")
         if target.endswith(".DescribePermissionSetProvisioningStatus"):
             request_id = json.loads(raw or b"{}").get("ProvisionPermissionSetRequestId", "")
-            arn = provision_requests.get(request_id, "")
-            calls[f"DescribePermissionSetProvisioningStatus:{arn}"] += 1
-            body = provisioning_status(arn, request_id)
+            started = provision_requests.get(request_id)
+            calls[f"DescribePermissionSetProvisioningStatus:{started['arn'] if started else ''}"] += 1
+            if started is None:
+                error = {"__type": "ResourceNotFoundException", "Message": f"no provisioning request {request_id}"}
+                return respond(start_response, "400 Bad Request", json.dumps(error), "application/x-amz-json-1.1")
+            script = started["script"]
+            step = script.pop(0) if len(script) > 1 else (script[0] if script else {"Status": "SUCCEEDED"})
+            body = provisioning_status(started["arn"], request_id, step)
             return respond(start_response, "200 OK", json.dumps(body), "application/x-amz-json-1.1")
         if target.endswith(".ProvisionPermissionSet"):
             arn = json.loads(raw or b"{}").get("PermissionSetArn", "")
             calls[f"ProvisionPermissionSet:{arn}"] += 1
-            if provisioning.get(arn):
-                list(moto_app(environ, lambda *a, **k: None))
-                request_id = str(uuid.uuid4())
-                provision_requests[request_id] = arn
-                body = provisioning_status(arn, request_id)
-                return respond(start_response, "200 OK", json.dumps(body), "application/x-amz-json-1.1")
+            status = []
+            answered = list(moto_app(environ, lambda s, h, *a: status.append(s)))
+            if not status or not status[0].startswith("200"):
+                # moto refused it (no such permission set...): its answer as it gave it.
+                return respond(start_response, status[0] if status else "500 Error", b"".join(answered).decode(), "application/x-amz-json-1.1")
+            request_id = str(uuid.uuid4())
+            provision_requests[request_id] = {"arn": arn, "script": provisioning.pop(arn, [])}
+            body = provisioning_status(arn, request_id, {"Status": "IN_PROGRESS"})
+            return respond(start_response, "200 OK", json.dumps(body), "application/x-amz-json-1.1")
         form = parse_qs(raw.decode("utf-8", "replace")) if b"Action=" in raw else {}
         action = form.get("Action", [""])[0]
         role = form.get("RoleName", form.get("RoleArn", [""]))[0]
@@ -91,9 +104,7 @@ def app(environ, start_response):
         return list(moto_app(environ, start_response))
 
 
-def provisioning_status(arn, request_id):
-    script = provisioning.get(arn) or []
-    step = script.pop(0) if script else {"Status": "SUCCEEDED"}
+def provisioning_status(arn, request_id, step):
     status = {"Status": step["Status"], "RequestId": request_id, "PermissionSetArn": arn}
     if "FailureReason" in step:
         status["FailureReason"] = step["FailureReason"]

@@ -6,7 +6,6 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_config::sts::AssumeRoleProvider;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
-use percent_encoding::percent_decode_str;
 
 use crate::config::Account;
 use crate::domain::policy::POLICY_NAME;
@@ -98,8 +97,9 @@ where
     })
 }
 
+/// IAM returns documents URL-encoded: decoded once, here (README, "Identity Center").
 fn decode(doc: &str) -> String {
-    percent_decode_str(doc).decode_utf8_lossy().into_owned()
+    crate::domain::policy::IAM_POLICY_ENCODING.decode(doc)
 }
 
 /// Pages of `ListRoles` read at most (1,000 roles each; IAM allows at most 5,000 per account).

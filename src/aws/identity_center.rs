@@ -5,11 +5,13 @@ use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_ssoadmin::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_ssoadmin::types::{PermissionSetProvisioningStatus, ProvisionTargetType, StatusValues};
-use percent_encoding::percent_decode_str;
 
 use crate::domain::permission_set::is_permission_set_arn;
+use crate::domain::policy::PERMISSION_SET_POLICY_ENCODING;
 use crate::domain::role_arn::AccountId;
-use crate::ports::{IamError, IamErrorKind, IdentityCenter, PermissionSetInfo, Provisioning};
+use crate::ports::{
+    IamError, IamErrorKind, IdentityCenter, PermissionSetInfo, Provisioning, ProvisioningStarted,
+};
 
 pub struct AwsIdentityCenter {
     client: aws_sdk_ssoadmin::Client,
@@ -44,21 +46,28 @@ where
     })
 }
 
-fn status(s: Option<&PermissionSetProvisioningStatus>) -> Provisioning {
-    let Some(s) = s else {
-        return Provisioning::Failed {
-            reason: "no provisioning status returned".into(),
-        };
-    };
+fn status(s: &PermissionSetProvisioningStatus) -> Provisioning {
     match s.status() {
         Some(StatusValues::Succeeded) => Provisioning::Succeeded,
         Some(StatusValues::Failed) => Provisioning::Failed {
             reason: s.failure_reason().unwrap_or("no reason given").to_string(),
         },
-        _ => Provisioning::InProgress {
-            request_id: s.request_id().unwrap_or_default().to_string(),
-        },
+        _ => Provisioning::InProgress,
     }
+}
+
+/// The status AWS returned, or an error naming the call when it returned none.
+fn returned<'a>(
+    action: &'static str,
+    s: Option<&'a PermissionSetProvisioningStatus>,
+) -> Result<&'a PermissionSetProvisioningStatus, IamError> {
+    s.ok_or_else(|| {
+        IamError::new(
+            action,
+            IamErrorKind::Other,
+            "no provisioning status returned",
+        )
+    })
 }
 
 #[async_trait]
@@ -168,7 +177,7 @@ impl IdentityCenter for AwsIdentityCenter {
         Ok(out
             .inline_policy()
             .filter(|p| !p.trim().is_empty())
-            .map(|p| percent_decode_str(p).decode_utf8_lossy().into_owned()))
+            .map(|p| PERMISSION_SET_POLICY_ENCODING.decode(p)))
     }
 
     async fn put_inline_policy(
@@ -187,7 +196,7 @@ impl IdentityCenter for AwsIdentityCenter {
         Ok(())
     }
 
-    async fn provision(&self, permission_set: &str) -> Result<Provisioning, IamError> {
+    async fn provision(&self, permission_set: &str) -> Result<ProvisioningStarted, IamError> {
         let out = self
             .client
             .provision_permission_set()
@@ -197,7 +206,21 @@ impl IdentityCenter for AwsIdentityCenter {
             .send()
             .await
             .map_err(|e| map_err("ProvisionPermissionSet", e))?;
-        Ok(status(out.permission_set_provisioning_status()))
+        let started = returned(
+            "ProvisionPermissionSet",
+            out.permission_set_provisioning_status(),
+        )?;
+        match started.request_id() {
+            Some(id) if !id.is_empty() => Ok(ProvisioningStarted {
+                request_id: id.to_string(),
+                status: status(started),
+            }),
+            _ => Err(IamError::new(
+                "ProvisionPermissionSet",
+                IamErrorKind::Other,
+                "no provisioning request id returned",
+            )),
+        }
     }
 
     async fn provisioning_status(&self, request_id: &str) -> Result<Provisioning, IamError> {
@@ -209,6 +232,9 @@ impl IdentityCenter for AwsIdentityCenter {
             .send()
             .await
             .map_err(|e| map_err("DescribePermissionSetProvisioningStatus", e))?;
-        Ok(status(out.permission_set_provisioning_status()))
+        Ok(status(returned(
+            "DescribePermissionSetProvisioningStatus",
+            out.permission_set_provisioning_status(),
+        )?))
     }
 }

@@ -5,7 +5,9 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::domain::policy::{INLINE_POLICY_QUOTA, POLICY_NAME};
+use crate::domain::policy::{
+    IAM_POLICY_ENCODING, INLINE_POLICY_QUOTA, POLICY_NAME, PolicyEncoding,
+};
 use crate::domain::role_arn::{AccountId, RoleArn};
 use crate::ports::{Iam, IamError, IamErrorKind, RoleDetails, RoleInfo, RoleList};
 
@@ -46,6 +48,12 @@ impl MemoryRole {
 /// What a policy takes of the inline-policy quota: IAM does not count whitespace.
 fn policy_chars(document: &str) -> usize {
     document.chars().filter(|c| !c.is_whitespace()).count()
+}
+
+/// A document as the IAM adapter hands it on: IAM returns it URL-encoded, and it is decoded as
+/// the adapter decodes it (README, "Identity Center").
+fn as_returned(document: &str) -> String {
+    IAM_POLICY_ENCODING.decode(&PolicyEncoding::UrlEncoded.encode(document))
 }
 
 pub(super) fn iam_err(action: &'static str, kind: IamErrorKind, msg: String) -> IamError {
@@ -184,7 +192,7 @@ impl Iam for MemoryIam {
             max_session_duration_secs: Some(r.max_session_duration),
             last_used_at: None,
             last_used_region: None,
-            trust_policy: r.trust_policy.clone(),
+            trust_policy: r.trust_policy.as_deref().map(as_returned),
         })
     }
 
@@ -194,7 +202,7 @@ impl Iam for MemoryIam {
         Ok(RoleDetails {
             instance_profiles: r.instance_profiles.clone(),
             inline_policy_chars_used: r.others_chars(),
-            revoke_policy: r.inline.get(POLICY_NAME).cloned(),
+            revoke_policy: r.inline.get(POLICY_NAME).map(|d| as_returned(d)),
         })
     }
 
@@ -203,7 +211,7 @@ impl Iam for MemoryIam {
         // As IAM: a missing role reads like a missing policy (both are `NoSuchEntity`).
         Ok(Self::role(&inner, role, "GetRolePolicy")
             .ok()
-            .and_then(|r| r.inline.get(POLICY_NAME).cloned()))
+            .and_then(|r| r.inline.get(POLICY_NAME).map(|d| as_returned(d))))
     }
 
     async fn put_revoke_policy(&self, role: &RoleArn, document_json: &str) -> Result<(), IamError> {

@@ -1,12 +1,18 @@
-//! Identity Center in memory, with a scripted provisioning outcome.
+//! Identity Center in memory, with a scripted provisioning outcome. As sso-admin: the inline
+//! policy comes back as the plain JSON that was put, and a provisioning is `IN_PROGRESS` when it
+//! is accepted, then reports what the script says under its request id.
 
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
 
 use super::iam::iam_err;
+use crate::domain::policy::{PERMISSION_SET_POLICY_ENCODING, PolicyEncoding};
 use crate::domain::role_arn::AccountId;
-use crate::ports::{IamError, IamErrorKind, IdentityCenter, PermissionSetInfo, Provisioning};
+use crate::ports::{
+    IamError, IamErrorKind, IdentityCenter, PermissionSetInfo, Provisioning, ProvisioningStarted,
+};
 
 /// Identity Center in memory: permission sets with their inline policies, the accounts they are
 /// provisioned to, and a scripted provisioning outcome.
@@ -18,9 +24,13 @@ pub struct MemoryIdentityCenter {
 #[derive(Default)]
 struct IcInner {
     sets: Vec<MemoryPermissionSet>,
-    /// What the next provisionings report, in order (then `Succeeded`).
-    script: std::collections::VecDeque<Provisioning>,
+    /// What the status checks of the next provisioning report, in order (the last one stays;
+    /// `Succeeded` when there is none).
+    script: VecDeque<Provisioning>,
+    /// Each provisioning's answers still to come, by request id.
+    requests: HashMap<String, VecDeque<Provisioning>>,
     provisioned: u32,
+    status_checks: u32,
 }
 
 struct MemoryPermissionSet {
@@ -85,19 +95,22 @@ impl MemoryIdentityCenter {
             .clone()
     }
 
-    /// The next provisioning answers go through these states.
+    /// The status checks of the next provisioning answer these states, in order; the last one
+    /// stays (a provisioning that ended stays ended). Unscripted, the first check succeeds.
     pub fn script(&self, states: Vec<Provisioning>) {
         if let Ok(mut inner) = self.inner.lock() {
             inner.script = states.into();
         }
     }
 
+    /// How many `ProvisionPermissionSet` calls were made.
     pub fn provisioned(&self) -> u32 {
         self.inner.lock().map(|i| i.provisioned).unwrap_or(0)
     }
 
-    fn next(inner: &mut IcInner) -> Provisioning {
-        inner.script.pop_front().unwrap_or(Provisioning::Succeeded)
+    /// How many `DescribePermissionSetProvisioningStatus` calls were made.
+    pub fn status_checks(&self) -> u32 {
+        self.inner.lock().map(|i| i.status_checks).unwrap_or(0)
     }
 }
 
@@ -144,7 +157,10 @@ impl IdentityCenter for MemoryIdentityCenter {
             .iter()
             .find(|s| s.info.arn == permission_set)
             .ok_or_else(|| no_such_set("GetInlinePolicyForPermissionSet"))?;
-        Ok(set.inline.clone())
+        // sso-admin returns the document as it was put, and the adapter decodes it as such.
+        Ok(set.inline.as_deref().map(|doc| {
+            PERMISSION_SET_POLICY_ENCODING.decode(&PolicyEncoding::PlainJson.encode(doc))
+        }))
     }
 
     async fn put_inline_policy(
@@ -162,14 +178,35 @@ impl IdentityCenter for MemoryIdentityCenter {
         Ok(())
     }
 
-    async fn provision(&self, _permission_set: &str) -> Result<Provisioning, IamError> {
+    async fn provision(&self, permission_set: &str) -> Result<ProvisioningStarted, IamError> {
         let mut inner = self.lock("ProvisionPermissionSet")?;
+        if !inner.sets.iter().any(|s| s.info.arn == permission_set) {
+            return Err(no_such_set("ProvisionPermissionSet"));
+        }
         inner.provisioned += 1;
-        Ok(Self::next(&mut inner))
+        let request_id = format!("memory-provisioning-{}", inner.provisioned);
+        let script = std::mem::take(&mut inner.script);
+        inner.requests.insert(request_id.clone(), script);
+        Ok(ProvisioningStarted {
+            request_id,
+            status: Provisioning::InProgress,
+        })
     }
 
-    async fn provisioning_status(&self, _request_id: &str) -> Result<Provisioning, IamError> {
+    async fn provisioning_status(&self, request_id: &str) -> Result<Provisioning, IamError> {
         let mut inner = self.lock("DescribePermissionSetProvisioningStatus")?;
-        Ok(Self::next(&mut inner))
+        inner.status_checks += 1;
+        let answers = inner.requests.get_mut(request_id).ok_or_else(|| {
+            iam_err(
+                "DescribePermissionSetProvisioningStatus",
+                IamErrorKind::NoSuchEntity,
+                "ResourceNotFoundException: no such provisioning request".into(),
+            )
+        })?;
+        Ok(match answers.len() {
+            0 => Provisioning::Succeeded,
+            1 => answers[0].clone(),
+            _ => answers.pop_front().unwrap_or(Provisioning::Succeeded),
+        })
     }
 }

@@ -43,6 +43,15 @@ impl MemoryStore {
             .lock()
             .map_err(|_| StoreError::unavailable("memory store poisoned"))
     }
+
+    /// The request is approved and its apply lease is the one held until `held_until`.
+    fn holds(inner: &StoreInner, id: &RequestId, held_until: DateTime<Utc>) -> bool {
+        inner
+            .requests
+            .get(id)
+            .is_some_and(|r| r.state() == crate::domain::request::State::Approved)
+            && inner.leases.get(id) == Some(&held_until)
+    }
 }
 
 fn append(inner: &mut StoreInner, event: EventDraft) -> AuditEvent {
@@ -114,11 +123,13 @@ impl AuditStore for MemoryStore {
             return Err(StoreError::Conflict);
         }
         let reminders = current.reminders();
+        let provisioning = current.provisioning().map(str::to_string);
         let next = match current.card() {
             Some(card) => next.clone().with_card(card.clone()),
             None => next.clone(),
         }
-        .with_reminders(reminders);
+        .with_reminders(reminders)
+        .with_provisioning(provisioning);
         if let Some(due) = crate::ports::first_watch_due(&next) {
             inner.watches.insert(
                 next.id().clone(),
@@ -176,6 +187,37 @@ impl AuditStore for MemoryStore {
             inner.leases.insert(id.clone(), lease_end(now, APPLY_LEASE));
         }
         Ok(approved && free)
+    }
+
+    async fn renew_claim(
+        &self,
+        id: &RequestId,
+        held_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock()?;
+        if !Self::holds(&inner, id, held_until) {
+            return Ok(false);
+        }
+        inner.leases.insert(id.clone(), lease_end(now, APPLY_LEASE));
+        Ok(true)
+    }
+
+    async fn set_provisioning(
+        &self,
+        id: &RequestId,
+        held_until: DateTime<Utc>,
+        provisioning: &str,
+    ) -> Result<bool, StoreError> {
+        let mut inner = self.lock()?;
+        if !Self::holds(&inner, id, held_until) {
+            return Ok(false);
+        }
+        if let Some(r) = inner.requests.remove(id) {
+            let r = r.with_provisioning(Some(provisioning.to_string()));
+            inner.requests.insert(id.clone(), r);
+        }
+        Ok(true)
     }
 
     async fn get(&self, id: &RequestId) -> Result<Option<Request>, StoreError> {

@@ -17,14 +17,20 @@ pub struct PermissionSetInfo {
 /// Where a `ProvisionPermissionSet` stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Provisioning {
-    InProgress {
-        request_id: String,
-    },
+    InProgress,
     Succeeded,
     /// AWS's reason, as it said it (untrusted text).
     Failed {
         reason: String,
     },
+}
+
+/// A provisioning AWS accepted: its request id (to ask for its status again, after a restart too)
+/// and where it stood when it was accepted (AWS answers `IN_PROGRESS`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProvisioningStarted {
+    pub request_id: String,
+    pub status: Provisioning,
 }
 
 /// IAM Identity Center (sso-admin) on the configured instance, through the credentials of the
@@ -40,7 +46,8 @@ pub trait IdentityCenter: Send + Sync {
     ) -> Result<Option<PermissionSetInfo>, IamError>;
     /// `ListAccountsForProvisionedPermissionSet`.
     async fn provisioned_accounts(&self, permission_set: &str) -> Result<Vec<AccountId>, IamError>;
-    /// `GetInlinePolicyForPermissionSet`; `None` when there is none.
+    /// `GetInlinePolicyForPermissionSet` (plain JSON, never percent-decoded); `None` when there
+    /// is none.
     async fn get_inline_policy(&self, permission_set: &str) -> Result<Option<String>, IamError>;
     async fn put_inline_policy(
         &self,
@@ -48,7 +55,8 @@ pub trait IdentityCenter: Send + Sync {
         document_json: &str,
     ) -> Result<(), IamError>;
     /// `ProvisionPermissionSet` to every account it is provisioned to.
-    async fn provision(&self, permission_set: &str) -> Result<Provisioning, IamError>;
-    /// `DescribePermissionSetProvisioningStatus`.
+    async fn provision(&self, permission_set: &str) -> Result<ProvisioningStarted, IamError>;
+    /// `DescribePermissionSetProvisioningStatus` of a request id `provision` returned;
+    /// `NoSuchEntity` for an id AWS does not know.
     async fn provisioning_status(&self, request_id: &str) -> Result<Provisioning, IamError>;
 }

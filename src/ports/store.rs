@@ -32,8 +32,13 @@ impl StoreError {
 
 pub use crate::notice::Page;
 
-/// How long a worker owns an approved request while it writes the policy (both adapters).
+/// How long a worker owns an approved request while it writes the policy (both adapters). The
+/// worker renews it for as long as the work runs (every [`APPLY_LEASE_RENEWAL`]).
 pub const APPLY_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// How often a worker renews its apply lease: a third of it, so one renewal may fail (DynamoDB
+/// unavailable for a moment) without the lease running out.
+pub const APPLY_LEASE_RENEWAL: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// How long a replica owns one drift check of an applied revocation (both adapters).
 pub const WATCH_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -95,6 +100,24 @@ pub trait AuditStore: Send + Sync {
     /// Take the lease on an `approved` request for writing its policy; `false` if it is not approved
     /// or another worker holds an unexpired lease. Keeps two workers from writing the same policy.
     async fn claim(&self, id: &RequestId, now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Renew the apply lease this worker holds until `held_until` (what its claim or last renewal
+    /// set) to `lease_end(now, APPLY_LEASE)`: `false` when the request is no longer approved or
+    /// the lease is not that one any more (it ran out and another worker took it).
+    async fn renew_claim(
+        &self,
+        id: &RequestId,
+        held_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Remember the permission-set provisioning this worker started for an approved request (its
+    /// `ProvisionPermissionSet` request id), under the lease it holds until `held_until`: `false`
+    /// when it no longer holds it. Read back as [`Request::provisioning`].
+    async fn set_provisioning(
+        &self,
+        id: &RequestId,
+        held_until: DateTime<Utc>,
+        provisioning: &str,
+    ) -> Result<bool, StoreError>;
     async fn get(&self, id: &RequestId) -> Result<Option<Request>, StoreError>;
     async fn events_for(&self, id: &RequestId) -> Result<Vec<AuditEvent>, StoreError>;
     /// Requests still pending or approved.

@@ -4,16 +4,43 @@
 
 use std::time::Instant;
 
-use tracing::{error, info};
+use chrono::{DateTime, Utc};
+use tokio_util::sync::CancellationToken;
+use tracing::{error, info, warn};
 
 use super::App;
-use super::slot::Slot;
+use super::slot::{Provision, Slot};
 use crate::domain::audit::Witness;
+use crate::domain::ids::RequestId;
 use crate::domain::permission_set::PermissionSetTarget;
 use crate::domain::policy::Cutoff;
 use crate::domain::request::{Failure, Request, State, Target, Written};
 use crate::domain::role_arn::RoleArn;
-use crate::ports::{IamError, error_chain};
+use crate::ports::{APPLY_LEASE, APPLY_LEASE_RENEWAL, IamError, error_chain, lease_end};
+
+/// The apply lease this worker holds (README, "Identity Center"): renewed for as long as the work
+/// runs; when another worker has taken it, this worker stops and records nothing.
+pub(super) struct Lease {
+    id: RequestId,
+    /// Until when it is held, as the store last recorded it. Locked across each store call under
+    /// the lease, so a renewal and a write under the lease never race each other's condition.
+    until: tokio::sync::Mutex<DateTime<Utc>>,
+    lost: CancellationToken,
+}
+
+impl Lease {
+    fn new(id: RequestId, until: DateTime<Utc>) -> Self {
+        Lease {
+            id,
+            until: tokio::sync::Mutex::new(until),
+            lost: CancellationToken::new(),
+        }
+    }
+
+    fn is_lost(&self) -> bool {
+        self.lost.is_cancelled()
+    }
+}
 
 /// Why the policy was not (known to be) written: what to tell people, and AWS's whole error.
 pub(super) struct NotApplied {
@@ -52,7 +79,8 @@ impl App {
         request: Request,
         approved_at: Option<Instant>,
     ) -> Option<(Request, Witness)> {
-        match self.store.claim(request.id(), self.clock.now()).await {
+        let claimed_at = self.clock.now();
+        match self.store.claim(request.id(), claimed_at).await {
             Ok(true) => {}
             Ok(false) => {
                 info!("another worker is applying this request");
@@ -71,10 +99,27 @@ impl App {
             );
             return None;
         };
-        let result = match request.target() {
-            Target::Role(role) => self.write_role(role, cutoff).await,
-            Target::PermissionSet(ps) => self.write_permission_set(&request, ps, cutoff).await,
+        let lease = Lease::new(request.id().clone(), lease_end(claimed_at, APPLY_LEASE));
+        let work = async {
+            match request.target() {
+                Target::Role(role) => self.write_role(role, cutoff).await,
+                Target::PermissionSet(ps) => {
+                    self.write_permission_set(&request, ps, cutoff, &lease)
+                        .await
+                }
+            }
         };
+        // The work runs while the lease is renewed beside it; it stops when another worker has
+        // taken the lease (this one could not renew it in time), which then finishes the work
+        // and records the outcome.
+        let result = tokio::select! {
+            result = work => result,
+            () = self.keep_lease(&lease) => Err(NotApplied::plain(Failure::ProvisioningTimedOut, "the apply lease was lost")),
+        };
+        if lease.is_lost() {
+            warn!("another worker took over the apply lease; stopping without an outcome");
+            return None;
+        }
         let now = self.clock.now();
         let transition = match result {
             Ok(written) => request.applied(written, now),
@@ -111,6 +156,50 @@ impl App {
         }
     }
 
+    /// Renew `lease` every [`APPLY_LEASE_RENEWAL`] for as long as this future runs; returns only
+    /// when the lease is lost (another worker holds it, or the request is no longer approved).
+    async fn keep_lease(&self, lease: &Lease) {
+        loop {
+            tokio::select! {
+                () = lease.lost.cancelled() => return,
+                () = tokio::time::sleep(APPLY_LEASE_RENEWAL) => {}
+            }
+            let mut until = lease.until.lock().await;
+            let now = self.clock.now();
+            match self.store.renew_claim(&lease.id, *until, now).await {
+                Ok(true) => *until = lease_end(now, APPLY_LEASE),
+                Ok(false) => {
+                    lease.lost.cancel();
+                    return;
+                }
+                // The lease may still be held until it runs out: try again at the next renewal.
+                Err(e) => warn!(error = %error_chain(&e), "could not renew the apply lease"),
+            }
+        }
+    }
+
+    /// Store the provisioning this worker started, under its lease, so that recovery resumes the
+    /// wait on it. `false` when the lease is lost; a store that cannot answer is not a lost lease
+    /// (recovery would then provision again).
+    pub(super) async fn record_provisioning(&self, lease: &Lease, provisioning: &str) -> bool {
+        let until = lease.until.lock().await;
+        match self
+            .store
+            .set_provisioning(&lease.id, *until, provisioning)
+            .await
+        {
+            Ok(true) => true,
+            Ok(false) => {
+                lease.lost.cancel();
+                false
+            }
+            Err(e) => {
+                warn!(error = %error_chain(&e), provisioning, "could not store the provisioning request id");
+                true
+            }
+        }
+    }
+
     /// A role: re-check it against IAM (the request item is not trusted blindly), then write.
     async fn write_role(&self, role: &RoleArn, ours: Cutoff) -> Result<Written, NotApplied> {
         // The role decides whether we may write at all, the current policy what we write: read
@@ -139,13 +228,15 @@ impl App {
         self.write_slot(Slot::Role(role), current, ours, None).await
     }
 
-    /// A permission set: re-check it exists and is not protected, write its inline policy, then
-    /// provision it to every account and wait for that.
+    /// A permission set: re-check it against Identity Center (the request item is not trusted
+    /// blindly: protection is matched on the name `DescribePermissionSet` returns for the stored
+    /// ARN), write its inline policy, then provision it to every account and wait for that.
     async fn write_permission_set(
         &self,
         request: &Request,
         ps: &PermissionSetTarget,
         ours: Cutoff,
+        lease: &Lease,
     ) -> Result<Written, NotApplied> {
         let Some(ic) = &self.identity_center else {
             return Err(NotApplied::plain(
@@ -153,28 +244,50 @@ impl App {
                 "[identity_center] is not configured",
             ));
         };
+        // The provisioning an earlier worker started: stored beside the request, possibly after
+        // this worker read it.
+        let started = match self.store.get(request.id()).await {
+            Ok(Some(stored)) => stored.provisioning().map(str::to_string),
+            _ => request.provisioning().map(str::to_string),
+        };
         let (found, current) = tokio::join!(
             ic.find_permission_set(&ps.arn),
             ic.get_inline_policy(&ps.arn)
         );
-        if found.map_err(NotApplied::iam)?.is_none() {
+        let Some(info) = found.map_err(NotApplied::iam)? else {
             return Err(NotApplied::plain(
                 Failure::RoleNotFound,
                 format!("permission set {} not found", ps.arn),
             ));
+        };
+        if info.arn != ps.arn {
+            return Err(NotApplied::plain(
+                Failure::RoleChanged {
+                    now: info.arn.clone(),
+                },
+                format!("DescribePermissionSet returned {} for {}", info.arn, ps.arn),
+            ));
         }
-        if self.protection.permission_set_protected(&ps.name) {
+        if self.protection.permission_set_protected(&info.name) {
             return Err(NotApplied::plain(
                 Failure::Protected {
                     protection: crate::domain::protection::Protection::Configured {
                         pattern: "identity_center.protect".into(),
                     },
                 },
-                format!("permission set {} is protected", ps.name),
+                format!(
+                    "permission set {} ({}) is protected; the request names it {}",
+                    info.name, info.arn, ps.name
+                ),
             ));
         }
         let current = current.map_err(NotApplied::iam)?;
-        self.write_slot(Slot::PermissionSet(ps), current, ours, Some(request))
+        let provision = Provision {
+            request,
+            lease,
+            started,
+        };
+        self.write_slot(Slot::PermissionSet(ps), current, ours, Some(provision))
             .await
     }
 }

@@ -3,10 +3,10 @@
 
 use std::time::Duration;
 
-use tracing::warn;
+use tracing::{info, warn};
 
 use super::App;
-use super::apply::NotApplied;
+use super::apply::{Lease, NotApplied};
 use super::notice::ThreadNote;
 use crate::domain::permission_set::PermissionSetTarget;
 use crate::domain::policy::{
@@ -14,7 +14,7 @@ use crate::domain::policy::{
 };
 use crate::domain::request::{Failure, Request, Written};
 use crate::domain::role_arn::RoleArn;
-use crate::ports::{IamError, Provisioning};
+use crate::ports::{IamError, IamErrorKind, Provisioning};
 
 /// Pauses between read-backs that do not yet show the write (IAM is eventually consistent):
 /// about 10 s in all before the write is reported as made but not verified.
@@ -61,6 +61,14 @@ impl Slot<'_> {
     }
 }
 
+/// What provisioning a permission set's write needs: the request (for its thread), the lease the
+/// work runs under, and the provisioning an earlier attempt started (stored beside the request).
+pub(super) struct Provision<'a> {
+    pub(super) request: &'a Request,
+    pub(super) lease: &'a Lease,
+    pub(super) started: Option<String>,
+}
+
 /// What one read-back showed.
 enum ReadBack {
     Ours,
@@ -83,7 +91,7 @@ impl App {
         slot: Slot<'_>,
         mut current: Option<String>,
         ours: Cutoff,
-        request: Option<&Request>,
+        mut provision: Option<Provision<'_>>,
     ) -> Result<Written, NotApplied> {
         let mut first_outcome = None;
         for _ in 0..WRITE_ROUNDS {
@@ -104,7 +112,12 @@ impl App {
             let outcome = *first_outcome.get_or_insert(plan.outcome());
             if !plan.needs_write() {
                 // Our own cut-off (an earlier attempt of this request wrote it) or a later one is
-                // already in force: nothing to write.
+                // already in the document: nothing to write. In a permission set it is in force
+                // only once provisioned: resume the provisioning an earlier attempt started, or
+                // provision now.
+                if let (Slot::PermissionSet(ps), Some(p)) = (slot, provision.as_mut()) {
+                    self.provision(p, ps).await?;
+                }
                 return Ok(Written {
                     outcome: if plan.cutoff() == ours {
                         MergeOutcome::Created
@@ -117,8 +130,10 @@ impl App {
                 });
             }
             self.put_slot(slot, &plan).await?;
-            if let (Slot::PermissionSet(ps), Some(request)) = (slot, request) {
-                self.provision(request, ps).await?;
+            if let (Slot::PermissionSet(ps), Some(p)) = (slot, provision.as_mut()) {
+                // A provisioning started before this write does not carry it.
+                p.started = None;
+                self.provision(p, ps).await?;
             }
             match self.read_back(slot, &plan).await {
                 ReadBack::Ours => {
@@ -201,10 +216,12 @@ impl App {
         }
     }
 
-    /// `ProvisionPermissionSet` to every account, then wait (bounded, with backoff) for it.
+    /// Wait (bounded, with backoff) for the provisioning an earlier attempt started, when AWS
+    /// still knows it; otherwise `ProvisionPermissionSet` to every account, store its request id
+    /// under the lease, and wait for that. Only `SUCCEEDED` is success (README, "Identity Center").
     async fn provision(
         &self,
-        request: &Request,
+        p: &mut Provision<'_>,
         ps: &PermissionSetTarget,
     ) -> Result<(), NotApplied> {
         let Some(ic) = &self.identity_center else {
@@ -213,14 +230,41 @@ impl App {
                 "[identity_center] is not configured",
             ));
         };
-        let mut status = ic.provision(&ps.arn).await.map_err(NotApplied::iam)?;
-        self.timeline(
-            request,
-            ThreadNote::Provisioning {
-                accounts: ps.accounts.len(),
+        let resumed = match p.started.take() {
+            Some(id) => match ic.provisioning_status(&id).await {
+                Ok(status) => {
+                    info!(provisioning = %id, "resuming the wait for an earlier provisioning");
+                    Some((id, status))
+                }
+                Err(e) if e.kind == IamErrorKind::NoSuchEntity => {
+                    warn!(provisioning = %id, error = %e.full(), "AWS does not know the earlier provisioning; provisioning again");
+                    None
+                }
+                Err(e) => return Err(NotApplied::iam(e)),
             },
-        )
-        .await;
+            None => None,
+        };
+        let (request_id, mut status) = match resumed {
+            Some(resumed) => resumed,
+            None => {
+                let started = ic.provision(&ps.arn).await.map_err(NotApplied::iam)?;
+                if !self.record_provisioning(p.lease, &started.request_id).await {
+                    // Not recorded: the worker that holds the lease now carries on.
+                    return Err(NotApplied::plain(
+                        Failure::ProvisioningTimedOut,
+                        "the apply lease was lost",
+                    ));
+                }
+                self.timeline(
+                    p.request,
+                    ThreadNote::Provisioning {
+                        accounts: ps.accounts.len(),
+                    },
+                )
+                .await;
+                (started.request_id, started.status)
+            }
+        };
         let mut pauses = PROVISIONING_BACKOFF.into_iter();
         loop {
             match status {
@@ -230,21 +274,28 @@ impl App {
                         Failure::ProvisioningFailed {
                             reason: reason.clone(),
                         },
-                        format!("ProvisionPermissionSet failed: {reason}"),
+                        format!("ProvisionPermissionSet {request_id} failed: {reason}"),
                     ));
                 }
-                Provisioning::InProgress { request_id } => {
+                Provisioning::InProgress => {
                     let Some(pause) = pauses.next() else {
                         return Err(NotApplied::plain(
                             Failure::ProvisioningTimedOut,
-                            "provisioning still in progress after about two minutes",
+                            format!(
+                                "provisioning {request_id} still in progress after about two minutes"
+                            ),
                         ));
                     };
                     tokio::time::sleep(pause).await;
-                    status = ic
-                        .provisioning_status(&request_id)
-                        .await
-                        .map_err(NotApplied::iam)?;
+                    status = match ic.provisioning_status(&request_id).await {
+                        Ok(status) => status,
+                        // Asked too often: ask again after the next pause.
+                        Err(e) if e.kind == IamErrorKind::Throttled => {
+                            warn!(error = %e.full(), "provisioning status throttled");
+                            Provisioning::InProgress
+                        }
+                        Err(e) => return Err(NotApplied::iam(e)),
+                    };
                 }
             }
         }

@@ -75,11 +75,12 @@ impl Endpoints {
     }
 
     /// The same, as the environment of a child process (the bot binary, the CLI).
-    pub fn env(&self) -> [(&'static str, String); 3] {
+    pub fn env(&self) -> [(&'static str, String); 4] {
         [
             ("AWS_ENDPOINT_URL_DYNAMODB", self.dynamodb.clone()),
             ("AWS_ENDPOINT_URL_IAM", self.moto.clone()),
             ("AWS_ENDPOINT_URL_STS", self.moto.clone()),
+            ("AWS_ENDPOINT_URL_SSO_ADMIN", self.moto.clone()),
         ]
     }
 

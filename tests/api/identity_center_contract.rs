@@ -36,7 +36,7 @@ async fn on_moto() -> Fixture {
 /// A provisioning state as the test moto_server scripts it.
 fn scripted(state: &Provisioning) -> Value {
     match state {
-        Provisioning::InProgress { .. } => json!({"Status": "IN_PROGRESS"}),
+        Provisioning::InProgress => json!({"Status": "IN_PROGRESS"}),
         Provisioning::Succeeded => json!({"Status": "SUCCEEDED"}),
         Provisioning::Failed { reason } => json!({"Status": "FAILED", "FailureReason": reason}),
     }

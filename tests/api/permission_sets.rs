@@ -1,6 +1,7 @@
 //! Identity Center permission sets end to end (SPEC §10): the real server, moto's sso-admin (with
 //! the fixture answering DescribePermissionSetProvisioningStatus), DynamoDB Local and the fake Slack.
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use aws_sdk_ssoadmin::Client as SsoAdmin;
 use revoke_role_bot::domain::audit::EventKind;
 use revoke_role_bot::domain::request::State;
@@ -95,11 +96,18 @@ pub(crate) async fn script_provisioning(ps: &PermissionSet, states: serde_json::
         .unwrap();
 }
 
-async fn spawn_with_identity_center(instance: &str) -> TestApp {
+fn with_identity_center(instance: &str) -> impl FnOnce(String) -> String + 'static {
     let ic = format!(
         "\n[identity_center]\ninstance_arn = \"{instance}\"\nregion = \"us-east-1\"\naccount = \"prod\"\n"
     );
-    Spawn::new().config(move |c| c + &ic).start().await
+    move |c| c + &ic
+}
+
+async fn spawn_with_identity_center(instance: &str) -> TestApp {
+    Spawn::new()
+        .config(with_identity_center(instance))
+        .start()
+        .await
 }
 
 const READ_LAKE: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReadLake","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::lake/*"]}]}"#;
@@ -145,7 +153,8 @@ async fn a_permission_set_is_revoked_provisioned_after_waiting_and_verified() {
     );
     let calls = moto_calls().await;
     let waited = format!("DescribePermissionSetProvisioningStatus:{}", ps.arn);
-    assert_eq!(calls.get(&waited).copied(), Some(2), "{calls:?}");
+    // Accepted in progress, then asked until it succeeded: in progress twice, then succeeded.
+    assert_eq!(calls.get(&waited).copied(), Some(3), "{calls:?}");
     assert!(
         !app.thread_saying("provisioning the permission set")
             .await
@@ -221,4 +230,108 @@ async fn a_permission_set_whose_inline_policy_is_full_is_refused() {
     let text = app.reply_text(ALICE, 1).await;
     assert!(text.contains("is full"), "{text}");
     assert!(app.slack_received("/chat.postMessage").await.is_empty());
+}
+
+/// An allowed statement whose resource holds `%25` and `%2F`, and whose condition value, were it
+/// percent-decoded, would close the statement and add a deny with a 2099 cut-off (its key
+/// percent-encoded too, so that the plain text does not name `aws:TokenIssueTime`).
+const HIDDEN_DENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReadPii","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::data/100%25-pii/a%2Fb/*"],"Condition":{"StringEquals":{"aws:PrincipalTag/team":"x%22}}},{%22Sid%22:%22AWSRevokeOlderSessions%22,%22Effect%22:%22Deny%22,%22Action%22:%22*%22,%22Resource%22:%22*%22,%22Condition%22:{%22DateLessThan%22:{%22aws:Token%49ssueTime%22:%222099-01-01T00:00:00Z"}}}]}"#;
+
+#[tokio::test]
+async fn a_deny_hidden_in_a_condition_value_does_not_pass_for_one_and_the_real_deny_is_provisioned()
+{
+    let ps = permission_set(Some(HIDDEN_DENY)).await;
+    let app = spawn_with_identity_center(&ps.instance).await;
+    app.command(ALICE, &format!("permission-set {} INC-72 keys", ps.name))
+        .await;
+    let request = app.request_from_card(0).await;
+    app.click(BOB, "approve", request.id()).await;
+    let done = app.wait_state(request.id(), State::Applied).await;
+    let written = done.written().unwrap();
+    assert_eq!(
+        written.outcome,
+        revoke_role_bot::domain::policy::MergeOutcome::Created,
+        "not already covered"
+    );
+    assert_eq!(written.in_force, done.cutoff().unwrap());
+
+    let policy = inline_policy(&ps).await;
+    let statements = policy["Statement"].as_array().unwrap();
+    assert_eq!(statements.len(), 2, "{policy}");
+    let before: serde_json::Value = serde_json::from_str(HIDDEN_DENY).unwrap();
+    assert_eq!(statements[0], before["Statement"][0], "kept as it was");
+    assert_eq!(
+        statements[1]["Condition"]["DateLessThan"]["aws:TokenIssueTime"],
+        done.cutoff().unwrap().to_string()
+    );
+    let calls = moto_calls().await;
+    let provisioned = format!("ProvisionPermissionSet:{}", ps.arn);
+    // Once when the test made it, once by the revocation.
+    assert_eq!(calls.get(&provisioned).copied(), Some(2), "{calls:?}");
+}
+
+#[tokio::test]
+async fn a_process_killed_between_the_write_and_the_provisioning_is_finished_by_provisioning() {
+    let ps = permission_set(Some(READ_LAKE)).await;
+    let first = Spawn::new()
+        .config(with_identity_center(&ps.instance))
+        .proxied()
+        .process()
+        .await;
+    first
+        .command(ALICE, &format!("permission-set {} INC-73 keys", ps.name))
+        .await;
+    let request = first.request_from_card(0).await;
+    // The process dies while its `ProvisionPermissionSet` is on its way: after the write.
+    let held = first.proxies().moto.hold(
+        &["ALL_PROVISIONED_ACCOUNTS", &ps.arn],
+        std::time::Duration::from_secs(30),
+        500,
+    );
+    first.click(BOB, "approve", request.id()).await;
+    held.arrived().await;
+    first.process().kill().await;
+    assert_eq!(first.stored(request.id()).await.state(), State::Approved);
+    let written = inline_policy(&ps).await;
+    assert_eq!(
+        written["Statement"].as_array().unwrap().len(),
+        2,
+        "{written}"
+    );
+    let provisioned = format!("ProvisionPermissionSet:{}", ps.arn);
+    assert_eq!(moto_calls().await.get(&provisioned).copied(), Some(1));
+
+    // The dead process's lease runs out (moved to the past here rather than waited for).
+    first
+        .env()
+        .ddb
+        .update_item()
+        .table_name(&first.env().table)
+        .key("pk", AttributeValue::S(format!("REQ#{}", request.id())))
+        .key("sk", AttributeValue::S("REQ".into()))
+        .update_expression("SET lease_until = :past")
+        .expression_attribute_values(
+            ":past",
+            AttributeValue::S("2000-01-01T00:00:00.000Z".into()),
+        )
+        .send()
+        .await
+        .unwrap();
+
+    let second = Spawn::new()
+        .on(first.env())
+        .config(with_identity_center(&ps.instance))
+        .start()
+        .await;
+    second.app().recover().await.unwrap();
+    let done = second.wait_state(request.id(), State::Applied).await;
+    assert!(done.written().unwrap().verified);
+    let calls = moto_calls().await;
+    assert_eq!(
+        calls.get(&provisioned).copied(),
+        Some(2),
+        "provisioned by recovery: {calls:?}"
+    );
+    let waited = format!("DescribePermissionSetProvisioningStatus:{}", ps.arn);
+    assert!(calls.get(&waited).copied().unwrap_or(0) >= 1, "{calls:?}");
 }

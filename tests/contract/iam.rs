@@ -146,6 +146,27 @@ pub async fn the_revoke_policy_is_put_read_and_deleted(f: Fixture) {
     assert_eq!(details.inline_policy_chars_used, chars(OTHER));
 }
 
+/// A deny beside a statement whose values hold percent signs, one of them hiding a second deny
+/// if it were percent-decoded twice.
+const PERCENT: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2026-03-01T12:00:00Z"}}},{"Sid":"Pii","Effect":"Deny","Action":"s3:GetObject","Resource":"arn:aws:s3:::data/100%25-pii/a%2Fb/*","Condition":{"StringLike":{"aws:userid":"x%22}}},{%22Sid%22:%22y"}}}]}"#;
+
+/// IAM returns documents URL-encoded: the adapter decodes them exactly once, so a value holding
+/// `%25`, `%2F` or `%22` reads back as it was put (and the trust policy the same way).
+pub async fn documents_read_back_as_they_were_put_whatever_their_percent_signs(f: Fixture) {
+    let name = f.unique("ctr-percent");
+    let role = f.create_role(&name, "/", TRUST, &[]).await;
+    let iam = f.iam();
+    iam.put_revoke_policy(&role, PERCENT).await.unwrap();
+    assert_eq!(
+        parsed(iam.get_revoke_policy(&role).await.unwrap()),
+        Some(json(PERCENT))
+    );
+    assert_eq!(
+        parsed(iam.role_details(&role).await.unwrap().revoke_policy),
+        Some(json(PERCENT))
+    );
+}
+
 /// What IAM counts against the inline-policy quota: every character but whitespace.
 fn chars(document: &str) -> usize {
     document.chars().filter(|c| !c.is_whitespace()).count()
@@ -254,6 +275,7 @@ macro_rules! iam_contract {
             get_role_answers_with_the_canonical_arn,
             an_absent_role_is_not_found,
             the_revoke_policy_is_put_read_and_deleted,
+            documents_read_back_as_they_were_put_whatever_their_percent_signs,
             role_details_show_profiles_other_policies_and_the_revoke_policy,
             list_roles_finds_roles_by_name_ignoring_case,
             credentials_answer_for_the_account_they_belong_to,

@@ -19,8 +19,8 @@ pub trait IdentityCenterFixture: Send + Sync {
     /// A permission set with a fresh name, a session of `PT4H`, provisioned to `account()`, with
     /// `inline` as its inline policy; its ARN and name.
     async fn add_permission_set(&self, inline: Option<&str>) -> (String, String);
-    /// The next provisionings of `permission_set` report these states, first first (the
-    /// `request_id` of an `InProgress` is the adapter's to choose); then they succeed.
+    /// The status checks of the next provisioning of `permission_set` report these states,
+    /// first first, the last one staying; unscripted, the first check succeeds.
     async fn script(&self, permission_set: &str, states: &[Provisioning]);
     /// A well-formed permission set ARN on the instance that names no permission set.
     fn absent_arn(&self) -> String;
@@ -34,6 +34,10 @@ const READ_LAKE: &str = r#"{ "Version": "2012-10-17", "Statement": [ { "Sid": "R
   "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::lake/*"] } ] }"#;
 
 const REVOKED: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReadLake","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::lake/*"]},{"Sid":"AWSRevokeOlderSessions","Effect":"Deny","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:TokenIssueTime":"2026-03-01T12:00:00Z"}}}]}"#;
+
+/// A statement with percent signs in its values; its condition value, percent-decoded, would
+/// close the statement and add a deny with a 2099 cut-off.
+const HIDDEN_DENY: &str = r#"{"Version":"2012-10-17","Statement":[{"Sid":"ReadPii","Effect":"Allow","Action":["s3:GetObject"],"Resource":["arn:aws:s3:::data/100%25-pii/a%2Fb/*"],"Condition":{"StringEquals":{"aws:PrincipalTag/team":"x%22}}},{%22Sid%22:%22AWSRevokeOlderSessions%22,%22Effect%22:%22Deny%22,%22Action%22:%22*%22,%22Resource%22:%22*%22,%22Condition%22:{%22DateLessThan%22:{%22aws:Token%49ssueTime%22:%222099-01-01T00:00:00Z"}}}]}"#;
 
 fn json(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
@@ -95,51 +99,84 @@ pub async fn the_inline_policy_is_read_and_written(f: Fixture) {
     assert_eq!(e.kind, IamErrorKind::NoSuchEntity, "{e:?}");
 }
 
-/// Provisioning succeeds at once, or reports progress under a request id that its status is
-/// then asked with, until it succeeds or fails with AWS's reason.
+/// A policy whose values hold `%25`, `%2F` and, in a condition value, `%22}}},{%22Sid%22:…`: read
+/// back as the JSON that was put. `GetInlinePolicyForPermissionSet` returns plain JSON, which
+/// is never percent-decoded (decoded, the condition value would become a 2099 deny AWS does
+/// not hold).
+pub async fn the_inline_policy_comes_back_as_the_json_that_was_put(f: Fixture) {
+    let ic = f.ic();
+    let (arn, _) = f.add_permission_set(Some(HIDDEN_DENY)).await;
+    assert_inline(ic, &arn, HIDDEN_DENY).await;
+    let (bare, _) = f.add_permission_set(None).await;
+    ic.put_inline_policy(&bare, HIDDEN_DENY).await.unwrap();
+    assert_inline(ic, &bare, HIDDEN_DENY).await;
+}
+
+/// Provisioning is accepted `IN_PROGRESS` under a request id, which its status is then asked
+/// with until it succeeds or fails with AWS's reason; an ended provisioning stays ended, and a
+/// request id AWS never gave is `NoSuchEntity`.
 pub async fn provisioning_reports_progress_until_it_ends(f: Fixture) {
     let ic = f.ic();
     let (quick, _) = f.add_permission_set(None).await;
-    assert_eq!(ic.provision(&quick).await.unwrap(), Provisioning::Succeeded);
-
-    let (slow, _) = f.add_permission_set(None).await;
-    let waiting = Provisioning::InProgress {
-        request_id: "scripted".into(),
-    };
-    f.script(
-        &slow,
-        &[waiting.clone(), waiting.clone(), Provisioning::Succeeded],
-    )
-    .await;
-    let Provisioning::InProgress { request_id } = ic.provision(&slow).await.unwrap() else {
-        panic!("provisioning is under way");
-    };
-    assert!(!request_id.is_empty());
-    let Provisioning::InProgress { request_id } =
-        ic.provisioning_status(&request_id).await.unwrap()
-    else {
-        panic!("provisioning is still under way");
-    };
+    let started = ic.provision(&quick).await.unwrap();
+    assert_eq!(started.status, Provisioning::InProgress);
+    assert!(!started.request_id.is_empty());
     assert_eq!(
-        ic.provisioning_status(&request_id).await.unwrap(),
+        ic.provisioning_status(&started.request_id).await.unwrap(),
         Provisioning::Succeeded
     );
 
-    let (broken, _) = f.add_permission_set(None).await;
-    let reason = "Account 123456789012 is suspended";
+    let (slow, _) = f.add_permission_set(None).await;
     f.script(
-        &broken,
-        &[Provisioning::Failed {
-            reason: reason.into(),
-        }],
+        &slow,
+        &[
+            Provisioning::InProgress,
+            Provisioning::InProgress,
+            Provisioning::Succeeded,
+        ],
     )
     .await;
+    let started = ic.provision(&slow).await.unwrap();
+    assert_eq!(started.status, Provisioning::InProgress);
+    let id = started.request_id;
+    for _ in 0..2 {
+        assert_eq!(
+            ic.provisioning_status(&id).await.unwrap(),
+            Provisioning::InProgress
+        );
+    }
+    for _ in 0..2 {
+        assert_eq!(
+            ic.provisioning_status(&id).await.unwrap(),
+            Provisioning::Succeeded
+        );
+    }
+
+    let (broken, _) = f.add_permission_set(None).await;
+    let reason = "Account 123456789012 is suspended";
+    let failed = Provisioning::Failed {
+        reason: reason.into(),
+    };
+    f.script(&broken, &[Provisioning::InProgress, failed.clone()])
+        .await;
+    let started = ic.provision(&broken).await.unwrap();
+    assert_eq!(started.status, Provisioning::InProgress);
     assert_eq!(
-        ic.provision(&broken).await.unwrap(),
-        Provisioning::Failed {
-            reason: reason.into()
-        }
+        ic.provisioning_status(&started.request_id).await.unwrap(),
+        Provisioning::InProgress
     );
+    for _ in 0..2 {
+        assert_eq!(
+            ic.provisioning_status(&started.request_id).await.unwrap(),
+            failed
+        );
+    }
+
+    let e = ic
+        .provisioning_status("00000000-0000-0000-0000-000000000000")
+        .await
+        .expect_err("never given");
+    assert_eq!(e.kind, IamErrorKind::NoSuchEntity, "{e:?}");
 }
 
 /// One `#[tokio::test]` per case over the fixtures `make` (an async expression) yields.
@@ -149,6 +186,7 @@ macro_rules! identity_center_contract {
         $crate::contract_cases!(identity_center, $make;
             a_permission_set_is_found_by_name_or_arn,
             the_inline_policy_is_read_and_written,
+            the_inline_policy_comes_back_as_the_json_that_was_put,
             provisioning_reports_progress_until_it_ends,
         );
     };

@@ -354,6 +354,89 @@ pub async fn a_claim_holds_an_approved_request_for_the_lease(store: Store) {
     );
 }
 
+/// The worker holding the lease renews it (conditioned on the lease it holds) and stores the
+/// provisioning it started under it; once the lease ran out and another worker took it, neither
+/// works any more. The provisioning reads back beside the request and survives its outcome.
+pub async fn a_held_lease_is_renewed_and_a_lost_one_is_not(store: Store) {
+    let r = pending("app-renew", "U0ALICE", t0(), 1);
+    create(&store, &r).await;
+    let secs = Duration::seconds;
+    assert!(
+        !store.renew_claim(r.id(), t0(), t0()).await.unwrap(),
+        "a pending request has no lease to renew"
+    );
+    let (next, event) = approval(&r, "U0BOB", t0());
+    store.transition(&next, event).await.unwrap();
+
+    let at = t0() + Duration::minutes(1);
+    assert!(store.claim(r.id(), at).await.unwrap());
+    let held = at + secs(LEASE_SECS);
+    // Renewed 50 s in: held until 110 s in, so another claim 70 s in finds it held.
+    let renewed_at = at + secs(50);
+    assert!(store.renew_claim(r.id(), held, renewed_at).await.unwrap());
+    assert!(
+        !store.claim(r.id(), at + secs(70)).await.unwrap(),
+        "renewed"
+    );
+    let held = renewed_at + secs(LEASE_SECS);
+    assert!(
+        !store
+            .renew_claim(r.id(), at + secs(LEASE_SECS), renewed_at)
+            .await
+            .unwrap(),
+        "a renewal names the lease it holds"
+    );
+    assert!(
+        store
+            .set_provisioning(r.id(), held, "prov-1")
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get(r.id()).await.unwrap().unwrap().provisioning(),
+        Some("prov-1")
+    );
+
+    // Not renewed in time: another worker takes it, and the first can neither renew nor store.
+    let taken_at = held + secs(1);
+    assert!(store.claim(r.id(), taken_at).await.unwrap());
+    assert!(!store.renew_claim(r.id(), held, taken_at).await.unwrap());
+    assert!(
+        !store
+            .set_provisioning(r.id(), held, "prov-2")
+            .await
+            .unwrap()
+    );
+    let theirs = taken_at + secs(LEASE_SECS);
+    assert!(
+        store
+            .set_provisioning(r.id(), theirs, "prov-3")
+            .await
+            .unwrap()
+    );
+    let stored = store.get(r.id()).await.unwrap().unwrap();
+    assert_eq!(stored.provisioning(), Some("prov-3"));
+    assert_eq!(stored.state(), State::Approved);
+
+    // A finished request has no lease to renew; its provisioning is still there.
+    let done = stored
+        .failed(Failure::RoleNotFound, "NoSuchEntity", taken_at)
+        .expect("an approved request can fail");
+    store.transition(&done.next, done.event).await.unwrap();
+    assert!(!store.renew_claim(r.id(), theirs, taken_at).await.unwrap());
+    assert!(
+        !store
+            .set_provisioning(r.id(), theirs, "prov-4")
+            .await
+            .unwrap()
+    );
+    let finished = store.get(r.id()).await.unwrap().unwrap();
+    assert_eq!(
+        (finished.state(), finished.provisioning()),
+        (State::Failed, Some("prov-3"))
+    );
+}
+
 pub async fn open_requests_are_the_pending_and_the_approved(store: Store) {
     let waiting = pending("app-a", "U0ALICE", t0(), 1);
     create(&store, &waiting).await;
@@ -691,6 +774,7 @@ macro_rules! store_contract {
             an_empty_store_has_an_empty_chain,
             the_card_is_kept_apart_from_transitions,
             a_claim_holds_an_approved_request_for_the_lease,
+            a_held_lease_is_renewed_and_a_lost_one_is_not,
             open_requests_are_the_pending_and_the_approved,
             requests_by_role_are_newest_first_with_since_and_limit,
             latest_requests_are_newest_first_with_since_and_limit,

@@ -282,6 +282,24 @@ impl AuditStore for FaultyStore {
     async fn claim(&self, id: &RequestId, now: DateTime<Utc>) -> Result<bool, StoreError> {
         self.inner.claim(id, now).await
     }
+    async fn renew_claim(
+        &self,
+        id: &RequestId,
+        held_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.inner.renew_claim(id, held_until, now).await
+    }
+    async fn set_provisioning(
+        &self,
+        id: &RequestId,
+        held_until: DateTime<Utc>,
+        provisioning: &str,
+    ) -> Result<bool, StoreError> {
+        self.inner
+            .set_provisioning(id, held_until, provisioning)
+            .await
+    }
     async fn claim_reminder(&self, id: &RequestId, sent: u32) -> Result<bool, StoreError> {
         self.inner.claim_reminder(id, sent).await
     }

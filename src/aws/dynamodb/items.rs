@@ -72,6 +72,9 @@ pub(super) fn request_from_item(item: &Item) -> Result<Request, StoreError> {
     if let Some(sent) = get_n(item, "reminders") {
         r = r.with_reminders(sent.min(u32::MAX as u64) as u32);
     }
+    if let Some(provisioning) = get_s(item, "provisioning_request_id") {
+        r = r.with_provisioning(Some(provisioning.to_string()));
+    }
     Ok(r)
 }
 

@@ -86,6 +86,47 @@ impl AuditStore for DynamoStore {
         Ok(made.is_some())
     }
 
+    async fn renew_claim(
+        &self,
+        id: &RequestId,
+        held_until: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let until = lease_end(now, APPLY_LEASE);
+        let out = self
+            .update_request(id)
+            .update_expression("SET lease_until = :until")
+            .condition_expression("#s = :approved AND lease_until = :held")
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_values(":approved", s("approved"))
+            .expression_attribute_values(":until", s(stored_time(&until)))
+            .expression_attribute_values(":held", s(stored_time(&held_until)))
+            .send()
+            .await;
+        let made = unless_condition_failed(out)?;
+        Ok(made.is_some())
+    }
+
+    async fn set_provisioning(
+        &self,
+        id: &RequestId,
+        held_until: DateTime<Utc>,
+        provisioning: &str,
+    ) -> Result<bool, StoreError> {
+        let out = self
+            .update_request(id)
+            .update_expression("SET provisioning_request_id = :p")
+            .condition_expression("#s = :approved AND lease_until = :held")
+            .expression_attribute_names("#s", "state")
+            .expression_attribute_values(":approved", s("approved"))
+            .expression_attribute_values(":p", s(provisioning))
+            .expression_attribute_values(":held", s(stored_time(&held_until)))
+            .send()
+            .await;
+        let made = unless_condition_failed(out)?;
+        Ok(made.is_some())
+    }
+
     async fn get(&self, id: &RequestId) -> Result<Option<Request>, StoreError> {
         let out = self
             .client

@@ -16,6 +16,7 @@
 
 mod cutoff;
 mod document;
+mod encoding;
 mod merge;
 mod plan;
 mod read;
@@ -24,6 +25,7 @@ mod verify;
 
 pub use cutoff::{Cutoff, CutoffError};
 pub use document::{PolicyDocument, PolicyJson, PolicyJsonError};
+pub use encoding::{IAM_POLICY_ENCODING, PERMISSION_SET_POLICY_ENCODING, PolicyEncoding};
 pub use merge::{MergeOutcome, merge};
 pub use plan::{DocumentShape, Plan, plan};
 pub use read::{

@@ -63,6 +63,11 @@ pub struct Request {
     /// Reminders sent so far (stored beside the request; counted by a conditional update).
     #[serde(skip)]
     reminders: u32,
+    /// The permission-set provisioning started for this approved request (`ProvisionPermissionSet`'s
+    /// request id), stored beside the request by the worker holding the apply lease, so that
+    /// recovery resumes waiting on it.
+    #[serde(skip)]
+    provisioning: Option<String>,
 }
 
 /// What a new request is made of; everything else starts empty.
@@ -144,6 +149,7 @@ impl Request {
             preview: None,
             card: None,
             reminders: 0,
+            provisioning: None,
         }
     }
 
@@ -249,6 +255,17 @@ impl Request {
             | Status::Cancelled { by } => Some(by),
             Status::Pending | Status::Expired => None,
         }
+    }
+
+    /// The provisioning started for it, if one was (see `AuditStore::set_provisioning`).
+    pub fn provisioning(&self) -> Option<&str> {
+        self.provisioning.as_deref()
+    }
+
+    /// The provisioning request id is stored beside the request.
+    pub fn with_provisioning(mut self, provisioning: Option<String>) -> Request {
+        self.provisioning = provisioning;
+        self
     }
 
     /// The card's reference is stored beside the request (see `AuditStore::set_card`).

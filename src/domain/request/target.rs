@@ -145,15 +145,18 @@ mod tests {
     }
 
     #[test]
-    fn stored_form_round_trips_without_the_card() {
-        let a = approved().with_card(CardRef {
-            channel: ChannelId::parse("C0INC").unwrap(),
-            ts: "1.2".into(),
-        });
+    fn stored_form_round_trips_without_the_card_and_the_provisioning() {
+        let a = approved()
+            .with_card(CardRef {
+                channel: ChannelId::parse("C0INC").unwrap(),
+                ts: "1.2".into(),
+            })
+            .with_provisioning(Some("b7c1e2d3-provisioning".into()));
         let json = serde_json::to_string(&a).unwrap();
         assert!(json.contains(r#""state":"approved""#), "{json}");
+        assert!(!json.contains("b7c1e2d3"), "stored beside the data: {json}");
         let back: Request = serde_json::from_str(&json).unwrap();
-        assert_eq!(back.card(), None);
+        assert_eq!((back.card(), back.provisioning()), (None, None));
         assert_eq!(back.cutoff(), a.cutoff());
         assert_eq!(back.status(), a.status());
     }
