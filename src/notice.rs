@@ -110,18 +110,41 @@ pub enum ClickProblem {
     KeptChanging,
 }
 
-/// A lookup's answer.
+/// A lookup's answer. What it shows is verified against the chain or marked as not verified
+/// (README "Audit trail"): `not_verified` says why, in words (they may quote stored text).
 #[derive(Debug, Clone)]
 pub enum Found {
     One {
         request: Box<Request>,
         events: Vec<AuditEvent>,
+        not_verified: NotVerified,
     },
     Many {
         page: Page<Request>,
         about: LookupSubject,
         limit: u32,
+        /// Requests on the page that their events do not explain, with why.
+        not_verified: Vec<(RequestId, String)>,
     },
+}
+
+/// What a lookup of one request could not verify.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NotVerified {
+    /// Why the request item is not what its verified events say.
+    pub request: Option<String>,
+    /// For each event shown (same order): why it is not verified, if it is not.
+    pub events: Vec<Option<String>>,
+}
+
+impl NotVerified {
+    /// Why the `i`-th event shown is not verified, if it is not.
+    pub fn event(&self, i: usize) -> Option<&str> {
+        self.events.get(i).and_then(|w| w.as_deref())
+    }
+    pub fn is_empty(&self) -> bool {
+        self.request.is_none() && self.events.iter().all(Option::is_none)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

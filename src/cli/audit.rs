@@ -45,6 +45,18 @@ pub(super) async fn verify(store: &dyn AuditStore, witnesses: &[Witness]) -> any
     )
 }
 
+/// One event as JSON; one that is not verified carries `"not_verified": <why>`.
+fn event_json(
+    e: &crate::domain::audit::AuditEvent,
+    not_verified: Option<&str>,
+) -> anyhow::Result<String> {
+    let mut v = serde_json::to_value(e)?;
+    if let (Some(why), Some(obj)) = (not_verified, v.as_object_mut()) {
+        obj.insert("not_verified".into(), serde_json::Value::String(why.into()));
+    }
+    Ok(serde_json::to_string(&v)?)
+}
+
 pub(super) async fn audit(
     store: &dyn AuditStore,
     s: &Settings,
@@ -73,12 +85,19 @@ pub(super) async fn audit(
         .map_err(|e| anyhow::anyhow!(messages::lookup_error(&e).to_plain()))
         .context("audit lookup")?;
     match found {
-        Found::One { request, events } => {
+        Found::One {
+            request,
+            events,
+            not_verified,
+        } => {
             if a.json {
-                for e in events {
-                    println!("{}", serde_json::to_string(&e)?);
+                for (i, e) in events.iter().enumerate() {
+                    println!("{}", event_json(e, not_verified.event(i))?);
                 }
             } else {
+                if let Some(why) = &not_verified.request {
+                    println!("NOT VERIFIED ({}):", printable(why));
+                }
                 // Reasons, roles and AWS errors are untrusted: control characters are shown, not obeyed.
                 println!(
                     "{}  {}  {}  by {}  reason: {}",
@@ -88,8 +107,11 @@ pub(super) async fn audit(
                     request.requester(),
                     printable(request.reason())
                 );
-                for e in events {
+                for (i, e) in events.iter().enumerate() {
                     let d = &e.draft;
+                    if let Some(why) = not_verified.event(i) {
+                        println!("  NOT VERIFIED ({}):", printable(why));
+                    }
                     println!(
                         "  #{:<6} {}  {:<18} {:<12} {}",
                         e.seq,
@@ -108,13 +130,24 @@ pub(super) async fn audit(
                 }
             }
         }
-        Found::Many { page, .. } => {
+        Found::Many {
+            page, not_verified, ..
+        } => {
             for r in &page.items {
+                let why = not_verified
+                    .iter()
+                    .find(|(id, _)| id == r.id())
+                    .map(|(_, why)| why.as_str());
                 if a.json {
-                    for e in store.events_for(r.id()).await? {
-                        println!("{}", serde_json::to_string(&e)?);
+                    let shown = store.events_shown(r.id()).await?;
+                    let nv = crate::service::lookup::check(r, &shown);
+                    for (i, e) in shown.iter().enumerate() {
+                        println!("{}", event_json(&e.event, nv.event(i))?);
                     }
                 } else {
+                    if let Some(why) = why {
+                        println!("NOT VERIFIED ({}):", printable(why));
+                    }
                     println!(
                         "{}  {:<9} {}  by {}  approvers {}  cut-off {}  {}",
                         r.id(),

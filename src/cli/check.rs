@@ -67,6 +67,18 @@ pub(super) async fn check_config(cli: &Cli) -> anyhow::Result<()> {
             )),
         });
     }
+    // Per account, the roles each `roles.protect` pattern protects (cli/protected.rs).
+    let iam = crate::aws::iam::AwsIam::new(&aws, &s.accounts).await;
+    let self_role = crate::aws::caller_identity(&aws)
+        .await
+        .ok()
+        .and_then(|(_, role)| role);
+    let rules = crate::service::protection_rules(&s, self_role);
+    for line in
+        super::protected::lines(&super::protected::protected_roles(&iam, &s.accounts, &rules).await)
+    {
+        println!("{line}");
+    }
     if let (Some(ic), Some(adapter)) = (
         &s.identity_center,
         crate::startup::identity_center(&aws, &s).await,

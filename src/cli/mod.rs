@@ -1,8 +1,10 @@
 //! The command line (SPEC §8): the commands, and `serve`, `health`, `policy`, `create-table`.
-//! `check-config` is in `check`, `audit` and `audit verify` in `audit`.
+//! `check-config` is in `check` (its list of protected roles in `protected`), `audit` and
+//! `audit verify` in `audit`.
 
 mod audit;
 mod check;
+pub mod protected;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -101,10 +103,10 @@ pub struct AuditArgs {
 pub enum AuditSub {
     /// Walk the hash chain and name the first event that is missing, altered or forged.
     #[command(
-        after_help = "Witnesses are the `audit #<seq> <hex>` lines on closed cards and in the log:\n  revoke-role-bot audit verify --witness 42:1a2b3c4d5e6f --witness 57:0f9e8d7c6b5a"
+        after_help = "Witnesses are the `audit #<seq> <hex>` lines on closed cards and in the log:\n  revoke-role-bot audit verify --witness 42:1a2b3c4d5e6f708192a3b4c5d6e7f809 --witness 57:0f9e8d7c6b5a49382716f5e4d3c2b1a0\n(at least 32 hex digits: 128 bits of the hash)"
     )]
     Verify {
-        /// A place in the chain seen outside the table, `<seq>:<hex prefix>` (repeatable).
+        /// A place in the chain seen outside the table, `<seq>:<hex prefix>`, at least 32 hex digits (repeatable).
         #[arg(long = "witness", value_name = "SEQ:HEX", value_parser = Witness::parse)]
         witnesses: Vec<Witness>,
     },

@@ -1,7 +1,12 @@
-//! Checking the audit chain (SPEC §7): every hash and link, sequence numbers against sort keys
-//! and the head, and witnesses seen outside the table.
+//! Checking the audit trail (README "Audit trail"): every hash and link, sequence numbers against
+//! sort keys and the head, witnesses seen outside the table, and every other item of the table
+//! accounted for (a request item must be what its events say; anything else is named).
 
-use super::audit::{AuditEvent, GENESIS_HASH, chain_hash};
+use std::collections::{HashMap, HashSet};
+
+use super::audit::{AuditEvent, EventKind, GENESIS_HASH, chain_hash};
+use super::explain::unexplained;
+use super::request::Request;
 
 /// The chain head item: the sequence number and hash of the newest event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -17,11 +22,31 @@ pub struct StoredEvent {
     pub event: AuditEvent,
 }
 
-/// Every event and the head, for `audit verify`.
+/// An item of the table that is none of the kinds the bot writes, or one of them in a shape the
+/// bot never writes (an unknown attribute, a missing `kind`, keys that disagree): named by its keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unaccounted {
+    pub pk: String,
+    pub sk: String,
+    pub why: String,
+}
+
+/// An idempotency key and the request it was written with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub key: String,
+    pub request_id: String,
+}
+
+/// Everything the table holds, for `audit verify`: every event and the head, every request item,
+/// every idempotency key, and whatever the store could not read as one of those.
 #[derive(Debug, Clone, Default)]
 pub struct ChainSnapshot {
     pub events: Vec<StoredEvent>,
     pub head: Option<ChainHead>,
+    pub requests: Vec<Request>,
+    pub keys: Vec<StoredKey>,
+    pub unaccounted: Vec<Unaccounted>,
 }
 
 /// A place in the chain seen outside the table (posted on a card, or in a log line):
@@ -32,9 +57,9 @@ pub struct Witness {
     pub hash_prefix: String,
 }
 
-/// Hex digits a witness shows: enough that forging a matching event is out of reach of a test of
-/// patience, short enough to read aloud.
-pub const WITNESS_HEX: usize = 12;
+/// Hex digits a witness shows and `audit verify --witness` needs at least: 128 bits of the hash,
+/// so that nobody can grind a forged event (or a whole recomputed chain) to match a posted witness.
+pub const WITNESS_HEX: usize = 32;
 
 impl Witness {
     pub fn of(e: &AuditEvent) -> Witness {
@@ -55,8 +80,11 @@ impl Witness {
             .parse()
             .map_err(|_| WitnessError::Seq(seq.to_string()))?;
         let hex = hex.trim().to_ascii_lowercase();
-        if hex.len() < 8 || hex.len() > 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if hex.len() > 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(WitnessError::Hash(hex));
+        }
+        if hex.len() < WITNESS_HEX {
+            return Err(WitnessError::TooShort(hex.len()));
         }
         Ok(Witness {
             seq,
@@ -68,12 +96,18 @@ impl Witness {
 /// Why a text is not a witness.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WitnessError {
-    #[error("`{0}` is not a witness (expected <seq>:<hex>, e.g. 42:1a2b3c4d5e6f)")]
+    #[error(
+        "`{0}` is not a witness (expected <seq>:<hex>, e.g. 42:1a2b3c4d5e6f708192a3b4c5d6e7f809)"
+    )]
     Shape(String),
     #[error("`{0}` is not a sequence number")]
     Seq(String),
-    #[error("`{0}` is not a hash prefix (8 to 64 hex digits)")]
+    #[error("`{0}` is not a hash prefix (32 to 64 hex digits)")]
     Hash(String),
+    #[error(
+        "a witness of {0} hex digits is too short to prove anything: give at least 32 hex digits (128 bits), as cards and logs show them"
+    )]
+    TooShort(usize),
 }
 
 impl std::fmt::Display for Witness {
@@ -113,6 +147,16 @@ pub enum ChainBreak {
     WitnessDiffers { witness: String, seq: u64 },
     #[error("witness {witness} names event #{seq}, which is not in the table")]
     WitnessMissing { witness: String, seq: u64 },
+    #[error("item {pk:?} {sk:?} is not one the bot writes: {why}")]
+    Unaccounted { pk: String, sk: String, why: String },
+    #[error("request {request_id} is not what its audit events say: {why}")]
+    Unexplained { request_id: String, why: String },
+    #[error(
+        "request {request_id} has a `requested` event (#{seq}) but no request item: it was deleted"
+    )]
+    RequestMissing { request_id: String, seq: u64 },
+    #[error("idempotency key {key:?} names request {request_id:?}, which has no request item")]
+    OrphanKey { key: String, request_id: String },
 }
 
 /// Walk events (any order) against the chain head's sequence number. Reports every break, first first.
@@ -134,14 +178,22 @@ pub fn verify_chain(events: Vec<AuditEvent>, head_seq: u64) -> Vec<ChainBreak> {
             seq: head_seq,
             hash: head_hash,
         }),
+        ..ChainSnapshot::default()
     };
-    verify_snapshot(&snapshot, &[])
+    verify_links(&snapshot, &[])
 }
 
-/// Everything `audit verify` checks (SPEC §7): each event's hash and link, sequence numbers unique,
-/// gap-free and equal to the sort key, nothing past the head, the newest event equal to the head,
-/// and every witness seen outside the table.
+/// Everything `audit verify` checks (README "Audit trail"): each event's hash and link, sequence
+/// numbers unique, gap-free and equal to the sort key, nothing past the head, the newest event
+/// equal to the head, every witness seen outside the table, and every other item accounted for.
 pub fn verify_snapshot(snapshot: &ChainSnapshot, witnesses: &[Witness]) -> Vec<ChainBreak> {
+    let mut breaks = verify_links(snapshot, witnesses);
+    breaks.extend(account_for_items(snapshot));
+    breaks
+}
+
+/// The chain alone: hashes, links, sequence numbers, the head and the witnesses.
+fn verify_links(snapshot: &ChainSnapshot, witnesses: &[Witness]) -> Vec<ChainBreak> {
     let mut breaks = Vec::new();
     let mut stored: Vec<&StoredEvent> = snapshot.events.iter().collect();
     stored.sort_by_key(|s| s.event.seq);
@@ -244,6 +296,55 @@ pub fn verify_snapshot(snapshot: &ChainSnapshot, witnesses: &[Witness]) -> Vec<C
     breaks
 }
 
+/// Every item that is not an event or the head: unknown items, request items their events do not
+/// explain, `requested` events whose request item is gone, keys of no request.
+fn account_for_items(snapshot: &ChainSnapshot) -> Vec<ChainBreak> {
+    let events: Vec<&AuditEvent> = snapshot.events.iter().map(|s| &s.event).collect();
+    let mut breaks: Vec<ChainBreak> = snapshot
+        .unaccounted
+        .iter()
+        .map(|u| ChainBreak::Unaccounted {
+            pk: u.pk.clone(),
+            sk: u.sk.clone(),
+            why: u.why.clone(),
+        })
+        .collect();
+    let mut by_request: HashMap<&str, Vec<&AuditEvent>> = HashMap::new();
+    for e in &events {
+        by_request
+            .entry(e.draft.request_id.as_str())
+            .or_default()
+            .push(e);
+    }
+    let ids: HashSet<&str> = snapshot.requests.iter().map(|r| r.id().as_str()).collect();
+    for r in &snapshot.requests {
+        let own = by_request.get(r.id().as_str()).cloned().unwrap_or_default();
+        if let Some(why) = unexplained(r, &own) {
+            breaks.push(ChainBreak::Unexplained {
+                request_id: r.id().to_string(),
+                why,
+            });
+        }
+    }
+    for e in &events {
+        if e.draft.kind == EventKind::Requested && !ids.contains(e.draft.request_id.as_str()) {
+            breaks.push(ChainBreak::RequestMissing {
+                request_id: e.draft.request_id.to_string(),
+                seq: e.seq,
+            });
+        }
+    }
+    for k in &snapshot.keys {
+        if !ids.contains(k.request_id.as_str()) {
+            breaks.push(ChainBreak::OrphanKey {
+                key: k.key.clone(),
+                request_id: k.request_id.clone(),
+            });
+        }
+    }
+    breaks
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,9 +356,10 @@ mod tests {
         let mut prev = GENESIS_HASH.to_string();
         (1..=n)
             .map(|seq| {
+                // Refusals: events of no request item, so that the chain alone is checked here.
                 let e = EventDraft::new(
                     RequestId::parse("rr-7f3k2q9x").unwrap(),
-                    EventKind::Requested,
+                    EventKind::RequestRefused,
                     "U0ALICE",
                     Utc::now(),
                 )
@@ -284,7 +386,7 @@ mod tests {
             vec![ChainBreak::Altered {
                 seq: 3,
                 request_id: "rr-7f3k2q9x".into(),
-                kind: "requested".into()
+                kind: "request_refused".into()
             }]
         );
     }
@@ -331,6 +433,7 @@ mod tests {
                 seq: last.seq,
                 hash: last.hash.clone(),
             }),
+            ..ChainSnapshot::default()
         }
     }
 
@@ -408,7 +511,7 @@ mod tests {
                 seq: 2
             }]
         );
-        let far = Witness::parse("99:abcdef012345").unwrap();
+        let far = Witness::parse("99:abcdef0123456789abcdef0123456789").unwrap();
         assert!(matches!(
             verify_snapshot(&snapshot(&honest), &[far])[..],
             [ChainBreak::WitnessMissing { seq: 99, .. }]
@@ -418,15 +521,31 @@ mod tests {
     #[test]
     fn witnesses_parse_strictly() {
         assert_eq!(
-            Witness::parse("42:1A2B3C4D5E6F").unwrap(),
+            Witness::parse("42:1A2B3C4D5E6F708192A3B4C5D6E7F809").unwrap(),
             Witness {
                 seq: 42,
-                hash_prefix: "1a2b3c4d5e6f".into()
+                hash_prefix: "1a2b3c4d5e6f708192a3b4c5d6e7f809".into()
             }
         );
-        assert!(Witness::parse("#42 1a2b3c4d5e6f").is_ok());
+        assert!(Witness::parse("#42 1a2b3c4d5e6f708192a3b4c5d6e7f809").is_ok());
         for bad in ["42", "x:1a2b3c4d", "42:xyz", "42:1a2b"] {
             assert!(Witness::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn witnesses_carry_at_least_128_bits_and_shorter_ones_are_refused() {
+        let e = &chain(1)[0];
+        let w = Witness::of(e);
+        assert_eq!(w.hash_prefix.len(), 32);
+        assert_eq!(w.to_string(), format!("#1 {}", &e.hash[..32]));
+        let hex32 = "0123456789abcdef0123456789abcdef";
+        assert!(Witness::parse(&format!("7:{hex32}")).is_ok());
+        assert!(Witness::parse(&format!("7:{hex32}{hex32}")).is_ok());
+        for short in [8, 12, 31] {
+            let err = Witness::parse(&format!("7:{}", &hex32[..short])).unwrap_err();
+            assert_eq!(err, WitnessError::TooShort(short), "{short}");
+            assert!(err.to_string().contains("32 hex digits"), "{err}");
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod chain;
 pub mod command;
+pub mod explain;
 pub mod ids;
 pub mod permission_set;
 pub mod policy;

@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::role_arn::{ArnPattern, RoleArn, glob};
+use super::role_arn::{ArnPattern, RoleArn, glob_ignoring_case};
 
 /// Why a role may not be revoked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,12 +46,17 @@ pub fn is_identity_center_role(role: &RoleArn) -> bool {
 }
 
 impl ProtectionRules {
-    /// Whether a permission set (by name) matches `identity_center.protect`.
+    /// Whether a permission set (by name) matches `identity_center.protect`, ignoring case.
     pub fn permission_set_protected(&self, name: &str) -> bool {
-        self.permission_sets.iter().any(|p| glob(p, name))
+        self.permission_sets
+            .iter()
+            .any(|p| glob_ignoring_case(p, name))
     }
 
-    /// The first protection that applies, built-in ones first.
+    /// The first protection that applies, built-in ones first. The one function that decides: the
+    /// refusal, the type-ahead's 🔒 and `check-config`'s list of protected roles all ask it.
+    /// `protect` patterns ignore case and match a path-less name at any path; `allow` patterns
+    /// match exactly (README "Configuration").
     pub fn check(&self, role: &RoleArn) -> Option<Protection> {
         if role.path().starts_with("/aws-service-role/") {
             return Some(Protection::ServiceLinked);
@@ -69,7 +74,7 @@ impl ProtectionRules {
         if self.assumed_roles.iter().any(|r| same_role(r, role)) {
             return Some(Protection::BotTargetRole);
         }
-        if let Some(p) = self.protect.iter().find(|p| p.matches(role)) {
+        if let Some(p) = self.protect.iter().find(|p| p.protects(role)) {
             return Some(Protection::Configured {
                 pattern: p.as_str().to_string(),
             });
@@ -107,6 +112,11 @@ mod tests {
         assert!(r.permission_set_protected("Exact"));
         assert!(!r.permission_set_protected("Exactly"));
         assert!(!r.permission_set_protected("AdminBreakGlass"));
+        assert!(
+            r.permission_set_protected("breakglassadmin"),
+            "ignoring case"
+        );
+        assert!(r.permission_set_protected("EXACT"));
         assert!(!ProtectionRules::default().permission_set_protected("BreakGlass"));
     }
 
@@ -155,5 +165,38 @@ mod tests {
             Some(Protection::NotAllowed)
         );
         assert_eq!(r.check(&arn("arn:aws:iam::111111111111:role/app")), None);
+    }
+
+    #[test]
+    fn protect_reaches_other_paths_and_cases_while_allow_stays_exact() {
+        let r = rules();
+        for protected in [
+            "arn:aws:iam::111111111111:role/ops/break-glass-x",
+            "arn:aws:iam::111111111111:role/Break-Glass-Prod",
+        ] {
+            assert_eq!(
+                r.check(&arn(protected)),
+                Some(Protection::Configured {
+                    pattern: "arn:aws:iam::*:role/break-glass-*".into()
+                }),
+                "{protected}"
+            );
+        }
+        let strict = ProtectionRules {
+            allow: vec![ArnPattern::parse("arn:aws:iam::*:role/app-*").unwrap()],
+            ..ProtectionRules::default()
+        };
+        assert_eq!(
+            strict.check(&arn("arn:aws:iam::111111111111:role/app-1")),
+            None
+        );
+        assert_eq!(
+            strict.check(&arn("arn:aws:iam::111111111111:role/App-1")),
+            Some(Protection::NotAllowed)
+        );
+        assert_eq!(
+            strict.check(&arn("arn:aws:iam::111111111111:role/ops/app-1")),
+            Some(Protection::NotAllowed)
+        );
     }
 }

@@ -261,9 +261,38 @@ impl ArnPattern {
         &self.0
     }
 
+    /// How `roles.allow` matches: the whole canonical ARN, exactly as written (case and path).
     pub fn matches(&self, arn: &RoleArn) -> bool {
         glob(&self.0, &arn.to_string())
     }
+
+    /// How `roles.protect` matches (README "Configuration"): ignoring case, since IAM role names
+    /// are unique regardless of case, and a pattern that names no path (`…:role/<name>`) matches
+    /// that name at any path. Protecting more than was written is the safe direction.
+    pub fn protects(&self, arn: &RoleArn) -> bool {
+        let pattern = self.0.to_ascii_lowercase();
+        if glob(&pattern, &arn.to_string().to_ascii_lowercase()) {
+            return true;
+        }
+        let names_no_path = self
+            .0
+            .split_once(":role/")
+            .is_some_and(|(_, rest)| !rest.contains('/'));
+        names_no_path && {
+            let pathless = format!(
+                "arn:{}:iam::{}:role/{}",
+                arn.partition(),
+                arn.account(),
+                arn.name()
+            );
+            glob(&pattern, &pathless.to_ascii_lowercase())
+        }
+    }
+}
+
+/// `glob`, ignoring ASCII case (permission-set names in `identity_center.protect`).
+pub fn glob_ignoring_case(pattern: &str, text: &str) -> bool {
+    glob(&pattern.to_ascii_lowercase(), &text.to_ascii_lowercase())
 }
 
 /// `*` matches any run of characters (permission-set names use it too).
@@ -362,6 +391,43 @@ mod tests {
         assert!(RoleSpec::parse("/app").is_err());
         assert!(RoleSpec::parse("prod/a/b").is_err());
         assert!(RoleSpec::parse("app;rm").is_err());
+    }
+
+    #[test]
+    fn protect_patterns_ignore_case_and_a_pattern_without_a_path_matches_any_path() {
+        let p = ArnPattern::parse("arn:aws:iam::*:role/break-glass-*").unwrap();
+        let arn = |s: &str| RoleArn::parse(s).unwrap();
+        for protected in [
+            "arn:aws:iam::111111111111:role/break-glass-x",
+            "arn:aws:iam::111111111111:role/ops/break-glass-x",
+            "arn:aws:iam::111111111111:role/Break-Glass-Prod",
+            "arn:aws:iam::111111111111:role/ops/deep/BREAK-GLASS-x",
+        ] {
+            assert!(p.protects(&arn(protected)), "{protected}");
+        }
+        for not in [
+            "arn:aws:iam::111111111111:role/app",
+            "arn:aws:iam::111111111111:role/break-glass/app",
+            "arn:aws:iam::111111111111:role/my-break-glass-x",
+            "arn:aws-cn:iam::111111111111:role/break-glass-x",
+        ] {
+            assert!(!p.protects(&arn(not)), "{not}");
+        }
+        // A pattern with a path keeps to that path (in any case).
+        let pathed = ArnPattern::parse("arn:aws:iam::*:role/ops/*").unwrap();
+        assert!(pathed.protects(&arn("arn:aws:iam::111111111111:role/OPS/x")));
+        assert!(!pathed.protects(&arn("arn:aws:iam::111111111111:role/other/x")));
+        assert!(!pathed.protects(&arn("arn:aws:iam::111111111111:role/x")));
+        assert!(glob_ignoring_case("BreakGlass*", "breakglassADMIN"));
+    }
+
+    #[test]
+    fn allow_patterns_stay_exact_in_case_and_path() {
+        let p = ArnPattern::parse("arn:aws:iam::*:role/app-*").unwrap();
+        let arn = |s: &str| RoleArn::parse(s).unwrap();
+        assert!(p.matches(&arn("arn:aws:iam::111111111111:role/app-x")));
+        assert!(!p.matches(&arn("arn:aws:iam::111111111111:role/App-x")));
+        assert!(!p.matches(&arn("arn:aws:iam::111111111111:role/ops/app-x")));
     }
 
     #[test]

@@ -83,6 +83,15 @@ impl MemoryIam {
         }
     }
 
+    /// Change the role's `MaxSessionDuration` (as `UpdateRole` does).
+    pub fn set_max_session_duration(&self, arn: &RoleArn, secs: i32) {
+        if let Ok(mut inner) = self.inner.lock()
+            && let Some(r) = inner.roles.get_mut(&key(arn.account(), arn.name()))
+        {
+            r.max_session_duration = secs;
+        }
+    }
+
     pub fn set_trust_policy(&self, arn: &RoleArn, document: &str) {
         if let Ok(mut inner) = self.inner.lock()
             && let Some(r) = inner.roles.get_mut(&key(arn.account(), arn.name()))

@@ -1,6 +1,6 @@
 //! The audit store in memory: the same contract as DynamoDB (`tests/contract`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::domain::audit::{
     AuditEvent, ChainHead, ChainSnapshot, EventDraft, GENESIS_HASH, StoredEvent, stored_time,
 };
+use crate::domain::chain::StoredKey;
 use crate::domain::ids::{RequestId, SlackUserId};
 use crate::domain::request::{CardRef, Request};
 use crate::domain::role_arn::RoleArn;
@@ -29,7 +30,8 @@ struct StoreInner {
     leases: HashMap<RequestId, DateTime<Utc>>,
     watches: HashMap<RequestId, WatchEntry>,
     events: Vec<AuditEvent>,
-    keys: HashSet<String>,
+    /// Idempotency keys and the request each was written with.
+    keys: HashMap<String, RequestId>,
 }
 
 #[derive(Default)]
@@ -97,7 +99,7 @@ impl AuditStore for MemoryStore {
     ) -> Result<AuditEvent, StoreError> {
         let mut inner = self.lock()?;
         if let Some(k) = key
-            && inner.keys.contains(k)
+            && inner.keys.contains_key(k)
         {
             return Err(StoreError::Duplicate);
         }
@@ -106,7 +108,7 @@ impl AuditStore for MemoryStore {
             return Err(StoreError::Duplicate);
         }
         if let Some(k) = key {
-            inner.keys.insert(k.to_string());
+            inner.keys.insert(k.to_string(), request.id().clone());
         }
         inner.requests.insert(request.id().clone(), request.clone());
         Ok(append(&mut inner, event))
@@ -387,6 +389,18 @@ impl AuditStore for MemoryStore {
                 seq: e.seq,
                 hash: e.hash.clone(),
             }),
+            // The card and the reminder count are kept beside the request, as in DynamoDB.
+            requests: inner.requests.values().cloned().collect(),
+            keys: inner
+                .keys
+                .iter()
+                .map(|(key, id)| StoredKey {
+                    key: key.clone(),
+                    request_id: id.to_string(),
+                })
+                .collect(),
+            // Nothing but typed items can be held here.
+            unaccounted: Vec::new(),
         })
     }
 

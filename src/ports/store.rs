@@ -78,6 +78,15 @@ pub enum WatchUpdate {
     Finished,
 }
 
+/// An event as a lookup reads it from the request's partition, with what is wrong with its item,
+/// if anything: an item without `kind` = event, keys that disagree with its content, an attribute
+/// the bot never writes, a place past the chain head. Such an item is shown marked as not verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShownEvent {
+    pub event: AuditEvent,
+    pub item_problem: Option<String>,
+}
+
 #[async_trait]
 pub trait AuditStore: Send + Sync {
     /// Create a request with its first event, once per idempotency key.
@@ -119,7 +128,21 @@ pub trait AuditStore: Send + Sync {
         provisioning: &str,
     ) -> Result<bool, StoreError>;
     async fn get(&self, id: &RequestId) -> Result<Option<Request>, StoreError>;
+    /// The chain events of one request (items that are not chain events are left out).
     async fn events_for(&self, id: &RequestId) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Every event-like item of one request's partition, as lookups show them, each with what is
+    /// wrong with its item. A store that holds only typed events (memory) has nothing to report.
+    async fn events_shown(&self, id: &RequestId) -> Result<Vec<ShownEvent>, StoreError> {
+        Ok(self
+            .events_for(id)
+            .await?
+            .into_iter()
+            .map(|event| ShownEvent {
+                event,
+                item_problem: None,
+            })
+            .collect())
+    }
     /// Requests still pending or approved.
     async fn open_requests(&self) -> Result<Vec<Request>, StoreError>;
     /// Applied requests under drift watch whose next check is due at `now`.
@@ -153,7 +176,8 @@ pub trait AuditStore: Send + Sync {
         since: Option<DateTime<Utc>>,
         limit: u32,
     ) -> Result<Page<Request>, StoreError>;
-    /// Every event as stored (with its sort key) and the chain head, for `audit verify`.
+    /// Every item of the table, for `audit verify`: every event as stored (with its sort key), the
+    /// chain head, every request and idempotency key, and every item that is none of those.
     async fn chain_snapshot(&self) -> Result<ChainSnapshot, StoreError>;
     /// Every event and the chain head's sequence number.
     async fn whole_chain(&self) -> Result<(Vec<AuditEvent>, u64), StoreError> {

@@ -80,24 +80,30 @@ pub struct App {
     roles: role_cache::RoleCache,
 }
 
+/// The protections of `settings` (with the role the bot runs as): what the service refuses on and
+/// what `check-config` lists, from one place.
+pub fn protection_rules(settings: &Settings, self_role: Option<RoleArn>) -> ProtectionRules {
+    ProtectionRules {
+        allow: settings.allow.clone(),
+        protect: settings.protect.clone(),
+        self_role,
+        assumed_roles: settings
+            .accounts
+            .iter()
+            .filter_map(|a| a.assume_role_arn.clone())
+            .collect(),
+        permission_sets: settings
+            .identity_center
+            .as_ref()
+            .map(|ic| ic.protect.clone())
+            .unwrap_or_default(),
+    }
+}
+
 impl App {
     /// `self_role` is the role the bot runs as (from `sts:GetCallerIdentity`), never revocable.
     pub fn new(settings: Arc<Settings>, ports: Ports, self_role: Option<RoleArn>) -> Arc<Self> {
-        let protection = ProtectionRules {
-            allow: settings.allow.clone(),
-            protect: settings.protect.clone(),
-            self_role,
-            assumed_roles: settings
-                .accounts
-                .iter()
-                .filter_map(|a| a.assume_role_arn.clone())
-                .collect(),
-            permission_sets: settings
-                .identity_center
-                .as_ref()
-                .map(|ic| ic.protect.clone())
-                .unwrap_or_default(),
-        };
+        let protection = protection_rules(&settings, self_role);
         let metrics = Arc::new(Metrics::default());
         let tasks = TaskTracker::new();
         Arc::new(App {

@@ -1,5 +1,6 @@
 //! Revocations that stay in force (SPEC §11). Every `applied` request is watched until its window
-//! has passed (the role's maximum session duration, counted from the cut-off in force): its deny
+//! has passed (the role's maximum session duration, counted from the cut-off in force, at least
+//! 12 h when compute credentials may carry the role: `cleanup::cleanup_window`): its deny
 //! is re-read every `watch.drift_check_every`, and drift (the deny gone, moved back, or replaced
 //! by a document the bot does not understand) is reported once per disappearance in the card's
 //! thread, with a button that opens a new request to re-apply it. After the window, with
@@ -19,7 +20,7 @@ use futures_util::StreamExt;
 use tracing::{info, warn};
 
 use super::App;
-use super::cleanup::{CLEANUP_RETRY_FOR, Cleanup};
+use super::cleanup::{CLEANUP_RETRY_FOR, Cleanup, earliest_cleanup};
 use super::deny::window_end;
 use super::notice::{DriftKind, ThreadNote};
 use crate::domain::audit::{EventDraft, EventKind};
@@ -87,6 +88,11 @@ impl App {
                 "not an applied request; watch ended"
             );
             return WatchUpdate::Finished;
+        };
+        // A role that compute credentials may carry is watched (and kept) at least 12 h.
+        let end = match (request.role(), earliest_cleanup(request)) {
+            (Some(_), Some(longer)) => end.max(longer),
+            _ => end,
         };
         let in_force = written.in_force;
         let now = self.clock.now();

@@ -466,3 +466,185 @@ fn item(strings: &[(&str, &str)], numbers: &[(&str, u64)]) -> WriteRequest {
         .put_request(put.build().unwrap())
         .build()
 }
+
+/// `audit verify` on this app's table: (exit success, stdout, stderr).
+fn verify(app: &TestApp, args: &[&str]) -> (bool, String, String) {
+    let mut all = vec!["audit", "verify"];
+    all.extend_from_slice(args);
+    let out = cli(app, &app.config(), &all, None);
+    (
+        out.status.success(),
+        stdout(&out),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn attr(v: &str) -> AttributeValue {
+    AttributeValue::S(v.to_string())
+}
+
+#[tokio::test]
+async fn every_item_the_lifecycle_writes_passes_audit_verify() {
+    let app = spawn_app().await;
+    let (_, _, r) = history(&app).await;
+    // A refusal, a cancellation and a lookup on top.
+    app.command(EVE, "prod/app INC-8 not mine to ask").await;
+    app.command(ALICE, "prod/nosuchrole INC-8 typo").await;
+    app.click(ALICE, "cancel", r[3].id()).await;
+    app.wait_state(r[3].id(), State::Cancelled).await;
+    let (ok, out, err) = verify(&app, &[]);
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("chain intact"), "{out}");
+    let one = ask(&app, CAROL, &format!("status {}", r[0].id()), 1).await;
+    assert!(!one.contains("NOT VERIFIED"), "{one}");
+}
+
+#[tokio::test]
+async fn a_forged_event_item_without_kind_fails_verify_and_is_marked_in_status() {
+    let app = spawn_app().await;
+    let (_, request) = app.role_with_request("forged", "INC-30 leaked").await;
+    let events = app.events(request.id()).await;
+    // "approved by U0MALLORY", hashed like a real event, but without `kind` = event: the old
+    // verify walked only `kind = event`, while lookups showed every EVT# item.
+    let draft = revoke_role_bot::domain::audit::EventDraft::new(
+        request.id().clone(),
+        revoke_role_bot::domain::audit::EventKind::Approved,
+        "U0MALLORY",
+        chrono::Utc::now(),
+    );
+    let seq = events.last().unwrap().seq + 1000;
+    let forged = draft.seal(seq, &events.last().unwrap().hash);
+    let sk = format!("EVT#{seq:020}");
+    let pk = format!("REQ#{}", request.id());
+    app.ddb
+        .put_item()
+        .table_name(&app.table)
+        .item("pk", attr(&pk))
+        .item("sk", attr(&sk))
+        .item("seq", AttributeValue::N(seq.to_string()))
+        .item("prev_hash", attr(&forged.prev_hash))
+        .item("hash", attr(&forged.hash))
+        .item("request_id", attr(request.id().as_str()))
+        .item("type", attr("approved"))
+        .item("actor", attr("U0MALLORY"))
+        .item("at", attr(&forged.draft.at))
+        .send()
+        .await
+        .unwrap();
+
+    let (ok, out, _) = verify(&app, &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!("item \"{pk}\" \"{sk}\" is not one the bot writes"))
+            && out.contains("without kind = event"),
+        "{out}"
+    );
+
+    let status = ask(&app, CAROL, &format!("status {}", request.id()), 1).await;
+    let line = status
+        .lines()
+        .find(|l| l.contains("U0MALLORY"))
+        .unwrap_or_else(|| panic!("the forged item is shown: {status}"));
+    assert!(line.contains("NOT VERIFIED"), "{status}");
+    // The request itself is what its verified events say: pending, not approved.
+    assert!(status.contains("*pending*"), "{status}");
+    let genuine = status.lines().find(|l| l.contains("*requested*")).unwrap();
+    assert!(!genuine.contains("NOT VERIFIED"), "{status}");
+
+    let cli_out = cli(
+        &app,
+        &app.config(),
+        &["audit", "--request", request.id().as_str()],
+        None,
+    );
+    let text = stdout(&cli_out);
+    assert!(text.contains("NOT VERIFIED"), "{text}");
+    // The bot itself does not count it: the card's witness and recovery read chain events only.
+    assert!(
+        app.store
+            .events_for(request.id())
+            .await
+            .unwrap()
+            .iter()
+            .all(|e| e.draft.actor != "U0MALLORY")
+    );
+}
+
+#[tokio::test]
+async fn a_request_item_edited_to_applied_without_events_fails_verify_and_is_marked() {
+    use revoke_role_bot::domain::policy::MergeOutcome;
+    use revoke_role_bot::domain::request::{Action, Decision, Written};
+    let app = spawn_app().await;
+    let (_, request) = app.role_with_request("edited", "INC-31 leaked").await;
+    let stored = app.store.get(request.id()).await.unwrap().unwrap();
+    let approved = match stored.decide(
+        Action::Approve,
+        &revoke_role_bot::domain::ids::SlackUserId::parse(BOB).unwrap(),
+        true,
+        chrono::Utc::now(),
+    ) {
+        Decision::Transition(t) => t.next,
+        Decision::Refuse(r) => panic!("{r:?}"),
+    };
+    let cutoff = approved.cutoff().unwrap();
+    let applied = approved
+        .applied(
+            Written {
+                outcome: MergeOutcome::Created,
+                in_force: cutoff,
+                policy_sha256: "0".repeat(64),
+                verified: true,
+            },
+            chrono::Utc::now(),
+        )
+        .unwrap()
+        .next;
+    app.ddb
+        .update_item()
+        .table_name(&app.table)
+        .key("pk", attr(&format!("REQ#{}", request.id())))
+        .key("sk", attr("REQ"))
+        .update_expression("SET #d = :d, #s = :s, version = :v REMOVE open_state")
+        .expression_attribute_names("#d", "data")
+        .expression_attribute_names("#s", "state")
+        .expression_attribute_values(":d", attr(&serde_json::to_string(&applied).unwrap()))
+        .expression_attribute_values(":s", attr("applied"))
+        .expression_attribute_values(":v", AttributeValue::N(applied.version().to_string()))
+        .send()
+        .await
+        .unwrap();
+
+    let (ok, out, _) = verify(&app, &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        out.contains(&format!(
+            "request {} is not what its audit events say",
+            request.id()
+        )) && out.contains("`applied`"),
+        "{out}"
+    );
+    let status = ask(&app, CAROL, &format!("status {}", request.id()), 1).await;
+    let head = status.lines().take(3).collect::<Vec<_>>().join("\n");
+    assert!(head.contains("NOT VERIFIED"), "{status}");
+    let listed = ask(&app, CAROL, "audit --limit 5", 2).await;
+    assert!(listed.contains("NOT VERIFIED"), "{listed}");
+}
+
+#[tokio::test]
+async fn audit_verify_refuses_a_witness_shorter_than_128_bits() {
+    let app = spawn_app().await;
+    let (_, request) = app.role_with_request("witness", "INC-32 leaked").await;
+    let last = app.events(request.id()).await.pop().unwrap();
+    let (ok, _, err) = verify(
+        &app,
+        &["--witness", &format!("{}:{}", last.seq, &last.hash[..12])],
+    );
+    assert!(!ok);
+    assert!(err.contains("at least 32 hex digits"), "{err}");
+    let (ok, out, err) = verify(
+        &app,
+        &["--witness", &format!("{}:{}", last.seq, &last.hash[..32])],
+    );
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("1 witness(es) agree"), "{out}");
+}

@@ -761,6 +761,102 @@ pub async fn an_applied_request_is_watched_until_its_watch_is_finished(store: St
     );
 }
 
+/// `audit verify` accounts for every item the normal lifecycle writes (README "Audit trail"):
+/// requests in each state with their cards, reminder counts, leases and watch state, idempotency
+/// keys, refusals; and a lookup shows every event as verified.
+pub async fn every_item_the_lifecycle_writes_is_accounted_for(store: Store) {
+    use revoke_role_bot::domain::audit::verify_snapshot;
+    use revoke_role_bot::domain::policy::MergeOutcome;
+    use revoke_role_bot::domain::request::Written;
+    use revoke_role_bot::ports::WatchUpdate;
+
+    let secs = Duration::seconds;
+    // Pending, with a card, a reminder and an idempotency key.
+    let waiting = pending("acct-wait", "U0ALICE", t0(), 2);
+    store
+        .create(&waiting, requested(&waiting), Some("trigger#1.2.3"))
+        .await
+        .unwrap();
+    let card = CardRef {
+        channel: ChannelId::parse("C0INCIDENT").unwrap(),
+        ts: "1700000000.000100".into(),
+    };
+    store.set_card(waiting.id(), &card).await.unwrap();
+    assert!(store.claim_reminder(waiting.id(), 0).await.unwrap());
+    let (one, event) = approval(&waiting, "U0BOB", t0());
+    store.transition(&one, event).await.unwrap();
+    // Approved and claimed (a lease), then applied and under watch with drift remembered.
+    let r = approved(
+        &store,
+        &pending("acct-x", "U0ALICE", t0(), 1),
+        "U0BOB",
+        t0(),
+    )
+    .await;
+    assert!(store.claim(r.id(), t0() + secs(1)).await.unwrap());
+    let done = r
+        .applied(
+            Written {
+                outcome: MergeOutcome::Created,
+                in_force: r.cutoff().unwrap(),
+                policy_sha256: "0".repeat(64),
+                verified: true,
+            },
+            t0() + secs(2),
+        )
+        .unwrap();
+    store.transition(&done.next, done.event).await.unwrap();
+    let at = r.cutoff().unwrap().time();
+    assert!(
+        store
+            .claim_watch(r.id(), at, at + secs(60))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        store
+            .update_watch(r.id(), WatchUpdate::Drifted("gone".into()))
+            .await
+            .unwrap()
+    );
+    // Rejected; and a refusal of no request.
+    let rejected = pending("acct-no", "U0ALICE", t0(), 1);
+    create(&store, &rejected).await;
+    let no = match rejected.decide(Action::Reject, &user("U0CAROL"), true, t0()) {
+        Decision::Transition(t) => t,
+        Decision::Refuse(why) => panic!("{why:?}"),
+    };
+    store.transition(&no.next, no.event).await.unwrap();
+    store
+        .record(
+            EventDraft::new(
+                RequestId::generate(),
+                EventKind::RequestRefused,
+                "U0EVE",
+                t0(),
+            )
+            .with_detail("not_a_requester".into()),
+        )
+        .await
+        .unwrap();
+
+    let snapshot = store.chain_snapshot().await.unwrap();
+    assert_eq!(verify_snapshot(&snapshot, &[]), vec![]);
+    assert_eq!(snapshot.requests.len(), 3);
+    assert_eq!(snapshot.keys.len(), 1);
+    assert!(snapshot.unaccounted.is_empty());
+    for id in [waiting.id(), r.id(), rejected.id()] {
+        let shown = store.events_shown(id).await.unwrap();
+        let events = store.events_for(id).await.unwrap();
+        assert_eq!(
+            shown.iter().map(|s| s.event.clone()).collect::<Vec<_>>(),
+            events
+        );
+        assert!(shown.iter().all(|s| s.item_problem.is_none()), "{shown:?}");
+    }
+}
+
 /// One `#[tokio::test]` per case over the stores `make` (an async expression) yields.
 #[macro_export]
 macro_rules! store_contract {
@@ -780,6 +876,7 @@ macro_rules! store_contract {
             latest_requests_are_newest_first_with_since_and_limit,
             requests_by_user_are_those_they_acted_on,
             an_applied_request_is_watched_until_its_watch_is_finished,
+            every_item_the_lifecycle_writes_is_accounted_for,
         );
     };
 }

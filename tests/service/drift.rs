@@ -68,6 +68,16 @@ fn deny_at(cutoff: &str) -> String {
         .to_string()
 }
 
+/// `audit verify` accounts for every item the watch, re-apply and clean-up leave (README "Audit
+/// trail").
+async fn assert_every_item_is_accounted_for(env: &Env) {
+    let snapshot = env.store.inner.chain_snapshot().await.unwrap();
+    assert_eq!(
+        revoke_role_bot::domain::audit::verify_snapshot(&snapshot, &[]),
+        vec![]
+    );
+}
+
 async fn reapply(env: &Env, user: &str, request: &Request) {
     env.app.on_reapply(ReapplyContext {
         user: SlackUserId::parse(user).unwrap(),
@@ -254,6 +264,7 @@ async fn reapply_makes_a_new_pending_request_by_the_clicker_with_the_usual_check
     pass_after(&env, MINUTE).await;
     pass_after(&env, MINUTE).await;
     assert_eq!(drift_notes(&env).len(), 1);
+    assert_every_item_is_accounted_for(&env).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -300,6 +311,7 @@ async fn cleanup_never_runs_before_the_window_and_removes_the_deny_after_it() {
             .is_empty()
     );
     assert_eq!(pass_after(&env, MINUTE).await, 0);
+    assert_every_item_is_accounted_for(&env).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -357,6 +369,81 @@ async fn cleanup_keeps_a_document_that_holds_more_than_the_deny() {
     pass_after(&env, chrono::Duration::hours(2)).await;
     assert!(env.policy(&role("app")).is_some());
     assert_eq!(count(&env, &request, EventKind::Cleanup).await, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn cleanup_waits_for_a_session_length_raised_after_the_request() {
+    let env = Env::with_config(&watch_config(true));
+    let request = applied(&env, "app").await;
+    // Read as 1 h when the request was made; raised to 4 h since: the longest seen counts.
+    env.iam
+        .inner
+        .set_max_session_duration(&role("app"), 4 * 3600);
+    pass_after(&env, chrono::Duration::hours(2)).await;
+    pass_after(&env, chrono::Duration::hours(1)).await;
+    assert!(env.policy(&role("app")).is_some(), "not before 4 h");
+    assert_eq!(count(&env, &request, EventKind::Cleanup).await, 0);
+    pass_after(&env, chrono::Duration::minutes(61)).await;
+    assert!(env.policy(&role("app")).is_none(), "removed after 4 h");
+    assert_eq!(count(&env, &request, EventKind::Cleanup).await, 1);
+    assert_every_item_is_accounted_for(&env).await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_role_an_instance_profile_carries_keeps_its_deny_at_least_12_hours() {
+    let env = Env::with_config(&watch_config(true));
+    env.iam.inner.add_role(&role("web"), &["web-profile"]);
+    let request = env.request("web").await;
+    let request = env.approve(BOB, request.id()).await;
+    assert_eq!(request.state(), State::Applied);
+    pass_after(&env, chrono::Duration::hours(2)).await;
+    pass_after(&env, chrono::Duration::hours(9)).await;
+    assert!(env.policy(&role("web")).is_some(), "not before 12 h");
+    assert_eq!(count(&env, &request, EventKind::Cleanup).await, 0);
+    pass_after(&env, chrono::Duration::minutes(61)).await;
+    assert!(env.policy(&role("web")).is_none(), "removed after 12 h");
+    assert_eq!(count(&env, &request, EventKind::Cleanup).await, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_role_a_compute_service_is_trusted_by_keeps_its_deny_at_least_12_hours() {
+    let env = Env::with_config(&watch_config(true));
+    let request = applied(&env, "tasks").await;
+    // Trusted by ECS tasks since the request: what clean-up reads now counts too.
+    env.iam.inner.set_trust_policy(
+        &role("tasks"),
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"ecs-tasks.amazonaws.com"},"Action":"sts:AssumeRole"}]}"#,
+    );
+    pass_after(&env, chrono::Duration::hours(2)).await;
+    pass_after(&env, chrono::Duration::hours(9)).await;
+    assert!(env.policy(&role("tasks")).is_some(), "not before 12 h");
+    assert_eq!(count(&env, &request, EventKind::Cleanup).await, 0);
+    pass_after(&env, chrono::Duration::minutes(61)).await;
+    assert!(env.policy(&role("tasks")).is_none(), "removed after 12 h");
+}
+
+#[tokio::test(start_paused = true)]
+async fn cleanup_never_removes_a_deny_the_request_found_already_in_place() {
+    let env = Env::with_config(&watch_config(true));
+    let request = env.role_and_request("app").await;
+    // Someone else's deny with a later cut-off is there before the approval: already covered.
+    env.iam
+        .inner
+        .put_inline(&role("app"), POLICY_NAME, &deny_at("2026-11-23T13:00:00Z"));
+    let done = env.approve(BOB, request.id()).await;
+    assert_eq!(
+        done.outcome(),
+        Some(revoke_role_bot::domain::policy::MergeOutcome::AlreadyCovered)
+    );
+    pass_after(&env, chrono::Duration::hours(3)).await;
+    pass_after(&env, chrono::Duration::hours(20)).await;
+    assert_eq!(
+        token_issue_time(&env.policy(&role("app")).expect("the deny stays")),
+        "2026-11-23T13:00:00Z"
+    );
+    assert_eq!(count(&env, &request, EventKind::Cleanup).await, 0);
+    assert!(cleanup_notes(&env).is_empty());
+    assert_every_item_is_accounted_for(&env).await;
 }
 
 #[tokio::test(start_paused = true)]
@@ -444,4 +531,5 @@ async fn a_permission_set_whose_inline_policy_was_replaced_is_drift_and_reapplie
     pass_after(&env, chrono::Duration::hours(9)).await;
     assert!(env.ic.inline(&arn).is_some());
     assert_eq!(count(&env, &old, EventKind::Cleanup).await, 0);
+    assert_every_item_is_accounted_for(&env).await;
 }

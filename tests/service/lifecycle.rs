@@ -1,6 +1,6 @@
 //! Authorization, the lifecycle, quorum, expiry, refusals, recovery and lookups.
 
-use revoke_role_bot::domain::audit::{EventKind, Witness, verify_chain};
+use revoke_role_bot::domain::audit::{EventKind, Witness, verify_chain, verify_snapshot};
 use revoke_role_bot::domain::request::{Action, Refusal, State};
 use revoke_role_bot::ports::AuditStore;
 use revoke_role_bot::service::notice::{ClickProblem, Notice, SubmitRefusal};
@@ -185,7 +185,7 @@ async fn a_closed_card_shows_its_last_events_place_in_the_chain() {
     let sent = env.last_update();
     assert!(
         sent.mrkdwn()
-            .contains(&format!("audit #{} {}", last.seq, &last.hash[..12])),
+            .contains(&format!("audit #{} {}", last.seq, &last.hash[..32])),
         "{}",
         sent.mrkdwn()
     );
@@ -209,4 +209,137 @@ async fn status_and_audit_lookups_answer_in_the_channel() {
         assert!(n.in_channel());
         assert!(text.contains(request.id().as_str()), "{text}");
     }
+}
+
+/// Whatever the table holds after these flows, `audit verify` accounts for it (README "Audit
+/// trail"): every request item is what its events say, with its bookkeeping beside it.
+async fn assert_every_item_is_accounted_for(env: &Env) {
+    let snapshot = env.store.inner.chain_snapshot().await.unwrap();
+    assert_eq!(verify_snapshot(&snapshot, &[]), vec![]);
+}
+
+#[tokio::test]
+async fn every_item_the_lifecycle_writes_passes_audit_verify() {
+    let config = config().replace(
+        "expires_after = \"30m\"\n",
+        "expires_after = \"60m\"\nremind_after = \"5m\"\n",
+    );
+    let env = Env::with_config(&config);
+    // Applied (with a card and a reminder before the approval).
+    let applied = env.role_and_request("app").await;
+    env.clock.advance(chrono::Duration::minutes(6));
+    env.app.recover().await.unwrap();
+    env.click(EVE, Action::Approve, applied.id()).await;
+    env.click(BOB, Action::Approve, applied.id()).await;
+    assert_eq!(env.state(applied.id()).await, State::Applied);
+    // Rejected, cancelled, refused, expired.
+    let rejected = env.role_and_request("rejected").await;
+    env.click(BOB, Action::Reject, rejected.id()).await;
+    let cancelled = env.role_and_request("cancelled").await;
+    env.click(ALICE, Action::Cancel, cancelled.id()).await;
+    env.command(EVE, "prod/app INC-9 not mine to ask").await;
+    let expired = env.role_and_request("expired").await;
+    env.clock.advance(chrono::Duration::hours(2));
+    env.app.recover().await.unwrap();
+    assert_eq!(env.state(expired.id()).await, State::Expired);
+    assert_every_item_is_accounted_for(&env).await;
+
+    // What a lookup shows is verified: nothing is marked.
+    env.command(EVE, &format!("status {}", applied.id())).await;
+    env.command(EVE, "audit --since 1d").await;
+    for (n, text) in env.slack.replies_to(EVE) {
+        if matches!(n, Notice::Found(_)) {
+            assert!(!text.contains("NOT VERIFIED"), "{text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_refused_roles_the_locked_options_and_check_configs_list_are_one_set() {
+    use revoke_role_bot::domain::protection::Protection;
+    use revoke_role_bot::service::modal::RoleOptions;
+    use std::collections::BTreeSet;
+
+    let env = Env::new();
+    // `protect = ["arn:aws:iam::*:role/break-glass-*"]`: no path, so any path, in any case.
+    let names = [
+        "app",
+        "break-glass-a",
+        "ops/break-glass-b",
+        "Break-Glass-Prod",
+        "ops/deep/BREAK-GLASS-c",
+        "break-glass/app",
+        "my-break-glass",
+    ];
+    let arns: Vec<_> = names
+        .iter()
+        .map(|n| arn(&format!("arn:aws:iam::{ACCOUNT}:role/{n}")))
+        .collect();
+    for a in &arns {
+        env.iam.inner.add_role(a, &[]);
+    }
+    let expected: BTreeSet<String> = [
+        "break-glass-a",
+        "ops/break-glass-b",
+        "Break-Glass-Prod",
+        "ops/deep/BREAK-GLASS-c",
+    ]
+    .iter()
+    .map(|n| format!("arn:aws:iam::{ACCOUNT}:role/{n}"))
+    .collect();
+
+    let mut refused = BTreeSet::new();
+    for a in &arns {
+        env.command(ALICE, &format!("{a} INC-1 keys leaked")).await;
+        if let Notice::RequestRefused {
+            why:
+                SubmitRefusal::Protected {
+                    role,
+                    protection: Protection::Configured { .. },
+                },
+            ..
+        } = env.last_reply(ALICE)
+        {
+            refused.insert(role.to_string());
+        }
+    }
+
+    let RoleOptions::Roles { options, .. } = env
+        .app
+        .role_options(
+            &revoke_role_bot::domain::ids::SlackUserId::parse(ALICE).unwrap(),
+            "",
+        )
+        .await
+    else {
+        panic!("Alice may list roles");
+    };
+    let locked: BTreeSet<String> = options
+        .iter()
+        .filter(|o| matches!(o.protection, Some(Protection::Configured { .. })))
+        .map(|o| o.role.to_string())
+        .collect();
+
+    let listed = revoke_role_bot::cli::protected::protected_roles(
+        env.iam.as_ref(),
+        &env.settings.accounts,
+        env.app.protection(),
+    )
+    .await;
+    let check_config: BTreeSet<String> = listed
+        .iter()
+        .flat_map(|a| a.listed.as_ref().unwrap().by_pattern.clone())
+        .flat_map(|(_, roles)| roles)
+        .map(|r| r.to_string())
+        .collect();
+    let lines = revoke_role_bot::cli::protected::lines(&listed);
+    assert!(
+        lines[0].contains("protects role/Break-Glass-Prod")
+            || lines[0].contains("role/ops/break-glass-b"),
+        "{lines:?}"
+    );
+
+    assert_eq!(refused, expected, "refused");
+    assert_eq!(locked, expected, "marked 🔒 in the type-ahead");
+    assert_eq!(check_config, expected, "listed by check-config");
 }

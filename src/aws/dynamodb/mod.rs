@@ -7,6 +7,9 @@
 //! | chain head | `CHAIN` | `HEAD` | `seq`, `hash` |
 //! | idempotency key | `KEY#<key>` | `KEY` | `request_id` |
 //!
+//! `audit verify` accounts for every item (`inventory.rs`): nothing else, and no other attribute,
+//! may be in the table; which request attributes are bookkeeping is `inventory::BOOKKEEPING`.
+//!
 //! Indexes: `by_role` (`role_arn`, `created_at`), `by_actor` (`actor`, `at`), `by_time` (`kind`, `created_at`),
 //! `by_open_state` (`open_state`, `expires_at`), `by_watch` (`watch_state`, `watch_due`): the drift
 //! watch's due checks (SPEC §11), sparse like `by_open_state` (the attributes go when the watch ends).
@@ -29,6 +32,7 @@ use crate::domain::audit::{AuditEvent, EventDraft, GENESIS_HASH};
 use crate::domain::request::Request;
 use crate::ports::{Page, StoreError};
 
+mod inventory;
 mod items;
 mod store;
 mod table;

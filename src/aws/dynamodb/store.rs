@@ -3,11 +3,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::audit::{AuditEvent, ChainHead, ChainSnapshot, EventDraft, StoredEvent};
+use crate::domain::audit::{AuditEvent, ChainHead, ChainSnapshot, EventDraft};
 use crate::domain::ids::{RequestId, SlackUserId};
 use crate::domain::request::{CardRef, Request};
 use crate::domain::role_arn::RoleArn;
-use crate::ports::{AuditStore, Page, StoreError, WATCH_LEASE, Watch, WatchUpdate, lease_end};
+use crate::ports::{
+    AuditStore, Page, ShownEvent, StoreError, WATCH_LEASE, Watch, WatchUpdate, lease_end,
+};
 
 use aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder;
 
@@ -142,14 +144,50 @@ impl AuditStore for DynamoStore {
     }
 
     async fn events_for(&self, id: &RequestId) -> Result<Vec<AuditEvent>, StoreError> {
-        let q = self
-            .query()
-            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
-            .expression_attribute_values(":pk", s(request_pk(id)))
-            .expression_attribute_values(":evt", s("EVT#"))
-            .consistent_read(true);
-        let items = all_items(q).await?;
-        items.iter().map(event_from_item).collect()
+        // Only chain events: an event-like item without `kind` = event is not one (README
+        // "Audit trail"), so nothing the bot does or shows rests on it.
+        self.event_items(id)
+            .await?
+            .iter()
+            .filter(|item| get_s(item, "kind") == Some("event"))
+            .map(event_from_item)
+            .collect()
+    }
+
+    async fn events_shown(&self, id: &RequestId) -> Result<Vec<ShownEvent>, StoreError> {
+        let items = self.event_items(id).await?;
+        let (head, _) = self.head().await?;
+        let mut out = Vec::with_capacity(items.len());
+        for item in &items {
+            let shown = match inventory::event_item(item) {
+                Ok(stored) if stored.key_seq != stored.event.seq => ShownEvent {
+                    event: stored.event,
+                    item_problem: Some("stored under another sequence number's sort key".into()),
+                },
+                Ok(stored) if stored.event.seq > head => ShownEvent {
+                    event: stored.event,
+                    item_problem: Some(format!("it lies past the chain head (#{head})")),
+                },
+                Ok(stored) => ShownEvent {
+                    event: stored.event,
+                    item_problem: None,
+                },
+                // Shown (a lookup hides nothing), marked with why it is not verified.
+                Err(why) => match read_event(item) {
+                    Some(event) => ShownEvent {
+                        event,
+                        item_problem: Some(why),
+                    },
+                    None => {
+                        return Err(event_from_item(item).err().unwrap_or_else(|| {
+                            StoreError::Corrupt("an event item that does not read".into())
+                        }));
+                    }
+                },
+            };
+            out.push(shown);
+        }
+        Ok(out)
     }
 
     async fn open_requests(&self) -> Result<Vec<Request>, StoreError> {
@@ -312,12 +350,11 @@ impl AuditStore for DynamoStore {
 
     async fn chain_snapshot(&self) -> Result<ChainSnapshot, StoreError> {
         let (head_seq, head_hash) = self.head().await?;
-        let items = self
+        // Every item, not only events: whatever the table holds is accounted for or named.
+        let items: Vec<Item> = self
             .client
             .scan()
             .table_name(&self.table)
-            .filter_expression("kind = :e")
-            .expression_attribute_values(":e", s("event"))
             .consistent_read(true)
             .into_paginator()
             .items()
@@ -325,26 +362,23 @@ impl AuditStore for DynamoStore {
             .try_collect()
             .await
             .map_err(unavailable)?;
-        let mut events = Vec::with_capacity(items.len());
-        for item in &items {
-            let key_seq = get_s(item, "sk")
-                .and_then(|sk| sk.strip_prefix("EVT#"))
-                .and_then(|n| n.parse::<u64>().ok())
-                .ok_or_else(|| {
-                    StoreError::Corrupt("an event item's sort key is not EVT#<seq>".into())
-                })?;
-            events.push(StoredEvent {
-                key_seq,
-                event: event_from_item(item)?,
-            });
-        }
-        Ok(ChainSnapshot {
-            events,
+        let mut snapshot = ChainSnapshot {
             head: (head_seq > 0).then_some(ChainHead {
                 seq: head_seq,
                 hash: head_hash,
             }),
-        })
+            ..ChainSnapshot::default()
+        };
+        for item in &items {
+            match inventory::classify(item) {
+                inventory::Kind::Head => {}
+                inventory::Kind::Event(e) => snapshot.events.push(*e),
+                inventory::Kind::Request(r) => snapshot.requests.push(*r),
+                inventory::Kind::Key(k) => snapshot.keys.push(k),
+                inventory::Kind::Unaccounted(u) => snapshot.unaccounted.push(u),
+            }
+        }
+        Ok(snapshot)
     }
 
     async fn ping(&self) -> Result<(), StoreError> {
@@ -395,6 +429,17 @@ async fn all_items(q: QueryFluentBuilder) -> Result<Vec<Item>, StoreError> {
 }
 
 impl DynamoStore {
+    /// Every item under one request's key whose sort key says it is an event.
+    async fn event_items(&self, id: &RequestId) -> Result<Vec<Item>, StoreError> {
+        let q = self
+            .query()
+            .key_condition_expression("pk = :pk AND begins_with(sk, :evt)")
+            .expression_attribute_values(":pk", s(request_pk(id)))
+            .expression_attribute_values(":evt", s("EVT#"))
+            .consistent_read(true);
+        all_items(q).await
+    }
+
     /// A `Query` on the table.
     pub(super) fn query(&self) -> QueryFluentBuilder {
         self.client.query().table_name(&self.table)

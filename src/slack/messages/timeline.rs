@@ -67,22 +67,29 @@ pub fn event_line(e: &AuditEvent) -> Msg {
 
 pub(super) fn found_sections(found: &Found) -> Vec<Msg> {
     match found {
-        Found::One { request, events } => {
+        Found::One {
+            request,
+            events,
+            not_verified,
+        } => {
             let mut lines = Msg::new();
             for (i, e) in events.iter().enumerate() {
                 if i > 0 {
                     lines = lines.lit("\n");
                 }
+                if let Some(why) = not_verified.event(i) {
+                    lines = lines.append(not_verified_mark(why));
+                }
                 lines = lines.append(event_line(e));
             }
-            let mut out = vec![
-                Msg::new()
-                    .lit("*Request ")
-                    .text(request.id().to_string())
-                    .lit("*\n")
-                    .append(request_line(request)),
-                lines,
-            ];
+            let mut head = Msg::new()
+                .lit("*Request ")
+                .text(request.id().to_string())
+                .lit("*\n");
+            if let Some(why) = &not_verified.request {
+                head = head.append(not_verified_mark(why));
+            }
+            let mut out = vec![head.append(request_line(request)), lines];
             if let Some(w) = request.preview().and_then(|p| p.who_can_come_back.as_ref()) {
                 out.extend(pack(
                     Msg::new().lit("*Who can assume the role again*"),
@@ -91,7 +98,12 @@ pub(super) fn found_sections(found: &Found) -> Vec<Msg> {
             }
             out
         }
-        Found::Many { page, about, limit } => {
+        Found::Many {
+            page,
+            about,
+            limit,
+            not_verified,
+        } => {
             let what = match about {
                 LookupSubject::Role(r) => Msg::new().lit("for ").code(r.to_string()),
                 LookupSubject::User(u) => Msg::new().lit("involving ").user(u),
@@ -116,6 +128,9 @@ pub(super) fn found_sections(found: &Found) -> Vec<Msg> {
                 if i > 0 {
                     lines = lines.lit("\n");
                 }
+                if let Some((_, why)) = not_verified.iter().find(|(id, _)| id == r.id()) {
+                    lines = lines.append(not_verified_mark(why));
+                }
                 lines = lines.append(request_line(r));
             }
             out.push(lines);
@@ -134,6 +149,15 @@ pub(super) fn found_sections(found: &Found) -> Vec<Msg> {
             out
         }
     }
+}
+
+/// What a lookup shows but the chain does not back (README "Audit trail"); `why` may quote
+/// stored text, so it is escaped.
+fn not_verified_mark(why: &str) -> Msg {
+    Msg::new()
+        .lit(":warning: *NOT VERIFIED* (")
+        .text(why.to_string())
+        .lit(", see `revoke-role-bot audit verify`) ")
 }
 
 /// The card's status line for each state.
