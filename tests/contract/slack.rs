@@ -110,6 +110,7 @@ fn card(role_name: &str) -> Card {
         request,
         account_name: Some("prod".into()),
         witness: None,
+        minimal: false,
     }
 }
 

@@ -10,6 +10,11 @@ use super::*;
 
 /// One line per request: id, state, role, requester, approvers, cut-off, time, reason.
 pub fn request_line(r: &Request) -> Msg {
+    request_head(r).lit(": ").text(r.reason().to_string())
+}
+
+/// A request's line without its reason.
+fn request_head(r: &Request) -> Msg {
     let mut m = Msg::new()
         .code(r.id().to_string())
         .lit(" ")
@@ -26,8 +31,6 @@ pub fn request_line(r: &Request) -> Msg {
     }
     m.lit(", ")
         .text(r.created_at().format("%Y-%m-%d %H:%M UTC").to_string())
-        .lit(": ")
-        .text(r.reason().to_string())
 }
 
 pub(super) fn actor(a: &Actor) -> Msg {
@@ -68,21 +71,30 @@ pub fn event_line(e: &AuditEvent) -> Msg {
 pub(super) fn found_sections(found: &Found) -> Vec<Msg> {
     match found {
         Found::One { request, events } => {
-            let mut lines = Msg::new();
-            for (i, e) in events.iter().enumerate() {
-                if i > 0 {
-                    lines = lines.lit("\n");
+            // The whole text (the card shortens long roles and reasons): lines packed into
+            // sections that each stay within Slack's limit.
+            let mut lines = vec![
+                Msg::new()
+                    .lit("*Reason*: ")
+                    .text(request.reason().to_string()),
+            ];
+            if let Target::PermissionSet(ps) = request.target() {
+                let accounts: Vec<String> = ps.accounts.iter().map(|a| a.to_string()).collect();
+                // A line of at most 100 account ids (1,400 characters) fits any section.
+                for (i, chunk) in accounts.chunks(100).enumerate() {
+                    let head = if i == 0 { "*Accounts*: " } else { "" };
+                    lines.push(Msg::new().lit(head).text(chunk.join(", ")));
                 }
-                lines = lines.append(event_line(e));
             }
-            let mut out = vec![
+            lines.extend(events.iter().map(event_line));
+            let mut out = pack(
                 Msg::new()
                     .lit("*Request ")
                     .text(request.id().to_string())
                     .lit("*\n")
-                    .append(request_line(request)),
+                    .append(request_head(request)),
                 lines,
-            ];
+            );
             if let Some(w) = request.preview().and_then(|p| p.who_can_come_back.as_ref()) {
                 out.extend(pack(
                     Msg::new().lit("*Who can assume the role again*"),
@@ -111,14 +123,10 @@ pub(super) fn found_sections(found: &Found) -> Vec<Msg> {
                     .append(what)
                     .lit("*"),
             ];
-            let mut lines = Msg::new();
-            for (i, r) in page.items.iter().enumerate() {
-                if i > 0 {
-                    lines = lines.lit("\n");
-                }
-                lines = lines.append(request_line(r));
-            }
-            out.push(lines);
+            out.extend(pack(
+                Msg::new(),
+                page.items.iter().map(request_line).collect(),
+            ));
             if page.more {
                 let how_many = match page.total {
                     Some(total) => format!("Showing {} of {total}", page.items.len()),
