@@ -16,6 +16,8 @@ pub struct Card {
     pub account_name: Option<String>,
     /// The last event's place in the chain, shown once the request is closed (SPEC §7).
     pub witness: Option<Witness>,
+    /// The short card, sent when Slack refused the full one (README, "Slack").
+    pub minimal: bool,
 }
 
 pub use crate::config::ResolveError;
@@ -36,7 +38,13 @@ pub struct Page<T> {
 pub struct RequestForm {
     /// The channel the command came from: the card is posted there, refusals shown there.
     pub channel: crate::domain::ids::ChannelId,
+    /// When the command's trigger id expires (`TRIGGER_LIFETIME` after it arrived): Slack opens
+    /// no form after that.
+    pub trigger_expires: tokio::time::Instant,
 }
+
+/// How long a slash command's `trigger_id` can open a form (Slack: 3 seconds).
+pub const TRIGGER_LIFETIME: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// Why a request was refused before it existed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +199,8 @@ pub enum Notice {
         id: RequestId,
         slack_error: String,
     },
+    /// Slack did not confirm the card's posting: it may be in the channel (then its buttons work).
+    CardUnconfirmed(RequestId),
     NoSuchRequest(RequestId),
     ClickRefused {
         refusal: Refusal,

@@ -10,7 +10,7 @@ use crate::domain::ids::{ChannelId, SlackGroupId, SlackUserId};
 use crate::domain::request::CardRef;
 use crate::notice::{Card, Notice, RequestForm, ThreadNote};
 use crate::ports::{Slack, SlackError};
-use crate::slack::{blocks, messages};
+use crate::slack::{blocks, form, handlers, limits};
 
 /// What the bot asked Slack to do, as Slack would receive it.
 #[derive(Debug, Clone)]
@@ -86,6 +86,12 @@ pub struct RecordingSlack {
     posts: Mutex<u32>,
     /// `views.open` fails (an expired trigger).
     pub forms_fail: Mutex<bool>,
+    /// Messages refused as Slack refuses them (`invalid_blocks`), with why.
+    refusals: Mutex<Vec<String>>,
+    /// The next `chat.postMessage` of a card arrives, but its answer is lost (a timeout).
+    lose_next_answer: Mutex<bool>,
+    /// Full cards are refused (a limit the bot does not know of); minimal ones pass.
+    refuse_full_cards: Mutex<bool>,
 }
 
 /// A lock that a panicking test thread does not poison for the others.
@@ -93,22 +99,42 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Everything text-like Slack would get for a card: the blocks as JSON and the fallback text.
-fn card_mrkdwn(card: &Card) -> String {
-    format!(
-        "{}\n{}",
-        blocks::card_text(card),
-        serde_json::to_string(&blocks::card(card)).unwrap_or_default()
+/// What Slack would be sent: the message body's top-level text and blocks, as the Slack adapter
+/// renders them.
+fn message(text: String, blocks: serde_json::Value) -> serde_json::Value {
+    serde_json::json!({"text": text, "blocks": blocks})
+}
+
+fn card_body(card: &Card) -> serde_json::Value {
+    message(
+        blocks::card_text(card).into_string(),
+        serde_json::to_value(blocks::card(card)).unwrap_or_default(),
     )
 }
 
-/// Everything text-like Slack would get for a notice.
-fn notice_mrkdwn(notice: &Notice) -> String {
+fn note_body(note: &ThreadNote) -> serde_json::Value {
+    message(
+        blocks::thread_note_text(note).into_string(),
+        serde_json::to_value(blocks::thread_note(note)).unwrap_or_default(),
+    )
+}
+
+/// Everything text-like in a message body: its fallback text, then its blocks as JSON.
+fn text_of(body: &serde_json::Value) -> String {
     format!(
         "{}\n{}",
-        messages::notice(notice).to_mrkdwn(),
-        serde_json::to_string(&blocks::notice(notice)).unwrap_or_default()
+        body["text"].as_str().unwrap_or_default(),
+        serde_json::to_string(&body["blocks"]).unwrap_or_default()
     )
+}
+
+/// Slack's answer to a message beyond Block Kit's limits.
+fn refused(method: &'static str, why: String) -> SlackError {
+    SlackError::Refused {
+        method,
+        code: Some("invalid_blocks".into()),
+        detail: format!("invalid_blocks: {why}"),
+    }
 }
 
 impl RecordingSlack {
@@ -136,6 +162,51 @@ impl RecordingSlack {
 
     fn push(&self, sent: Sent) {
         lock(&self.sent).push(sent);
+    }
+
+    /// Check a message body as Slack does: `invalid_blocks` for anything beyond Block Kit's limits.
+    fn check(&self, method: &'static str, body: &serde_json::Value) -> Result<String, SlackError> {
+        match limits::validate_message(body) {
+            Ok(()) => Ok(text_of(body)),
+            Err(why) => {
+                lock(&self.refusals).push(format!("{method}: {why}"));
+                Err(refused(method, why))
+            }
+        }
+    }
+
+    /// From now on Slack refuses every full card with `invalid_blocks`, as for a limit the
+    /// renderer does not know of; the minimal card passes.
+    pub fn refuse_full_cards(&self) {
+        *lock(&self.refuse_full_cards) = true;
+    }
+
+    fn check_card(&self, method: &'static str, card: &Card) -> Result<String, SlackError> {
+        if *lock(&self.refuse_full_cards) && !card.minimal {
+            lock(&self.refusals).push(format!("{method}: a full card"));
+            return Err(refused(method, "a full card".into()));
+        }
+        self.check(method, &card_body(card))
+    }
+
+    /// What was refused with `invalid_blocks`, and why.
+    pub fn refusals(&self) -> Vec<String> {
+        lock(&self.refusals).clone()
+    }
+
+    /// The next card posted arrives in the channel, but the bot never hears back (the call times
+    /// out): Slack has a message whose `ts` the bot does not know.
+    pub fn lose_next_answer(&self) {
+        *lock(&self.lose_next_answer) = true;
+    }
+
+    /// Where the card of request `id` was posted, as a click on its buttons says
+    /// (`container.channel_id`, `container.message_ts`).
+    pub fn card_of(&self, id: &crate::domain::ids::RequestId) -> Option<CardRef> {
+        self.sent().into_iter().find_map(|s| match s {
+            Sent::Card { at, card, .. } if card.request.id() == id => Some(at),
+            _ => None,
+        })
     }
 
     /// `chat.update` of a message Slack never posted fails.
@@ -237,6 +308,7 @@ impl RecordingSlack {
 #[async_trait]
 impl Slack for RecordingSlack {
     async fn post_card(&self, channel: &ChannelId, card: &Card) -> Result<CardRef, SlackError> {
+        let mrkdwn = self.check_card("chat.postMessage", card)?;
         let n = {
             let mut p = lock(&self.posts);
             *p += 1;
@@ -249,35 +321,44 @@ impl Slack for RecordingSlack {
         self.push(Sent::Card {
             at: at.clone(),
             card: card.clone(),
-            mrkdwn: card_mrkdwn(card),
+            mrkdwn,
         });
+        if std::mem::take(&mut *lock(&self.lose_next_answer)) {
+            return Err(SlackError::Unconfirmed {
+                method: "chat.postMessage",
+                detail: "no answer within 10000 ms".into(),
+            });
+        }
         Ok(at)
     }
 
     async fn update_card(&self, at: &CardRef, card: &Card) -> Result<(), SlackError> {
         self.posted(at)?;
+        let mrkdwn = self.check_card("chat.update", card)?;
         self.push(Sent::Update {
             at: at.clone(),
             card: card.clone(),
-            mrkdwn: card_mrkdwn(card),
+            mrkdwn,
         });
         Ok(())
     }
 
     async fn respond(&self, response_url: &str, notice: &Notice) -> Result<(), SlackError> {
+        let mrkdwn = self.check("response_url", &handlers::reply_json(notice))?;
         self.push(Sent::Reply {
             to: response_url.to_string(),
             notice: notice.clone(),
-            mrkdwn: notice_mrkdwn(notice),
+            mrkdwn,
         });
         Ok(())
     }
 
     async fn post_in_thread(&self, card: &CardRef, note: &ThreadNote) -> Result<(), SlackError> {
+        let mrkdwn = self.check("chat.postMessage", &note_body(note))?;
         self.push(Sent::Thread {
             card: card.clone(),
             note: note.clone(),
-            mrkdwn: messages::thread_note(note).to_mrkdwn().into_string(),
+            mrkdwn,
         });
         Ok(())
     }
@@ -287,10 +368,11 @@ impl Slack for RecordingSlack {
         user: &SlackUserId,
         note: &ThreadNote,
     ) -> Result<(), SlackError> {
+        let mrkdwn = self.check("chat.postMessage", &note_body(note))?;
         self.push(Sent::Dm {
             to: user.clone(),
             note: note.clone(),
-            mrkdwn: messages::thread_note(note).to_mrkdwn().into_string(),
+            mrkdwn,
         });
         Ok(())
     }
@@ -307,6 +389,11 @@ impl Slack for RecordingSlack {
                 detail: "expired_trigger_id".into(),
             });
         }
+        let view = serde_json::to_value(form::view(form)).unwrap_or_default();
+        if let Err(why) = limits::validate_view(&view) {
+            lock(&self.refusals).push(format!("views.open: {why}"));
+            return Err(refused("views.open", why));
+        }
         self.push(Sent::Form {
             trigger_id: trigger_id.to_string(),
             form: form.clone(),
@@ -320,11 +407,16 @@ impl Slack for RecordingSlack {
         user: &SlackUserId,
         notice: &Notice,
     ) -> Result<(), SlackError> {
+        let body = message(
+            blocks::notice_text(notice).into_string(),
+            serde_json::to_value(blocks::notice(notice)).unwrap_or_default(),
+        );
+        let mrkdwn = self.check("chat.postEphemeral", &body)?;
         self.push(Sent::Ephemeral {
             channel: channel.clone(),
             to: user.clone(),
             notice: notice.clone(),
-            mrkdwn: notice_mrkdwn(notice),
+            mrkdwn,
         });
         Ok(())
     }

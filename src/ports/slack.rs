@@ -25,12 +25,29 @@ pub enum SlackError {
         method: &'static str,
         detail: String,
     },
+    /// The call was sent but not answered (no answer in time, the connection lost after
+    /// sending, a 5xx): Slack may have done it. A call that must not be done twice (posting a
+    /// card) is not tried again.
+    #[error("Slack did not confirm {method}: {detail}")]
+    Unconfirmed {
+        method: &'static str,
+        detail: String,
+    },
     /// This adapter cannot do it (the demo's console has no user groups, for one).
     #[error("not supported here: {0}")]
     Unsupported(&'static str),
 }
 
 impl SlackError {
+    /// Slack refused what it was sent (Block Kit beyond its limits): a smaller message may pass.
+    pub fn is_refused_content(&self) -> bool {
+        matches!(
+            self,
+            SlackError::Refused { code: Some(c), .. }
+                if matches!(c.as_str(), "invalid_blocks" | "invalid_blocks_format" | "msg_too_long" | "invalid_arguments")
+        )
+    }
+
     /// What the person is told: Slack's error code when it gave one (it says what to fix, e.g.
     /// `not_in_channel`), else what kind of failure it was. Never the transport's details.
     pub fn reason(&self) -> String {
@@ -38,6 +55,7 @@ impl SlackError {
             SlackError::Refused { code: Some(c), .. } => c.clone(),
             SlackError::Refused { code: None, .. } => "Slack refused the call".into(),
             SlackError::Unavailable { .. } => "Slack did not answer".into(),
+            SlackError::Unconfirmed { .. } => "Slack did not confirm it".into(),
             SlackError::Unsupported(what) => format!("{what} not supported here"),
         }
     }

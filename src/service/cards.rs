@@ -7,7 +7,7 @@ use super::{App, CommandContext};
 use crate::domain::audit::Witness;
 use crate::domain::ids::RequestId;
 use crate::domain::request::{CardRef, Request, State};
-use crate::ports::error_chain;
+use crate::ports::{SlackError, error_chain};
 
 impl App {
     pub(super) fn card(&self, request: &Request, witness: Option<Witness>) -> Card {
@@ -20,13 +20,56 @@ impl App {
                 .find(|a| request.role().is_some_and(|r| r.account() == &a.id))
                 .and_then(|a| a.name.clone()),
             witness,
+            minimal: false,
+        }
+    }
+
+    /// Post `card`; when Slack refuses it as too big or malformed, post the minimal card, which
+    /// still has the buttons (README, "Slack").
+    async fn post_or_minimal(
+        &self,
+        channel: &crate::domain::ids::ChannelId,
+        card: Card,
+    ) -> Result<CardRef, SlackError> {
+        match self.slack.post_card(channel, &card).await {
+            Err(e) if e.is_refused_content() => {
+                error!(error = %e, "Slack refused the approval card; posting the minimal card");
+                self.slack
+                    .post_card(
+                        channel,
+                        &Card {
+                            minimal: true,
+                            ..card
+                        },
+                    )
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    /// The same for an update.
+    async fn update_or_minimal(&self, at: &CardRef, card: Card) -> Result<(), SlackError> {
+        match self.slack.update_card(at, &card).await {
+            Err(e) if e.is_refused_content() => {
+                error!(error = %e, "Slack refused the card's update; showing the minimal card");
+                self.slack
+                    .update_card(
+                        at,
+                        &Card {
+                            minimal: true,
+                            ..card
+                        },
+                    )
+                    .await
+            }
+            other => other,
         }
     }
 
     pub(super) async fn post_card(&self, ctx: &CommandContext, request: &Request) {
         match self
-            .slack
-            .post_card(request.channel(), &self.card(request, None))
+            .post_or_minimal(request.channel(), self.card(request, None))
             .await
         {
             Ok(card) => {
@@ -42,6 +85,16 @@ impl App {
                 if stored.is_ok() {
                     self.catch_up_card(request.id()).await;
                 }
+            }
+            Err(e @ SlackError::Unconfirmed { .. }) => {
+                // It may be in the channel: posting again could leave a second card the bot never
+                // updates. The first click on it tells where it is (`decide::learn_card`).
+                error!(error = %e, "Slack did not confirm the approval card; not posting it again");
+                self.tell(
+                    &ctx.response_url,
+                    Notice::CardUnconfirmed(request.id().clone()),
+                )
+                .await;
             }
             Err(e) => {
                 error!(error = %e, "could not post the approval card");
@@ -74,8 +127,7 @@ impl App {
             None => None,
         };
         if let Err(e) = self
-            .slack
-            .update_card(&at, &self.card(request, witness))
+            .update_or_minimal(&at, self.card(request, witness))
             .await
         {
             warn!(error = %e, "could not update the card");

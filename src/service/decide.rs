@@ -28,6 +28,7 @@ impl App {
             else {
                 return;
             };
+            let request = self.learn_card(request, &ctx).await;
             let is_approver = match (ctx.action, membership) {
                 (Action::Cancel, _) => false,
                 (_, Some(m)) => m,
@@ -61,16 +62,19 @@ impl App {
                 match request.decide(ctx.action, &ctx.user, is_approver, self.clock.now()) {
                     Decision::Refuse(refusal) => {
                         info!(refusal = refusal.code(), "click refused");
+                        let quiet = self.refused_this_minute(&request, &ctx).await;
                         self.record_refused_click(&request, &ctx, refusal.code())
                             .await;
-                        self.timeline(
-                            &request,
-                            ThreadNote::ClickRefused {
-                                by: ctx.user.clone(),
-                                refusal: refusal.clone(),
-                            },
-                        )
-                        .await;
+                        if !quiet {
+                            self.timeline(
+                                &request,
+                                ThreadNote::ClickRefused {
+                                    by: ctx.user.clone(),
+                                    refusal: refusal.clone(),
+                                },
+                            )
+                            .await;
+                        }
                         let expired = refusal == Refusal::Expired;
                         self.tell(
                             &ctx.response_url,
@@ -144,6 +148,49 @@ impl App {
             Notice::ClickNotApplied(ClickProblem::KeptChanging),
         )
         .await;
+    }
+
+    /// Whether `ctx.user` already had a click on this request refused in this minute (of the
+    /// clock): then the thread gets no second note, so it carries at most one per person, request
+    /// and minute (each click is still an audit event). Read from the audit trail, so replicas
+    /// and restarts agree; when it cannot be read, the thread stays quiet.
+    async fn refused_this_minute(&self, request: &Request, ctx: &ClickContext) -> bool {
+        let minute = |secs: i64| secs.div_euclid(60);
+        let now = minute(self.clock.now().timestamp());
+        match self.store.events_for(request.id()).await {
+            Ok(events) => events.iter().any(|e| {
+                e.draft.kind == EventKind::ClickRefused
+                    && e.draft.actor == ctx.user.as_str()
+                    && chrono::DateTime::parse_from_rfc3339(&e.draft.at)
+                        .is_ok_and(|at| minute(at.timestamp()) == now)
+            }),
+            Err(e) => {
+                warn!(error = %error_chain(&e), "could not read the request's refused clicks");
+                true
+            }
+        }
+    }
+
+    /// A card whose posting Slack did not confirm: its place is learned from the first click on
+    /// it (README, "Slack"), so that it is updated like any other. Only a message in the
+    /// request's own channel is taken.
+    async fn learn_card(&self, request: Request, ctx: &ClickContext) -> Request {
+        let Some(at) = ctx.card.as_ref() else {
+            return request;
+        };
+        if request.card().is_some() || &at.channel != request.channel() {
+            return request;
+        }
+        match self.store.set_card(request.id(), at).await {
+            Ok(()) => {
+                info!(ts = %at.ts, "learned the card's place from a click");
+                request.with_card(at.clone())
+            }
+            Err(e) => {
+                warn!(error = %error_chain(&e), "could not remember the card learned from a click");
+                request
+            }
+        }
     }
 
     /// The request a button names, or the clicker is told why there is none to act on.

@@ -63,6 +63,9 @@ pub struct ClickContext {
     pub action: Action,
     pub request_id: RequestId,
     pub response_url: String,
+    /// The message the button is on (`container.channel_id`, `container.message_ts`): how the
+    /// bot learns where a card is whose posting Slack did not confirm.
+    pub card: Option<crate::domain::request::CardRef>,
 }
 
 /// A click on the Re-apply button under a drift note (SPEC §11): asks for a new request.
@@ -102,7 +105,9 @@ impl App {
             // No arguments at all: the request form, for whoever does not remember the syntax.
             Command::Help if ctx.text.trim().is_empty() => match ctx.trigger_id.clone() {
                 Some(trigger) => {
-                    self.spawn(async move { app.open_form(ctx, trigger).await });
+                    // The trigger's life starts now, not when the work gets a slot.
+                    let expires = tokio::time::Instant::now() + super::notice::TRIGGER_LIFETIME;
+                    self.spawn(async move { app.open_form(ctx, trigger, expires).await });
                     Notice::OpeningForm
                 }
                 None => Notice::Usage,

@@ -88,9 +88,15 @@ pub enum RoleOptions {
 impl App {
     /// Open the form for a slash command with no arguments; if Slack refuses, say so.
     #[tracing::instrument(skip_all, fields(user = %ctx.user))]
-    pub(super) async fn open_form(self: Arc<Self>, ctx: CommandContext, trigger: String) {
+    pub(super) async fn open_form(
+        self: Arc<Self>,
+        ctx: CommandContext,
+        trigger: String,
+        trigger_expires: tokio::time::Instant,
+    ) {
         let form = RequestForm {
             channel: ctx.channel.clone(),
+            trigger_expires,
         };
         if let Err(e) = self.slack.open_request_form(&trigger, &form).await {
             warn!(error = %e, "could not open the request form");

@@ -9,7 +9,7 @@ use slack_morphism::prelude::*;
 
 use super::blocks;
 pub use super::retry::MAX_ATTEMPTS;
-use super::retry::{Failed, Failure, classify, with_retries};
+use super::retry::{Failed, Failure, Resend, Tries, classify, tried, with_retries};
 use crate::domain::ids::{ChannelId, SlackGroupId, SlackUserId};
 use crate::domain::request::CardRef;
 use crate::ports::{Slack, SlackError};
@@ -88,12 +88,25 @@ impl SlackWebApi {
         }
     }
 
-    async fn retrying<T, F, Fut>(&self, what: &'static str, mut call: F) -> Result<T, SlackError>
+    async fn retrying<T, F, Fut>(&self, what: &'static str, call: F) -> Result<T, SlackError>
     where
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Result<T, SlackClientError>>,
     {
-        with_retries(what, self.try_timeout, || {
+        self.tried(what, Tries::safe(self.try_timeout), call).await
+    }
+
+    async fn tried<T, F, Fut>(
+        &self,
+        what: &'static str,
+        tries: Tries,
+        mut call: F,
+    ) -> Result<T, SlackError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, SlackClientError>>,
+    {
+        tried(what, tries, || {
             let attempt = call();
             async move {
                 attempt.await.map_err(|e| Failed {
@@ -140,11 +153,17 @@ fn is_fatal(code: &str) -> bool {
 
 impl SlackWebApi {
     /// `chat.postMessage` through the one retry loop (cards, thread replies, direct messages).
+    /// A card is not sent again after a try that may have arrived (README, "Slack").
     async fn post_message(
         &self,
         req: &SlackApiChatPostMessageRequest,
+        resend: Resend,
     ) -> Result<SlackApiChatPostMessageResponse, SlackError> {
-        self.retrying("chat.postMessage", || async {
+        let tries = Tries {
+            resend,
+            ..Tries::safe(self.try_timeout)
+        };
+        self.tried("chat.postMessage", tries, || async {
             self.client
                 .open_session(&self.token)
                 .chat_post_message(req)
@@ -160,12 +179,26 @@ fn content(card: &Card) -> SlackMessageContent {
         .with_blocks(blocks::card(card))
 }
 
+/// A message the bot posts: no previews of links (there are none the bot meant to show) and no
+/// linking of bare names (README, "Slack").
+fn post_request(channel: String, content: SlackMessageContent) -> SlackApiChatPostMessageRequest {
+    SlackApiChatPostMessageRequest::new(SlackChannelId(channel), content)
+        .with_unfurl_links(false)
+        .with_unfurl_media(false)
+        .with_link_names(false)
+}
+
+fn note_content(note: &ThreadNote) -> SlackMessageContent {
+    SlackMessageContent::new()
+        .with_text(blocks::thread_note_text(note).into_string())
+        .with_blocks(blocks::thread_note(note))
+}
+
 #[async_trait]
 impl Slack for SlackWebApi {
     async fn post_card(&self, channel: &ChannelId, card: &Card) -> Result<CardRef, SlackError> {
-        let req =
-            SlackApiChatPostMessageRequest::new(SlackChannelId(channel.to_string()), content(card));
-        let resp = self.post_message(&req).await?;
+        let req = post_request(channel.to_string(), content(card));
+        let resp = self.post_message(&req, Resend::OnlyIfNotDone).await?;
         Ok(CardRef {
             channel: channel.clone(),
             ts: resp.ts.0,
@@ -189,15 +222,9 @@ impl Slack for SlackWebApi {
     }
 
     async fn post_in_thread(&self, card: &CardRef, note: &ThreadNote) -> Result<(), SlackError> {
-        let text = super::messages::thread_note(note).to_mrkdwn().into_string();
-        let mut content = SlackMessageContent::new().with_text(text);
-        if let Some(blocks) = super::blocks::thread_note(note) {
-            content = content.with_blocks(blocks);
-        }
-        let req =
-            SlackApiChatPostMessageRequest::new(SlackChannelId(card.channel.to_string()), content)
-                .with_thread_ts(SlackTs(card.ts.clone()));
-        self.post_message(&req).await?;
+        let req = post_request(card.channel.to_string(), note_content(note))
+            .with_thread_ts(SlackTs(card.ts.clone()));
+        self.post_message(&req, Resend::Safe).await?;
         Ok(())
     }
 
@@ -207,12 +234,8 @@ impl Slack for SlackWebApi {
         note: &ThreadNote,
     ) -> Result<(), SlackError> {
         // A user id as the channel posts to the bot's direct messages with that person.
-        let text = super::messages::thread_note(note).to_mrkdwn().into_string();
-        let req = SlackApiChatPostMessageRequest::new(
-            SlackChannelId(user.to_string()),
-            SlackMessageContent::new().with_text(text),
-        );
-        self.post_message(&req).await?;
+        let req = post_request(user.to_string(), note_content(note));
+        self.post_message(&req, Resend::Safe).await?;
         Ok(())
     }
 
@@ -220,7 +243,6 @@ impl Slack for SlackWebApi {
         // The same reply as an immediate answer, plus its blocks, never replacing the card.
         let mut body = super::handlers::reply_json(notice);
         body["replace_original"] = false.into();
-        body["blocks"] = serde_json::json!(blocks::notice(notice));
         let body = body.to_string().into_bytes();
         with_retries("response_url", self.try_timeout, || async {
             let r = self
@@ -267,7 +289,12 @@ impl Slack for SlackWebApi {
             SlackTriggerId(trigger_id.to_string()),
             super::form::view(form),
         );
-        self.retrying("views.open", || async {
+        // A trigger id lives 3 s: no try after it expired, none running past it.
+        let tries = Tries {
+            deadline: Some(form.trigger_expires),
+            ..Tries::safe(self.try_timeout)
+        };
+        self.tried("views.open", tries, || async {
             self.client.open_session(&self.token).views_open(&req).await
         })
         .await?;
@@ -284,7 +311,7 @@ impl Slack for SlackWebApi {
             SlackChannelId(channel.to_string()),
             slack_morphism::SlackUserId(user.to_string()),
             SlackMessageContent::new()
-                .with_text(super::messages::notice(notice).to_mrkdwn().into_string())
+                .with_text(blocks::notice_text(notice).into_string())
                 .with_blocks(blocks::notice(notice)),
         );
         self.retrying("chat.postEphemeral", || async {

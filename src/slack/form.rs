@@ -305,6 +305,7 @@ mod tests {
     fn the_view_has_the_role_select_and_a_bounded_reason() {
         let v = serde_json::to_value(view(&RequestForm {
             channel: ChannelId::parse("C0INC").unwrap(),
+            trigger_expires: tokio::time::Instant::now(),
         }))
         .unwrap();
         assert_eq!(v["type"], "modal");

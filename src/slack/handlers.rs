@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::form::{self, FormPayload};
 
 use crate::domain::ids::{ChannelId, RequestId, SlackUserId};
-use crate::domain::request::Action;
+use crate::domain::request::{Action, CardRef};
 use crate::metrics::{Endpoint, Outcome};
 use crate::service::notice::Notice;
 use crate::service::{App, ClickContext, CommandContext, ReapplyContext};
@@ -34,10 +34,14 @@ fn bad_request(what: &str) -> Response {
     (StatusCode::BAD_REQUEST, "malformed request").into_response()
 }
 
+/// An answer to a command or click (the immediate one, or through `response_url`): its blocks,
+/// whose mrkdwn is `verbatim` (Slack links nothing in it the bot did not write as a link), and
+/// their fallback text.
 pub fn reply_json(notice: &Notice) -> serde_json::Value {
     serde_json::json!({
         "response_type": if notice.in_channel() { "in_channel" } else { "ephemeral" },
-        "text": super::messages::notice(notice).to_mrkdwn().into_string(),
+        "text": super::blocks::notice_text(notice).into_string(),
+        "blocks": super::blocks::notice(notice),
     })
 }
 
@@ -96,6 +100,8 @@ struct Payload {
     #[serde(default)]
     actions: Vec<ActionField>,
     response_url: Option<String>,
+    #[serde(default)]
+    container: Value,
 }
 
 #[derive(Deserialize)]
@@ -107,6 +113,26 @@ struct IdField {
 struct ActionField {
     action_id: String,
     value: Option<String>,
+}
+
+/// The message a clicked button is on, when it is a channel message (not an ephemeral one) whose
+/// channel and `ts` read as such (`container` of a `block_actions` payload). Anything else is no
+/// card; it never makes the click itself unreadable.
+fn container_card(container: &Value) -> Option<CardRef> {
+    if container["type"] != "message" || container["is_ephemeral"] == true {
+        return None;
+    }
+    let ts = container["message_ts"].as_str()?;
+    let (secs, micros) = ts.split_once('.')?;
+    let digits = |s: &str| !s.is_empty() && s.len() <= 16 && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(secs) || !digits(micros) {
+        return None;
+    }
+    let channel = ChannelId::parse(container["channel_id"].as_str()?).ok()?;
+    Some(CardRef {
+        channel,
+        ts: ts.to_string(),
+    })
 }
 
 /// What an interaction payload asks for, if it is one of our buttons.
@@ -149,12 +175,14 @@ fn interaction_from(payload: Payload) -> Result<Interaction, &'static str> {
         .response_url
         .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
         .ok_or("response_url")?;
+    let card = container_card(&payload.container);
     Ok(match act {
         Some(act) => Interaction::Click(ClickContext {
             user,
             action: act,
             request_id,
             response_url,
+            card,
         }),
         None => Interaction::Reapply(ReapplyContext {
             user,
@@ -290,6 +318,33 @@ mod tests {
         };
         assert_eq!(c.action, Action::Approve);
         assert_eq!(c.request_id.as_str(), "rr-7f3k2q9x");
+    }
+
+    #[test]
+    fn a_click_carries_the_message_its_button_is_on() {
+        let mut payload = click("approve", "rr-7f3k2q9x");
+        payload["container"] = serde_json::json!({"type": "message", "message_ts": "1700000000.000100",
+            "channel_id": "C0INC", "is_ephemeral": false});
+        let Interaction::Click(c) = decode_interaction(&form(&payload)).unwrap() else {
+            panic!()
+        };
+        let card = c.card.expect("the card's place");
+        assert_eq!(
+            (card.channel.as_str(), card.ts.as_str()),
+            ("C0INC", "1700000000.000100")
+        );
+        for bad in [
+            serde_json::json!({"type": "message", "message_ts": "x.1", "channel_id": "C0INC"}),
+            serde_json::json!({"type": "message", "message_ts": "1.2", "channel_id": "<!here>"}),
+            serde_json::json!({"type": "message", "message_ts": "1.2", "channel_id": "C0INC", "is_ephemeral": true}),
+            serde_json::json!({"type": "view", "view_id": "V1"}),
+        ] {
+            payload["container"] = bad.clone();
+            let Interaction::Click(c) = decode_interaction(&form(&payload)).unwrap() else {
+                panic!()
+            };
+            assert_eq!(c.card, None, "{bad}");
+        }
     }
 
     #[test]

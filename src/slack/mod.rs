@@ -5,6 +5,7 @@ pub mod card;
 pub mod client;
 pub mod form;
 pub mod handlers;
+pub mod limits;
 pub mod messages;
 pub mod mrkdwn;
 pub mod retry;

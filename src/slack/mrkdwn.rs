@@ -140,6 +140,40 @@ impl Msg {
         Mrkdwn(out)
     }
 
+    /// The same, within `max` characters: a message that would be longer is cut after escaping
+    /// and ends with "…". The cut never splits an escape (`&amp;`), a mention, or a code or bold
+    /// span (a cut span is closed again), so what Slack shows is the start of the whole text.
+    pub fn to_mrkdwn_within(&self, max: usize) -> Mrkdwn {
+        let whole = self.to_mrkdwn();
+        if whole.0.chars().count() <= max {
+            return whole;
+        }
+        // Room for the ellipsis.
+        let budget = max.saturating_sub(1);
+        let mut out = String::new();
+        let mut used = 0;
+        for span in &self.0 {
+            let rendered = Msg(vec![span.clone()]).to_mrkdwn().0;
+            let n = rendered.chars().count();
+            if used + n <= budget {
+                out.push_str(&rendered);
+                used += n;
+                continue;
+            }
+            let room = budget - used;
+            match span {
+                Span::User(_) | Span::Group(_) => {}
+                Span::Lit(s) => out.push_str(&lit_prefix(s, room)),
+                Span::Text(s) => out.push_str(&escaped_prefix(s, room)),
+                Span::Code(s) => out.push_str(&delimited_prefix('`', &code_body(s), room)),
+                Span::Bold(s) => out.push_str(&delimited_prefix('*', &s.replace('*', "∗"), room)),
+            }
+            break;
+        }
+        out.push('…');
+        Mrkdwn(out)
+    }
+
     /// The same message for a terminal: nothing escaped, mentions as `@U…`, and control
     /// characters in untrusted text shown as `\u{…}` so they cannot drive the terminal.
     pub fn to_plain(&self) -> String {
@@ -170,6 +204,59 @@ impl Msg {
         }
         out
     }
+}
+
+/// The longest start of `s`, escaped, within `room` characters: whole escapes only.
+fn escaped_prefix(s: &str, room: usize) -> String {
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let mut one = String::new();
+        escape(&c.to_string(), &mut one);
+        let n = one.chars().count();
+        if used + n > room {
+            break;
+        }
+        out.push_str(&one);
+        used += n;
+    }
+    out
+}
+
+/// A cut code or bold span: opened, as much as fits, closed again (nothing when nothing fits).
+fn delimited_prefix(delimiter: char, body: &str, room: usize) -> String {
+    if room < 3 {
+        return String::new();
+    }
+    let inner = escaped_prefix(body, room - 2);
+    if inner.is_empty() {
+        return String::new();
+    }
+    format!("{delimiter}{inner}{delimiter}")
+}
+
+/// A cut literal (the bot's own text): whole characters, and never an unclosed `<…>` token.
+fn lit_prefix(s: &str, room: usize) -> String {
+    let mut out: String = s.chars().take(room).collect();
+    if let Some(open) = out.rfind('<')
+        && !out[open..].contains('>')
+    {
+        out.truncate(open);
+    }
+    if let Some(amp) = out.rfind('&')
+        && !out[amp..].contains(';')
+    {
+        out.truncate(amp);
+    }
+    out
+}
+
+/// Plain text (a header, a button, an option) within `max` characters, ending in "…" when cut.
+pub fn plain_within(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    s.chars().take(max.saturating_sub(1)).collect::<String>() + "…"
 }
 
 /// Text that is safe to print on a terminal: control characters (escape sequences, carriage
@@ -227,6 +314,41 @@ mod tests {
         );
     }
 
+    /// Every `&` starts one of the three escapes: no escape was cut in half.
+    fn escapes_whole(m: &str) -> bool {
+        m.match_indices('&').all(|(i, _)| {
+            ["&amp;", "&lt;", "&gt;"]
+                .iter()
+                .any(|e| m[i..].starts_with(e))
+        })
+    }
+
+    #[test]
+    fn a_long_text_is_cut_after_escaping_between_escapes_and_ends_with_an_ellipsis() {
+        let m = Msg::new()
+            .lit("*Reason*\n")
+            .text("&".repeat(500))
+            .to_mrkdwn_within(2000);
+        let s = m.as_str();
+        assert!(s.chars().count() <= 2000, "{}", s.chars().count());
+        assert!(s.ends_with("&amp;…"), "{s}");
+        assert!(escapes_whole(s));
+        // Short enough: unchanged.
+        let short = Msg::new().text("a & b").to_mrkdwn_within(2000);
+        assert_eq!(short.as_str(), "a &amp; b");
+    }
+
+    #[test]
+    fn a_cut_never_splits_a_mention_and_closes_a_cut_code_span() {
+        let u = SlackUserId::parse("U0ALICE").unwrap();
+        let m = Msg::new().lit("by ").user(&u).to_mrkdwn_within(8);
+        assert_eq!(m.as_str(), "by …");
+        let m = Msg::new().code("x".repeat(100)).to_mrkdwn_within(10);
+        assert_eq!(m.as_str(), "`xxxxxxx`…");
+        let m = Msg::new().lit("see `<role>` here").to_mrkdwn_within(8);
+        assert_eq!(m.as_str(), "see `…");
+    }
+
     proptest! {
         #[test]
         fn hostile_text_never_renders_a_slack_control_sequence(s in "\\PC*", t in "[<>!@#&a-z|^`*]{0,40}") {
@@ -238,6 +360,22 @@ mod tests {
                 let decoded = shown.as_str().replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&");
                 prop_assert_eq!(&decoded, input);
             }
+        }
+
+        #[test]
+        fn a_cut_message_stays_within_its_limit_and_escaped(
+            s in "[&<>a-z@!|: /.]{0,600}",
+            max in 1usize..400,
+        ) {
+            let u = SlackUserId::parse("U0ALICE").unwrap();
+            let m = Msg::new().lit("*Reason*\n").text(s.clone()).lit(" by ").user(&u).code(s.clone()).bold(s.clone());
+            let cut = m.to_mrkdwn_within(max);
+            let text = cut.as_str();
+            prop_assert!(text.chars().count() <= max.max(1), "{} > {max}", text.chars().count());
+            prop_assert!(escapes_whole(text), "{}", text);
+            // The only `<` is the whole mention the bot built.
+            let without = text.replace("<@U0ALICE>", "");
+            prop_assert!(has_no_slack_control(&without), "{}", text);
         }
     }
 }

@@ -81,13 +81,22 @@ pub struct SocketMode {
     status: watch::Sender<Status>,
 }
 
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A replacement connection being opened.
+type Opening<'a> = std::pin::Pin<Box<dyn Future<Output = Result<Ws, String>> + Send + 'a>>;
+
 /// How a connection ended without an error.
 enum Ended {
     Stopped,
-    /// Slack closed it or asked to reconnect; `greeted` when it had said hello first.
+    /// Slack closed it; `greeted` when it had said hello first.
     Closed {
         greeted: bool,
     },
+    /// Slack asked to reconnect (`disconnect`): the new connection was opened first, and the old
+    /// one closed only then, so no envelope falls in a gap between them.
+    Replaced(Box<Ws>),
 }
 
 impl SocketMode {
@@ -110,17 +119,28 @@ impl SocketMode {
     pub async fn run(self, app: Arc<App>, mut stop: watch::Receiver<bool>) {
         let mut backoff = FIRST_BACKOFF;
         let mut refusals = 0;
+        // The connection opened to replace one Slack asked to reconnect.
+        let mut replacement: Option<Box<Ws>> = None;
         while !*stop.borrow() {
             let mut wait = backoff;
-            let opened = tokio::select! {
-                opened = self.api.open_socket_url(&self.app_token) => opened,
-                _ = stop.changed() => break,
+            let opened = match replacement.take() {
+                Some(ws) => Ok(Connection::Open(ws)),
+                None => tokio::select! {
+                    opened = self.api.open_socket_url(&self.app_token) => opened.map(Connection::Url),
+                    _ = stop.changed() => break,
+                },
             };
             match opened {
-                Ok(url) => {
+                Ok(connection) => {
                     refusals = 0;
-                    match self.session(&app, &url, &mut stop).await {
+                    match self.session(&app, connection, &mut stop).await {
                         Ok(Ended::Stopped) => break,
+                        Ok(Ended::Replaced(ws)) => {
+                            info!("Socket Mode connection replaced at Slack's request");
+                            backoff = FIRST_BACKOFF;
+                            replacement = Some(ws);
+                            continue;
+                        }
                         Ok(Ended::Closed { greeted }) => {
                             self.status.send_replace(Status::Down("reconnecting"));
                             if greeted {
@@ -166,16 +186,37 @@ impl SocketMode {
         self.status.send_replace(Status::Down("stopped"));
     }
 
+    /// The WebSocket at `url`.
+    async fn connect(&self, url: &str) -> Result<Ws, SessionError> {
+        let (ws, _) = timeout(self.silence, tokio_tungstenite::connect_async(url))
+            .await
+            .map_err(|_| SessionError::NoHandshake)??;
+        Ok(ws)
+    }
+
+    /// A connection to replace one Slack asked to reconnect: a fresh URL, then its WebSocket.
+    async fn replacement(&self) -> Result<Ws, String> {
+        let url = self
+            .api
+            .open_socket_url(&self.app_token)
+            .await
+            .map_err(|e| crate::ports::error_chain(&e))?;
+        self.connect(&url)
+            .await
+            .map_err(|e| crate::ports::error_chain(&e))
+    }
+
     /// One connection: answer every envelope until Slack or `stop` closes it, or it goes silent.
     async fn session(
         &self,
         app: &Arc<App>,
-        url: &str,
+        connection: Connection,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<Ended, SessionError> {
-        let (ws, _) = timeout(self.silence, tokio_tungstenite::connect_async(url))
-            .await
-            .map_err(|_| SessionError::NoHandshake)??;
+        let ws = match connection {
+            Connection::Url(url) => self.connect(&url).await?,
+            Connection::Open(ws) => *ws,
+        };
         let (mut tx, mut rx) = ws.split();
         info!("Socket Mode connected");
         let ping_every = self.silence / 3;
@@ -184,8 +225,27 @@ impl SocketMode {
         let mut greeted = false;
         // The form's acknowledgements, computed beside the read loop (see below).
         let (form_acks, mut form_acked) = tokio::sync::mpsc::unbounded_channel::<Value>();
+        // After `disconnect`: the new connection being opened while this one still answers.
+        let mut replacing: Option<Opening<'_>> = None;
         loop {
             let msg = tokio::select! {
+                opened = async {
+                    match replacing.as_mut() {
+                        Some(opening) => opening.await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    match opened {
+                        Ok(new) => {
+                            let _ = timeout(Duration::from_secs(1), tx.send(Message::Close(None))).await;
+                            return Ok(Ended::Replaced(Box::new(new)));
+                        }
+                        Err(e) => {
+                            warn!(error = %e, "could not open the connection Slack asked for; reconnecting");
+                            return Ok(Ended::Closed { greeted });
+                        }
+                    }
+                }
                 m = rx.next() => m,
                 Some(ack) = form_acked.recv() => {
                     self.send(&mut tx, Message::Text(ack.to_string().into())).await?;
@@ -204,7 +264,7 @@ impl SocketMode {
                 }
             };
             let Some(msg) = msg else {
-                return Ok(Ended::Closed { greeted });
+                return self.closed(replacing, greeted).await;
             };
             heard = Instant::now();
             match msg? {
@@ -220,9 +280,11 @@ impl SocketMode {
                         Some("disconnect") => {
                             info!(
                                 reason = envelope["reason"].as_str().unwrap_or(""),
-                                "Slack asked to reconnect"
+                                "Slack asked to reconnect; opening the new connection first"
                             );
-                            return Ok(Ended::Closed { greeted });
+                            if replacing.is_none() {
+                                replacing = Some(Box::pin(self.replacement()));
+                            }
                         }
                         _ => {
                             // The form's options and submissions are answered in their
@@ -242,9 +304,27 @@ impl SocketMode {
                     }
                 }
                 Message::Ping(p) => self.send(&mut tx, Message::Pong(p)).await?,
-                Message::Close(_) => return Ok(Ended::Closed { greeted }),
+                Message::Close(_) => return self.closed(replacing, greeted).await,
                 _ => {}
             }
+        }
+    }
+
+    /// Slack closed the connection. If a replacement is being opened, it is the next connection.
+    async fn closed(
+        &self,
+        replacing: Option<Opening<'_>>,
+        greeted: bool,
+    ) -> Result<Ended, SessionError> {
+        match replacing {
+            Some(opening) => match opening.await {
+                Ok(new) => Ok(Ended::Replaced(Box::new(new))),
+                Err(e) => {
+                    warn!(error = %e, "could not open the connection Slack asked for; reconnecting");
+                    Ok(Ended::Closed { greeted })
+                }
+            },
+            None => Ok(Ended::Closed { greeted }),
         }
     }
 
@@ -257,6 +337,12 @@ impl SocketMode {
             .await
             .map_err(|_| SessionError::WriteStuck)??)
     }
+}
+
+/// What a session starts from: a fresh URL, or a connection already open (a replacement).
+enum Connection {
+    Url(String),
+    Open(Box<Ws>),
 }
 
 /// Why a Socket Mode connection ended other than by Slack closing it or by `stop`.

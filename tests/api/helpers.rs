@@ -197,26 +197,56 @@ pub fn tempfile_with(text: &str) -> std::path::PathBuf {
     p
 }
 
-/// A Slack Web API that accepts everything, like a healthy workspace.
+/// Slack's answer to a message: refused as Slack refuses it (`invalid_blocks`; a `response_url`
+/// answers 400) when its blocks or text are beyond Block Kit's limits, else `ok`. The check is
+/// the one `RecordingSlack` runs (`slack::limits`), so no test passes with a message Slack would
+/// refuse.
+pub struct BlockKitChecked(pub ResponseTemplate);
+
+impl wiremock::Respond for BlockKitChecked {
+    fn respond(&self, request: &wiremock::Request) -> ResponseTemplate {
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or(Value::Null);
+        let checked = if request.url.path() == "/views.open" {
+            revoke_role_bot::slack::limits::validate_view(&body["view"])
+        } else {
+            revoke_role_bot::slack::limits::validate_message(&body)
+        };
+        match checked {
+            Ok(()) => self.0.clone(),
+            Err(_) if request.url.path().starts_with("/respond/") => {
+                ResponseTemplate::new(400).set_body_string("invalid_blocks")
+            }
+            Err(_) => slack_refuses("invalid_blocks"),
+        }
+    }
+}
+
+/// A Slack Web API that accepts everything Slack accepts, like a healthy workspace.
 pub async fn mount_slack_ok(slack: &MockServer) {
     Mock::given(method("POST"))
         .and(path("/chat.postMessage"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "ok": true, "channel": CHANNEL, "ts": "1700000000.000100",
-            "message": {"ts": "1700000000.000100", "text": "card"}
-        })))
+        .respond_with(BlockKitChecked(ResponseTemplate::new(200).set_body_json(
+            json!({
+                "ok": true, "channel": CHANNEL, "ts": "1700000000.000100",
+                "message": {"ts": "1700000000.000100", "text": "card"}
+            }),
+        )))
         .mount(slack)
         .await;
     Mock::given(method("POST"))
         .and(path("/chat.update"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "ok": true, "channel": CHANNEL, "ts": "1700000000.000100", "message": {"text": "card"}
-        })))
+        .respond_with(BlockKitChecked(ResponseTemplate::new(200).set_body_json(
+            json!({
+                "ok": true, "channel": CHANNEL, "ts": "1700000000.000100", "message": {"text": "card"}
+            }),
+        )))
         .mount(slack)
         .await;
     Mock::given(method("POST"))
         .and(path_regex("^/respond/.*"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
+        .respond_with(BlockKitChecked(
+            ResponseTemplate::new(200).set_body_string("ok"),
+        ))
         .mount(slack)
         .await;
 }

@@ -1,7 +1,8 @@
 //! The `Slack` contract (tests/contract/slack.rs) on the Slack Web API adapter, against a fake
 //! Slack (wiremock) that keeps what it was given: messages get a fresh `ts`, only a posted
 //! message can be updated, user groups are the ones a case set up (any other is
-//! `no_such_subteam`), and an outage answers membership questions with a 500.
+//! `no_such_subteam`), an outage answers membership questions with a 500, and a message beyond
+//! Block Kit's limits is refused with `invalid_blocks` (`slack::limits`), as Slack refuses it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -43,6 +44,24 @@ impl Respond for FakeSlack {
         let field = |k: &str| body[k].as_str().unwrap_or_default().to_string();
         let text = String::from_utf8_lossy(&request.body).into_owned();
         let (channel, ts) = (field("channel"), field("ts"));
+        // Beyond Block Kit's limits, Slack refuses and posts nothing.
+        let checked = match request.url.path() {
+            "/views.open" => revoke_role_bot::slack::limits::validate_view(&body["view"]),
+            "/chat.postMessage" | "/chat.update" | "/chat.postEphemeral" => {
+                revoke_role_bot::slack::limits::validate_message(&body)
+            }
+            path if path.starts_with("/respond/") => {
+                revoke_role_bot::slack::limits::validate_message(&body)
+            }
+            _ => Ok(()),
+        };
+        if checked.is_err() {
+            return if request.url.path().starts_with("/respond/") {
+                ResponseTemplate::new(400).set_body_string("invalid_blocks")
+            } else {
+                slack_refuses("invalid_blocks")
+            };
+        }
         match request.url.path() {
             "/chat.postMessage" => {
                 slack.messages += 1;

@@ -471,3 +471,40 @@ async fn a_slow_type_ahead_does_not_delay_the_next_envelopes_acknowledgement() {
     let second = next_json(&mut ws).await;
     assert_eq!(second["envelope_id"], "f-1", "{second}");
 }
+
+/// Slack's `disconnect` (a refresh, a server moving): the bot opens the new connection first and
+/// keeps answering on the old one meanwhile, so no envelope is lost in a gap; only then does it
+/// close the old one. `/readyz` stays ready throughout.
+#[tokio::test]
+async fn on_disconnect_the_new_connection_is_opened_before_the_old_one_is_closed() {
+    let s = SocketSlack::start(SlackTimeouts::default().socket_silence).await;
+    let respond = s.respond_url(ALICE);
+    let mut old = s.greeted().await;
+    s.wait_ready().await;
+    answers_on(&mut old, "env-1", &respond).await;
+
+    send(
+        &mut old,
+        json!({"type": "disconnect", "reason": "refresh_requested", "debug_info": {"host": "wss-1"}}),
+    )
+    .await;
+    // The bot is now opening its new connection, whose handshake this fake has not accepted
+    // yet: the old one still answers, and the bot is still ready.
+    answers_on(&mut old, "env-2", &respond).await;
+    assert_eq!(s.readyz().await.0, 200, "no gap: still connected");
+
+    let mut new = s.greeted().await;
+    // Once the new connection is open, the old one is closed by the bot.
+    let closed = tokio::time::timeout(Duration::from_secs(15), async {
+        loop {
+            match old.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return,
+                Some(Ok(_)) => {}
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the old connection was not closed");
+    answers_on(&mut new, "env-3", &respond).await;
+    assert_eq!(s.connection_opens().await, 2);
+}

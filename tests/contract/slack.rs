@@ -110,6 +110,7 @@ fn card(role_name: &str) -> Card {
         request,
         account_name: Some("prod".into()),
         witness: None,
+        minimal: false,
     }
 }
 
@@ -218,6 +219,94 @@ pub async fn notices_and_messages_reach_their_person(f: Fixture) {
     assert!(got[2].text().contains("app-x"), "{:?}", got[2]);
 }
 
+/// A card built from the longest path IAM allows and the longest reason, each of `&` (every one
+/// escapes to `&amp;`): Slack accepts it (the fixtures refuse what Slack refuses), and so its
+/// updates and thread replies.
+pub async fn a_card_with_the_longest_path_and_reason_is_accepted(f: Fixture) {
+    let slack = f.slack();
+    let at = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+    let path = "&".repeat(510);
+    let request = Request::pending(
+        NewRequest {
+            role: RoleArn::parse(&format!("arn:aws:iam::123456789012:role/{path}/app")).unwrap(),
+            requester: user("U0ALICE"),
+            reason: "&".repeat(500),
+            channel: channel(),
+            approvals_required: 1,
+            preview: None,
+        },
+        at,
+        Duration::days(1),
+    );
+    let card = Card {
+        request,
+        account_name: Some("<".repeat(200)),
+        witness: None,
+        minimal: false,
+    };
+    let posted = slack
+        .post_card(&channel(), &card)
+        .await
+        .expect("Slack accepts the card");
+    slack
+        .update_card(&posted, &card)
+        .await
+        .expect("and its update");
+    slack
+        .post_in_thread(
+            &posted,
+            &ThreadNote::Outcome(Box::new(card.request.clone())),
+        )
+        .await
+        .expect("and the outcome in its thread");
+    let got = f.delivered().await;
+    assert_eq!(got.len(), 3, "{got:#?}");
+    assert!(got[0].text().contains("&amp;&amp;"));
+}
+
+/// Every message reaches Slack with blocks whose mrkdwn is `verbatim`: Slack links nothing in a
+/// reason (a bare URL stays text) that the bot did not write as a link.
+pub async fn every_message_is_sent_as_verbatim_blocks(f: Fixture) {
+    let slack = f.slack();
+    let mut c = card("app-url");
+    c.request = Request::pending(
+        NewRequest {
+            role: RoleArn::parse("arn:aws:iam::123456789012:role/app-url").unwrap(),
+            requester: user("U0ALICE"),
+            reason: "see https://evil.example/reset-mfa".into(),
+            channel: channel(),
+            approvals_required: 1,
+            preview: None,
+        },
+        Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap(),
+        Duration::days(1),
+    );
+    let at = slack.post_card(&channel(), &c).await.unwrap();
+    let note = ThreadNote::Outcome(Box::new(c.request.clone()));
+    slack.post_in_thread(&at, &note).await.unwrap();
+    slack.direct_message(&user("U0ALICE"), &note).await.unwrap();
+    let id = c.request.id().clone();
+    slack
+        .respond(
+            &f.response_url("U0ALICE"),
+            &Notice::AwaitingApproval(id.clone()),
+        )
+        .await
+        .unwrap();
+    slack
+        .post_ephemeral(&channel(), &user("U0BOB"), &Notice::NoSuchRequest(id))
+        .await
+        .unwrap();
+    let got = f.delivered().await;
+    assert_eq!(got.len(), 5, "{got:#?}");
+    for d in &got {
+        let text = d.text().replace(' ', "");
+        let mrkdwn = text.matches(r#""type":"mrkdwn""#).count();
+        let verbatim = text.matches(r#""verbatim":true"#).count();
+        assert!(mrkdwn > 0 && mrkdwn == verbatim, "{d:#?}");
+    }
+}
+
 /// A user group's members are Slack's; a group Slack does not know is an error, not an empty
 /// group, so that membership fails closed.
 pub async fn group_members_are_slacks_and_an_unknown_group_fails(f: Fixture) {
@@ -262,6 +351,8 @@ macro_rules! slack_contract {
     ($make:expr) => {
         $crate::contract_cases!(slack, $make;
             a_posted_card_is_updated_and_replied_to_through_its_handle,
+            a_card_with_the_longest_path_and_reason_is_accepted,
+            every_message_is_sent_as_verbatim_blocks,
             notices_and_messages_reach_their_person,
             group_members_are_slacks_and_an_unknown_group_fails,
             group_members_fail_when_slack_cannot_answer,

@@ -116,7 +116,7 @@ async fn a_deleted_deny_is_noticed_within_one_interval_and_reported_once() {
     );
     assert!(text.contains("2026-11-23T12:00:01Z"), "{text}");
     // The button Slack receives: re-apply, carrying this request's id.
-    let blocks = serde_json::to_value(blocks::thread_note(note).expect("a button")).unwrap();
+    let blocks = serde_json::to_value(blocks::thread_note(note)).unwrap();
     let button = &blocks[1]["elements"][0];
     assert_eq!(button["action_id"], "reapply");
     assert_eq!(button["value"], request.id().as_str());

@@ -544,6 +544,8 @@ impl Replicas {
             action: Action::Approve,
             request_id: id.clone(),
             response_url: response_url(BOB),
+            // As Slack sends it: the message the button is on.
+            card: self.slack.card_of(id),
         });
     }
 

@@ -148,6 +148,8 @@ impl Env {
             action,
             request_id: id.clone(),
             response_url: response_url(user),
+            // As Slack sends it: the message the button is on.
+            card: self.slack.card_of(id),
         });
         self.app.settle().await;
     }

@@ -3,7 +3,7 @@
 
 use revoke_role_bot::domain::audit::EventKind;
 use revoke_role_bot::domain::request::{Action, State};
-use revoke_role_bot::service::notice::ThreadNote;
+use revoke_role_bot::service::notice::{Notice, ThreadNote};
 
 use crate::support::*;
 
@@ -163,4 +163,86 @@ async fn a_rejection_and_an_expiry_reach_the_requester_a_cancellation_does_not()
         })
         .collect();
     assert_eq!(states, vec![State::Rejected, State::Expired]);
+}
+
+/// Thirty refused clicks by one person: one thread reply a minute for that person and request,
+/// while each click is still an audit event and still answered to the clicker.
+#[tokio::test]
+async fn refused_clicks_get_at_most_one_thread_reply_per_person_request_and_minute() {
+    let env = Env::new();
+    let request = env.role_and_request("app").await;
+    let refused_notes = |env: &Env| {
+        env.slack
+            .thread()
+            .into_iter()
+            .filter(|(n, _)| matches!(n, ThreadNote::ClickRefused { .. }))
+            .count()
+    };
+    for _ in 0..30 {
+        // Alice asked: she cannot approve her own request.
+        env.click(ALICE, Action::Approve, request.id()).await;
+    }
+    assert_eq!(refused_notes(&env), 1);
+    let kinds = env.event_kinds(request.id()).await;
+    assert_eq!(
+        kinds
+            .iter()
+            .filter(|k| **k == EventKind::ClickRefused)
+            .count(),
+        30,
+        "every click is in the audit trail"
+    );
+    assert_eq!(
+        env.slack.replies_to(ALICE).len(),
+        1 + 30,
+        "each click is answered"
+    );
+
+    // Someone else's refusal is their own.
+    env.click(EVE, Action::Approve, request.id()).await;
+    assert_eq!(refused_notes(&env), 2);
+    // Still in the same minute (the clock is at 12:00:00.4): quiet. In the next minute, Alice's
+    // next refusal is shown again; clicking on, one a minute.
+    env.clock.advance(chrono::Duration::seconds(59));
+    env.click(ALICE, Action::Approve, request.id()).await;
+    assert_eq!(refused_notes(&env), 2);
+    for (minute, notes) in [(1, 3), (2, 4)] {
+        env.clock.advance(chrono::Duration::seconds(20));
+        env.click(ALICE, Action::Approve, request.id()).await;
+        env.clock.advance(chrono::Duration::seconds(20));
+        env.click(ALICE, Action::Approve, request.id()).await;
+        assert_eq!(refused_notes(&env), notes, "minute {minute}");
+        env.clock.advance(chrono::Duration::seconds(20));
+    }
+}
+
+/// The card's post was not confirmed (it timed out after Slack got it): the bot does not post a
+/// second card, tells the requester, and learns the card's place from the first click on it.
+#[tokio::test]
+async fn a_card_whose_post_was_not_confirmed_is_learned_from_the_first_click() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    env.slack.lose_next_answer();
+    let request = env.request("app").await;
+    assert_eq!(env.slack.cards().len(), 1, "posted once");
+    assert!(
+        matches!(env.last_reply(ALICE), Notice::CardUnconfirmed(ref id) if id == request.id()),
+        "{:?}",
+        env.last_reply(ALICE)
+    );
+    assert_eq!(env.stored(request.id()).await.card(), None);
+
+    env.click(BOB, Action::Approve, request.id()).await;
+    assert_eq!(env.state(request.id()).await, State::Applied);
+    let at = env.slack.card_of(request.id()).unwrap();
+    assert_eq!(env.stored(request.id()).await.card(), Some(&at));
+    let Sent::Update {
+        at: updated, card, ..
+    } = env.last_update()
+    else {
+        unreachable!()
+    };
+    assert_eq!(updated, at);
+    assert_eq!(card.request.state(), State::Applied);
+    assert_eq!(env.slack.cards().len(), 1, "still one card");
 }

@@ -103,6 +103,210 @@ proptest! {
     }
 }
 
+// ---- 1b. nothing Slack would refuse, nothing Slack would link (issue 19) ----
+
+const IC: &str = r#"
+[identity_center]
+instance_arn = "arn:aws:sso:::instance/ssoins-memory"
+region = "us-east-1"
+account = "prod"
+"#;
+
+/// The fast tier with Identity Center configured.
+fn env_with_identity_center() -> Env {
+    Env::with_config(&format!("{}{IC}", config()))
+}
+
+/// Every mrkdwn text object in a message is `verbatim` (Slack links nothing in it on its own),
+/// and the message has blocks at all (a text-only message would be linked).
+fn all_verbatim(text: &str) -> Result<(), String> {
+    let mrkdwn = text.matches(r#""type":"mrkdwn""#).count();
+    let verbatim = text.matches(r#""verbatim":true"#).count();
+    if mrkdwn == 0 || mrkdwn != verbatim {
+        return Err(format!(
+            "{mrkdwn} mrkdwn objects, {verbatim} verbatim: {text}"
+        ));
+    }
+    Ok(())
+}
+
+fn assert_nothing_refused_or_linked(env: &Env) {
+    assert_eq!(env.slack.refusals(), Vec::<String>::new(), "Slack refused");
+    for s in env.slack.sent() {
+        if matches!(s, Sent::Form { .. }) {
+            continue;
+        }
+        if let Err(e) = all_verbatim(s.mrkdwn()) {
+            panic!("{e}");
+        }
+    }
+}
+
+/// Account ids for a permission set provisioned to `n` accounts.
+fn accounts(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("{}", 200_000_000_000u64 + i as u64))
+        .collect()
+}
+
+#[tokio::test]
+async fn cards_slack_would_refuse_are_never_sent_whatever_the_path_reason_or_accounts() {
+    let env = env_with_identity_center();
+    let path = "&".repeat(500);
+    env.iam.inner.add_role(
+        &arn(&format!("arn:aws:iam::{ACCOUNT}:role/{path}/app")),
+        &[],
+    );
+    let reason = "&".repeat(500);
+    env.command(ALICE, &format!("prod/app {reason}")).await;
+    let ids: Vec<_> = env
+        .slack
+        .cards()
+        .iter()
+        .map(|c| c.request.id().clone())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        1,
+        "the card was posted: {:?}",
+        env.slack.refusals()
+    );
+
+    let list = accounts(150);
+    let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+    env.ic.add_permission_set("Ops", "0123abcd", "PT8H", &refs);
+    env.command(ALICE, &format!("permission-set Ops {reason}"))
+        .await;
+    assert_eq!(env.slack.cards().len(), 2, "{:?}", env.slack.refusals());
+    let ps = env.slack.cards()[1].request.id().clone();
+
+    // Approvable, and the whole text is in `status`.
+    env.click(BOB, Action::Approve, &ids[0]).await;
+    assert_eq!(env.state(&ids[0]).await, State::Applied);
+    env.command(EVE, &format!("status {}", ids[0])).await;
+    let (_, shown) = env.slack.replies_to(EVE).pop().unwrap();
+    assert!(
+        shown.contains(&"&amp;".repeat(500)),
+        "the whole reason: {shown}"
+    );
+    assert!(
+        shown.contains(&format!("/{}/app", "&amp;".repeat(500))),
+        "the whole path"
+    );
+    env.command(EVE, &format!("status {ps}")).await;
+    let (_, shown) = env.slack.replies_to(EVE).pop().unwrap();
+    for account in &list {
+        assert!(
+            shown.contains(account.as_str()),
+            "{account} missing from status"
+        );
+    }
+    assert_nothing_refused_or_linked(&env);
+}
+
+#[tokio::test]
+async fn a_bare_url_in_a_reason_is_posted_so_that_slack_links_nothing() {
+    let env = Env::new();
+    let request = {
+        env.iam.inner.add_role(&role("app"), &[]);
+        env.command(
+            ALICE,
+            "prod/app INC-1 see https://evil.example/reset-mfa and evil.example",
+        )
+        .await;
+        env.slack.cards().pop().expect("a card").request
+    };
+    env.click(ALICE, Action::Approve, request.id()).await;
+    env.click(BOB, Action::Approve, request.id()).await;
+    env.command(EVE, &format!("status {}", request.id())).await;
+    assert!(env.slack.thread().len() >= 2 && !env.slack.dms().is_empty());
+    assert!(
+        env.slack
+            .sent()
+            .iter()
+            .all(|s| !s.mrkdwn().contains("<https://")),
+        "no link built around the URL"
+    );
+    assert_nothing_refused_or_linked(&env);
+}
+
+/// The card Slack refuses anyway (a limit the bot does not know of): the minimal card, with the
+/// buttons, so the request can still be approved.
+#[tokio::test]
+async fn a_card_slack_refuses_is_replaced_by_a_minimal_card_with_the_buttons() {
+    let env = Env::new();
+    env.iam.inner.add_role(&role("app"), &[]);
+    env.slack.refuse_full_cards();
+    let request = env.request("app").await;
+    let posted = env.slack.sent();
+    let Some(Sent::Card { card, mrkdwn, .. }) = posted.first() else {
+        panic!("{posted:?}")
+    };
+    assert!(card.minimal);
+    for action in ["approve", "reject", "cancel"] {
+        assert!(
+            mrkdwn.contains(&format!(r#""action_id":"{action}""#)),
+            "{mrkdwn}"
+        );
+    }
+    assert!(matches!(env.last_reply(ALICE), Notice::AwaitingApproval(_)));
+    env.click(BOB, Action::Approve, request.id()).await;
+    assert_eq!(env.state(request.id()).await, State::Applied);
+    assert!(matches!(env.last_update(), Sent::Update { card, .. } if card.minimal));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+    /// Hostile lengths and characters on every surface the bot sends (the card, its updates, the
+    /// thread, direct messages, replies, lookups, the form and the type-ahead): Slack's limits
+    /// hold, nothing is left unescaped, and nothing is linked.
+    #[test]
+    fn every_surface_stays_within_slacks_limits_with_hostile_lengths_and_characters(
+        path in "[&<>!@|:.a-z]{1,500}",
+        reason in "[&<>@!|:/. a-zA-Z0-9]{3,500}",
+        junk in "[&<>@!|:/. a-z0-9-]{0,5000}",
+        n_accounts in 1usize..400,
+    ) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let env = env_with_identity_center();
+            env.iam.inner.add_role(&arn(&format!("arn:aws:iam::{ACCOUNT}:role/{path}/app")), &[]);
+            env.command(ALICE, &format!("prod/app {reason} <!channel> https://evil.example/x")).await;
+            env.command(ALICE, &format!("prod/app {reason}")).await;
+            let list = accounts(n_accounts);
+            let refs: Vec<&str> = list.iter().map(String::as_str).collect();
+            env.ic.add_permission_set("Ops", "0123abcd", "PT8H", &refs);
+            env.command(ALICE, &format!("permission-set Ops {reason}")).await;
+            env.command(EVE, &format!("audit {junk}")).await;
+            env.command(EVE, &format!("prod/{junk}")).await;
+            env.command(ALICE, "").await;
+            let alice = revoke_role_bot::domain::ids::SlackUserId::parse(ALICE).unwrap();
+            let query: String = junk.chars().take(128).collect();
+            for q in [query.as_str(), "app", ""] {
+                let options = revoke_role_bot::slack::form::options_json(&env.app.role_options(&alice, q).await);
+                revoke_role_bot::slack::limits::validate_options(&options).map_err(TestCaseError::fail)?;
+            }
+            let cards = env.slack.cards();
+            prop_assert!(cards.len() >= 2, "cards: {:?}", env.slack.refusals());
+            for card in &cards {
+                env.click(ALICE, Action::Approve, card.request.id()).await;
+                env.click(BOB, Action::Approve, card.request.id()).await;
+                env.command(EVE, &format!("status {}", card.request.id())).await;
+            }
+            env.command(EVE, "audit").await;
+            prop_assert_eq!(env.slack.refusals(), Vec::<String>::new());
+            for s in env.slack.sent() {
+                if matches!(s, Sent::Form { .. }) {
+                    continue;
+                }
+                mentions_only(s.mrkdwn()).map_err(TestCaseError::fail)?;
+                all_verbatim(s.mrkdwn()).map_err(TestCaseError::fail)?;
+            }
+            Ok(())
+        })?;
+    }
+}
+
 // ---- 2. the role written is the role checked ----
 
 #[tokio::test]

@@ -95,6 +95,12 @@ pub(super) fn single(n: &Notice) -> Msg {
             .lit(" is recorded but its approval card could not be posted in this channel (")
             .text(slack_error.clone())
             .lit("). Invite the bot to the channel and ask again."),
+        Notice::CardUnconfirmed(id) => Msg::new()
+            .lit(":warning: Request ")
+            .code(id.to_string())
+            .lit(" is recorded, but Slack did not confirm its approval card, so it is not posted again. If the card is in this channel, its buttons work; if it is not, ask again. ")
+            .code(format!("/revoke-role status {id}"))
+            .lit(" shows the request."),
         Notice::NoSuchRequest(id) => Msg::new()
             .lit("There is no request ")
             .text(id.to_string())

@@ -10,6 +10,11 @@ use super::*;
 
 /// One line per request: id, state, role, requester, approvers, cut-off, time, reason.
 pub fn request_line(r: &Request) -> Msg {
+    request_head(r).lit(": ").text(r.reason().to_string())
+}
+
+/// A request's line without its reason.
+fn request_head(r: &Request) -> Msg {
     let mut m = Msg::new()
         .code(r.id().to_string())
         .lit(" ")
@@ -26,8 +31,6 @@ pub fn request_line(r: &Request) -> Msg {
     }
     m.lit(", ")
         .text(r.created_at().format("%Y-%m-%d %H:%M UTC").to_string())
-        .lit(": ")
-        .text(r.reason().to_string())
 }
 
 pub(super) fn actor(a: &Actor) -> Msg {
@@ -72,16 +75,26 @@ pub(super) fn found_sections(found: &Found) -> Vec<Msg> {
             events,
             not_verified,
         } => {
-            let mut lines = Msg::new();
-            for (i, e) in events.iter().enumerate() {
-                if i > 0 {
-                    lines = lines.lit("\n");
+            // The whole text (the card shortens long roles and reasons): lines packed into
+            // sections that each stay within Slack's limit; what the chain does not back is
+            // marked.
+            let mut lines = vec![
+                Msg::new()
+                    .lit("*Reason*: ")
+                    .text(request.reason().to_string()),
+            ];
+            if let Target::PermissionSet(ps) = request.target() {
+                let accounts: Vec<String> = ps.accounts.iter().map(|a| a.to_string()).collect();
+                // A line of at most 100 account ids (1,400 characters) fits any section.
+                for (i, chunk) in accounts.chunks(100).enumerate() {
+                    let head = if i == 0 { "*Accounts*: " } else { "" };
+                    lines.push(Msg::new().lit(head).text(chunk.join(", ")));
                 }
-                if let Some(why) = not_verified.event(i) {
-                    lines = lines.append(not_verified_mark(why));
-                }
-                lines = lines.append(event_line(e));
             }
+            lines.extend(events.iter().enumerate().map(|(i, e)| {
+                let mark = not_verified.event(i).map(|why| not_verified_mark(why));
+                mark.unwrap_or_default().append(event_line(e))
+            }));
             let mut head = Msg::new()
                 .lit("*Request ")
                 .text(request.id().to_string())
@@ -89,7 +102,7 @@ pub(super) fn found_sections(found: &Found) -> Vec<Msg> {
             if let Some(why) = &not_verified.request {
                 head = head.append(not_verified_mark(why));
             }
-            let mut out = vec![head.append(request_line(request)), lines];
+            let mut out = pack(head.append(request_head(request)), lines);
             if let Some(w) = request.preview().and_then(|p| p.who_can_come_back.as_ref()) {
                 out.extend(pack(
                     Msg::new().lit("*Who can assume the role again*"),
@@ -123,17 +136,14 @@ pub(super) fn found_sections(found: &Found) -> Vec<Msg> {
                     .append(what)
                     .lit("*"),
             ];
-            let mut lines = Msg::new();
-            for (i, r) in page.items.iter().enumerate() {
-                if i > 0 {
-                    lines = lines.lit("\n");
-                }
-                if let Some((_, why)) = not_verified.iter().find(|(id, _)| id == r.id()) {
-                    lines = lines.append(not_verified_mark(why));
-                }
-                lines = lines.append(request_line(r));
-            }
-            out.push(lines);
+            let lines = page.items.iter().map(|r| {
+                let mark = not_verified
+                    .iter()
+                    .find(|(id, _)| id == r.id())
+                    .map(|(_, why)| not_verified_mark(why));
+                mark.unwrap_or_default().append(request_line(r))
+            });
+            out.extend(pack(Msg::new(), lines.collect()));
             if page.more {
                 let how_many = match page.total {
                     Some(total) => format!("Showing {} of {total}", page.items.len()),
