@@ -184,6 +184,19 @@ async fn credentials_of_another_account_mark_it_wrong_refuse_it_by_name_and_serv
     );
     assert!(env.iam.puts().is_empty());
     assert!(env.policy(&role("foo")).is_none());
+    // The form's type-ahead lists the other account's roles and names this one as unavailable.
+    let alice = revoke_role_bot::domain::ids::SlackUserId::parse(ALICE).unwrap();
+    let revoke_role_bot::service::modal::RoleOptions::Roles {
+        options,
+        unavailable,
+        ..
+    } = env.app.role_options(&alice, "foo").await
+    else {
+        panic!("a list of roles")
+    };
+    assert_eq!(unavailable, vec!["ghost".to_string()]);
+    assert!(options.iter().all(|o| o.role.account().as_str() == ACCOUNT));
+    assert!(!options.is_empty());
 
     // The configured account next to it is served.
     let request = env.request("foo").await;
