@@ -40,7 +40,8 @@ pub enum Cmd {
         after_help = "Example:\n  SLACK_SIGNING_SECRET=… SLACK_BOT_TOKEN=xoxb-… revoke-role-bot serve --config bot.toml"
     )]
     Serve,
-    /// Validate the config file.
+    /// Validate the config, then prove what the first revocation needs: `ok`, `FAIL` with the fix,
+    /// or `not checked` with why, one line each; exits 1 on any FAIL.
     #[command(after_help = "Example:\n  revoke-role-bot check-config --config bot.toml")]
     CheckConfig,
     /// Run a scripted incident against the real server on loopback, with no Slack and no AWS.

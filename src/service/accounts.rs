@@ -142,7 +142,12 @@ pub async fn check_account(iam: &dyn Iam, account: &AccountId) -> AccountState {
     match tokio::time::timeout(ACCOUNT_CHECK_TIMEOUT, iam.credentials_account(account)).await {
         Ok(Ok(actual)) if &actual == account => AccountState::Confirmed,
         Ok(Ok(actual)) => AccountState::WrongAccount { actual },
-        Ok(Err(e)) => AccountState::Unreachable { why: e.full() },
+        Ok(Err(e)) => {
+            tracing::debug!(%account, error = %e.full(), "account check failed");
+            AccountState::Unreachable {
+                why: shortened(&e.full()),
+            }
+        }
         Err(_) => AccountState::Unreachable {
             why: format!(
                 "sts:GetCallerIdentity did not answer within {} s",
@@ -152,8 +157,18 @@ pub async fn check_account(iam: &dyn Iam, account: &AccountId) -> AccountState {
     }
 }
 
-/// The IAM port, letting through only calls for a confirmed account. An unchecked account is
-/// checked on its first call; an unreachable or wrong one is refused until a re-check confirms it.
+/// At most `WHY_MAX` characters of an error: the SDK's full chain ends in a debug dump that
+/// `/readyz` does not need (the debug log has it whole).
+fn shortened(why: &str) -> String {
+    const WHY_MAX: usize = 300;
+    match why.char_indices().nth(WHY_MAX) {
+        Some((i, _)) => format!("{}…", &why[..i]),
+        None => why.to_string(),
+    }
+}
+
+/// The IAM port, letting through only calls for a confirmed account. An unchecked or unreachable
+/// account is checked (again) on the call; a wrong one is refused until a re-check confirms it.
 pub struct GatedIam {
     inner: Arc<dyn Iam>,
     states: Arc<AccountStates>,
@@ -184,7 +199,12 @@ impl GatedIam {
         let state = match self.states.state(account) {
             // Not configured: the adapter itself refuses, naming the account.
             None => return Ok(()),
-            Some(AccountState::Unchecked) => self.check(account).await,
+            // An unreachable account is asked again at once: the role may trust the bot by now,
+            // or the last check met a passing STS failure. A wrong account waits for the
+            // periodic check, since only a new configuration or role fixes it.
+            Some(AccountState::Unchecked | AccountState::Unreachable { .. }) => {
+                self.check(account).await
+            }
             Some(state) => state,
         };
         let refusal = |belongs_to: Option<AccountId>, why: String| {

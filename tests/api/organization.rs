@@ -54,7 +54,7 @@ async fn a_bot_with_an_unreachable_account_starts_reports_it_serves_the_others_a
     }}))
     .await;
     let app = Spawn::new()
-        .config(with_account("333333333333", "payments", target))
+        .config(with_account("333333333333", "payments", target.clone()))
         .start()
         .await;
 
@@ -106,14 +106,42 @@ async fn a_bot_with_an_unreachable_account_starts_reports_it_serves_the_others_a
         "{refusal}"
     );
 
-    // Once the role trusts the bot, the re-check confirms the account.
+    // Once the role trusts the bot, the next request in that account checks it again and is served.
     faults.clear().await;
-    assert_eq!(app.app().check_accounts().await, 2);
+    let payments = assumed_config(&target).await;
+    let payments_iam = aws_sdk_iam::Client::new(&payments);
+    let name = unique("payments-app");
+    payments_iam
+        .create_role()
+        .role_name(&name)
+        .assume_role_policy_document(r#"{"Version":"2012-10-17","Statement":[]}"#)
+        .send()
+        .await
+        .unwrap();
+    let cards = app.slack_received("/chat.postMessage").await.len();
+    app.command(ALICE, &format!("payments/{name} INC-20 leaked"))
+        .await;
+    eventually("the card, or a refusal", || async {
+        if app.slack_received("/chat.postMessage").await.len() > cards {
+            return Some(());
+        }
+        let replies = app.replies_to(ALICE).await;
+        let last = replies.last()?["text"].as_str()?.to_string();
+        (last.contains(&name)).then(|| panic!("refused: {last}"))
+    })
+    .await;
+    let card = app.request_from_card(cards).await;
+    assert!(
+        card.target_arn()
+            .starts_with("arn:aws:iam::333333333333:role/")
+    );
     let (_, body) = readyz(&app).await;
     assert!(
         body.contains("account payments (333333333333): confirmed"),
         "{body}"
     );
+    // The periodic re-check agrees.
+    assert_eq!(app.app().check_accounts().await, 2);
     let metrics = app.get("/metrics").await.text().await.unwrap();
     assert!(
         metrics
