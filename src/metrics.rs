@@ -5,6 +5,7 @@ use std::time::Duration;
 use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
@@ -86,6 +87,9 @@ pub const TRANSITIONS: [&str; 12] = [
     "cleanup",
 ];
 
+/// The states an account's credentials can be in (README "Resilience").
+pub const ACCOUNT_STATES: [&str; 4] = ["unchecked", "confirmed", "unreachable", "wrong_account"];
+
 const BUCKETS: [f64; 10] = [0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
@@ -99,9 +103,16 @@ struct EventLabels {
     kind: &'static str,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Hash, EncodeLabelSet)]
+struct AccountLabels {
+    account: String,
+    state: &'static str,
+}
+
 pub struct Metrics {
     registry: Registry,
     list_roles_calls: Counter,
+    accounts: Family<AccountLabels, Gauge>,
     requests: Family<RequestLabels, Counter>,
     events: Family<EventLabels, Counter>,
     approval_to_policy: Histogram,
@@ -144,8 +155,15 @@ impl Default for Metrics {
             "iam:ListRoles calls made for the request form's type-ahead (pages read)",
             list_roles_calls.clone(),
         );
+        let accounts = Family::<AccountLabels, Gauge>::default();
+        registry.register(
+            "revoke_role_bot_account_state",
+            "1 for each configured account's current credentials state (unchecked, confirmed, unreachable, wrong_account), 0 for the others",
+            accounts.clone(),
+        );
         Metrics {
             registry,
+            accounts,
             list_roles_calls,
             requests,
             events,
@@ -166,6 +184,19 @@ impl Metrics {
     pub fn transition(&self, kind: &str) {
         if let Some(kind) = TRANSITIONS.iter().find(|k| **k == kind) {
             self.events.get_or_create(&EventLabels { kind }).inc();
+        }
+    }
+
+    /// `account` is now in `state` (one of `ACCOUNT_STATES`): its series for `state` is 1,
+    /// the others 0. Accounts come from the configuration, so the label set is bounded.
+    pub fn account_state(&self, account: &str, state: &str) {
+        for s in ACCOUNT_STATES {
+            self.accounts
+                .get_or_create(&AccountLabels {
+                    account: account.to_string(),
+                    state: s,
+                })
+                .set(i64::from(s == state));
         }
     }
 
@@ -228,6 +259,19 @@ mod tests {
             );
         }
         assert!(!text.contains("not-a-kind"));
+        m.account_state("111111111111", "unchecked");
+        m.account_state("111111111111", "unreachable");
+        let text = m.render();
+        for line in [
+            "revoke_role_bot_account_state{account=\"111111111111\",state=\"unreachable\"} 1",
+            "revoke_role_bot_account_state{account=\"111111111111\",state=\"unchecked\"} 0",
+            "revoke_role_bot_account_state{account=\"111111111111\",state=\"confirmed\"} 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing `{line}` in\n{text}"
+            );
+        }
         assert_eq!(
             text.lines()
                 .filter(|l| l.starts_with("revoke_role_bot_requests_total{"))

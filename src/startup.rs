@@ -13,11 +13,11 @@ use crate::aws::dynamodb::DynamoStore;
 use crate::aws::iam::AwsIam;
 use crate::clock::SystemClock;
 use crate::config::{Settings, SlackSecrets};
-use crate::ports::Iam;
 use crate::service::{App, Ports};
 use crate::slack::client::SlackWebApi;
 use crate::slack::socket_mode::{SocketMode, Status};
 
+pub use crate::service::accounts::ACCOUNT_RECHECK_INTERVAL;
 pub use crate::service::recover::{RECOVERY_INTERVAL, recovery_interval};
 
 pub struct Application {
@@ -25,6 +25,10 @@ pub struct Application {
     app: Arc<App>,
     signing_secret: Option<SecretString>,
     socket_mode: Option<SocketMode>,
+    /// How often every account's credentials are checked again (README "Resilience").
+    account_recheck: Duration,
+    /// Who the bot runs as (`sts:GetCallerIdentity`), the actor of `config_loaded`.
+    caller: String,
 }
 
 /// How long shutdown waits for background work before leaving it to recovery.
@@ -45,6 +49,8 @@ impl Application {
             app,
             signing_secret: Some(signing_secret),
             socket_mode: None,
+            account_recheck: ACCOUNT_RECHECK_INTERVAL,
+            caller: "revoke-role-bot".into(),
         })
     }
 
@@ -61,10 +67,10 @@ impl Application {
     ) -> anyhow::Result<Self> {
         let settings = Arc::new(settings);
         let aws = crate::aws::with_timeouts(aws);
-        let self_role = match crate::aws::caller_identity(&aws).await {
+        let (caller, self_role) = match crate::aws::caller_identity(&aws).await {
             Ok((caller, role)) => {
                 info!(%caller, "running as");
-                role
+                (caller, role)
             }
             Err(e) => anyhow::bail!(
                 "cannot tell which AWS identity the bot runs as (sts:GetCallerIdentity): {}",
@@ -72,8 +78,9 @@ impl Application {
             ),
         };
         let store = Arc::new(DynamoStore::new(&aws, &settings.table));
+        // Accounts are confirmed in the background (`run_until_stopped`): one that cannot be
+        // reached, or whose credentials belong to another account, does not stop the start.
         let iam = Arc::new(AwsIam::new(&aws, &settings.accounts).await);
-        confirm_accounts(iam.as_ref(), &settings).await?;
         let slack = Arc::new(
             SlackWebApi::new(&secrets.bot_token, secrets.api_url.as_deref())?
                 .with_try_timeout(secrets.timeouts.http_try),
@@ -107,7 +114,41 @@ impl Application {
             app,
             signing_secret,
             socket_mode,
+            account_recheck: ACCOUNT_RECHECK_INTERVAL,
+            caller,
         })
+    }
+
+    /// Record which config this process runs with (README "Configuration"): a `config_loaded`
+    /// audit event naming the source kind and the text's SHA-256, by the AWS identity the bot
+    /// runs as. Whoever can change the config can make themselves requester and approver, so a
+    /// start whose config cannot be recorded does not serve.
+    pub async fn record_config(&self, source: &str, sha256: &str) -> anyhow::Result<()> {
+        let event = self
+            .app
+            .record_config_loaded(&self.caller, source, sha256)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot record the loaded config in the audit trail: {}",
+                    crate::ports::error_chain(&e)
+                )
+            })?;
+        info!(
+            config_sha256 = sha256,
+            config_source = source,
+            audit_seq = event.seq,
+            "config loaded"
+        );
+        Ok(())
+    }
+
+    /// Another pause between account checks than `ACCOUNT_RECHECK_INTERVAL` (tests shorten it).
+    pub fn with_account_recheck(self, every: Duration) -> Self {
+        Application {
+            account_recheck: every,
+            ..self
+        }
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -123,6 +164,7 @@ impl Application {
     /// Serve until SIGTERM/ctrl-c, finishing approved requests on start and periodically.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.app.start_background();
+        self.app.watch_accounts(self.account_recheck);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let app = self.app.clone();
         let addr = self.local_addr();
@@ -183,32 +225,6 @@ pub async fn identity_center(
     Some(Arc::new(
         crate::aws::identity_center::AwsIdentityCenter::new(&config, &ic.region, &ic.instance_arn),
     ))
-}
-
-/// Every configured account's credentials must belong to that account (SPEC §3), or the bot
-/// could check one account and write in another. Checked before serving anything.
-pub async fn confirm_accounts(
-    iam: &dyn Iam,
-    settings: &crate::config::Settings,
-) -> anyhow::Result<()> {
-    for account in &settings.accounts {
-        let actual = iam.credentials_account(&account.id).await.map_err(|e| {
-            anyhow::anyhow!(
-                "config key `accounts` ({}): cannot confirm the credentials for this account with sts:GetCallerIdentity: {}",
-                account.id,
-                e.full()
-            )
-        })?;
-        if actual != account.id {
-            anyhow::bail!(
-                "config key `accounts` ({}): the credentials the bot uses for account {} belong to account {actual}; set `assume_role_arn` to a role in {} (nothing is written until this is fixed)",
-                account.id,
-                account.id,
-                account.id
-            );
-        }
-    }
-    Ok(())
 }
 
 async fn shutdown_signal() {

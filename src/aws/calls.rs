@@ -166,7 +166,14 @@ pub const CALLS: &[AwsCall] = &[
         &["iam:ListRoles"],
         &["*"],
         Caller::AccountRole,
-        "the request form's role type-ahead",
+        "the request form's role type-ahead; check-config, to find a role the allow-list admits",
+    ),
+    call(
+        "iam:SimulatePrincipalPolicy",
+        &["iam:SimulatePrincipalPolicy"],
+        &[TARGET_ROLE],
+        Caller::AccountRole,
+        "check-config: whether the bot's role in each account may write the deny (PutRolePolicy, and DeleteRolePolicy with clean-up), before the first approval needs it; shown as not checked where it is not granted",
     ),
     // The audit trail (aws/dynamodb.rs).
     call(
@@ -175,6 +182,13 @@ pub const CALLS: &[AwsCall] = &[
         &[TABLE],
         Caller::TaskRole,
         "/readyz and check-config",
+    ),
+    call(
+        "dynamodb:DescribeContinuousBackups",
+        &["dynamodb:DescribeContinuousBackups"],
+        &[TABLE],
+        Caller::TaskRole,
+        "check-config: point-in-time recovery of the audit table is on",
     ),
     call(
         "dynamodb:GetItem",
@@ -457,7 +471,12 @@ mod tests {
         let iam_writes: Vec<&str> = all
             .iter()
             .copied()
-            .filter(|a| a.starts_with("iam:") && !a.contains(":Get") && !a.contains(":List"))
+            .filter(|a| {
+                a.starts_with("iam:")
+                    && !a.contains(":Get")
+                    && !a.contains(":List")
+                    && !a.contains(":Simulate")
+            })
             .collect();
         assert_eq!(iam_writes, ["iam:PutRolePolicy", "iam:DeleteRolePolicy"]);
         // Scan and CreateTable are for people at the command line, not the running bot.

@@ -27,7 +27,8 @@ use crate::startup::Application;
     about = "Two-person, audited revocation of leaked IAM role sessions from Slack"
 )]
 pub struct Cli {
-    /// The TOML config file (overrides REVOKE_ROLE_BOT_CONFIG).
+    /// The TOML config file. Exactly one config source may be set: this flag,
+    /// REVOKE_ROLE_BOT_CONFIG (a path) or REVOKE_ROLE_BOT_CONFIG_TOML (the TOML text).
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
@@ -41,7 +42,8 @@ pub enum Cmd {
         after_help = "Example:\n  SLACK_SIGNING_SECRET=… SLACK_BOT_TOKEN=xoxb-… revoke-role-bot serve --config bot.toml"
     )]
     Serve,
-    /// Validate the config file.
+    /// Validate the config, then prove what the first revocation needs: `ok`, `FAIL` with the fix,
+    /// or `not checked` with why, one line each; exits 1 on any FAIL.
     #[command(after_help = "Example:\n  revoke-role-bot check-config --config bot.toml")]
     CheckConfig,
     /// Run a scripted incident against the real server on loopback, with no Slack and no AWS.
@@ -113,19 +115,18 @@ pub enum AuditSub {
 }
 
 fn settings(cli: &Cli) -> anyhow::Result<Settings> {
-    let path = Settings::resolve_path(cli.config.as_deref())?;
-    Ok(Settings::load(&path)?)
+    Ok(Settings::load_configured(cli.config.as_deref())?.settings)
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.as_ref().unwrap_or(&Cmd::Serve) {
         Cmd::Serve => {
-            let settings = settings(&cli)?;
+            let loaded = Settings::load_configured(cli.config.as_deref())?;
             let secrets = SlackSecrets::from_env()?;
-            Application::build(settings, secrets)
-                .await?
-                .run_until_stopped()
-                .await
+            let (source, sha256) = (loaded.source, loaded.sha256.clone());
+            let server = Application::build(loaded.settings, secrets).await?;
+            server.record_config(source, &sha256).await?;
+            server.run_until_stopped().await
         }
         Cmd::CheckConfig => check::check_config(&cli).await,
         Cmd::Health { url } => {
@@ -187,7 +188,8 @@ fn local_address(listen: std::net::SocketAddr) -> std::net::SocketAddr {
 
 async fn health(base: &str) -> anyhow::Result<()> {
     let url = format!("{base}/readyz");
-    let http = crate::http_client::HttpClient::new()?;
+    // The bot on this host: never through a proxy the environment names for outbound calls.
+    let http = crate::http_client::HttpClient::with_proxies(crate::http_client::Proxies::none())?;
     let (status, body) = tokio::time::timeout(HEALTH_TIMEOUT, http.get(&url))
         .await
         .map_err(|_| anyhow::anyhow!("not ready: {url} did not answer in time"))?
@@ -197,8 +199,12 @@ async fn health(base: &str) -> anyhow::Result<()> {
                 crate::ports::error_chain(&e)
             )
         })?;
+    // `/readyz` answers one line, then a line per account: shown on one line.
     let body: String = body
         .trim()
+        .lines()
+        .collect::<Vec<_>>()
+        .join("; ")
         .chars()
         .take(200)
         .filter(|c| !c.is_control())

@@ -25,15 +25,25 @@ pub use accounts::{Account, ResolveError};
 pub use identity_center::IdentityCenter;
 pub use secrets::{SlackSecrets, SlackTimeouts};
 
+/// The config file's path.
 pub const CONFIG_ENV: &str = "REVOKE_ROLE_BOT_CONFIG";
+/// The config's TOML text itself (a deployment feeds it from SSM Parameter Store).
+pub const CONFIG_TOML_ENV: &str = "REVOKE_ROLE_BOT_CONFIG_TOML";
 
 /// The partitions an account or an Identity Center instance may be in.
 const PARTITIONS: [&str; 3] = ["aws", "aws-us-gov", "aws-cn"];
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("no config file: pass --config <file> or set {CONFIG_ENV}")]
+    #[error(
+        "no config: pass --config <file>, or set {CONFIG_ENV} (a path) or {CONFIG_TOML_ENV} (the TOML text)"
+    )]
     NoFile,
+    #[error(
+        "more than one config source is set ({}): set exactly one, so that what runs is never in doubt",
+        .0.join(", ")
+    )]
+    SeveralSources(Vec<&'static str>),
     #[error("cannot read config file {path}: {source}")]
     Read {
         path: PathBuf,
@@ -127,16 +137,103 @@ struct RawWatch {
     cleanup_after_window: Option<bool>,
 }
 
+/// Where the config came from (README "Configuration"): exactly one of these is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigSource {
+    /// `--config FILE`.
+    Flag(PathBuf),
+    /// `REVOKE_ROLE_BOT_CONFIG`: a path.
+    EnvPath(PathBuf),
+    /// `REVOKE_ROLE_BOT_CONFIG_TOML`: the text itself.
+    EnvText(String),
+}
+
+impl ConfigSource {
+    /// Which source this is, as the audit event and the log name it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConfigSource::Flag(_) => "--config",
+            ConfigSource::EnvPath(_) => CONFIG_ENV,
+            ConfigSource::EnvText(_) => CONFIG_TOML_ENV,
+        }
+    }
+}
+
+/// The settings, with where they came from and the SHA-256 of the exact text loaded.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    pub settings: Settings,
+    pub source: &'static str,
+    /// Lowercase hex SHA-256 of the TOML text as read.
+    pub sha256: String,
+}
+
 impl Settings {
-    /// The config path: the flag wins over the environment variable.
-    pub fn resolve_path(flag: Option<&Path>) -> Result<PathBuf, ConfigError> {
+    /// The one config source: `--config`, `REVOKE_ROLE_BOT_CONFIG` or
+    /// `REVOKE_ROLE_BOT_CONFIG_TOML` (read through `var`). An empty variable counts as unset;
+    /// more than one source set is refused, naming them.
+    pub fn resolve_source(
+        flag: Option<&Path>,
+        var: impl Fn(&str) -> Option<String>,
+    ) -> Result<ConfigSource, ConfigError> {
+        let mut set = Vec::new();
         if let Some(p) = flag {
-            return Ok(p.to_path_buf());
+            set.push(ConfigSource::Flag(p.to_path_buf()));
         }
-        match std::env::var_os(CONFIG_ENV) {
-            Some(p) if !p.is_empty() => Ok(PathBuf::from(p)),
-            _ => Err(ConfigError::NoFile),
+        if let Some(p) = var(CONFIG_ENV).filter(|p| !p.is_empty()) {
+            set.push(ConfigSource::EnvPath(PathBuf::from(p)));
         }
+        if let Some(text) = var(CONFIG_TOML_ENV).filter(|t| !t.trim().is_empty()) {
+            set.push(ConfigSource::EnvText(text));
+        }
+        match set.len() {
+            0 => Err(ConfigError::NoFile),
+            1 => Ok(set.remove(0)),
+            _ => Err(ConfigError::SeveralSources(
+                set.iter().map(ConfigSource::kind).collect(),
+            )),
+        }
+    }
+
+    /// Resolve the source from the flag and the process environment, then load it.
+    pub fn load_configured(flag: Option<&Path>) -> Result<LoadedConfig, ConfigError> {
+        let source = Self::resolve_source(flag, |name| std::env::var(name).ok())?;
+        Self::load_source(&source)
+    }
+
+    pub fn load_source(source: &ConfigSource) -> Result<LoadedConfig, ConfigError> {
+        let (text, settings) = match source {
+            ConfigSource::Flag(path) | ConfigSource::EnvPath(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+                    path: path.to_path_buf(),
+                    source: e,
+                })?;
+                let settings = Self::from_toml(&text).map_err(|e| match e {
+                    ConfigError::Syntax { message, .. } => ConfigError::Syntax {
+                        path: path.to_path_buf(),
+                        message,
+                    },
+                    other => other,
+                })?;
+                (text, settings)
+            }
+            ConfigSource::EnvText(text) => {
+                let settings = Self::from_toml(text).map_err(|e| match e {
+                    ConfigError::Syntax { message, .. } => ConfigError::Syntax {
+                        path: PathBuf::from(format!("({CONFIG_TOML_ENV})")),
+                        message,
+                    },
+                    other => other,
+                })?;
+                (text.clone(), settings)
+            }
+        };
+        use sha2::Digest;
+        Ok(LoadedConfig {
+            settings,
+            source: source.kind(),
+            sha256: hex::encode(sha2::Sha256::digest(text.as_bytes())),
+        })
     }
 
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
@@ -297,6 +394,143 @@ mod tests {
         assert!(err(&GOOD.replace("127.0.0.1:3000", "nowhere")).contains("`listen`"));
         assert!(err(&format!("{GOOD}\nbogus = 1")).contains("bogus"));
         assert!(err("[audit]\ntable = \"t-1\"\n[access]\nrequesters=[]\napprovers=[]\n[roles]\nallow=[]\n").contains("`accounts`"));
+    }
+
+    fn vars(set: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            set.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn the_config_comes_from_exactly_one_of_the_flag_the_path_variable_and_the_text_variable() {
+        let flag = Path::new("bot.toml");
+        assert_eq!(
+            Settings::resolve_source(Some(flag), vars(&[])).unwrap(),
+            ConfigSource::Flag(flag.into())
+        );
+        assert_eq!(
+            Settings::resolve_source(None, vars(&[(CONFIG_ENV, "/etc/bot.toml")])).unwrap(),
+            ConfigSource::EnvPath("/etc/bot.toml".into())
+        );
+        assert_eq!(
+            Settings::resolve_source(None, vars(&[(CONFIG_TOML_ENV, "listen = \"x\"")])).unwrap(),
+            ConfigSource::EnvText("listen = \"x\"".into())
+        );
+        // Empty counts as unset, so a template can blank a variable the image sets.
+        assert_eq!(
+            Settings::resolve_source(None, vars(&[(CONFIG_ENV, ""), (CONFIG_TOML_ENV, "a = 1")]))
+                .unwrap()
+                .kind(),
+            CONFIG_TOML_ENV
+        );
+        assert!(matches!(
+            Settings::resolve_source(None, vars(&[])),
+            Err(ConfigError::NoFile)
+        ));
+    }
+
+    #[test]
+    fn more_than_one_config_source_is_refused_naming_each() {
+        let e = Settings::resolve_source(
+            Some(Path::new("bot.toml")),
+            vars(&[(CONFIG_TOML_ENV, "listen = \"x\"")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("--config") && e.contains(CONFIG_TOML_ENV), "{e}");
+        let e = Settings::resolve_source(
+            None,
+            vars(&[(CONFIG_ENV, "/etc/bot.toml"), (CONFIG_TOML_ENV, "a = 1")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("more than one config source")
+                && e.contains(CONFIG_ENV)
+                && e.contains(CONFIG_TOML_ENV),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn config_text_from_the_environment_loads_with_the_hash_of_exactly_that_text() {
+        let loaded = Settings::load_source(&ConfigSource::EnvText(GOOD.to_string())).unwrap();
+        assert_eq!(loaded.source, CONFIG_TOML_ENV);
+        assert_eq!(loaded.settings.accounts.len(), 2);
+        use sha2::Digest;
+        assert_eq!(
+            loaded.sha256,
+            hex::encode(sha2::Sha256::digest(GOOD.as_bytes()))
+        );
+        let other =
+            Settings::load_source(&ConfigSource::EnvText(format!("{GOOD}\n# edited"))).unwrap();
+        assert_ne!(other.sha256, loaded.sha256);
+        let e = Settings::load_source(&ConfigSource::EnvText("listen = [".into()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains(CONFIG_TOML_ENV), "{e}");
+    }
+
+    const EXAMPLE: &str = include_str!("../../examples/config.toml");
+
+    #[test]
+    fn the_shipped_example_config_loads() {
+        let s = Settings::from_toml(EXAMPLE).unwrap();
+        assert!(!s.accounts.is_empty());
+    }
+
+    /// The fields a table accepts, from serde's refusal of an unknown one.
+    fn accepted_fields(doc: &toml::Table, table: Option<&str>) -> Vec<String> {
+        let mut doc = doc.clone();
+        let target = match table {
+            None => &mut doc,
+            Some(t) => match doc.get_mut(t) {
+                Some(toml::Value::Table(t)) => t,
+                Some(toml::Value::Array(a)) => match a.first_mut() {
+                    Some(toml::Value::Table(t)) => t,
+                    _ => panic!("[[{t}]] is empty"),
+                },
+                _ => panic!("no [{t}]"),
+            },
+        };
+        target.insert("zz_not_a_key".into(), toml::Value::Integer(1));
+        let e = err(&toml::to_string(&doc).unwrap());
+        assert!(e.contains("zz_not_a_key"), "{e}");
+        let expected = e.split_once("expected").map(|(_, r)| r).unwrap_or("");
+        expected
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(str::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn the_example_config_shows_every_key_the_loader_accepts() {
+        let doc: toml::Table = toml::from_str(EXAMPLE).unwrap();
+        let top = accepted_fields(&doc, None);
+        assert!(top.contains(&"accounts".to_string()), "{top:?}");
+        for key in &top {
+            assert!(doc.contains_key(key), "examples/config.toml lacks `{key}`");
+            let is_table = matches!(doc.get(key), Some(toml::Value::Table(_)))
+                || matches!(doc.get(key), Some(toml::Value::Array(a)) if a.first().is_some_and(toml::Value::is_table));
+            if !is_table {
+                continue;
+            }
+            for field in accepted_fields(&doc, Some(key)) {
+                let present = match doc.get(key) {
+                    Some(toml::Value::Table(t)) => t.contains_key(&field),
+                    Some(toml::Value::Array(a)) => a
+                        .iter()
+                        .any(|t| t.as_table().is_some_and(|t| t.contains_key(&field))),
+                    _ => false,
+                };
+                assert!(present, "examples/config.toml lacks `{key}.{field}`");
+            }
+        }
     }
 
     #[test]

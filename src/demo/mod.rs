@@ -208,7 +208,8 @@ pub async fn run() -> anyhow::Result<()> {
     println!("Cast: alice and bob are on-call responders; eve is not on the requesters list.");
 
     let mut d = Driver {
-        http: HttpClient::new()?,
+        // Its own server on loopback: no proxy.
+        http: HttpClient::with_proxies(crate::http_client::Proxies::none())?,
         base: format!("http://{addr}"),
         slack,
         store: store.clone(),

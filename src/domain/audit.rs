@@ -37,6 +37,8 @@ pub enum EventKind {
     Drift,
     /// An applied revocation's deny was removed after its window (`cleanup_after_window`).
     Cleanup,
+    /// A `serve` process started with a config: the detail holds its SHA-256 and source.
+    ConfigLoaded,
 }
 
 impl EventKind {
@@ -55,6 +57,7 @@ impl EventKind {
             EventKind::Reminded => "reminded",
             EventKind::Drift => "drift",
             EventKind::Cleanup => "cleanup",
+            EventKind::ConfigLoaded => "config_loaded",
         }
     }
 

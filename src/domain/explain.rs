@@ -153,7 +153,8 @@ fn replay(request: &Request, events: &[&AuditEvent]) -> Result<Replayed, String>
             | EventKind::ClickRefused
             | EventKind::Reminded
             | EventKind::Drift
-            | EventKind::Cleanup => continue,
+            | EventKind::Cleanup
+            | EventKind::ConfigLoaded => continue,
         };
         r.transitions += 1;
         r.state = Some(next);

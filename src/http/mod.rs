@@ -44,13 +44,28 @@ pub fn router(
     router.layer(Extension(socket)).with_state(app)
 }
 
-/// Ready: the audit store answers and, in Socket Mode, Slack's connection is up.
+/// Ready: the audit store answers and, in Socket Mode, Slack's connection is up. Each account's
+/// state follows as detail, one line each: an account that is not confirmed does not make the
+/// bot unready, since it serves the others (README "Resilience").
 async fn readyz(
     State(app): State<Arc<App>>,
     Extension(socket): Extension<Option<Health>>,
 ) -> impl IntoResponse {
+    let (status, head) = readiness(&app, socket.as_ref()).await;
+    let mut body = head;
+    for a in app.account_states() {
+        body.push_str(&format!(
+            "\naccount {}: {}",
+            a.account.label(),
+            a.state.describe()
+        ));
+    }
+    (status, body)
+}
+
+async fn readiness(app: &App, socket: Option<&Health>) -> (StatusCode, String) {
     let unavailable = |why: String| (StatusCode::SERVICE_UNAVAILABLE, why);
-    if let Some(why) = socket.as_ref().and_then(Health::not_ready) {
+    if let Some(why) = socket.and_then(Health::not_ready) {
         return unavailable(format!("Slack Socket Mode not connected: {why}"));
     }
     match tokio::time::timeout(STORE_PING_TIMEOUT, app.store().ping()).await {

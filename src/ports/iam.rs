@@ -17,7 +17,19 @@ pub enum IamErrorKind {
     Unmodifiable,
     Throttled,
     Timeout,
+    /// The account's credentials are not confirmed (README "Resilience"): the call was not made.
+    AccountNotConfirmed,
     Other,
+}
+
+/// Why a call for an account was not made: its credentials are not confirmed.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("account {account} is not confirmed: {why}")]
+pub struct AccountNotConfirmed {
+    pub account: AccountId,
+    /// The account the credentials belong to, when that is what is wrong.
+    pub belongs_to: Option<AccountId>,
+    pub why: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +60,15 @@ impl IamError {
             IamErrorKind::Unmodifiable => Failure::Unmodifiable,
             IamErrorKind::Throttled => Failure::Throttled,
             IamErrorKind::Timeout => Failure::Timeout { action },
+            IamErrorKind::AccountNotConfirmed => {
+                match self.source.downcast_ref::<AccountNotConfirmed>() {
+                    Some(n) => Failure::AccountNotConfirmed {
+                        account: n.account.to_string(),
+                        belongs_to: n.belongs_to.as_ref().map(ToString::to_string),
+                    },
+                    None => Failure::Aws { action },
+                }
+            }
             IamErrorKind::Other => Failure::Aws { action },
         }
     }

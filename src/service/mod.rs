@@ -7,6 +7,7 @@
 //! Slack handlers call [`App::on_command`] / [`App::on_click`] (in `entry`), which answer at once and continue
 //! in the background; what people are told comes back as [`notice::Notice`] values.
 
+pub mod accounts;
 pub mod apply;
 pub mod authz;
 pub mod cards;
@@ -66,6 +67,10 @@ pub struct App {
     slack: Arc<dyn Slack>,
     clock: Arc<dyn Clock>,
     identity_center: Option<Arc<dyn IdentityCenter>>,
+    /// Each configured account's credentials, confirmed or not (`accounts`).
+    accounts: Arc<accounts::AccountStates>,
+    /// `iam` is this gate: only calls for a confirmed account reach the adapter.
+    gate: Arc<accounts::GatedIam>,
     protection: ProtectionRules,
     authz: Authorizer,
     metrics: Arc<Metrics>,
@@ -106,17 +111,28 @@ impl App {
         let protection = protection_rules(&settings, self_role);
         let metrics = Arc::new(Metrics::default());
         let tasks = TaskTracker::new();
+        let accounts = Arc::new(accounts::AccountStates::new(
+            &settings.accounts,
+            metrics.clone(),
+        ));
+        let gate = Arc::new(accounts::GatedIam::new(
+            ports.iam,
+            accounts.clone(),
+            ports.clock.clone(),
+        ));
         Arc::new(App {
             authz: Authorizer::new(ports.slack.clone()),
             roles: role_cache::RoleCache::new(
-                ports.iam.clone(),
+                gate.clone(),
                 ports.clock.clone(),
                 metrics.clone(),
                 tasks.clone(),
             ),
             settings,
             store: ports.store,
-            iam: ports.iam,
+            iam: gate.clone(),
+            accounts,
+            gate,
             slack: ports.slack,
             clock: ports.clock,
             identity_center: ports.identity_center,
@@ -257,6 +273,23 @@ impl App {
         let e = self.store.record(event).await?;
         self.appended(&e);
         Ok(e)
+    }
+
+    /// The `config_loaded` event of a start (README "Configuration"), by `caller`.
+    pub async fn record_config_loaded(
+        &self,
+        caller: &str,
+        source: &str,
+        sha256: &str,
+    ) -> Result<AuditEvent, StoreError> {
+        let event = EventDraft::by(
+            crate::domain::ids::RequestId::generate(),
+            crate::domain::audit::EventKind::ConfigLoaded,
+            &crate::domain::ids::Actor::Cli(caller.to_string()),
+            self.clock.now(),
+        )
+        .with_detail(format!("sha256={sha256} source={source}"));
+        self.record(event).await
     }
 
     async fn record_quietly(&self, event: EventDraft) {

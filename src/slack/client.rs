@@ -16,13 +16,14 @@ use crate::ports::{Slack, SlackError};
 use crate::service::modal::RequestForm;
 use crate::service::notice::{Card, Notice, ThreadNote};
 
-type Connector = SlackClientHyperConnector<
-    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
->;
+type Connector =
+    SlackClientHyperConnector<hyper_rustls::HttpsConnector<crate::http_client::ProxyConnector>>;
 
 pub struct SlackWebApi {
     client: SlackClient<Connector>,
     http: crate::http_client::HttpClient,
+    /// The outbound proxy (from the environment), which Socket Mode's WebSocket uses too.
+    proxies: crate::http_client::Proxies,
     token: SlackApiToken,
     try_timeout: Duration,
 }
@@ -32,22 +33,26 @@ pub const TRY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl SlackWebApi {
     /// `api_url` overrides `https://slack.com/api` (tests point it at a local fake, over plain HTTP).
+    /// Every call goes through the proxy the environment names, if any (`http_client`).
     pub fn new(bot_token: &SecretString, api_url: Option<&str>) -> std::io::Result<Self> {
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let proxies = crate::http_client::Proxies::from_env();
+        let https = crate::http_client::https_connector(proxies.clone())?;
         let mut connector = SlackClientHyperConnector::with_connector(https);
         if let Some(url) = api_url {
             connector = connector.with_slack_api_url(url);
         }
         Ok(SlackWebApi {
             client: SlackClient::new(connector),
-            http: crate::http_client::HttpClient::new()?,
+            http: crate::http_client::HttpClient::with_proxies(proxies.clone())?,
+            proxies,
             token: SlackApiToken::new(SlackApiTokenValue(bot_token.expose_secret().to_string())),
             try_timeout: TRY_TIMEOUT,
         })
+    }
+
+    /// The outbound proxy settings every connection of this adapter uses.
+    pub fn proxies(&self) -> &crate::http_client::Proxies {
+        &self.proxies
     }
 
     /// Another limit for each try than `TRY_TIMEOUT` (tests shorten it).
@@ -339,5 +344,34 @@ impl Slack for SlackWebApi {
             .into_iter()
             .filter_map(|u| SlackUserId::parse(&u.0).ok())
             .collect())
+    }
+}
+
+/// What `check-config` reads of a channel (`conversations.info`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelInfo {
+    pub name: String,
+    pub is_member: bool,
+    pub is_archived: bool,
+}
+
+/// `check-config`'s reads (README "check-config").
+impl SlackWebApi {
+    /// `conversations.info`: the channel exists, and whether the bot is in it.
+    pub async fn channel_info(&self, channel: &ChannelId) -> Result<ChannelInfo, SlackError> {
+        let req = SlackApiConversationsInfoRequest::new(SlackChannelId(channel.to_string()));
+        let resp = self
+            .retrying("conversations.info", || async {
+                self.client
+                    .open_session(&self.token)
+                    .conversations_info(&req)
+                    .await
+            })
+            .await?;
+        Ok(ChannelInfo {
+            name: resp.channel.name.unwrap_or_default(),
+            is_member: resp.channel.flags.is_member.unwrap_or(false),
+            is_archived: resp.channel.flags.is_archived.unwrap_or(false),
+        })
     }
 }

@@ -188,7 +188,7 @@ impl SocketMode {
 
     /// The WebSocket at `url`.
     async fn connect(&self, url: &str) -> Result<Ws, SessionError> {
-        let (ws, _) = timeout(self.silence, tokio_tungstenite::connect_async(url))
+        let (ws, _) = timeout(self.silence, connect(url, self.api.proxies()))
             .await
             .map_err(|_| SessionError::NoHandshake)??;
         Ok(ws)
@@ -343,6 +343,40 @@ impl SocketMode {
 enum Connection {
     Url(String),
     Open(Box<Ws>),
+}
+
+/// Open the WebSocket at `url`, through a `CONNECT` tunnel when a proxy applies to it (`wss` as
+/// `https`, `ws` as `http`).
+pub async fn connect(
+    url: &str,
+    proxies: &crate::http_client::Proxies,
+) -> Result<
+    (
+        tokio_tungstenite::WebSocketStream<
+            tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+        >,
+        tokio_tungstenite::tungstenite::handshake::client::Response,
+    ),
+    tokio_tungstenite::tungstenite::Error,
+> {
+    use tokio_tungstenite::tungstenite::Error;
+    let parsed = url::Url::parse(url).map_err(|e| {
+        Error::Url(tokio_tungstenite::tungstenite::error::UrlError::UnableToConnect(e.to_string()))
+    })?;
+    let (scheme, default_port) = match parsed.scheme() {
+        "wss" => ("https", 443),
+        _ => ("http", 80),
+    };
+    let host = parsed.host_str().unwrap_or_default();
+    let port = parsed.port().unwrap_or(default_port);
+    let dst: hyper::Uri = format!("{scheme}://{host}:{port}/")
+        .parse()
+        .map_err(|_| Error::Url(tokio_tungstenite::tungstenite::error::UrlError::NoHostName))?;
+    let tcp = crate::http_client::ProxyConnector::new(proxies.clone())
+        .tunnel(dst)
+        .await
+        .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+    tokio_tungstenite::client_async_tls(url, tcp).await
 }
 
 /// Why a Socket Mode connection ended other than by Slack closing it or by `stop`.

@@ -352,7 +352,7 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
     assert!(!o.status.success());
     assert!(out.contains("ok   account prod (123456789012)"), "{out}");
     assert!(
-        out.contains("FAIL account staging (222222222222): cannot obtain credentials by assuming")
+        out.contains("FAIL account staging (222222222222): unreachable: cannot obtain credentials by assuming")
             && out.contains("trust policy"),
         "{out}"
     );

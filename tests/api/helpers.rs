@@ -699,6 +699,16 @@ pub fn bot_env<C: CommandEnv>(cmd: &mut C, endpoints: &Endpoints) {
         "SLACK_SIGNING_SECRET",
         "SLACK_APP_TOKEN",
         "RUST_LOG",
+        "REVOKE_ROLE_BOT_CONFIG",
+        "REVOKE_ROLE_BOT_CONFIG_TOML",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "HTTP_PROXY",
+        "http_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
     ] {
         cmd.unset(k);
     }
@@ -736,6 +746,7 @@ pub struct Spawn {
     identity: Option<SdkConfig>,
     proxied: bool,
     socket_mode: bool,
+    env_vars: Vec<(&'static str, String)>,
 }
 
 impl Default for Spawn {
@@ -752,7 +763,14 @@ impl Spawn {
             identity: None,
             proxied: false,
             socket_mode: false,
+            env_vars: Vec::new(),
         }
+    }
+
+    /// An environment variable for the bot process (`process` only), set after the usual ones.
+    pub fn env_var(mut self, name: &'static str, value: &str) -> Spawn {
+        self.env_vars.push((name, value.to_string()));
+        self
     }
 
     /// The base configuration, transformed by `edit` (after the edits given before).
@@ -838,7 +856,14 @@ impl Spawn {
             "a bot process runs as the test identity, over HTTP"
         );
         let (env, toml, proxies, endpoints) = self.prepare().await;
-        let process = BotProcess::start(&toml, &env.slack.uri(), &endpoints).await;
+        let process = BotProcess::start_with(
+            &toml,
+            crate::support::ConfigVia::Flag,
+            &env.slack.uri(),
+            &endpoints,
+            &self.env_vars,
+        )
+        .await;
         TestApp {
             env,
             base: process.base.clone(),

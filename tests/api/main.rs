@@ -18,6 +18,7 @@ mod iam_contract;
 mod identity_center_contract;
 mod lifecycle;
 mod operations;
+mod organization;
 mod permission_sets;
 mod refusals;
 mod resilience;

@@ -24,21 +24,46 @@ pub struct BotProcess {
     pub base: String,
 }
 
+/// How a bot process is given its configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConfigVia {
+    /// `--config FILE`.
+    Flag,
+    /// `REVOKE_ROLE_BOT_CONFIG_TOML`: the text itself.
+    TomlVariable,
+}
+
 impl BotProcess {
-    /// With the given configuration file text, Slack's Web API at `slack_api`, AWS at `endpoints`.
-    pub async fn start(config_text: &str, slack_api: &str, endpoints: &Endpoints) -> BotProcess {
+    /// With the given configuration text given `via` a flag or the environment, Slack's Web API
+    /// at `slack_api`, AWS at `endpoints`, and `extra` environment variables (a proxy, say).
+    pub async fn start_with(
+        config_text: &str,
+        via: ConfigVia,
+        slack_api: &str,
+        endpoints: &Endpoints,
+        extra: &[(&str, String)],
+    ) -> BotProcess {
         use tokio::io::AsyncBufReadExt;
 
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_revoke-role-bot"));
-        cmd.arg("--config")
-            .arg(tempfile_with(config_text))
-            .arg("serve");
         bot_env(&mut cmd, endpoints);
-        let mut child = cmd
-            .env("SLACK_SIGNING_SECRET", SECRET)
+        match via {
+            ConfigVia::Flag => {
+                cmd.arg("--config").arg(tempfile_with(config_text));
+            }
+            ConfigVia::TomlVariable => {
+                cmd.env("REVOKE_ROLE_BOT_CONFIG_TOML", config_text);
+            }
+        }
+        cmd.arg("serve");
+        cmd.env("SLACK_SIGNING_SECRET", SECRET)
             .env("SLACK_BOT_TOKEN", "xoxb-test-token")
             .env("SLACK_API_URL", slack_api)
-            .env("LOG_FORMAT", "json")
+            .env("LOG_FORMAT", "json");
+        for (k, v) in extra {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

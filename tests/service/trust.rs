@@ -8,8 +8,8 @@ use revoke_role_bot::domain::audit::EventKind;
 use revoke_role_bot::domain::protection::Protection;
 use revoke_role_bot::domain::request::{Action, Failure, NewRequest, Request, State};
 use revoke_role_bot::domain::role_arn::AccountId;
+use revoke_role_bot::service::accounts::AccountState;
 use revoke_role_bot::service::notice::{Notice, SubmitRefusal};
-use revoke_role_bot::startup::confirm_accounts;
 
 use crate::support::*;
 
@@ -344,7 +344,7 @@ name = "ghost"
 "#;
 
 #[tokio::test]
-async fn credentials_of_another_account_stop_the_start_and_refuse_the_request() {
+async fn credentials_of_another_account_mark_it_wrong_refuse_it_by_name_and_serve_the_others() {
     let env = Env::with_config(&format!("{}{GHOST}", config()));
     let ghost = AccountId::parse("999999999999").unwrap();
     // The ghost account has no assume_role_arn: its "credentials" are really the bot's own.
@@ -352,26 +352,113 @@ async fn credentials_of_another_account_stop_the_start_and_refuse_the_request() 
         .inner
         .misconfigure(&ghost, &AccountId::parse(ACCOUNT).unwrap());
     env.iam.inner.add_role(&role("foo"), &[]);
-    let err = confirm_accounts(env.iam.as_ref(), &env.settings)
-        .await
-        .unwrap_err()
-        .to_string();
+    // The check does not fail: it marks the account.
+    assert_eq!(env.app.check_accounts().await, 1);
+    let states = env.app.account_states();
+    let ghost_state = states.iter().find(|s| s.account.id == ghost).unwrap();
+    assert_eq!(
+        ghost_state.state,
+        AccountState::WrongAccount {
+            actual: AccountId::parse(ACCOUNT).unwrap()
+        }
+    );
+    assert!(ghost_state.checked_at.is_some());
+    let metrics = env.app.metrics().render();
     assert!(
-        err.contains("999999999999") && err.contains(ACCOUNT),
-        "{err}"
+        metrics.lines().any(|l| l
+            == "revoke_role_bot_account_state{account=\"999999999999\",state=\"wrong_account\"} 1"),
+        "{metrics}"
     );
 
     env.command(ALICE, "ghost/foo INC-1 keys leaked").await;
     assert!(env.slack.cards().is_empty());
-    assert!(matches!(
-        env.last_reply(ALICE),
-        Notice::RequestRefused {
-            why: SubmitRefusal::WrongCredentials { .. },
-            ..
-        }
-    ));
+    let refused = env.last_reply(ALICE);
+    assert!(
+        matches!(
+            &refused,
+            Notice::RequestRefused {
+                why: SubmitRefusal::Iam {
+                    failure: Failure::AccountNotConfirmed { account, belongs_to: Some(actual) },
+                    ..
+                },
+                ..
+            } if account == "999999999999" && actual == ACCOUNT
+        ),
+        "{refused:?}"
+    );
     assert!(env.iam.puts().is_empty());
     assert!(env.policy(&role("foo")).is_none());
+    // The form's type-ahead lists the other account's roles and names this one as unavailable.
+    let alice = revoke_role_bot::domain::ids::SlackUserId::parse(ALICE).unwrap();
+    let revoke_role_bot::service::modal::RoleOptions::Roles {
+        options,
+        unavailable,
+        ..
+    } = env.app.role_options(&alice, "foo").await
+    else {
+        panic!("a list of roles")
+    };
+    assert_eq!(unavailable, vec!["ghost".to_string()]);
+    assert!(options.iter().all(|o| o.role.account().as_str() == ACCOUNT));
+    assert!(!options.is_empty());
+
+    // The configured account next to it is served.
+    let request = env.request("foo").await;
+    env.approve(BOB, request.id()).await;
+    assert_eq!(env.state(request.id()).await, State::Applied);
+}
+
+#[tokio::test]
+async fn an_approval_for_an_account_that_stopped_being_confirmed_fails_naming_it_and_writes_nothing()
+ {
+    let env = Env::new();
+    let request = env.role_and_request("app").await;
+    // Between the card and the click, the account's credentials turn out to be another
+    // account's (a re-check found it).
+    env.iam.inner.misconfigure(
+        &AccountId::parse(ACCOUNT).unwrap(),
+        &AccountId::parse("999999999999").unwrap(),
+    );
+    assert_eq!(env.app.check_accounts().await, 0);
+    let done = env.approve(BOB, request.id()).await;
+    assert_eq!(done.state(), State::Failed);
+    assert!(
+        matches!(
+            done.failure(),
+            Some(Failure::AccountNotConfirmed { account, belongs_to: Some(_) }) if account == ACCOUNT
+        ),
+        "{:?}",
+        done.failure()
+    );
+    assert!(env.iam.puts().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_periodic_recheck_confirms_an_account_once_its_credentials_are_right() {
+    let env = Env::with_config(&format!("{}{GHOST}", config()));
+    let ghost = AccountId::parse("999999999999").unwrap();
+    let state = |env: &Env| {
+        env.app
+            .account_states()
+            .into_iter()
+            .find(|s| s.account.id == ghost)
+            .map(|s| s.state)
+    };
+    env.iam
+        .inner
+        .misconfigure(&ghost, &AccountId::parse(ACCOUNT).unwrap());
+    env.app
+        .watch_accounts(revoke_role_bot::startup::ACCOUNT_RECHECK_INTERVAL);
+    while !matches!(state(&env), Some(AccountState::WrongAccount { .. })) {
+        tokio::task::yield_now().await;
+    }
+    // Someone fixes the account's credentials; the next pass (time is paused and jumps ahead
+    // whenever the loop sleeps) confirms it without a restart.
+    env.iam.inner.misconfigure(&ghost, &ghost);
+    while state(&env) != Some(AccountState::Confirmed) {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    assert_eq!(env.app.drain(std::time::Duration::from_secs(5)).await, 0);
 }
 
 #[tokio::test]

@@ -62,6 +62,12 @@ pub enum Failure {
     ProvisioningTimedOut,
     /// A permission-set request while `[identity_center]` is not configured (any more).
     IdentityCenterNotConfigured,
+    /// The bot's credentials for the account are not confirmed (unreachable, or they belong to
+    /// `belongs_to`): nothing was read or written there.
+    AccountNotConfirmed {
+        account: String,
+        belongs_to: Option<String>,
+    },
 }
 
 impl Request {

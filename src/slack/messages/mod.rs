@@ -254,6 +254,22 @@ pub fn failure(f: &Failure, target: &Target) -> Msg {
         Failure::IdentityCenterNotConfigured => Msg::new().lit(
             "`[identity_center]` is not configured, so permission sets cannot be changed",
         ),
+        Failure::AccountNotConfirmed {
+            account,
+            belongs_to: Some(actual),
+        } => Msg::new()
+            .lit("the bot's credentials for account ")
+            .text(account.clone())
+            .lit(" belong to account ")
+            .text(actual.clone())
+            .lit(", so nothing is read or written there; fix `assume_role_arn` for that account in the configuration"),
+        Failure::AccountNotConfirmed {
+            account,
+            belongs_to: None,
+        } => Msg::new()
+            .lit("the bot cannot reach account ")
+            .text(account.clone())
+            .lit(" (its credentials are not confirmed: check that the account's role trusts the bot; `/readyz` and `check-config` say why), so nothing was read or written there. It is checked again every minute"),
     }
 }
 
