@@ -92,7 +92,7 @@ pub(super) fn found_sections(found: &Found) -> Vec<Msg> {
                 }
             }
             lines.extend(events.iter().enumerate().map(|(i, e)| {
-                let mark = not_verified.event(i).map(|why| not_verified_mark(why));
+                let mark = not_verified.event(i).map(not_verified_mark);
                 mark.unwrap_or_default().append(event_line(e))
             }));
             let mut head = Msg::new()
