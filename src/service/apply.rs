@@ -74,6 +74,13 @@ impl App {
         let result = match request.target() {
             Target::Role(role) => self.write_role(role, cutoff).await,
             Target::PermissionSet(ps) => self.write_permission_set(&request, ps, cutoff).await,
+            // No command makes user requests yet (README "Leaked access keys and IAM users").
+            Target::User(_) => Err(NotApplied::plain(
+                Failure::Aws {
+                    action: "UpdateAccessKey".into(),
+                },
+                "user requests are not carried out by this version",
+            )),
         };
         let now = self.clock.now();
         let transition = match result {

@@ -181,6 +181,7 @@ pub fn failure(f: &Failure, target: &Target) -> Msg {
     let (name_text, account) = match target {
         Target::Role(r) => (r.name().to_string(), Some(r.account().to_string())),
         Target::PermissionSet(ps) => (ps.name.clone(), None),
+        Target::User(u) => (u.arn.name().to_string(), Some(u.arn.account().to_string())),
     };
     let name = || Msg::new().code(name_text.clone());
     match f {
@@ -231,6 +232,10 @@ pub fn failure(f: &Failure, target: &Target) -> Msg {
                 .lit("the permission set ")
                 .append(name())
                 .lit(" is protected by the bot's configuration (`identity_center.protect`)"),
+            Target::User(_) => Msg::new()
+                .lit("the user ")
+                .append(name())
+                .lit(" is protected now"),
         },
         Failure::RoleChanged { now } => Msg::new()
             .lit("IAM now reports this role as ")
