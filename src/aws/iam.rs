@@ -517,9 +517,7 @@ impl AwsIam {
             .send()
             .await
         {
-            Ok(out) => decode_once(out.policy_document())
-                .and_then(|d| decode_once(&d))
-                .map(Some),
+            Ok(out) => decode_once(out.policy_document()).map(Some),
             Err(e) => match map_err("GetUserPolicy", e) {
                 e if e.kind == IamErrorKind::NoSuchEntity => Ok(None),
                 other => Err(other),
