@@ -25,7 +25,9 @@ mod store {
 }
 
 mod iam {
+    use revoke_role_bot::domain::access_key::AccessKeyId;
     use revoke_role_bot::domain::role_arn::{AccountId, RoleArn};
+    use revoke_role_bot::domain::user::UserArn;
     use revoke_role_bot::memory::MemoryIam;
     use revoke_role_bot::ports::Iam;
 
@@ -72,6 +74,24 @@ mod iam {
         }
         async fn put_inline(&self, role: &RoleArn, name: &str, document: &str) {
             self.iam.put_inline(role, name, document);
+        }
+        async fn create_user(&self, name: &str, path: &str) -> UserArn {
+            let arn = UserArn::parse(&format!("arn:aws:iam::{ACCOUNT}:user{path}{name}")).unwrap();
+            self.iam.add_user(&arn, chrono::Utc::now());
+            arn
+        }
+        async fn create_access_key(&self, user: &UserArn) -> AccessKeyId {
+            self.iam
+                .create_access_key(user, chrono::Utc::now())
+                .unwrap()
+        }
+        async fn create_login_profile(&self, user: &UserArn) {
+            self.iam.set_login_profile(user);
+        }
+        async fn enable_mfa_device(&self, user: &UserArn) -> String {
+            let serial = format!("arn:aws:iam::{ACCOUNT}:mfa/{}", user.name());
+            self.iam.add_mfa_device(user, &serial);
+            serial
         }
     }
 

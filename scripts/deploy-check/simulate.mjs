@@ -97,7 +97,8 @@ for (const s of scenarios) {
     target_role: s.target_role,
     instance: 'ssoins-1234567890abcdef',
     permission_set: 'ps-1234567890abcdef',
-    member_account: '333333333333'
+    member_account: '333333333333',
+    user: 'ci/leaked-deployer'
   }
   // The roles the bot acts as in the account of the role it revokes.
   const accountRoles = [

@@ -16,6 +16,7 @@
 //! | `{table}` | the audit table (`[audit] table`) |
 //! | `{index}` | one of the table's indexes ([`super::dynamodb::INDEXES`]) |
 //! | `{role}` | the path and name of a role the bot inspects or revokes, e.g. `team/app-deployer` |
+//! | `{user}` | the path and name of an IAM user whose keys the bot inspects or revokes, e.g. `ci/deployer` |
 //! | `{target_role}` | the role the bot assumes in other accounts (`revoke-role-bot-target`) |
 //! | `{instance}` | an IAM Identity Center instance id (`ssoins-…`) |
 //! | `{permission_set}` | a permission set id (`ps-…`) |
@@ -67,6 +68,7 @@ pub struct AwsCall {
 }
 
 const ROLE: &str = "arn:{partition}:iam::{account}:role/{role}";
+const USER: &str = "arn:{partition}:iam::{account}:user/{user}";
 const TARGET_ROLE: &str = "arn:{partition}:iam::{account}:role/{target_role}";
 const TABLE: &str = "arn:{partition}:dynamodb:{region}:{account}:table/{table}";
 const INDEX: &str = "arn:{partition}:dynamodb:{region}:{account}:table/{table}/index/{index}";
@@ -174,6 +176,77 @@ pub const CALLS: &[AwsCall] = &[
         &[TARGET_ROLE],
         Caller::AccountRole,
         "check-config: whether the bot's role in each account may write the deny (PutRolePolicy, and DeleteRolePolicy with clean-up), before the first approval needs it; shown as not checked where it is not granted",
+    ),
+    // A leaked access key and its IAM user (aws/iam.rs, README "Leaked access keys and IAM users").
+    call(
+        "sts:GetAccessKeyInfo",
+        &["sts:GetAccessKeyInfo"],
+        &["*"],
+        Caller::AccountRole,
+        "a pasted access key: the account it belongs to",
+    ),
+    call(
+        "iam:GetAccessKeyLastUsed",
+        &["iam:GetAccessKeyLastUsed"],
+        &[USER],
+        Caller::AccountRole,
+        "a pasted access key: the user it belongs to, and its last use for the card",
+    ),
+    call(
+        "iam:ListAccessKeys",
+        &["iam:ListAccessKeys"],
+        &[USER],
+        Caller::AccountRole,
+        "the user's keys: confirm the pasted key is theirs, the card, the read-back, drift and restore",
+    ),
+    call(
+        "iam:UpdateAccessKey",
+        &["iam:UpdateAccessKey"],
+        &[USER],
+        Caller::AccountRole,
+        "the revocation: sets the leaked keys Inactive (and, on an approved restore, Active again)",
+    ),
+    call(
+        "iam:GetUser",
+        &["iam:GetUser"],
+        &[USER],
+        Caller::AccountRole,
+        "preview: the user's canonical ARN, which protection is checked on",
+    ),
+    call(
+        "iam:GetLoginProfile",
+        &["iam:GetLoginProfile"],
+        &[USER],
+        Caller::AccountRole,
+        "preview: whether the user also has a console password",
+    ),
+    call(
+        "iam:ListMFADevices",
+        &["iam:ListMFADevices"],
+        &[USER],
+        Caller::AccountRole,
+        "preview: whether the user has MFA",
+    ),
+    call(
+        "iam:GetUserPolicy",
+        &["iam:GetUserPolicy"],
+        &[USER],
+        Caller::AccountRole,
+        "preview and read-back of the user's AWSRevokeOlderSessions",
+    ),
+    call(
+        "iam:PutUserPolicy",
+        &["iam:PutUserPolicy"],
+        &[USER],
+        Caller::AccountRole,
+        "the revocation: writes AWSRevokeOlderSessions on the user (and nothing else)",
+    ),
+    call(
+        "iam:DeleteUserPolicy",
+        &["iam:DeleteUserPolicy"],
+        &[USER],
+        Caller::AccountRole,
+        "clean-up after the window (watch.cleanup_after_window, off by default): deletes the user's AWSRevokeOlderSessions only",
     ),
     // The audit trail (aws/dynamodb.rs).
     call(
@@ -300,6 +373,7 @@ pub const PLACEHOLDERS: &[&str] = &[
     "table",
     "index",
     "role",
+    "user",
     "target_role",
     "instance",
     "permission_set",
@@ -405,22 +479,26 @@ mod tests {
         let mut found = BTreeSet::new();
         for (path, text) in &files {
             for op in sdk_operations(text) {
+                // Operation names keep AWS's capitals (`ListMFADevices`); the SDK's method does
+                // not (`list_mfa_devices`).
                 assert!(
-                    CALLS
-                        .iter()
-                        .any(|c| c.api.split(':').nth(1) == Some(op.as_str())),
+                    CALLS.iter().any(|c| c
+                        .api
+                        .split(':')
+                        .nth(1)
+                        .is_some_and(|api| api.eq_ignore_ascii_case(&op))),
                     "{path} calls {op}, which src/aws/calls.rs does not list"
                 );
-                found.insert(op);
+                found.insert(op.to_ascii_lowercase());
             }
             if text.contains("AssumeRoleProvider") {
-                found.insert("AssumeRole".into());
+                found.insert("assumerole".into());
             }
         }
         for c in CALLS.iter().filter(|c| c.status == Status::InUse) {
             let op = c.api.split(':').nth(1).unwrap_or_default();
             assert!(
-                found.contains(op),
+                found.contains(&op.to_ascii_lowercase()),
                 "{} is listed as in use but no code calls it",
                 c.api
             );
@@ -458,16 +536,15 @@ mod tests {
                 }
             }
         }
-        // The bot never deletes from the trail and never writes IAM other than the cut-off (and,
-        // with clean-up enabled, removes that same policy after its window).
+        // The bot never deletes from the trail and never writes IAM other than the cut-off and a
+        // leaked key's status (and, with clean-up enabled, removes that same policy after its
+        // window).
         let all: Vec<&str> = CALLS
             .iter()
             .flat_map(|c| c.actions.iter().copied())
             .collect();
-        assert!(
-            !all.iter()
-                .any(|a| a.contains("Delete") && *a != "iam:DeleteRolePolicy")
-        );
+        assert!(!all.iter().any(|a| a.contains("Delete")
+            && !["iam:DeleteRolePolicy", "iam:DeleteUserPolicy"].contains(a)));
         let iam_writes: Vec<&str> = all
             .iter()
             .copied()
@@ -478,7 +555,20 @@ mod tests {
                     && !a.contains(":Simulate")
             })
             .collect();
-        assert_eq!(iam_writes, ["iam:PutRolePolicy", "iam:DeleteRolePolicy"]);
+        assert_eq!(
+            iam_writes,
+            [
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:UpdateAccessKey",
+                "iam:PutUserPolicy",
+                "iam:DeleteUserPolicy"
+            ]
+        );
+        // Deleting the deny is clean-up only.
+        for c in CALLS.iter().filter(|c| c.api.contains("Delete")) {
+            assert!(c.why.starts_with("clean-up"), "{}: {}", c.api, c.why);
+        }
         // Scan and CreateTable are for people at the command line, not the running bot.
         for c in CALLS {
             if c.actions.contains(&"dynamodb:Scan") || c.actions.contains(&"dynamodb:CreateTable") {

@@ -8,9 +8,13 @@ use aws_config::sts::AssumeRoleProvider;
 use aws_sdk_iam::error::{ProvideErrorMetadata, SdkError};
 
 use crate::config::Account;
+use crate::domain::access_key::{AccessKeyFacts, AccessKeyId, KeyStatus, LastUse};
 use crate::domain::policy::POLICY_NAME;
 use crate::domain::role_arn::{AccountId, RoleArn};
-use crate::ports::{Iam, IamError, IamErrorKind, RoleDetails, RoleInfo, RoleList};
+use crate::domain::user::UserArn;
+use crate::ports::{
+    Iam, IamError, IamErrorKind, KeyOwner, RoleDetails, RoleInfo, RoleList, UserInfo,
+};
 
 struct AccountClients {
     iam: aws_sdk_iam::Client,
@@ -284,4 +288,291 @@ impl Iam for AwsIam {
             )
         })
     }
+
+    // IAM users and their keys: the `impl AwsIam` block at the end of this file.
+    async fn access_key_account(
+        &self,
+        via: &AccountId,
+        key: &AccessKeyId,
+    ) -> Result<AccountId, IamError> {
+        self.key_account(via, key).await
+    }
+    async fn access_key_last_used(
+        &self,
+        account: &AccountId,
+        key: &AccessKeyId,
+    ) -> Result<KeyOwner, IamError> {
+        self.key_owner(account, key).await
+    }
+    async fn list_access_keys(&self, user: &UserArn) -> Result<Vec<AccessKeyFacts>, IamError> {
+        self.user_keys(user).await
+    }
+    async fn set_access_key_status(
+        &self,
+        user: &UserArn,
+        key: &AccessKeyId,
+        status: KeyStatus,
+    ) -> Result<(), IamError> {
+        self.update_key(user, key, status).await
+    }
+    async fn get_user(&self, user: &UserArn) -> Result<UserInfo, IamError> {
+        self.user_info(user).await
+    }
+    async fn has_login_profile(&self, user: &UserArn) -> Result<bool, IamError> {
+        self.login_profile(user).await
+    }
+    async fn list_mfa_devices(&self, user: &UserArn) -> Result<Vec<String>, IamError> {
+        self.mfa_devices(user).await
+    }
+    async fn get_user_revoke_policy(&self, user: &UserArn) -> Result<Option<String>, IamError> {
+        self.user_policy(user).await
+    }
+    async fn put_user_revoke_policy(
+        &self,
+        user: &UserArn,
+        document_json: &str,
+    ) -> Result<(), IamError> {
+        self.put_user_policy(user, document_json).await
+    }
+    async fn delete_user_revoke_policy(&self, user: &UserArn) -> Result<(), IamError> {
+        self.delete_user_policy(user).await
+    }
+}
+
+/// IAM users and their access keys (README "Leaked access keys and IAM users").
+impl AwsIam {
+    fn user_iam(
+        &self,
+        user: &UserArn,
+        action: &'static str,
+    ) -> Result<&aws_sdk_iam::Client, IamError> {
+        Ok(&self.client(user.account(), action)?.iam)
+    }
+
+    async fn key_account(&self, via: &AccountId, key: &AccessKeyId) -> Result<AccountId, IamError> {
+        let out = self
+            .client(via, "GetAccessKeyInfo")?
+            .sts
+            .get_access_key_info()
+            .access_key_id(key.as_str())
+            .send()
+            .await
+            .map_err(|e| map_err("GetAccessKeyInfo", e))?;
+        AccountId::parse(out.account().unwrap_or_default()).map_err(|e| {
+            IamError::new(
+                "GetAccessKeyInfo",
+                IamErrorKind::Other,
+                format!("GetAccessKeyInfo returned no account: {}", e.0),
+            )
+        })
+    }
+
+    async fn key_owner(
+        &self,
+        account: &AccountId,
+        key: &AccessKeyId,
+    ) -> Result<KeyOwner, IamError> {
+        let out = self
+            .client(account, "GetAccessKeyLastUsed")?
+            .iam
+            .get_access_key_last_used()
+            .access_key_id(key.as_str())
+            .send()
+            .await
+            .map_err(|e| map_err("GetAccessKeyLastUsed", e))?;
+        let user_name = out
+            .user_name()
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+            .ok_or_else(|| {
+                IamError::new(
+                    "GetAccessKeyLastUsed",
+                    IamErrorKind::NoSuchEntity,
+                    format!("GetAccessKeyLastUsed named no user for {key}"),
+                )
+            })?;
+        let used = out.access_key_last_used();
+        Ok(KeyOwner {
+            user_name,
+            last_use: LastUse {
+                when: used.and_then(|u| u.last_used_date()).and_then(time),
+                service: LastUse::known(used.map(|u| u.service_name())),
+                region: LastUse::known(used.map(|u| u.region())),
+            },
+        })
+    }
+
+    async fn user_keys(&self, user: &UserArn) -> Result<Vec<AccessKeyFacts>, IamError> {
+        let iam = self.user_iam(user, "ListAccessKeys")?;
+        let mut keys = Vec::new();
+        let mut marker: Option<String> = None;
+        // IAM allows two keys a user; a few pages are plenty, and the loop always ends.
+        for _ in 0..LIST_ACCESS_KEYS_MAX_PAGES {
+            let page = iam
+                .list_access_keys()
+                .user_name(user.name())
+                .set_marker(marker.take())
+                .send()
+                .await
+                .map_err(|e| map_err("ListAccessKeys", e))?;
+            for k in page.access_key_metadata() {
+                keys.push(key_facts(k)?);
+            }
+            match (page.is_truncated(), page.marker()) {
+                (true, Some(m)) => marker = Some(m.to_string()),
+                _ => return Ok(keys),
+            }
+        }
+        Err(IamError::new(
+            "ListAccessKeys",
+            IamErrorKind::Other,
+            format!(
+                "ListAccessKeys of {user} did not end within {LIST_ACCESS_KEYS_MAX_PAGES} pages"
+            ),
+        ))
+    }
+
+    async fn update_key(
+        &self,
+        user: &UserArn,
+        key: &AccessKeyId,
+        status: KeyStatus,
+    ) -> Result<(), IamError> {
+        let status = match status {
+            KeyStatus::Active => aws_sdk_iam::types::StatusType::Active,
+            KeyStatus::Inactive => aws_sdk_iam::types::StatusType::Inactive,
+        };
+        self.user_iam(user, "UpdateAccessKey")?
+            .update_access_key()
+            .user_name(user.name())
+            .access_key_id(key.as_str())
+            .status(status)
+            .send()
+            .await
+            .map_err(|e| map_err("UpdateAccessKey", e))?;
+        Ok(())
+    }
+
+    async fn user_info(&self, user: &UserArn) -> Result<UserInfo, IamError> {
+        let out = self
+            .user_iam(user, "GetUser")?
+            .get_user()
+            .user_name(user.name())
+            .send()
+            .await
+            .map_err(|e| map_err("GetUser", e))?;
+        let u = out.user().ok_or_else(|| {
+            IamError::new("GetUser", IamErrorKind::Other, "GetUser returned no user")
+        })?;
+        let arn = UserArn::parse(u.arn()).map_err(|e| {
+            IamError::new(
+                "GetUser",
+                IamErrorKind::Other,
+                format!("GetUser returned an unreadable ARN: {}", e.0),
+            )
+        })?;
+        Ok(UserInfo {
+            arn,
+            created: time(u.create_date()),
+            password_last_used: u.password_last_used().and_then(time),
+        })
+    }
+
+    async fn login_profile(&self, user: &UserArn) -> Result<bool, IamError> {
+        match self
+            .user_iam(user, "GetLoginProfile")?
+            .get_login_profile()
+            .user_name(user.name())
+            .send()
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(e) => match map_err("GetLoginProfile", e) {
+                e if e.kind == IamErrorKind::NoSuchEntity => Ok(false),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn mfa_devices(&self, user: &UserArn) -> Result<Vec<String>, IamError> {
+        let out = self
+            .user_iam(user, "ListMFADevices")?
+            .list_mfa_devices()
+            .user_name(user.name())
+            .send()
+            .await
+            .map_err(|e| map_err("ListMFADevices", e))?;
+        Ok(out
+            .mfa_devices()
+            .iter()
+            .map(|d| d.serial_number().to_string())
+            .collect())
+    }
+
+    async fn user_policy(&self, user: &UserArn) -> Result<Option<String>, IamError> {
+        match self
+            .user_iam(user, "GetUserPolicy")?
+            .get_user_policy()
+            .user_name(user.name())
+            .policy_name(POLICY_NAME)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(Some(decode(out.policy_document()))),
+            Err(e) => match map_err("GetUserPolicy", e) {
+                e if e.kind == IamErrorKind::NoSuchEntity => Ok(None),
+                other => Err(other),
+            },
+        }
+    }
+
+    async fn put_user_policy(&self, user: &UserArn, document_json: &str) -> Result<(), IamError> {
+        self.user_iam(user, "PutUserPolicy")?
+            .put_user_policy()
+            .user_name(user.name())
+            .policy_name(POLICY_NAME)
+            .policy_document(document_json)
+            .send()
+            .await
+            .map_err(|e| map_err("PutUserPolicy", e))?;
+        Ok(())
+    }
+
+    async fn delete_user_policy(&self, user: &UserArn) -> Result<(), IamError> {
+        self.user_iam(user, "DeleteUserPolicy")?
+            .delete_user_policy()
+            .user_name(user.name())
+            .policy_name(POLICY_NAME)
+            .send()
+            .await
+            .map_err(|e| map_err("DeleteUserPolicy", e))?;
+        Ok(())
+    }
+}
+
+/// Pages of `ListAccessKeys` read at most (a user has at most two keys).
+const LIST_ACCESS_KEYS_MAX_PAGES: usize = 5;
+
+fn time(d: &aws_smithy_types::DateTime) -> Option<chrono::DateTime<chrono::Utc>> {
+    chrono::DateTime::from_timestamp(d.secs(), d.subsec_nanos())
+}
+
+fn key_facts(k: &aws_sdk_iam::types::AccessKeyMetadata) -> Result<AccessKeyFacts, IamError> {
+    let unreadable = |what: String| {
+        IamError::new(
+            "ListAccessKeys",
+            IamErrorKind::Other,
+            format!("ListAccessKeys returned {what}"),
+        )
+    };
+    let id = AccessKeyId::parse(k.access_key_id().unwrap_or_default())
+        .map_err(|e| unreadable(format!("an unreadable key id: {}", e.0)))?;
+    let status = KeyStatus::parse(k.status().map(|s| s.as_str()).unwrap_or_default())
+        .map_err(|e| unreadable(e.0))?;
+    Ok(AccessKeyFacts {
+        id,
+        status,
+        created: k.create_date().and_then(time),
+        last_use: None,
+    })
 }

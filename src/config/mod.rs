@@ -10,6 +10,7 @@ mod accounts;
 mod approval;
 mod identity_center;
 mod secrets;
+mod users;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use crate::domain::role_arn::ArnPattern;
 pub use accounts::{Account, ResolveError};
 pub use identity_center::IdentityCenter;
 pub use secrets::{SlackSecrets, SlackTimeouts};
+pub use users::Users;
 
 /// The config file's path.
 pub const CONFIG_ENV: &str = "REVOKE_ROLE_BOT_CONFIG";
@@ -105,6 +107,8 @@ pub struct Settings {
     pub protect: Vec<ArnPattern>,
     pub accounts: Vec<Account>,
     pub identity_center: Option<IdentityCenter>,
+    /// `[users]`: which IAM users (and their keys) may be revoked; none without it.
+    pub users: Option<Users>,
     /// How often an applied revocation's deny is re-read until its window has passed (SPEC §11).
     pub drift_check_every: Duration,
     /// Remove the deny once its window has passed (SPEC §11; off by default).
@@ -122,6 +126,7 @@ struct RawFile {
     watch: Option<RawWatch>,
     accounts: Option<Vec<accounts::RawAccount>>,
     identity_center: Option<identity_center::RawIdentityCenter>,
+    users: Option<users::RawUsers>,
 }
 
 #[derive(Deserialize)]
@@ -297,6 +302,7 @@ impl Settings {
             .identity_center
             .map(|ic| identity_center::read(ic, &accounts))
             .transpose()?;
+        let users = raw.users.map(users::read).transpose()?;
 
         Ok(Settings {
             listen,
@@ -313,6 +319,7 @@ impl Settings {
             protect: access.protect,
             accounts,
             identity_center,
+            users,
             drift_check_every,
             cleanup_after_window,
         })

@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
+use super::access_key::{AccessKeyId, AccessKeyKind};
 use super::ids::{RequestId, SlackUserId};
 use super::role_arn::RoleSpec;
+use super::user::UserSpec;
 
 pub const REASON_MIN: usize = 3;
 pub const REASON_MAX: usize = 500;
@@ -18,10 +20,27 @@ pub enum Command {
     Revoke {
         role: RoleSpec,
         reason: String,
+        /// Leaked temporary keys attached with trailing `key ASIA…` words, in the order typed.
+        keys: Vec<AccessKeyId>,
     },
     /// `permission-set <name or ARN> <reason>` (SPEC §10).
     RevokePermissionSet {
         name: String,
+        reason: String,
+    },
+    /// `key <access-key-id> <reason>`, or an access key id as the first word.
+    RevokeKey {
+        key: AccessKeyId,
+        reason: String,
+    },
+    /// `user <name | account/name | ARN> <reason>`.
+    RevokeUser {
+        user: UserSpec,
+        reason: String,
+    },
+    /// `restore <request-id> <reason>`: set the keys that request deactivated back to `Active`.
+    Restore {
+        request: RequestId,
         reason: String,
     },
     Status(RequestId),
@@ -48,6 +67,26 @@ pub struct AuditQuery {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct CommandError(pub String);
+
+impl Command {
+    /// What to tell a person who asked for something this version parses but does not carry
+    /// out yet: the form they used, and what to do meanwhile. `None` for every other command.
+    pub fn not_available_yet(&self) -> Option<CommandError> {
+        let what = match self {
+            Command::RevokeKey { .. } => "`/revoke-role key …` (revoking a leaked access key)",
+            Command::RevokeUser { .. } => "`/revoke-role user …` (revoking an IAM user's keys)",
+            Command::Restore { .. } => "`/revoke-role restore …` (restoring deactivated keys)",
+            Command::Revoke { keys, .. } if !keys.is_empty() => {
+                "attaching leaked keys to a request (`… key ASIA…`)"
+            }
+            _ => return None,
+        };
+        Some(CommandError(format!(
+            "{what} is not available yet in this version. Nothing was requested: deactivate a \
+             leaked key in the IAM console, and ask for its role with `/revoke-role <role> <reason>`."
+        )))
+    }
+}
 
 /// Undo Slack's escaping of `&`, `<` and `>` (exactly these three, in the right order).
 pub fn decode_slack_text(s: &str) -> String {
@@ -159,6 +198,34 @@ fn split_word(s: &str) -> (&str, &str) {
     (s, "")
 }
 
+/// Where each word of `s` starts and ends (byte offsets), markup kept whole.
+fn word_spans(s: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    let mut in_markup = false;
+    for (i, c) in s.char_indices() {
+        match c {
+            c if c.is_whitespace() && !in_markup => {
+                if let Some(st) = start.take() {
+                    out.push((st, i));
+                }
+            }
+            c => {
+                if c == '<' {
+                    in_markup = true;
+                } else if c == '>' {
+                    in_markup = false;
+                }
+                start.get_or_insert(i);
+            }
+        }
+    }
+    if let Some(st) = start {
+        out.push((st, s.len()));
+    }
+    out
+}
+
 /// Every word, markup kept whole.
 fn words(s: &str) -> Vec<&str> {
     let mut out = Vec::new();
@@ -173,6 +240,11 @@ fn words(s: &str) -> Vec<&str> {
 
 /// A mention of a person, channel or group where a role is expected.
 fn not_a_role(raw: &str) -> Option<CommandError> {
+    not_a(raw, "a role (a role ARN, `account/RoleName` or `RoleName`)")
+}
+
+/// A mention of a person, channel or group where `expected` is.
+fn not_a(raw: &str, expected: &str) -> Option<CommandError> {
     let what = if raw.starts_with("<@") || raw.starts_with("<!") {
         "a mention"
     } else if raw.starts_with("<#") {
@@ -181,9 +253,67 @@ fn not_a_role(raw: &str) -> Option<CommandError> {
         return None;
     };
     Some(CommandError(format!(
-        "`{}` is {what}, not a role (a role ARN, `account/RoleName` or `RoleName`)",
+        "`{}` is {what}, not {expected}",
         unwrap_slack_text(raw)
     )))
+}
+
+/// `<subject> <reason>` after a keyword: the subject's word as typed (still escaped) and the
+/// reason, unwrapped and checked.
+fn subject_and_reason<'a>(
+    rest: &'a str,
+    keyword: &str,
+    needs: &str,
+) -> Result<(&'a str, String), CommandError> {
+    let (subject, reason) = split_word(rest);
+    if subject.is_empty() {
+        return Err(CommandError(format!(
+            "`{keyword}` needs {needs}, then a reason"
+        )));
+    }
+    let reason = unwrap_slack_text(reason);
+    check_reason(&reason)?;
+    Ok((subject, reason))
+}
+
+/// An access key id a person pasted (Slack may have made it a link: unwrapped first).
+fn access_key(raw: &str) -> Result<AccessKeyId, CommandError> {
+    AccessKeyId::parse(&unwrap_slack_text(raw)).map_err(|e| CommandError(e.0))
+}
+
+/// Trailing `key <id>` pairs (SPEC §14): recognised only at the end, repeatable. Returns what
+/// comes before them and the keys in the order typed; a `key` followed by a word that is no
+/// attempt at a key id is left in the reason.
+fn trailing_keys(rest: &str) -> Result<(&str, Vec<AccessKeyId>), CommandError> {
+    let spans = word_spans(rest);
+    let mut end = spans.len();
+    let mut keys = Vec::new();
+    while end >= 2 {
+        let (ks, ke) = spans[end - 2];
+        let (is, ie) = spans[end - 1];
+        let id = unwrap_slack_text(&rest[is..ie]);
+        if !rest[ks..ke].eq_ignore_ascii_case("key") || !AccessKeyId::looks_like(&id) {
+            break;
+        }
+        let key = AccessKeyId::parse(&id).map_err(|e| CommandError(e.0))?;
+        if key.kind() == AccessKeyKind::LongTerm {
+            return Err(CommandError(format!(
+                "`{key}` is a long-term key, which belongs to an IAM user: revoke it with \
+                 `/revoke-role key {key} <reason>`"
+            )));
+        }
+        keys.push(key);
+        end -= 2;
+    }
+    keys.reverse();
+    let mut seen = Vec::new();
+    keys.retain(|k| {
+        let first = !seen.contains(k);
+        seen.push(k.clone());
+        first
+    });
+    let body_end = if end == 0 { 0 } else { spans[end - 1].1 };
+    Ok((&rest[..body_end], keys))
 }
 
 impl Command {
@@ -205,6 +335,43 @@ impl Command {
                     .map_err(|e| CommandError(e.0))
             }
             "audit" => parse_audit(rest).map(Command::Audit),
+            "key" => {
+                let (key, reason) =
+                    subject_and_reason(rest, "key", "an access key id (AKIA… or ASIA…)")?;
+                if let Some(e) = not_a(key, "an access key id (AKIA… or ASIA…)") {
+                    return Err(e);
+                }
+                Ok(Command::RevokeKey {
+                    key: access_key(key)?,
+                    reason,
+                })
+            }
+            "user" => {
+                let needs = "an IAM user (a user ARN, `account/UserName` or `UserName`)";
+                let (user, reason) = subject_and_reason(rest, "user", needs)?;
+                if let Some(e) = not_a(user, needs) {
+                    return Err(e);
+                }
+                let user =
+                    UserSpec::parse(&unwrap_slack_text(user)).map_err(|e| CommandError(e.0))?;
+                Ok(Command::RevokeUser { user, reason })
+            }
+            "restore" => {
+                let (id, reason) = subject_and_reason(
+                    rest,
+                    "restore",
+                    "the request id whose keys to restore, e.g. `restore rr-7f3k2q9x`,",
+                )?;
+                let request =
+                    RequestId::parse(&unwrap_slack_text(id)).map_err(|e| CommandError(e.0))?;
+                Ok(Command::Restore { request, reason })
+            }
+            _ if AccessKeyId::looks_like(&unwrap_slack_text(first)) => {
+                let key = access_key(first)?;
+                let reason = unwrap_slack_text(rest);
+                check_reason(&reason)?;
+                Ok(Command::RevokeKey { key, reason })
+            }
             "permission-set" => {
                 let (name, reason) = match rest.split_once(char::is_whitespace) {
                     Some((n, r)) => (unwrap_slack_text(n), unwrap_slack_text(r.trim())),
@@ -229,9 +396,10 @@ impl Command {
                 }
                 let role =
                     RoleSpec::parse(&unwrap_slack_text(first)).map_err(|e| CommandError(e.0))?;
-                let reason = unwrap_slack_text(rest);
+                let (reason, keys) = trailing_keys(rest)?;
+                let reason = unwrap_slack_text(reason);
                 check_reason(&reason)?;
-                Ok(Command::Revoke { role, reason })
+                Ok(Command::Revoke { role, reason, keys })
             }
         }
     }
@@ -320,9 +488,232 @@ mod tests {
 
     fn revoke(s: &str) -> (RoleSpec, String) {
         match Command::parse(s).unwrap() {
-            Command::Revoke { role, reason } => (role, reason),
+            Command::Revoke { role, reason, keys } if keys.is_empty() => (role, reason),
             other => panic!("{other:?}"),
         }
+    }
+
+    const AKIA: &str = "AKIAIOSFODNN7EXAMPLE";
+    const ASIA: &str = "ASIAY34FZKBOKMUTVV7A";
+    const ASIA2: &str = "ASIAY34FZKBOKMUTVV7B";
+
+    fn key(s: &str) -> AccessKeyId {
+        AccessKeyId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn key_then_an_access_key_id_and_a_reason() {
+        assert_eq!(
+            Command::parse(&format!("key {AKIA} INC-7 pushed to GitHub")).unwrap(),
+            Command::RevokeKey {
+                key: key(AKIA),
+                reason: "INC-7 pushed to GitHub".into()
+            }
+        );
+        assert_eq!(
+            Command::parse(&format!("KEY {ASIA} INC-7")).unwrap(),
+            Command::RevokeKey {
+                key: key(ASIA),
+                reason: "INC-7".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_first_word_that_is_an_access_key_id_means_key() {
+        assert_eq!(
+            Command::parse(&format!("{AKIA}   INC-7 &lt;paste&gt;")).unwrap(),
+            Command::RevokeKey {
+                key: key(AKIA),
+                reason: "INC-7 <paste>".into()
+            }
+        );
+        assert_eq!(
+            Command::parse(&format!("{ASIA} INC-7")).unwrap(),
+            Command::RevokeKey {
+                key: key(ASIA),
+                reason: "INC-7".into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_pasted_key_that_is_not_quite_a_key_says_what_is_wrong() {
+        for (text, says) in [
+            ("AKIAIOSFODNN7EXAMPL INC-7", "19 characters"),
+            ("AKIAIOSFODNN0EXAMPLE INC-7", "`0` is not allowed"),
+            ("key akiaiosfodnn7example INC-7", "start with AKIA or ASIA"),
+            ("key AIDAIOSFODNN7EXAMPLE INC-7", "start with AKIA or ASIA"),
+            ("key", "`key` needs an access key id"),
+            (
+                "key <@U01BOB|bob> INC-7",
+                "is a mention, not an access key id",
+            ),
+        ] {
+            let e = Command::parse(text).unwrap_err();
+            assert!(e.0.contains(says), "{text}: {}", e.0);
+        }
+        assert!(
+            Command::parse(&format!("key {AKIA}"))
+                .unwrap_err()
+                .0
+                .contains("reason is required")
+        );
+        assert!(
+            Command::parse(&format!("{AKIA} ab"))
+                .unwrap_err()
+                .0
+                .contains("reason is required")
+        );
+    }
+
+    #[test]
+    fn a_role_whose_name_starts_like_a_key_is_still_a_role() {
+        let (role, _) = revoke("AKIAProcessorRoleForEtl INC-7");
+        assert_eq!(role, RoleSpec::Bare("AKIAProcessorRoleForEtl".into()));
+    }
+
+    #[test]
+    fn a_key_slack_turned_into_a_link_is_unwrapped() {
+        assert_eq!(
+            Command::parse(&format!("key <http://{AKIA}|{AKIA}> INC-7")).unwrap(),
+            Command::RevokeKey {
+                key: key(AKIA),
+                reason: "INC-7".into()
+            }
+        );
+    }
+
+    #[test]
+    fn user_by_name_account_or_arn() {
+        let user = |s: &str| match Command::parse(s).unwrap() {
+            Command::RevokeUser { user, reason } => (user, reason),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            user("user ci-bot INC-7 keys on pastebin"),
+            (
+                UserSpec::Bare("ci-bot".into()),
+                "INC-7 keys on pastebin".into()
+            )
+        );
+        assert_eq!(
+            user("USER prod/ci-bot INC-7").0,
+            UserSpec::InAccount {
+                account: "prod".into(),
+                name: "ci-bot".into()
+            }
+        );
+        assert!(matches!(
+            user("user arn:aws:iam::111111111111:user/build/ci-bot INC-7").0,
+            UserSpec::Arn(a) if a.path() == "/build/" && a.name() == "ci-bot"
+        ));
+        for (text, says) in [
+            ("user", "`user` needs an IAM user"),
+            ("user ci-bot", "reason is required"),
+            ("user ci$bot INC-7", "not allowed"),
+            ("user arn:aws:iam::111111111111:role/x INC-7", "not a user"),
+            (
+                "user <@U01BOB|bob> INC-7",
+                "`@bob` is a mention, not an IAM user",
+            ),
+        ] {
+            let e = Command::parse(text).unwrap_err();
+            assert!(e.0.contains(says), "{text}: {}", e.0);
+        }
+    }
+
+    #[test]
+    fn restore_takes_a_request_id_and_a_reason() {
+        assert_eq!(
+            Command::parse("restore RR-7F3K2Q9X INC-7 false alarm, key rotated").unwrap(),
+            Command::Restore {
+                request: RequestId::parse("rr-7f3k2q9x").unwrap(),
+                reason: "INC-7 false alarm, key rotated".into()
+            }
+        );
+        for (text, says) in [
+            ("restore", "`restore` needs the request id"),
+            ("restore rr-7f3k2q9x", "reason is required"),
+            ("restore app INC-7", "not a request id"),
+        ] {
+            let e = Command::parse(text).unwrap_err();
+            assert!(e.0.contains(says), "{text}: {}", e.0);
+        }
+    }
+
+    #[test]
+    fn trailing_key_words_attach_temporary_keys_to_a_role_request() {
+        let parsed = |s: &str| match Command::parse(s).unwrap() {
+            Command::Revoke { role, reason, keys } => (role, reason, keys),
+            other => panic!("{other:?}"),
+        };
+        let (role, reason, keys) = parsed(&format!("prod/app INC-7 leaked key {ASIA}"));
+        assert_eq!(
+            role,
+            RoleSpec::InAccount {
+                account: "prod".into(),
+                name: "app".into()
+            }
+        );
+        assert_eq!(reason, "INC-7 leaked");
+        assert_eq!(keys, [key(ASIA)]);
+
+        let (_, reason, keys) = parsed(&format!("app INC-7  key {ASIA2} KEY {ASIA}	key {ASIA2}"));
+        assert_eq!(reason, "INC-7");
+        assert_eq!(
+            keys,
+            [key(ASIA2), key(ASIA)],
+            "in the order typed, once each"
+        );
+    }
+
+    #[test]
+    fn key_words_count_only_at_the_end() {
+        let (_, reason) = revoke(&format!("app INC-7 key {ASIA} was in the log"));
+        assert_eq!(reason, format!("INC-7 key {ASIA} was in the log"));
+        let (_, reason) = revoke("app INC-7 lost the key yesterday");
+        assert_eq!(reason, "INC-7 lost the key yesterday");
+        let (_, reason) = revoke("app INC-7 rotate the key");
+        assert_eq!(reason, "INC-7 rotate the key");
+    }
+
+    #[test]
+    fn trailing_keys_are_checked_and_still_need_a_reason() {
+        for (text, says) in [
+            (format!("app INC-7 key {}", &ASIA[..19]), "19 characters"),
+            (format!("app INC-7 key {AKIA}"), "long-term key"),
+            (format!("app key {ASIA}"), "reason is required"),
+            (format!("app ab key {ASIA}"), "reason is required"),
+        ] {
+            let e = Command::parse(&text).unwrap_err();
+            assert!(e.0.contains(says), "{text}: {}", e.0);
+        }
+    }
+
+    #[test]
+    fn forms_not_carried_out_yet_say_so_and_nothing_else_does() {
+        for text in [
+            format!("key {AKIA} INC-7"),
+            format!("{AKIA} INC-7"),
+            "user ci-bot INC-7".to_string(),
+            "restore rr-7f3k2q9x INC-7".to_string(),
+            format!("app INC-7 key {ASIA}"),
+        ] {
+            let c = Command::parse(&text).unwrap();
+            let e = c.not_available_yet().unwrap_or_else(|| panic!("{text}"));
+            assert!(e.0.contains("not available yet"), "{text}: {}", e.0);
+        }
+        for text in ["app INC-7", "help", "status rr-7f3k2q9x", "audit"] {
+            assert_eq!(Command::parse(text).unwrap().not_available_yet(), None);
+        }
+    }
+
+    #[test]
+    fn word_spans_keep_markup_whole() {
+        let s = " a <http://x|b c>  d\t";
+        let words: Vec<&str> = word_spans(s).into_iter().map(|(a, b)| &s[a..b]).collect();
+        assert_eq!(words, ["a", "<http://x|b c>", "d"]);
     }
 
     #[test]
@@ -617,7 +1008,8 @@ mod tests {
 
         #[test]
         fn accepted_reasons_are_within_bounds(s in "[a-z]{1,10} [ -~]{0,600}") {
-            if let Ok(Command::Revoke { reason, .. }) = Command::parse(&s) {
+            if let Ok(Command::Revoke { reason, .. } | Command::RevokeKey { reason, .. }
+                | Command::RevokeUser { reason, .. } | Command::Restore { reason, .. }) = Command::parse(&s) {
                 let n = reason.chars().count();
                 prop_assert!((REASON_MIN..=REASON_MAX).contains(&n));
             }
@@ -630,7 +1022,7 @@ mod tests {
             let typed = format!("INC-1 {}", typed.join(" "));
             let parsed = Command::parse(&format!("app INC-1 {}", sent.join(" ")));
             if typed.chars().count() <= REASON_MAX {
-                prop_assert_eq!(parsed, Ok(Command::Revoke { role: RoleSpec::Bare("app".into()), reason: typed }));
+                prop_assert_eq!(parsed, Ok(Command::Revoke { role: RoleSpec::Bare("app".into()), reason: typed, keys: vec![] }));
             }
         }
 
@@ -654,6 +1046,26 @@ mod tests {
             let out = unwrap_slack_text(&s);
             // Every `<…>` Slack could have sent is gone; what is left came from an unbalanced `<`.
             prop_assert!(out.matches('<').count() <= s.matches('<').count());
+        }
+
+        #[test]
+        fn the_new_forms_never_panic(kw in "(key|user|restore|AKIA|ASIA)", s in "\\PC{0,120}") {
+            let _ = Command::parse(&format!("{kw}{s}"));
+            let _ = Command::parse(&format!("app INC-7 key {kw}{s}"));
+            let _ = Command::parse(&format!("app INC-7 {s} key {kw}{s}"));
+        }
+
+        #[test]
+        fn attached_keys_are_temporary_and_leave_the_reason_intact(
+            reason in "[a-z]{3,10}( [a-z]{1,8}){0,3}", ids in prop::collection::vec("ASIA[A-Z2-7]{16}", 1..4)
+        ) {
+            let tail: String = ids.iter().map(|k| format!(" key {k}")).collect();
+            let Ok(Command::Revoke { reason: got, keys, .. }) = Command::parse(&format!("app {reason}{tail}")) else {
+                return Err(TestCaseError::fail("did not parse"));
+            };
+            prop_assert_eq!(got, reason);
+            prop_assert!(keys.iter().all(|k| k.kind() == AccessKeyKind::Temporary));
+            prop_assert!(!keys.is_empty() && keys.len() <= ids.len());
         }
 
         #[test]

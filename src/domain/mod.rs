@@ -1,5 +1,6 @@
 //! The domain: plain types with no knowledge of HTTP, Slack or AWS.
 
+pub mod access_key;
 pub mod audit;
 pub mod chain;
 pub mod command;
@@ -12,3 +13,4 @@ pub mod protection;
 pub mod request;
 pub mod role_arn;
 pub mod trust;
+pub mod user;

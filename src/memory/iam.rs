@@ -5,17 +5,25 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use crate::domain::access_key::{AccessKeyFacts, AccessKeyId, KeyStatus};
 use crate::domain::policy::{
     IAM_POLICY_ENCODING, INLINE_POLICY_QUOTA, POLICY_NAME, PolicyEncoding,
 };
 use crate::domain::role_arn::{AccountId, RoleArn};
-use crate::ports::{Iam, IamError, IamErrorKind, RoleDetails, RoleInfo, RoleList};
+use crate::domain::user::UserArn;
+use crate::ports::{
+    Iam, IamError, IamErrorKind, KeyOwner, RoleDetails, RoleInfo, RoleList, UserInfo,
+};
+
+mod users;
 
 /// IAM in memory: roles by account and name, each with its canonical ARN and inline policies.
 /// Accounts can be given credentials that answer for another account, as a misconfiguration would.
 #[derive(Default)]
 pub struct MemoryIam {
     inner: Mutex<IamInner>,
+    /// IAM users and their access keys (README "Leaked access keys and IAM users").
+    users: Mutex<users::MemoryUsers>,
 }
 
 #[derive(Default)]
@@ -283,5 +291,69 @@ impl Iam for MemoryIam {
     async fn credentials_account(&self, account: &AccountId) -> Result<AccountId, IamError> {
         let inner = self.lock("GetCallerIdentity")?;
         Ok(inner.credentials.get(account).unwrap_or(account).clone())
+    }
+
+    // IAM users and their keys: `users.rs`.
+    async fn access_key_account(
+        &self,
+        via: &AccountId,
+        key: &AccessKeyId,
+    ) -> Result<AccountId, IamError> {
+        let _ = via;
+        users::account_of_key(key)
+    }
+    async fn access_key_last_used(
+        &self,
+        account: &AccountId,
+        key: &AccessKeyId,
+    ) -> Result<KeyOwner, IamError> {
+        let account = self.credentials_account(account).await?;
+        self.users("GetAccessKeyLastUsed")?.key_owner(&account, key)
+    }
+    async fn list_access_keys(&self, user: &UserArn) -> Result<Vec<AccessKeyFacts>, IamError> {
+        let account = self.credentials_account(user.account()).await?;
+        self.users("ListAccessKeys")?.list_keys(&account, user)
+    }
+    async fn set_access_key_status(
+        &self,
+        user: &UserArn,
+        key: &AccessKeyId,
+        status: KeyStatus,
+    ) -> Result<(), IamError> {
+        let account = self.credentials_account(user.account()).await?;
+        self.users("UpdateAccessKey")?
+            .set_status(&account, user, key, status)
+    }
+    async fn get_user(&self, user: &UserArn) -> Result<UserInfo, IamError> {
+        let account = self.credentials_account(user.account()).await?;
+        self.users("GetUser")?.user_info(&account, user)
+    }
+    async fn has_login_profile(&self, user: &UserArn) -> Result<bool, IamError> {
+        let account = self.credentials_account(user.account()).await?;
+        Ok(self.users("GetLoginProfile")?.has_password(&account, user))
+    }
+    async fn list_mfa_devices(&self, user: &UserArn) -> Result<Vec<String>, IamError> {
+        let account = self.credentials_account(user.account()).await?;
+        self.users("ListMFADevices")?.mfa_devices(&account, user)
+    }
+    async fn get_user_revoke_policy(&self, user: &UserArn) -> Result<Option<String>, IamError> {
+        let account = self.credentials_account(user.account()).await?;
+        Ok(self
+            .users("GetUserPolicy")?
+            .inline(&account, user, POLICY_NAME))
+    }
+    async fn put_user_revoke_policy(
+        &self,
+        user: &UserArn,
+        document_json: &str,
+    ) -> Result<(), IamError> {
+        let account = self.credentials_account(user.account()).await?;
+        self.users("PutUserPolicy")?
+            .put_inline(&account, user, POLICY_NAME, document_json)
+    }
+    async fn delete_user_revoke_policy(&self, user: &UserArn) -> Result<(), IamError> {
+        let account = self.credentials_account(user.account()).await?;
+        self.users("DeleteUserPolicy")?
+            .delete_inline(&account, user, POLICY_NAME)
     }
 }

@@ -4,9 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use super::{BoxError, error_chain};
+use crate::domain::access_key::{AccessKeyFacts, AccessKeyId, KeyStatus, LastUse};
 use crate::domain::preview::{RolePreview, WhoCanComeBack};
 use crate::domain::request::Failure;
 use crate::domain::role_arn::{AccountId, RoleArn};
+use crate::domain::user::UserArn;
 
 /// What went wrong with an IAM or STS call, in kinds the service can act on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +138,36 @@ pub struct RoleList {
 /// The most roles the form lists at once (Slack shows at most 100 options).
 pub const ROLE_LIST_MAX: usize = 100;
 
+/// What `GetUser` says: the user as IAM stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    /// The canonical ARN: partition, account, path and name as IAM has them.
+    pub arn: UserArn,
+    pub created: Option<DateTime<Utc>>,
+    /// The console password's last use, when IAM knows it.
+    pub password_last_used: Option<DateTime<Utc>>,
+}
+
+/// What `GetAccessKeyLastUsed` says about a key: whose it is (a user of the account the call is
+/// made in) and when it was last used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyOwner {
+    pub user_name: String,
+    pub last_use: LastUse,
+}
+
+fn no_users(action: &'static str) -> IamError {
+    IamError::new(
+        action,
+        IamErrorKind::Other,
+        "this IAM adapter does not manage IAM users",
+    )
+}
+
 /// IAM (and STS) in each configured account, through that account's credentials.
+///
+/// The user and access-key calls (README "Leaked access keys and IAM users") refuse by default,
+/// so that a wrapper that does not forward them fails closed.
 #[async_trait]
 pub trait Iam: Send + Sync {
     /// Roles of `account` whose name contains `query` (ignoring case), at most `limit`, read page
@@ -163,4 +194,76 @@ pub trait Iam: Send + Sync {
     async fn delete_revoke_policy(&self, role: &RoleArn) -> Result<(), IamError>;
     /// The account the credentials used for `account` really belong to (`sts:GetCallerIdentity`).
     async fn credentials_account(&self, account: &AccountId) -> Result<AccountId, IamError>;
+
+    /// The account an access key belongs to (`sts:GetAccessKeyInfo`), asked through the
+    /// credentials of the configured account `via` (any account may ask about any key).
+    async fn access_key_account(
+        &self,
+        via: &AccountId,
+        key: &AccessKeyId,
+    ) -> Result<AccountId, IamError> {
+        let _ = (via, key);
+        Err(no_users("GetAccessKeyInfo"))
+    }
+    /// The user a key of `account` belongs to and its last use (`iam:GetAccessKeyLastUsed`). As
+    /// AWS: a key of another account is `NoSuchEntity` (moto finds it anyway, so the service
+    /// confirms the key in `list_access_keys` of that user).
+    async fn access_key_last_used(
+        &self,
+        account: &AccountId,
+        key: &AccessKeyId,
+    ) -> Result<KeyOwner, IamError> {
+        let _ = (account, key);
+        Err(no_users("GetAccessKeyLastUsed"))
+    }
+    /// The user's access keys (`iam:ListAccessKeys`; at most two); `last_use` is not read.
+    async fn list_access_keys(&self, user: &UserArn) -> Result<Vec<AccessKeyFacts>, IamError> {
+        let _ = user;
+        Err(no_users("ListAccessKeys"))
+    }
+    /// Make one of the user's keys `Active` or `Inactive` (`iam:UpdateAccessKey`).
+    async fn set_access_key_status(
+        &self,
+        user: &UserArn,
+        key: &AccessKeyId,
+        status: KeyStatus,
+    ) -> Result<(), IamError> {
+        let _ = (user, key, status);
+        Err(no_users("UpdateAccessKey"))
+    }
+    /// The user as IAM stores it (`iam:GetUser`), found by name whatever path was given.
+    async fn get_user(&self, user: &UserArn) -> Result<UserInfo, IamError> {
+        let _ = user;
+        Err(no_users("GetUser"))
+    }
+    /// Whether the user has a console password (`iam:GetLoginProfile`; `NoSuchEntity` is no).
+    async fn has_login_profile(&self, user: &UserArn) -> Result<bool, IamError> {
+        let _ = user;
+        Err(no_users("GetLoginProfile"))
+    }
+    /// The serial numbers of the user's MFA devices (`iam:ListMFADevices`).
+    async fn list_mfa_devices(&self, user: &UserArn) -> Result<Vec<String>, IamError> {
+        let _ = user;
+        Err(no_users("ListMFADevices"))
+    }
+    /// The user's `AWSRevokeOlderSessions` document as JSON text (`iam:GetUserPolicy`, decoded
+    /// once), if there is one. As for roles, a missing user reads like a missing policy.
+    async fn get_user_revoke_policy(&self, user: &UserArn) -> Result<Option<String>, IamError> {
+        let _ = user;
+        Err(no_users("GetUserPolicy"))
+    }
+    /// Write the user's `AWSRevokeOlderSessions` (`iam:PutUserPolicy`).
+    async fn put_user_revoke_policy(
+        &self,
+        user: &UserArn,
+        document_json: &str,
+    ) -> Result<(), IamError> {
+        let _ = (user, document_json);
+        Err(no_users("PutUserPolicy"))
+    }
+    /// Remove the user's `AWSRevokeOlderSessions` (`iam:DeleteUserPolicy`; clean-up only).
+    async fn delete_user_revoke_policy(&self, user: &UserArn) -> Result<(), IamError> {
+        let _ = user;
+        Err(no_users("DeleteUserPolicy"))
+    }
 }

@@ -10,6 +10,10 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
+
+use crate::domain::access_key::{AccessKeyFacts, AccessKeyId, KeyStatus};
+use crate::domain::user::UserArn;
+use crate::ports::{KeyOwner, UserInfo};
 use chrono::{DateTime, Utc};
 use tracing::{info, warn};
 
@@ -266,6 +270,63 @@ impl Iam for GatedIam {
     /// The check itself is never gated.
     async fn credentials_account(&self, account: &AccountId) -> Result<AccountId, IamError> {
         self.inner.credentials_account(account).await
+    }
+    async fn access_key_account(
+        &self,
+        via: &AccountId,
+        key: &AccessKeyId,
+    ) -> Result<AccountId, IamError> {
+        self.admit(via, "GetAccessKeyInfo").await?;
+        self.inner.access_key_account(via, key).await
+    }
+    async fn access_key_last_used(
+        &self,
+        account: &AccountId,
+        key: &AccessKeyId,
+    ) -> Result<KeyOwner, IamError> {
+        self.admit(account, "GetAccessKeyLastUsed").await?;
+        self.inner.access_key_last_used(account, key).await
+    }
+    async fn list_access_keys(&self, user: &UserArn) -> Result<Vec<AccessKeyFacts>, IamError> {
+        self.admit(user.account(), "ListAccessKeys").await?;
+        self.inner.list_access_keys(user).await
+    }
+    async fn set_access_key_status(
+        &self,
+        user: &UserArn,
+        key: &AccessKeyId,
+        status: KeyStatus,
+    ) -> Result<(), IamError> {
+        self.admit(user.account(), "UpdateAccessKey").await?;
+        self.inner.set_access_key_status(user, key, status).await
+    }
+    async fn get_user(&self, user: &UserArn) -> Result<UserInfo, IamError> {
+        self.admit(user.account(), "GetUser").await?;
+        self.inner.get_user(user).await
+    }
+    async fn has_login_profile(&self, user: &UserArn) -> Result<bool, IamError> {
+        self.admit(user.account(), "GetLoginProfile").await?;
+        self.inner.has_login_profile(user).await
+    }
+    async fn list_mfa_devices(&self, user: &UserArn) -> Result<Vec<String>, IamError> {
+        self.admit(user.account(), "ListMFADevices").await?;
+        self.inner.list_mfa_devices(user).await
+    }
+    async fn get_user_revoke_policy(&self, user: &UserArn) -> Result<Option<String>, IamError> {
+        self.admit(user.account(), "GetUserPolicy").await?;
+        self.inner.get_user_revoke_policy(user).await
+    }
+    async fn put_user_revoke_policy(
+        &self,
+        user: &UserArn,
+        document_json: &str,
+    ) -> Result<(), IamError> {
+        self.admit(user.account(), "PutUserPolicy").await?;
+        self.inner.put_user_revoke_policy(user, document_json).await
+    }
+    async fn delete_user_revoke_policy(&self, user: &UserArn) -> Result<(), IamError> {
+        self.admit(user.account(), "DeleteUserPolicy").await?;
+        self.inner.delete_user_revoke_policy(user).await
     }
 }
 

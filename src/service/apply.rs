@@ -107,6 +107,13 @@ impl App {
                     self.write_permission_set(&request, ps, cutoff, &lease)
                         .await
                 }
+                // No command makes user requests yet (README "Leaked access keys and IAM users").
+                Target::User(_) => Err(NotApplied::plain(
+                    Failure::Aws {
+                        action: "UpdateAccessKey".into(),
+                    },
+                    "user requests are not carried out by this version",
+                )),
             }
         };
         // The work runs while the lease is renewed beside it; it stops when another worker has

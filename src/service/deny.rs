@@ -57,6 +57,9 @@ impl DenyState {
     }
 }
 
+/// A user's window: `GetSessionToken` and `GetFederationToken` sessions last up to 36 h.
+const USER_WINDOW_SECS: i64 = 36 * 3600;
+
 /// When an applied request's window ends: its cut-off in force plus the role's maximum session
 /// duration (as the preview read it) or the permission set's session duration, or
 /// [`DEFAULT_WINDOW`] when that is not known.
@@ -68,6 +71,8 @@ pub fn window_end(request: &Request) -> Option<DateTime<Utc>> {
             .and_then(|p| p.max_session_duration_secs)
             .map(i64::from),
         Target::PermissionSet(ps) => ps.session_duration_secs(),
+        // Session and federation tokens last up to 36 h (README "Leaked access keys and IAM users").
+        Target::User(_) => Some(USER_WINDOW_SECS),
     };
     let secs = known
         .filter(|s| *s > 0)
@@ -91,6 +96,7 @@ impl App {
                     ));
                 }
             },
+            Target::User(u) => self.iam.get_user_revoke_policy(&u.arn).await?,
         };
         Ok(DenyState::of_document(text.as_deref()))
     }

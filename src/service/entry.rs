@@ -100,6 +100,10 @@ impl App {
             self.spawn(async move { app.record_quietly(event).await });
             return Notice::ChannelNotAllowed;
         }
+        // Parsed but not carried out yet: said so, nothing requested.
+        if let Some(e) = command.not_available_yet() {
+            return Notice::NotUnderstood(e);
+        }
         let app = self.clone();
         match command {
             // No arguments at all: the request form, for whoever does not remember the syntax.
@@ -113,7 +117,7 @@ impl App {
                 None => Notice::Usage,
             },
             Command::Help => Notice::Usage,
-            Command::Revoke { role, reason } => {
+            Command::Revoke { role, reason, .. } => {
                 let shown = role.to_string();
                 self.spawn(async move { app.submit(ctx, role, reason).await });
                 Notice::Checking { role: shown }
@@ -135,6 +139,10 @@ impl App {
             Command::Audit(q) => {
                 self.spawn(async move { app.lookup_for(ctx, q).await });
                 Notice::LookingUp
+            }
+            // Answered above (`not_available_yet`) until they are wired.
+            Command::RevokeKey { .. } | Command::RevokeUser { .. } | Command::Restore { .. } => {
+                Notice::Usage
             }
         }
     }

@@ -76,6 +76,14 @@ impl App {
                 let arn = ps.arn.clone();
                 self.submit_permission_set(command, arn, reason).await
             }
+            // No command makes user requests yet (README "Leaked access keys and IAM users").
+            Target::User(_) => {
+                self.tell(
+                    &command.response_url,
+                    Notice::ReapplyNotApplicable(old.id().clone()),
+                )
+                .await
+            }
         }
     }
 }

@@ -30,6 +30,7 @@ pub fn view(card: &Card) -> CardView {
     let (title, mut fields, what_happens, preview) = match r.target() {
         Target::Role(role) => role_parts(card, role),
         Target::PermissionSet(ps) => permission_set_parts(ps),
+        Target::User(u) => user_parts(u),
     };
     fields.extend([
         ("Requested by", Msg::new().user(r.requester())),
@@ -82,6 +83,23 @@ fn role_parts(card: &Card, role: &RoleArn) -> Parts {
             .preview()
             .map(|p| p.lines().into_iter().map(|l| Msg::new().text(l)).collect())
             .unwrap_or_default(),
+    )
+}
+
+/// A user request's card, until the leaked-key card is built (README "Leaked access keys and
+/// IAM users").
+fn user_parts(u: &crate::domain::request::UserTarget) -> Parts {
+    (
+        format!("Revoke the access keys of {}", u.arn.name()),
+        vec![
+            ("User", Msg::new().code(u.arn.to_string())),
+            ("Account", Msg::new().text(u.arn.account().to_string())),
+        ],
+        Msg::new()
+            .lit("Approving deactivates the user's leaked access keys and attaches the inline policy `")
+            .lit(POLICY_NAME)
+            .lit("` to the user."),
+        vec![],
     )
 }
 

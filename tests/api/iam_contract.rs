@@ -5,7 +5,9 @@
 use async_trait::async_trait;
 use revoke_role_bot::aws::iam::AwsIam;
 use revoke_role_bot::config::Account;
+use revoke_role_bot::domain::access_key::AccessKeyId;
 use revoke_role_bot::domain::role_arn::{AccountId, RoleArn};
+use revoke_role_bot::domain::user::UserArn;
 use revoke_role_bot::ports::Iam;
 
 use crate::contract::ACCOUNT;
@@ -80,6 +82,60 @@ impl IamFixture for Moto {
             .send()
             .await
             .expect("PutRolePolicy in moto");
+    }
+    async fn create_user(&self, name: &str, path: &str) -> UserArn {
+        let out = self
+            .iam
+            .create_user()
+            .user_name(name)
+            .path(path)
+            .send()
+            .await
+            .expect("CreateUser in moto");
+        UserArn::parse(out.user().unwrap().arn()).unwrap()
+    }
+    async fn create_access_key(&self, user: &UserArn) -> AccessKeyId {
+        let out = self
+            .iam
+            .create_access_key()
+            .user_name(user.name())
+            .send()
+            .await
+            .expect("CreateAccessKey in moto");
+        AccessKeyId::parse(out.access_key().unwrap().access_key_id()).unwrap()
+    }
+    async fn create_login_profile(&self, user: &UserArn) {
+        self.iam
+            .create_login_profile()
+            .user_name(user.name())
+            .password("correct-Horse-battery-staple-1")
+            .send()
+            .await
+            .expect("CreateLoginProfile in moto");
+    }
+    async fn enable_mfa_device(&self, user: &UserArn) -> String {
+        let device = self
+            .iam
+            .create_virtual_mfa_device()
+            .virtual_mfa_device_name(user.name())
+            .send()
+            .await
+            .expect("CreateVirtualMFADevice in moto");
+        let serial = device
+            .virtual_mfa_device()
+            .unwrap()
+            .serial_number()
+            .to_string();
+        self.iam
+            .enable_mfa_device()
+            .user_name(user.name())
+            .serial_number(&serial)
+            .authentication_code1("123456")
+            .authentication_code2("654321")
+            .send()
+            .await
+            .expect("EnableMFADevice in moto");
+        serial
     }
 }
 

@@ -9,6 +9,7 @@ mod common;
 mod come_back;
 mod drift;
 mod form;
+mod leaked_keys;
 mod lifecycle;
 mod logs;
 mod permission_sets;

@@ -28,7 +28,7 @@ use super::role_arn::RoleArn;
 pub use decide::{Action, Decision, Refusal};
 pub use outcome::{Failure, Written};
 pub use status::{InvalidTransition, State, Status, Transition};
-pub use target::Target;
+pub use target::{KeyPlan, Target, UserTarget};
 
 /// Where the approval card lives, so it can be updated.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -127,6 +127,26 @@ impl Request {
         Request::fresh(Target::PermissionSet(target), opening, now, expires_after)
     }
 
+    /// A user request (a pasted key, a user, or a restore): `pending`, as [`Request::pending`]
+    /// makes role requests.
+    pub fn pending_user(
+        target: UserTarget,
+        requester: SlackUserId,
+        reason: String,
+        channel: ChannelId,
+        approvals_required: u32,
+        now: DateTime<Utc>,
+        expires_after: chrono::Duration,
+    ) -> Request {
+        let opening = Opening {
+            requester,
+            reason,
+            channel,
+            approvals_required,
+        };
+        Request::fresh(Target::User(target), opening, now, expires_after)
+    }
+
     /// Pending, version 1, a new id, no approvals and no preview yet.
     fn fresh(
         target: Target,
@@ -163,13 +183,20 @@ impl Request {
     pub fn role(&self) -> Option<&RoleArn> {
         match &self.target {
             Target::Role(role) => Some(role),
-            Target::PermissionSet(_) => None,
+            _ => None,
         }
     }
     pub fn permission_set(&self) -> Option<&PermissionSetTarget> {
         match &self.target {
-            Target::Role(_) => None,
             Target::PermissionSet(ps) => Some(ps),
+            _ => None,
+        }
+    }
+    /// The user and what the request does to its keys, for user requests.
+    pub fn user(&self) -> Option<&UserTarget> {
+        match &self.target {
+            Target::User(u) => Some(u),
+            _ => None,
         }
     }
     /// The role's or the permission set's ARN (for the audit trail and the `by_role` index).

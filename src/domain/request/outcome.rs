@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::Request;
 use super::status::{InvalidTransition, Status, Transition};
+use super::{Request, Target};
+use crate::domain::access_key::KeyChange;
 use crate::domain::audit::EventKind;
 use crate::domain::ids::{Actor, SlackUserId};
 use crate::domain::policy::{Cutoff, MergeOutcome};
@@ -78,7 +79,7 @@ impl Request {
         now: DateTime<Utc>,
     ) -> Result<Transition, InvalidTransition> {
         let (by, cutoff) = self.approved_parts()?;
-        let detail = format!(
+        let mut detail = format!(
             "{:?}{}",
             written.outcome,
             if written.verified {
@@ -87,6 +88,12 @@ impl Request {
                 ", written, not verified"
             }
         );
+        if let Target::User(u) = &self.target
+            && !u.changed.is_empty()
+        {
+            detail.push_str("; keys ");
+            detail.push_str(&u.changes_detail());
+        }
         let next = self.to(Status::Applied {
             by,
             cutoff,
@@ -98,6 +105,29 @@ impl Request {
             .with_policy_sha256(written.policy_sha256)
             .with_detail(detail);
         Ok(Transition { next, event })
+    }
+
+    /// Approved → applied, for a user request: what was written, and each key changed with its
+    /// status before, kept on the request and named in the event's detail. Only user requests
+    /// change keys.
+    pub fn applied_with_key_changes(
+        &self,
+        written: Written,
+        changed: Vec<KeyChange>,
+        now: DateTime<Utc>,
+    ) -> Result<Transition, InvalidTransition> {
+        let mut with_keys = self.clone();
+        match &mut with_keys.target {
+            Target::User(u) => u.changed = changed,
+            _ if changed.is_empty() => {}
+            _ => {
+                return Err(InvalidTransition {
+                    from: "a role or permission-set request",
+                    to: "key changes",
+                });
+            }
+        }
+        with_keys.applied(written, now)
     }
 
     /// Approved → failed, with the reason a person can act on and the full error for the record.
@@ -158,5 +188,60 @@ mod tests {
         assert_eq!(failed.next.cutoff(), a.cutoff());
         assert!(failed.event.error.unwrap().contains("NoSuchEntity"));
         assert!(done.next.applied(written(c), t0()).is_err());
+    }
+
+    #[test]
+    fn a_user_request_keeps_the_keys_it_changed_and_names_them_in_the_event() {
+        use super::super::test_support::next_of;
+        use super::super::{Action, KeyPlan, UserTarget};
+        use crate::domain::access_key::{AccessKeyId, KeyStatus};
+        use crate::domain::ids::ChannelId;
+        use crate::domain::user::UserArn;
+
+        let key = AccessKeyId::parse("AKIAIOSFODNN7EXAMPLE").unwrap();
+        let pending = Request::pending_user(
+            UserTarget {
+                arn: UserArn::parse("arn:aws:iam::111111111111:user/ci").unwrap(),
+                keys: KeyPlan::Key { key: key.clone() },
+                changed: vec![],
+            },
+            super::super::test_support::user("U0ALICE"),
+            "INC-7".into(),
+            ChannelId::parse("C0INC").unwrap(),
+            1,
+            t0(),
+            chrono::Duration::minutes(30),
+        );
+        let approved = next_of(pending.decide(
+            Action::Approve,
+            &super::super::test_support::user("U0BOB"),
+            true,
+            t0(),
+        ))
+        .next;
+        let c = approved.cutoff().unwrap();
+        let change = KeyChange {
+            id: key,
+            before: KeyStatus::Active,
+            after: KeyStatus::Inactive,
+        };
+        let done = approved
+            .applied_with_key_changes(written(c), vec![change.clone()], t0())
+            .unwrap();
+        assert_eq!(done.next.state(), State::Applied);
+        assert_eq!(
+            done.next.user().unwrap().changed,
+            std::slice::from_ref(&change)
+        );
+        assert_eq!(
+            done.event.detail.as_deref(),
+            Some("Created; keys AKIAIOSFODNN7EXAMPLE Active → Inactive")
+        );
+        // A role request changes no keys.
+        assert!(
+            super::super::test_support::approved()
+                .applied_with_key_changes(written(c), vec![change], t0())
+                .is_err()
+        );
     }
 }

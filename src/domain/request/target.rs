@@ -1,16 +1,20 @@
 //! What a request revokes, and how that is kept in the stored request.
 //!
 //! The stored request (the DynamoDB item's `data`) holds the target as one field beside the
-//! others: `"role": "arn:…"` or `"permission_set": {…}`. [`Request`](super::Request) flattens
-//! [`Target`] into itself, so the enum writes exactly that field; reading checks there is exactly
-//! one of the two.
+//! others: `"role": "arn:…"`, `"permission_set": {…}` or `"user": {…}`.
+//! [`Request`](super::Request) flattens [`Target`] into itself, so the enum writes exactly that
+//! field; reading checks there is exactly one of them.
 
 use serde::{Deserialize, Serialize};
 
+use crate::domain::access_key::{AccessKeyId, KeyChange};
+use crate::domain::ids::RequestId;
 use crate::domain::permission_set::PermissionSetTarget;
 use crate::domain::role_arn::RoleArn;
+use crate::domain::user::UserArn;
 
-/// What a request revokes: one IAM role, or an Identity Center permission set (SPEC §10).
+/// What a request revokes: one IAM role, an Identity Center permission set (SPEC §10), or an
+/// IAM user's access keys (README "Leaked access keys and IAM users").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", try_from = "StoredTarget")]
 pub enum Target {
@@ -18,6 +22,38 @@ pub enum Target {
     Role(RoleArn),
     /// The permission set, as Identity Center described it.
     PermissionSet(PermissionSetTarget),
+    /// An IAM user and what the request does to its keys.
+    User(UserTarget),
+}
+
+/// An IAM user request: a pasted key, a `user`, or a `restore`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserTarget {
+    /// The canonical ARN, as `GetUser` returned it when the request was checked.
+    pub arn: UserArn,
+    /// What approving does to the user's keys.
+    pub keys: KeyPlan,
+    /// Each key this request changed and its status before, once applied (for the card, the
+    /// thread, and the keys a later `restore` may set back).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub changed: Vec<KeyChange>,
+}
+
+/// What a user request does to the user's access keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum KeyPlan {
+    /// `key <id>`: that key `Inactive`, and the user's deny.
+    Key { key: AccessKeyId },
+    /// `user <name>`: every key of the user that is `Active` at approval `Inactive`, and the
+    /// user's deny.
+    AllActive,
+    /// `restore <request-id>`: the keys request `of` deactivated that are still there and
+    /// `Inactive`, back to `Active`. The deny stays.
+    Restore {
+        of: RequestId,
+        keys: Vec<AccessKeyId>,
+    },
 }
 
 impl Target {
@@ -26,19 +62,33 @@ impl Target {
         match self {
             Target::Role(r) => r.to_string(),
             Target::PermissionSet(ps) => ps.arn.clone(),
+            Target::User(u) => u.arn.to_string(),
         }
     }
 
-    /// The role's or the permission set's name.
+    /// The role's, the permission set's or the user's name.
     pub fn name(&self) -> &str {
         match self {
             Target::Role(r) => r.name(),
             Target::PermissionSet(ps) => &ps.name,
+            Target::User(u) => u.arn.name(),
         }
     }
 }
 
-/// The target's fields as stored; both are read so that a record naming both, or neither, is
+impl UserTarget {
+    /// `AKIA… Active → Inactive, AKIA… Active → Inactive`: the keys changed, for an audit
+    /// event's detail; empty when none was.
+    pub fn changes_detail(&self) -> String {
+        self.changed
+            .iter()
+            .map(KeyChange::detail)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The target's fields as stored; all are read so that a record naming two, or none, is
 /// refused rather than read as one of them.
 #[derive(Deserialize)]
 struct StoredTarget {
@@ -46,15 +96,18 @@ struct StoredTarget {
     role: Option<RoleArn>,
     #[serde(default)]
     permission_set: Option<PermissionSetTarget>,
+    #[serde(default)]
+    user: Option<UserTarget>,
 }
 
 impl TryFrom<StoredTarget> for Target {
     type Error = &'static str;
     fn try_from(s: StoredTarget) -> Result<Self, Self::Error> {
-        match (s.role, s.permission_set) {
-            (Some(role), None) => Ok(Target::Role(role)),
-            (None, Some(ps)) => Ok(Target::PermissionSet(ps)),
-            _ => Err("a request names exactly one role or one permission set"),
+        match (s.role, s.permission_set, s.user) {
+            (Some(role), None, None) => Ok(Target::Role(role)),
+            (None, Some(ps), None) => Ok(Target::PermissionSet(ps)),
+            (None, None, Some(user)) => Ok(Target::User(user)),
+            _ => Err("a request names exactly one role, one permission set or one user"),
         }
     }
 }
@@ -64,6 +117,7 @@ mod tests {
     use super::super::test_support::{approved, t0, user};
     use super::super::{CardRef, Failure, Request, State, Status};
     use super::*;
+    use crate::domain::access_key::KeyStatus;
     use crate::domain::ids::ChannelId;
     use crate::domain::policy::MergeOutcome;
 
@@ -71,6 +125,10 @@ mod tests {
     const ROLE_PENDING: &str = include_str!("testdata/role_pending.json");
     const ROLE_APPLIED: &str = include_str!("testdata/role_applied.json");
     const PERMISSION_SET_FAILED: &str = include_str!("testdata/permission_set_failed.json");
+    /// A `key` request as this version writes it once applied.
+    const USER_KEY_APPLIED: &str = include_str!("testdata/user_key_applied.json");
+    /// A `restore` request as this version writes it while pending.
+    const USER_RESTORE_PENDING: &str = include_str!("testdata/user_restore_pending.json");
 
     fn read(json: &str) -> Request {
         serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {json}"))
@@ -78,7 +136,13 @@ mod tests {
 
     #[test]
     fn stored_requests_read_back_and_are_written_the_same() {
-        for json in [ROLE_PENDING, ROLE_APPLIED, PERMISSION_SET_FAILED] {
+        for json in [
+            ROLE_PENDING,
+            ROLE_APPLIED,
+            PERMISSION_SET_FAILED,
+            USER_KEY_APPLIED,
+            USER_RESTORE_PENDING,
+        ] {
             let json = json.trim_end();
             assert_eq!(serde_json::to_string(&read(json)).unwrap(), json);
         }
@@ -127,6 +191,83 @@ mod tests {
     }
 
     #[test]
+    fn a_stored_key_request_reads_as_that_user_its_key_and_the_keys_it_changed() {
+        let r = read(USER_KEY_APPLIED);
+        let Target::User(u) = r.target() else {
+            panic!("{:?}", r.target());
+        };
+        assert_eq!(
+            u.arn,
+            UserArn::parse("arn:aws:iam::111111111111:user/ci/deployer").unwrap()
+        );
+        let key = AccessKeyId::parse("AKIAIOSFODNN7EXAMPLE").unwrap();
+        assert_eq!(u.keys, KeyPlan::Key { key: key.clone() });
+        assert_eq!(
+            u.changed,
+            [KeyChange {
+                id: key,
+                before: KeyStatus::Active,
+                after: KeyStatus::Inactive
+            }]
+        );
+        assert_eq!(u.changes_detail(), "AKIAIOSFODNN7EXAMPLE Active → Inactive");
+        assert_eq!(r.role(), None);
+        assert_eq!(r.permission_set(), None);
+        assert_eq!(r.user(), Some(u));
+        assert_eq!(r.target_arn(), "arn:aws:iam::111111111111:user/ci/deployer");
+        assert_eq!(r.target_name(), "deployer");
+        assert_eq!(r.state(), State::Applied);
+    }
+
+    #[test]
+    fn a_stored_restore_request_names_the_request_and_the_keys_it_sets_back() {
+        let r = read(USER_RESTORE_PENDING);
+        let Some(u) = r.user() else {
+            panic!("{:?}", r.target());
+        };
+        assert_eq!(
+            u.keys,
+            KeyPlan::Restore {
+                of: RequestId::parse("rr-7f3k2q9x").unwrap(),
+                keys: vec![AccessKeyId::parse("AKIAIOSFODNN7EXAMPLE").unwrap()]
+            }
+        );
+        assert!(u.changed.is_empty());
+        assert_eq!(r.status(), &Status::Pending);
+    }
+
+    #[test]
+    fn a_user_request_is_stored_under_user_and_reads_back() {
+        let target = UserTarget {
+            arn: UserArn::parse("arn:aws:iam::111111111111:user/ci").unwrap(),
+            keys: KeyPlan::AllActive,
+            changed: vec![],
+        };
+        let r = Request::pending_user(
+            target.clone(),
+            user("U0ALICE"),
+            "INC-7".into(),
+            ChannelId::parse("C0INC").unwrap(),
+            1,
+            t0(),
+            chrono::Duration::minutes(30),
+        );
+        let json = serde_json::to_string(&r).unwrap();
+        assert!(
+            json.contains(
+                r#""user":{"arn":"arn:aws:iam::111111111111:user/ci","keys":{"kind":"all_active"}}"#
+            ),
+            "{json}"
+        );
+        assert!(
+            !json.contains(r#""role""#) && !json.contains("changed"),
+            "{json}"
+        );
+        let back: Request = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.target(), &Target::User(target));
+    }
+
+    #[test]
     fn a_stored_request_names_exactly_one_target() {
         let role = r#""role":"arn:aws:iam::111111111111:role/team/app","#;
         let set = PERMISSION_SET_FAILED
@@ -136,9 +277,13 @@ mod tests {
             .unwrap();
         let both = ROLE_APPLIED.replacen(role, &format!("{role}{set}"), 1);
         let neither = ROLE_APPLIED.replacen(role, "", 1);
+        let user =
+            r#""user":{"arn":"arn:aws:iam::111111111111:user/ci","keys":{"kind":"all_active"}},"#;
+        let role_and_user = ROLE_APPLIED.replacen(role, &format!("{role}{user}"), 1);
         assert_ne!(both, ROLE_APPLIED);
         assert_ne!(neither, ROLE_APPLIED);
-        for json in [both, neither] {
+        assert_ne!(role_and_user, ROLE_APPLIED);
+        for json in [both, neither, role_and_user] {
             let err = serde_json::from_str::<Request>(&json).unwrap_err();
             assert!(err.to_string().contains("exactly one"), "{err}");
         }

@@ -20,6 +20,10 @@ pub fn usage() -> Msg {
     Msg::new().lit(
         "*Usage*\n\
 • `/revoke-role <role> <reason>`: ask to cut off every session of <role> issued before approval. <role> is a role ARN, `account/RoleName`, or `RoleName` when one account is configured. A second authorized person must approve.\n\
+• `/revoke-role <role> <reason> key <ASIA…>`: the same, naming a leaked temporary key of that role (`key <id>` at the end, repeatable)\n\
+• `/revoke-role key <access-key-id> <reason>` (or just `<access-key-id> <reason>`): deactivate a leaked access key and cut off its user's sessions\n\
+• `/revoke-role user <user> <reason>`: deactivate every active key of an IAM user and cut off its sessions. <user> is a user ARN, `account/UserName`, or `UserName`\n\
+• `/revoke-role restore <request-id> <reason>`: make the keys that request deactivated work again (with the same approval)\n\
 • `/revoke-role status <request-id>`: one request and its events\n\
 • `/revoke-role audit [<role>|<request-id>|@user] [--since 7d] [--limit 20]`: the audit trail\n\
 • `/revoke-role help`: this text",
@@ -183,6 +187,7 @@ pub fn failure(f: &Failure, target: &Target) -> Msg {
     let (name_text, account) = match target {
         Target::Role(r) => (r.name().to_string(), Some(r.account().to_string())),
         Target::PermissionSet(ps) => (ps.name.clone(), None),
+        Target::User(u) => (u.arn.name().to_string(), Some(u.arn.account().to_string())),
     };
     let name = || Msg::new().code(name_text.clone());
     match f {
@@ -233,6 +238,10 @@ pub fn failure(f: &Failure, target: &Target) -> Msg {
                 .lit("the permission set ")
                 .append(name())
                 .lit(" is protected by the bot's configuration (`identity_center.protect`)"),
+            Target::User(_) => Msg::new()
+                .lit("the user ")
+                .append(name())
+                .lit(" is protected now"),
         },
         Failure::RoleChanged { now } => Msg::new()
             .lit("IAM now reports this role as ")

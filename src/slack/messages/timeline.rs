@@ -294,6 +294,7 @@ pub fn thread_note(n: &ThreadNote) -> Msg {
                 Target::PermissionSet(ps) => {
                     Msg::new().lit("permission set ").code(ps.name.clone())
                 }
+                Target::User(u) => Msg::new().lit("user ").code(u.arn.to_string()),
             })
             .lit(": ")
             .append(status_line(r)),
