@@ -119,7 +119,7 @@ pub enum ClickProblem {
 }
 
 /// A lookup's answer. What it shows is verified against the chain or marked as not verified
-/// (README "Audit trail"): `not_verified` says why, in words (they may quote stored text).
+/// (README "The audit table (DynamoDB)"): `not_verified` says why, in words (they may quote stored text).
 #[derive(Debug, Clone)]
 pub enum Found {
     One {

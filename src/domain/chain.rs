@@ -1,4 +1,4 @@
-//! Checking the audit trail (README "Audit trail"): every hash and link, sequence numbers against
+//! Checking the audit trail (README "The audit table (DynamoDB)"): every hash and link, sequence numbers against
 //! sort keys and the head, witnesses seen outside the table, and every other item of the table
 //! accounted for (a request item must be what its events say; anything else is named).
 
@@ -183,7 +183,7 @@ pub fn verify_chain(events: Vec<AuditEvent>, head_seq: u64) -> Vec<ChainBreak> {
     verify_links(&snapshot, &[])
 }
 
-/// Everything `audit verify` checks (README "Audit trail"): each event's hash and link, sequence
+/// Everything `audit verify` checks (README "The audit table (DynamoDB)"): each event's hash and link, sequence
 /// numbers unique, gap-free and equal to the sort key, nothing past the head, the newest event
 /// equal to the head, every witness seen outside the table, and every other item accounted for.
 pub fn verify_snapshot(snapshot: &ChainSnapshot, witnesses: &[Witness]) -> Vec<ChainBreak> {
@@ -516,6 +516,56 @@ mod tests {
             verify_snapshot(&snapshot(&honest), &[far])[..],
             [ChainBreak::WitnessMissing { seq: 99, .. }]
         ));
+    }
+
+    #[test]
+    fn every_item_that_is_not_an_event_is_accounted_for_or_named() {
+        let c = chain(2);
+        let mut s = snapshot(&c);
+        s.unaccounted.push(Unaccounted {
+            pk: "REQ#rr-7f3k2q9x".into(),
+            sk: "EVT#00000000000000000099".into(),
+            why: "an event-like item without kind = event".into(),
+        });
+        s.keys.push(StoredKey {
+            key: "trigger#1".into(),
+            request_id: "rr-aaaaaaaa".into(),
+        });
+        let breaks = verify_snapshot(&s, &[]);
+        assert_eq!(
+            breaks,
+            vec![
+                ChainBreak::Unaccounted {
+                    pk: "REQ#rr-7f3k2q9x".into(),
+                    sk: "EVT#00000000000000000099".into(),
+                    why: "an event-like item without kind = event".into(),
+                },
+                ChainBreak::OrphanKey {
+                    key: "trigger#1".into(),
+                    request_id: "rr-aaaaaaaa".into(),
+                },
+            ]
+        );
+        assert!(
+            breaks[0]
+                .to_string()
+                .contains("\"EVT#00000000000000000099\"")
+        );
+        // A `requested` event whose request item was deleted.
+        let requested = EventDraft::new(
+            RequestId::parse("rr-7f3k2q9x").unwrap(),
+            EventKind::Requested,
+            "U0ALICE",
+            Utc::now(),
+        )
+        .seal(1, GENESIS_HASH);
+        assert_eq!(
+            verify_snapshot(&snapshot(&[requested]), &[]),
+            vec![ChainBreak::RequestMissing {
+                request_id: "rr-7f3k2q9x".into(),
+                seq: 1
+            }]
+        );
     }
 
     #[test]

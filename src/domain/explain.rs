@@ -1,4 +1,4 @@
-//! Does a request item say what its audit events say? (README "Audit trail": what `audit verify`
+//! Does a request item say what its audit events say? (README "The audit table (DynamoDB)": what `audit verify`
 //! accounts for.) The request item is a convenience for lookups and for the bot's own work; the
 //! chain is the record. Everything a lookup shows about a request — who asked, for what, why, its
 //! state, its approvers, its cut-off and what was written — must follow from the request's events,

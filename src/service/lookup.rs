@@ -11,7 +11,7 @@ use crate::domain::explain::unexplained;
 use crate::domain::request::Request;
 use crate::ports::{AuditStore, ShownEvent, StoreError, error_chain};
 
-/// What a lookup can check without reading the whole table (README "Audit trail"): each event's
+/// What a lookup can check without reading the whole table (README "The audit table (DynamoDB)"): each event's
 /// item (from the store), its hash against its content, and the request item against the events
 /// that pass. The links between events and the rest of the table are `audit verify`'s.
 pub fn check(request: &Request, shown: &[ShownEvent]) -> NotVerified {
@@ -121,5 +121,91 @@ pub async fn query(
 impl App {
     pub async fn lookup(&self, q: &AuditQuery) -> Result<Found, LookupError> {
         query(self.store.as_ref(), &self.settings, self.clock.as_ref(), q).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::audit::{EventDraft, EventKind, GENESIS_HASH};
+    use crate::domain::ids::{ChannelId, SlackUserId};
+    use crate::domain::request::{Action, Decision, NewRequest};
+    use crate::domain::role_arn::RoleArn;
+
+    fn pending() -> Request {
+        Request::pending(
+            NewRequest {
+                role: RoleArn::parse("arn:aws:iam::111111111111:role/app").unwrap(),
+                requester: SlackUserId::parse("U0ALICE").unwrap(),
+                reason: "INC-1".into(),
+                channel: ChannelId::parse("C0INC").unwrap(),
+                approvals_required: 1,
+                preview: None,
+            },
+            chrono::Utc::now(),
+            chrono::Duration::minutes(30),
+        )
+    }
+
+    fn shown(event: AuditEvent, item_problem: Option<&str>) -> ShownEvent {
+        ShownEvent {
+            event,
+            item_problem: item_problem.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn a_lookup_marks_forged_items_and_a_request_its_verified_events_do_not_explain() {
+        let r = pending();
+        let requested = EventDraft::new(
+            r.id().clone(),
+            EventKind::Requested,
+            "U0ALICE",
+            r.created_at(),
+        )
+        .with_role_text(&r.target_arn())
+        .with_reason("INC-1")
+        .seal(1, GENESIS_HASH);
+        let approved = match r.decide(
+            Action::Approve,
+            &SlackUserId::parse("U0MALLORY").unwrap(),
+            true,
+            chrono::Utc::now(),
+        ) {
+            Decision::Transition(t) => t,
+            Decision::Refuse(why) => panic!("{why:?}"),
+        };
+        let forged = approved.event.clone().seal(2, &requested.hash);
+        let honest = [shown(requested.clone(), None)];
+        assert!(check(&r, &honest).is_empty());
+
+        // A kind-less item "approved by U0MALLORY": marked, and not counted for the request.
+        let nv = check(
+            &r,
+            &[
+                shown(requested.clone(), None),
+                shown(
+                    forged.clone(),
+                    Some("an event-like item without kind = event"),
+                ),
+            ],
+        );
+        assert_eq!(nv.event(0), None);
+        assert!(nv.event(1).unwrap().contains("without kind"));
+        assert_eq!(
+            nv.request, None,
+            "the request is what its verified events say"
+        );
+
+        // The request item edited to approved without its event: the request is marked.
+        let nv = check(&approved.next, &honest);
+        assert!(nv.request.unwrap().contains("state `approved`"));
+
+        // An event whose content was edited after it was hashed.
+        let mut edited = requested;
+        edited.draft.actor = "U0MALLORY".into();
+        let nv = check(&r, &[shown(edited, None)]);
+        assert_eq!(nv.event(0), Some("its content does not match its hash"));
+        assert!(nv.request.is_some());
     }
 }

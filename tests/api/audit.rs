@@ -245,6 +245,9 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
     let app = spawn_app().await;
     let slack = slack_auth().await;
     let good = app.config();
+    // `protect = ["arn:aws:iam::*:role/break-glass-*"]` reaches another path and case.
+    let glass = unique("Break-Glass");
+    app.create_role(&glass, Some("/ops/")).await;
     let ok = check_config(&app, &good, &slack, "xoxb-good");
     let out = stdout(&ok);
     assert!(
@@ -258,6 +261,11 @@ async fn check_config_passes_against_a_good_setup_and_names_each_problem() {
             && out.contains("ok   account prod (123456789012)"),
         "{out}"
     );
+    let protected = out
+        .lines()
+        .find(|l| l.starts_with("ok   protect: account prod (123456789012): arn:aws:iam::*:role/break-glass-* protects"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert!(protected.contains(&format!("role/ops/{glass}")), "{out}");
 
     let bad_token = check_config(&app, &good, &slack, "xoxb-revoked");
     assert!(!bad_token.status.success());

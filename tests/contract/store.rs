@@ -761,7 +761,7 @@ pub async fn an_applied_request_is_watched_until_its_watch_is_finished(store: St
     );
 }
 
-/// `audit verify` accounts for every item the normal lifecycle writes (README "Audit trail"):
+/// `audit verify` accounts for every item the normal lifecycle writes (README "The audit table (DynamoDB)"):
 /// requests in each state with their cards, reminder counts, leases and watch state, idempotency
 /// keys, refusals; and a lookup shows every event as verified.
 pub async fn every_item_the_lifecycle_writes_is_accounted_for(store: Store) {

@@ -68,8 +68,8 @@ fn deny_at(cutoff: &str) -> String {
         .to_string()
 }
 
-/// `audit verify` accounts for every item the watch, re-apply and clean-up leave (README "Audit
-/// trail").
+/// `audit verify` accounts for every item the watch, re-apply and clean-up leave (README "The audit
+/// table (DynamoDB)").
 async fn assert_every_item_is_accounted_for(env: &Env) {
     let snapshot = env.store.inner.chain_snapshot().await.unwrap();
     assert_eq!(

@@ -211,8 +211,8 @@ async fn status_and_audit_lookups_answer_in_the_channel() {
     }
 }
 
-/// Whatever the table holds after these flows, `audit verify` accounts for it (README "Audit
-/// trail"): every request item is what its events say, with its bookkeeping beside it.
+/// Whatever the table holds after these flows, `audit verify` accounts for it (README "The audit
+/// table (DynamoDB)"): every request item is what its events say, with its bookkeeping beside it.
 async fn assert_every_item_is_accounted_for(env: &Env) {
     let snapshot = env.store.inner.chain_snapshot().await.unwrap();
     assert_eq!(verify_snapshot(&snapshot, &[]), vec![]);
@@ -224,6 +224,7 @@ async fn every_item_the_lifecycle_writes_passes_audit_verify() {
         "expires_after = \"30m\"\n",
         "expires_after = \"60m\"\nremind_after = \"5m\"\n",
     );
+    assert!(config.contains("remind_after"), "the edit took");
     let env = Env::with_config(&config);
     // Applied (with a card and a reminder before the approval).
     let applied = env.role_and_request("app").await;
@@ -232,6 +233,11 @@ async fn every_item_the_lifecycle_writes_passes_audit_verify() {
     env.click(EVE, Action::Approve, applied.id()).await;
     env.click(BOB, Action::Approve, applied.id()).await;
     assert_eq!(env.state(applied.id()).await, State::Applied);
+    let kinds = env.event_kinds(applied.id()).await;
+    assert!(
+        kinds.contains(&EventKind::Reminded) && kinds.contains(&EventKind::ClickRefused),
+        "{kinds:?}"
+    );
     // Rejected, cancelled, refused, expired.
     let rejected = env.role_and_request("rejected").await;
     env.click(BOB, Action::Reject, rejected.id()).await;

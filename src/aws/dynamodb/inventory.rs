@@ -1,4 +1,4 @@
-//! Every item of the table read as one of the kinds the bot writes (README "Audit trail"), or
+//! Every item of the table read as one of the kinds the bot writes (README "The audit table (DynamoDB)"), or
 //! named as one it cannot account for: what `audit verify` and lookups rest on.
 
 use std::collections::HashSet;
@@ -10,7 +10,7 @@ use crate::domain::request::Request;
 use super::Item;
 use super::items::{get_n, get_s, read_event, request_from_item, request_pk, stored_time};
 
-/// The attributes of an event item (README "Audit trail"), all covered by the event's hash.
+/// The attributes of an event item (README "The audit table (DynamoDB)"), all covered by the event's hash.
 pub(super) const EVENT_ATTRIBUTES: &[&str] = &[
     "pk",
     "sk",

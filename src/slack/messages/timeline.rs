@@ -161,7 +161,7 @@ pub(super) fn found_sections(found: &Found) -> Vec<Msg> {
     }
 }
 
-/// What a lookup shows but the chain does not back (README "Audit trail"); `why` may quote
+/// What a lookup shows but the chain does not back (README "The audit table (DynamoDB)"); `why` may quote
 /// stored text, so it is escaped.
 fn not_verified_mark(why: &str) -> Msg {
     Msg::new()
