@@ -75,12 +75,15 @@ def deploy(client, name, template, params):
 class FakeSlack(BaseHTTPRequestHandler):
     def do_GET(self):  # noqa: N802
         good = self.headers.get("Authorization") == "Bearer xoxb-deploy-check"
-        body = (
-            {"ok": True, "user_id": "U0BOT", "team_id": "T0TEAM", "team": "Deploy Check", "user": "revoke-role-bot",
-             "url": "https://deploy-check.slack.com/"}
-            if urlparse(self.path).path.endswith("/auth.test") and good
-            else {"ok": False, "error": "invalid_auth"}
-        )
+        route = urlparse(self.path).path
+        if route.endswith("/auth.test") and good:
+            body = {"ok": True, "user_id": "U0BOT", "team_id": "T0TEAM", "team": "Deploy Check",
+                    "user": "revoke-role-bot", "url": "https://deploy-check.slack.com/"}
+        elif route.endswith("/apps.connections.open"):
+            # check-config opens a Socket Mode URL with the app token in Socket Mode.
+            body = {"ok": True, "url": "wss://wss.deploy-check.slack.test/link/?ticket=1"}
+        else:
+            body = {"ok": False, "error": "invalid_auth"}
         data = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -216,6 +219,12 @@ name = "target"
 assume_role_arn = "{target_out.get('TargetRoleArn', '')}"
 external_id = "{EXTERNAL_ID}"
 """)
+        # moto's CloudFormation does not apply the table's PointInTimeRecoverySpecification (AWS does):
+        # turn it on as the stack would have, so check-config's point-in-time recovery line can pass.
+        bot("dynamodb").update_continuous_backups(
+            TableName=out["AuditTableName"],
+            PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True},
+        )
         stdout = check_config(binary, config, env, endpoint, mode)
         if mode == "Socket Mode":
             check(f"ok   account target ({TARGET_ACCOUNT})" in stdout,

@@ -173,7 +173,9 @@ pub const CALLS: &[AwsCall] = &[
     call(
         "iam:SimulatePrincipalPolicy",
         &["iam:SimulatePrincipalPolicy"],
-        &[TARGET_ROLE],
+        // The principal simulated is the bot's own role in that account (its task role at home,
+        // the target role elsewhere); `*` covers both without naming the task role here.
+        &["*"],
         Caller::AccountRole,
         "check-config: whether the bot's role in each account may write the deny (PutRolePolicy, and DeleteRolePolicy with clean-up), before the first approval needs it; shown as not checked where it is not granted",
     ),

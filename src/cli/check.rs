@@ -14,6 +14,7 @@ use super::{Cli, settings};
 use crate::aws::iam::{AwsIam, account_config};
 use crate::config::{Account, Settings, SlackSecrets};
 use crate::domain::ids::Principal;
+use crate::domain::protection::{Protection, ProtectionRules};
 use crate::domain::role_arn::RoleArn;
 use crate::ports::{Iam, IamErrorKind, Slack};
 use crate::slack::client::SlackWebApi;
@@ -282,26 +283,21 @@ async fn account_lines(
             lines.push(iam_fail(&label, "ListRoles", &e));
             None
         }
-        Ok(list) if list.roles.is_empty() => {
-            lines.push(Line::NotChecked(format!(
-                "account {label}: iam:ListRoles lists no role in this account, so roles.allow cannot be tried"
-            )));
-            None
-        }
         Ok(list) => {
-            let admitted = list
-                .roles
-                .iter()
-                .find(|r| rules.check(r).is_none())
-                .cloned();
-            match &admitted {
-                Some(_) => lines.push(Line::Ok(format!(
+            let (admitted, candidates) = allow_list_reach(&rules, &list.roles);
+            match (&admitted, candidates) {
+                (Some(_), _) => lines.push(Line::Ok(format!(
                     "account {label}: iam:ListRoles lists {} role(s); roles.allow admits some",
                     list.roles.len()
                 ))),
-                None => lines.push(Line::Fail(format!(
-                    "account {label}: roles.allow admits none of the {} role(s) iam:ListRoles lists here (after roles.protect and the built-in protections): widen roles.allow, or remove the account",
+                // Only roles no configuration could admit (the bot's own, service-linked, Identity
+                // Center): nothing says the patterns are wrong.
+                (None, 0) => lines.push(Line::NotChecked(format!(
+                    "account {label}: iam:ListRoles lists no role here that roles.allow could admit ({} role(s), all protected by the built-in protections)",
                     list.roles.len()
+                ))),
+                (None, n) => lines.push(Line::Fail(format!(
+                    "account {label}: roles.allow admits none of the {n} role(s) here that no built-in protection covers (roles.protect counted in): widen roles.allow, or remove the account"
                 ))),
             }
             admitted
@@ -316,6 +312,24 @@ async fn account_lines(
     lines.extend(read_lines(&iam, &label, &role).await);
     lines.push(write_line(&conf, s, &label, &principal, &role).await);
     lines
+}
+
+/// The first role the allow-list admits, and how many roles the configuration decides on (those
+/// no built-in protection covers).
+fn allow_list_reach(rules: &ProtectionRules, roles: &[RoleArn]) -> (Option<RoleArn>, usize) {
+    let mut admitted = None;
+    let mut candidates = 0;
+    for r in roles {
+        match rules.check(r) {
+            None => {
+                candidates += 1;
+                admitted.get_or_insert_with(|| r.clone());
+            }
+            Some(Protection::Configured { .. } | Protection::NotAllowed) => candidates += 1,
+            Some(_) => {}
+        }
+    }
+    (admitted, candidates)
 }
 
 /// The reads a request and its apply make, on `role`.
@@ -467,4 +481,39 @@ async fn identity_center_lines(aws: &SdkConfig, s: &Settings) -> Vec<Line> {
             )),
         },
     }]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::role_arn::ArnPattern;
+
+    fn arn(s: &str) -> RoleArn {
+        RoleArn::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_too_narrow_allow_list_counts_only_roles_the_configuration_decides_on() {
+        let rules = ProtectionRules {
+            allow: vec![ArnPattern::parse("arn:aws:iam::*:role/team/*").unwrap()],
+            assumed_roles: vec![arn("arn:aws:iam::111111111111:role/revoke-role-bot-target")],
+            ..Default::default()
+        };
+        let target = arn("arn:aws:iam::111111111111:role/revoke-role-bot-target");
+        let linked = arn("arn:aws:iam::111111111111:role/aws-service-role/ecs.amazonaws.com/X");
+        let app = arn("arn:aws:iam::111111111111:role/app");
+        assert_eq!(
+            allow_list_reach(&rules, &[target.clone(), linked.clone()]),
+            (None, 0)
+        );
+        assert_eq!(
+            allow_list_reach(&rules, &[target.clone(), app.clone()]),
+            (None, 1)
+        );
+        let team = arn("arn:aws:iam::111111111111:role/team/app");
+        assert_eq!(
+            allow_list_reach(&rules, &[target, app, team.clone()]),
+            (Some(team), 2)
+        );
+    }
 }
