@@ -28,7 +28,11 @@ pub fn view(form: &RequestForm) -> SlackView {
     );
     let blocks: Vec<SlackBlock> = vec![
         SlackSectionBlock::new()
-            .with_text(SlackBlockMarkDownText::new(intro.to_mrkdwn().into_string()).into())
+            .with_text(
+                SlackBlockMarkDownText::new(intro.to_mrkdwn().into_string())
+                    .with_verbatim(true)
+                    .into(),
+            )
             .into(),
         SlackInputBlock::new(
             pt!("Role"),
