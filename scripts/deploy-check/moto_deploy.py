@@ -184,6 +184,10 @@ def main():
         "billing": "PAY_PER_REQUEST",
     }
     check(got == want, "the stack's table has exactly the bot's keys and indexes", f"got  {got}\nwant {want}")
+    # moto ignores deletion protection (a protected table still deletes), but it reports the setting.
+    check(table.get("DeletionProtectionEnabled") is False,
+          "the first create leaves the table unprotected (a rollback can remove it)",
+          table.get("DeletionProtectionEnabled"))
 
     # check-config, with the environment each task definition gives the container.
     for out, mode in ((socket_out, "Socket Mode"), (http_out, "HTTP")):

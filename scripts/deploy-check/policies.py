@@ -13,6 +13,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 from cfnlint.decode import decode_str
 
@@ -226,6 +227,19 @@ def static_checks():
               and res[logical].get("UpdateReplacePolicy") == "Retain",
               f"bot.yaml {logical}: DeletionPolicy RetainExceptOnCreate, UpdateReplacePolicy Retain "
               "(a failed first create can be retried)")
+    # A protected table cannot be removed by a failed first create's rollback (ROLLBACK_FAILED, and the
+    # retry says "already exists"); moto ignores deletion protection, so only the template text can show it.
+    secret = f"arn:aws:secretsmanager:eu-west-1:{BOT_ACCOUNT}:secret:revoke-role-bot/slack-AbCdEf"
+    for value, want in ((None, False), ("false", False), ("true", True)):
+        params = {"SlackSecretArn": secret, **({"TableDeletionProtection": value} if value else {})}
+        got = Stack(bot_t, params, "aws", BOT_ACCOUNT, "revoke-role-bot").resolve(
+            res["AuditTable"]["Properties"].get("DeletionProtectionEnabled", False))
+        check(got is want, f"bot.yaml AuditTable: DeletionProtectionEnabled is {want} with "
+              f"TableDeletionProtection={value or 'default'}", f"got {got!r}")
+    readme = (REPO / "deploy" / "README.md").read_text()
+    check("TableDeletionProtection=true" in readme,
+          "deploy/README.md turns deletion protection on with an update after the first create")
+    check_listener(bot_t)
     lb_sg = res["LoadBalancerSecurityGroup"]["Properties"]
     egress = lb_sg.get("SecurityGroupEgress", [])
     check(bool(egress) and all("CidrIp" not in e and "CidrIpv6" not in e for e in egress)
@@ -236,6 +250,29 @@ def static_checks():
           "bot.yaml: the container health check runs `revoke-role-bot health`")
     readme = (REPO / "deploy" / "README.md").read_text()
     check("--image-tag-mutability IMMUTABLE" in readme, "deploy/README.md creates the ECR repository with immutable tags")
+
+
+def check_listener(bot_t):
+    """Every request URL Slack is given in manifest.yml reaches the bot through the load balancer, and the bot
+    serves each path the listener forwards."""
+    import yaml
+
+    manifest = yaml.safe_load((REPO / "manifest.yml").read_text())
+    urls = [c["url"] for c in manifest.get("features", {}).get("slash_commands", []) if "url" in c]
+    interactivity = manifest.get("settings", {}).get("interactivity", {})
+    urls += [interactivity[k] for k in ("request_url", "message_menu_options_url") if k in interactivity]
+    urls.append(manifest.get("settings", {}).get("event_subscriptions", {}).get("request_url"))
+    paths = {urlparse(u).path for u in urls if u}
+    rules = [r for r in bot_t["Resources"].values() if r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"]
+    forwarded = {v for r in rules for c in r["Properties"]["Conditions"] if c["Field"] == "path-pattern"
+                 for v in c["PathPatternConfig"]["Values"]}
+    check(len(paths) >= 3 and paths <= forwarded,
+          f"bot.yaml: the load balancer forwards every request URL in manifest.yml ({', '.join(sorted(paths))})",
+          f"manifest paths {sorted(paths)}, forwarded {sorted(forwarded)}, missing {sorted(paths - forwarded)}")
+    router = (REPO / "src" / "http" / "mod.rs").read_text()
+    served = set(re.findall(r'\.route\("(/slack/[a-z_/]+)"', router))
+    check(forwarded <= served, "bot.yaml: every path the load balancer forwards is one the bot serves (src/http/mod.rs)",
+          f"forwarded {sorted(forwarded)}, served {sorted(served)}")
 
 
 def main():
