@@ -6,8 +6,9 @@ What it shows (each failure is printed as `FAIL ...` and makes the exit status 1
 - the table the stack made has exactly the keys and indexes the bot uses (`check-config` says so, with
   the environment the stack's task definition gives the container: in Socket Mode no signing secret);
 - check-config reaches the target account through the role target-account.yaml made;
-- the alarm rules match a PutRolePolicy of any other policy name and any other IAM write by the bot's
-  role, and not the bot's own AWSRevokeOlderSessions.
+- the alarm rules match what is not the bot's normal work (a PutRolePolicy of any other policy name, any
+  other IAM write, an Identity Center write other than the permission-set cut-off and its provisioning, a
+  delete of its own policy when CleanupAfterWindow is false) and not its normal work.
 
 moto does not evaluate IAM policies, resolves AWS::Partition as `aws` and skips resource types it
 does not know (AWS::IAM::RolePolicy, AWS::SNS::TopicPolicy, AWS::CloudWatch::Alarm, ...); the IAM
@@ -161,6 +162,8 @@ def main():
                         {"BotRoleArn": socket_out.get("TaskRoleArn", ""), "ExternalId": EXTERNAL_ID})
     alarms_out = deploy(bot, "revoke-role-bot-alarms", "alarms.yaml",
                         {"WatchedRoleNames": socket_out.get("TaskRoleName", "")})
+    deploy(bot, "revoke-role-bot-alarms-cleanup", "alarms.yaml",
+           {"WatchedRoleNames": socket_out.get("TaskRoleName", ""), "CleanupAfterWindow": "true"})
     if failures:
         return
 
@@ -259,26 +262,38 @@ external_id = "{EXTERNAL_ID}"
     # moto's server does not implement TestEventPattern; its in-process matcher does.
     from moto.events.models import EventPattern, EventPatternParser
 
-    rules = {r["Name"]: r["EventPattern"] for r in events.list_rules()["Rules"]}
+    patterns = {r["Name"]: r["EventPattern"] for r in events.list_rules()["Rules"]}
 
-    def matched(event):
+    def rules_of(stack):
+        """The event rules a stack made, by name: its pattern."""
+        res = bot("cloudformation").list_stack_resources(StackName=stack)["StackResourceSummaries"]
+        return {r["PhysicalResourceId"]: patterns[r["PhysicalResourceId"]] for r in res
+                if r["ResourceType"] == "AWS::Events::Rule"}
+
+    def matched(rules, event):
         return sorted(n for n, raw in rules.items()
                       if EventPattern(raw, EventPatternParser(raw).parse()).matches_event(event))
 
+    own_delete = trail("iam", "DeleteRolePolicy", {"roleName": "app", "policyName": "AWSRevokeOlderSessions"})
     cases = [
         ("the bot's own cut-off", trail("iam", "PutRolePolicy", {"roleName": "app", "policyName": "AWSRevokeOlderSessions"}), 0),
         ("another policy name", trail("iam", "PutRolePolicy", {"roleName": "app", "policyName": "Backdoor"}), 1),
-        ("the bot's own clean-up", trail("iam", "DeleteRolePolicy", {"roleName": "app", "policyName": "AWSRevokeOlderSessions"}), 0),
         ("deleting another policy", trail("iam", "DeleteRolePolicy", {"roleName": "app", "policyName": "Guardrail"}), 1),
         ("another IAM write", trail("iam", "AttachRolePolicy", {"roleName": "app", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}), 1),
         ("an IAM read", trail("iam", "GetRole", {"roleName": "app"}, read_only=True), 0),
-        ("a permission-set write", trail("sso", "PutInlinePolicyToPermissionSet", {"permissionSetArn": "x"}), 1),
+        ("a permission set's cut-off", trail("sso", "PutInlinePolicyToPermissionSet", {"permissionSetArn": "x"}), 0),
+        ("provisioning a permission set", trail("sso", "ProvisionPermissionSet", {"permissionSetArn": "x"}), 0),
+        ("another Identity Center write", trail("sso", "AttachManagedPolicyToPermissionSet", {"permissionSetArn": "x"}), 1),
+        ("an account assignment", trail("sso", "CreateAccountAssignment", {"permissionSetArn": "x"}), 1),
         ("someone else's policy", trail("iam", "PutRolePolicy", {"roleName": "app", "policyName": "Backdoor"}, issuer="admin"), 0),
     ]
-    for what, event, want_n in cases:
-        got_rules = matched(event)
-        check(len(got_rules) == want_n, f"alarm rules: {what} matches {want_n} rule(s)", got_rules)
-    check(len(rules) == 3, "alarms.yaml made 3 rules", list(rules))
+    for stack, cleanup in (("revoke-role-bot-alarms", False), ("revoke-role-bot-alarms-cleanup", True)):
+        rules = rules_of(stack)
+        label = f"alarms.yaml, CleanupAfterWindow={str(cleanup).lower()}"
+        for what, event, want_n in cases + [("the bot deleting its own cut-off", own_delete, 0 if cleanup else 1)]:
+            got_rules = matched(rules, event)
+            check(len(got_rules) == want_n, f"{label}: {what} matches {want_n} rule(s)", got_rules)
+        check(len(rules) == (3 if cleanup else 4), f"{label} made {3 if cleanup else 4} rules", list(rules))
     print(f"     (alert topic {alarms_out.get('AlertTopicArn')})")
 
 

@@ -176,18 +176,22 @@ def scenarios():
     out = []
     for partition in PARTITIONS:
         instance = f"arn:{partition}:sso:::instance/{INSTANCE}"
-        for identity_center in (True, False):
+        for identity_center, cleanup in ((True, False), (False, False), (True, True), (False, True)):
             params = {"IdentityCenterInstanceArn": instance} if identity_center else {}
+            if cleanup:
+                params["CleanupAfterWindow"] = "true"
             secret = f"arn:{partition}:secretsmanager:{PARTITIONS[partition]}:{BOT_ACCOUNT}:secret:revoke-role-bot/slack-AbCdEf"
             bot = Stack(bot_t, {**params, "SlackSecretArn": secret}, partition, BOT_ACCOUNT, "revoke-role-bot")
             target = Stack(target_t, {**params, "BotRoleArn": bot.arn("TaskRole")[0], "ExternalId": EXTERNAL_ID}, partition,
                            TARGET_ACCOUNT, "StackSet-revoke-role-bot-target-1234")
             operator = bot.resolve(bot_t["Resources"]["AuditReaderPolicy"]["Properties"]["PolicyDocument"])
             out.append({
-                "name": f"{partition}, Identity Center {'on' if identity_center else 'off'}",
+                "name": f"{partition}, Identity Center {'on' if identity_center else 'off'}, "
+                        f"clean-up {'on' if cleanup else 'off'}",
                 "partition": partition,
                 "region": bot.region,
                 "identity_center": identity_center,
+                "cleanup": cleanup,
                 "role_pattern": None,
                 "table": bot.params["TableName"],
                 "target_role": bot.params["TargetRoleName"],
@@ -198,15 +202,17 @@ def scenarios():
                 "operator": {"arn": f"arn:{partition}:iam::{BOT_ACCOUNT}:role/incident-responder",
                              "account": BOT_ACCOUNT, "policies": [{"name": "AuditReaderPolicy", "policy": operator}]},
             })
-    # A narrower RevocableRolePattern: only the roles it names.
+    # A narrower RevocableRolePattern: only the roles it names (the clean-up's delete too).
     pattern = "arn:aws:iam::*:role/app-*"
     secret = f"arn:aws:secretsmanager:eu-west-1:{BOT_ACCOUNT}:secret:revoke-role-bot/slack-AbCdEf"
-    bot = Stack(bot_t, {"RevocableRolePattern": pattern, "SlackSecretArn": secret}, "aws", BOT_ACCOUNT,
-                "revoke-role-bot")
-    target = Stack(target_t, {"RevocableRolePattern": pattern, "BotRoleArn": bot.arn("TaskRole")[0],
+    bot = Stack(bot_t, {"RevocableRolePattern": pattern, "SlackSecretArn": secret, "CleanupAfterWindow": "true"},
+                "aws", BOT_ACCOUNT, "revoke-role-bot")
+    target = Stack(target_t, {"RevocableRolePattern": pattern, "CleanupAfterWindow": "true",
+                              "BotRoleArn": bot.arn("TaskRole")[0],
                               "ExternalId": EXTERNAL_ID}, "aws",
                    TARGET_ACCOUNT, "StackSet-revoke-role-bot-target-1234")
-    out.append({**out[1], "name": "aws, RevocableRolePattern app-*", "role_pattern": "app-",
+    out.append({**out[1], "name": "aws, RevocableRolePattern app-*, clean-up on", "role_pattern": "app-",
+                "cleanup": True,
                 "task_role": bot.role("TaskRole"), "execution_role": bot.role("ExecutionRole"),
                 "target_role_in_target": target.role("TargetRole")})
     return out

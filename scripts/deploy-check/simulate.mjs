@@ -5,7 +5,8 @@
 //   - explicitly denied for every write on service-linked roles, Identity Center
 //     roles and the bot's own roles (task, execution and target-account role);
 //   - nothing the roles allow that no call needs (e.g. dynamodb:Scan for the bot);
-//   - Identity Center calls only when the stack is given an instance.
+//   - Identity Center calls only when the stack is given an instance;
+//   - the clean-up's deletes only when the stack is given CleanupAfterWindow=true.
 //
 // Usage: node simulate.mjs CALLS.json SCENARIOS.json
 import { readFileSync } from 'node:fs'
@@ -25,6 +26,10 @@ const fail = (what) => {
 
 // A role's trust policy is the resource policy of sts:AssumeRole on it.
 const trustOf = {}
+
+// Calls made only by the clean-up after the window (watch.cleanup_after_window), which the templates grant
+// only with CleanupAfterWindow=true.
+const CLEANUP_ONLY = new Set(['iam:DeleteRolePolicy', 'iam:DeleteUserPolicy'])
 
 async function simulate(role, action, resource, account, contextVariables = {}) {
   const resourcePolicy = action === 'sts:AssumeRole' ? trustOf[resource] : undefined
@@ -110,8 +115,14 @@ for (const s of scenarios) {
   for (const call of calls) {
     if (!call.needs_permission || call.caller === 'local_development') continue
     const sso = call.api.startsWith('sso:')
-    const want = sso && !s.identity_center ? 'Denied' : 'Allowed'
-    const why = sso && !s.identity_center ? 'no Identity Center without IdentityCenterInstanceArn' : call.why
+    const noCleanup = CLEANUP_ONLY.has(call.api) && !s.cleanup
+    const want = (sso && !s.identity_center) || noCleanup ? 'Denied' : 'Allowed'
+    const why =
+      sso && !s.identity_center
+        ? 'no Identity Center without IdentityCenterInstanceArn'
+        : noCleanup
+          ? 'no clean-up without CleanupAfterWindow=true'
+          : call.why
     if (call.caller === 'task_role') {
       // sts:AssumeRole is made on the target role in another account; the rest in the bot's.
       const account = call.api === 'sts:AssumeRole' ? s.target_role_in_target.account : s.task_role.account
