@@ -96,7 +96,8 @@ class FakeSlack(BaseHTTPRequestHandler):
 
 
 def task_environment(client, task_definition_arn, slack_url):
-    """The container's environment as ECS would give it: its Environment plus every secret it names."""
+    """The container's environment as ECS would give it: its Environment plus every secret it names (the Slack
+    keys faked, an SSM parameter read from moto's SSM as ECS reads it: by ARN)."""
     td = client("ecs").describe_task_definition(taskDefinition=task_definition_arn)["taskDefinition"]
     (container,) = td["containerDefinitions"]
     env = {e["name"]: e["value"] for e in container.get("environment", [])}
@@ -104,13 +105,26 @@ def task_environment(client, task_definition_arn, slack_url):
             "SLACK_SIGNING_SECRET": "deploy-check-signing-secret"}
     # moto keeps the None that AWS::NoValue leaves in a list; CloudFormation drops it.
     names = [s["name"] for s in container.get("secrets", []) if s is not None]
-    for name in names:
-        env[name] = fake[name]
+    for secret in container.get("secrets", []):
+        if secret is None:
+            continue
+        if ":ssm:" in secret["valueFrom"]:
+            param = secret["valueFrom"].split(":parameter", 1)[1]
+            env[secret["name"]] = client("ssm").get_parameter(Name=param)["Parameter"]["Value"]
+        else:
+            env[secret["name"]] = fake[secret["name"]]
     env["SLACK_API_URL"] = slack_url
     return env, names, container
 
 
-def check_config(binary, config, env, endpoint, what):
+# Whether this bot reads REVOKE_ROLE_BOT_CONFIG_TOML (the config text, as the task definition passes it). Until
+# it does, the same text is given as a file, and the output says so.
+READS_CONFIG_TOML = "REVOKE_ROLE_BOT_CONFIG_TOML" in "".join(
+    p.read_text() for p in (REPO / "src").rglob("*.rs"))
+
+
+def run_check_config(binary, env, endpoint, work):
+    """`check-config` with the container's environment: the config only in REVOKE_ROLE_BOT_CONFIG_TOML."""
     run_env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "AWS_ENDPOINT_URL": endpoint,
@@ -120,11 +134,40 @@ def check_config(binary, config, env, endpoint, what):
         "RUST_LOG": "warn",
         **env,
     }
-    out = subprocess.run([binary, "check-config", "--config", str(config)], env=run_env,
-                         capture_output=True, text=True, timeout=60)
+    args = [binary, "check-config"]
+    if not READS_CONFIG_TOML:
+        config = work / "config-from-parameter.toml"
+        config.write_text(run_env.pop("REVOKE_ROLE_BOT_CONFIG_TOML", ""))
+        args += ["--config", str(config)]
+    return subprocess.run(args, env=run_env, capture_output=True, text=True, timeout=60)
+
+
+def check_config(binary, env, endpoint, work, what):
+    out = run_check_config(binary, env, endpoint, work)
     text = out.stdout + out.stderr
     check(out.returncode == 0 and "ok   dynamodb: table" in out.stdout, f"check-config passes ({what})", text)
     return out.stdout
+
+
+def config_text(table_name):
+    return f"""
+listen = "0.0.0.0:3000"
+[audit]
+table = "{table_name}"
+[access]
+requesters = ["U0ALICE", "U0BOB"]
+approvers = ["U0ALICE", "U0BOB", "U0CAROL"]
+[roles]
+allow = ["arn:aws:iam::*:role/*"]
+[[accounts]]
+id = "{BOT_ACCOUNT}"
+name = "bot"
+[[accounts]]
+id = "{TARGET_ACCOUNT}"
+name = "target"
+assume_role_arn = "arn:aws:iam::{TARGET_ACCOUNT}:role/revoke-role-bot-target"
+external_id = "{EXTERNAL_ID}"
+"""
 
 
 def main():
@@ -149,10 +192,18 @@ def main():
     common = {"VpcId": vpc, "SubnetIds": ",".join(subnets), "SlackSecretArn": secret,
               "ImageUri": f"{BOT_ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/revoke-role-bot:1"}
 
+    # The config goes into its SSM parameter before the stack (deploy/README.md): every value it needs is
+    # known beforehand (the table's name is a stack parameter, the target role's name is fixed).
+    ssm = bot("ssm")
+    for name, table_name in (("/revoke-role-bot/config", "revoke-role-bot-audit"),
+                             ("/revoke-role-bot-http/config", "revoke-role-bot-audit-http")):
+        ssm.put_parameter(Name=name, Type="String", Value=config_text(table_name))
+
     socket_out = deploy(bot, "revoke-role-bot", "bot.yaml", {**common, "UseSocketMode": "true"})
     cert = bot("acm").request_certificate(DomainName="bot.example.com", ValidationMethod="DNS")["CertificateArn"]
     http_out = deploy(bot, "revoke-role-bot-http", "bot.yaml",
-                      {**common, "CertificateArn": cert, "TableName": "revoke-role-bot-audit-http"})
+                      {**common, "CertificateArn": cert, "TableName": "revoke-role-bot-audit-http",
+                       "ConfigParameterName": "/revoke-role-bot-http/config"})
 
     # The second account, through a role moto hands out for it.
     creds = bot("sts").assume_role(RoleArn=f"arn:aws:iam::{TARGET_ACCOUNT}:role/OrganizationAccountAccessRole",
@@ -166,6 +217,11 @@ def main():
            {"WatchedRoleNames": socket_out.get("TaskRoleName", ""), "CleanupAfterWindow": "true"})
     if failures:
         return
+    check(target_out.get("TargetRoleArn") == f"arn:aws:iam::{TARGET_ACCOUNT}:role/revoke-role-bot-target",
+          "target-account.yaml makes the role the config names before the stack exists", target_out)
+    if not READS_CONFIG_TOML:
+        print("     (this bot does not read REVOKE_ROLE_BOT_CONFIG_TOML yet: check-config gets the parameter's text "
+              "as --config FILE)")
 
     # The table: exactly the keys and indexes the bot uses (src/aws/dynamodb.rs, README).
     table = bot("dynamodb").describe_table(TableName=socket_out["AuditTableName"])["Table"]
@@ -204,26 +260,10 @@ def main():
         health = container.get("healthCheck", {}).get("command")
         check(health == ["CMD", "/usr/local/bin/revoke-role-bot", "health"],
               f"{mode}: the container health check is `revoke-role-bot health`", health)
-        config = work / f"config-{mode.split()[0].lower()}.toml"
-        config.write_text(f"""
-listen = "0.0.0.0:3000"
-[audit]
-table = "{out['AuditTableName']}"
-[access]
-requesters = ["U0ALICE", "U0BOB"]
-approvers = ["U0ALICE", "U0BOB", "U0CAROL"]
-[roles]
-allow = ["arn:aws:iam::*:role/*"]
-[[accounts]]
-id = "{BOT_ACCOUNT}"
-name = "bot"
-[[accounts]]
-id = "{TARGET_ACCOUNT}"
-name = "target"
-assume_role_arn = "{target_out.get('TargetRoleArn', '')}"
-external_id = "{EXTERNAL_ID}"
-""")
-        stdout = check_config(binary, config, env, endpoint, mode)
+        check(env.get("REVOKE_ROLE_BOT_CONFIG_TOML") == config_text(out["AuditTableName"]),
+              f"{mode}: the task gets the config parameter's text as REVOKE_ROLE_BOT_CONFIG_TOML",
+              [x for x in container.get("secrets", []) if x])
+        stdout = check_config(binary, env, endpoint, work, mode)
         if mode == "Socket Mode":
             check(f"ok   account target ({TARGET_ACCOUNT})" in stdout,
                   "check-config reaches the target account through revoke-role-bot-target", stdout)
@@ -234,12 +274,10 @@ external_id = "{EXTERNAL_ID}"
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}],
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
     )
-    bad = work / "config-bad.toml"
-    bad.write_text((work / "config-socket.toml").read_text().replace(socket_out["AuditTableName"], "not-the-bot-table"))
     env, _, _ = task_environment(bot, socket_out["TaskDefinitionArn"], slack_url)
-    out = subprocess.run([binary, "check-config", "--config", str(bad)], capture_output=True, text=True, timeout=60,
-                         env={"PATH": os.environ.get("PATH", ""), "AWS_ENDPOINT_URL": endpoint,
-                              "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", **env})
+    env["REVOKE_ROLE_BOT_CONFIG_TOML"] = env["REVOKE_ROLE_BOT_CONFIG_TOML"].replace(
+        socket_out["AuditTableName"], "not-the-bot-table")
+    out = run_check_config(binary, env, endpoint, work)
     check(out.returncode != 0 and "has no index by_role" in out.stdout,
           "check-config refuses a table without the bot's indexes", out.stdout + out.stderr)
 
@@ -294,6 +332,57 @@ external_id = "{EXTERNAL_ID}"
             got_rules = matched(rules, event)
             check(len(got_rules) == want_n, f"{label}: {what} matches {want_n} rule(s)", got_rules)
         check(len(rules) == (3 if cleanup else 4), f"{label} made {3 if cleanup else 4} rules", list(rules))
+    # bot.yaml's own rules: the bot down, the config parameter written.
+    cluster = socket_out["ClusterName"]
+    ecs = bot("ecs")
+    service = ecs.describe_services(cluster=cluster, services=ecs.list_services(cluster=cluster)["serviceArns"])
+    (service,) = service["services"]
+    cluster_arn = service["clusterArn"]
+
+    def ecs_event(detail_type, detail, resources=()):
+        return {"version": "0", "id": "2", "detail-type": detail_type, "source": "aws.ecs", "account": BOT_ACCOUNT,
+                "time": "2026-12-01T00:00:00Z", "region": REGION, "resources": list(resources), "detail": detail}
+
+    def stopped(stop_code, reason, group=f"service:{service['serviceName']}"):
+        return ecs_event("ECS Task State Change", {
+            "clusterArn": cluster_arn, "group": group, "lastStatus": "STOPPED", "desiredStatus": "STOPPED",
+            "stopCode": stop_code, "stoppedReason": reason})
+
+    def ssm_call(name, params, issuer="admin"):
+        event = trail("ssm", name, params, issuer=issuer)
+        event["region"] = REGION
+        return event
+
+    bot_rules = rules_of("revoke-role-bot")
+    ops_cases = [
+        ("a config change", ssm_call("PutParameter", {"name": "/revoke-role-bot/config", "type": "String",
+                                                      "overwrite": True}), 1),
+        ("deleting the config", ssm_call("DeleteParameter", {"name": "/revoke-role-bot/config"}), 1),
+        ("deleting it among others", ssm_call("DeleteParameters", {"names": ["/x", "/revoke-role-bot/config"]}), 1),
+        ("another parameter", ssm_call("PutParameter", {"name": "/revoke-role-bot-http/config"}), 0),
+        ("ECS reading the config", ssm_call("GetParameters", {"names": ["/revoke-role-bot/config"]}), 0),
+        ("a task that failed its health check (Socket Mode not connected)",
+         stopped("ServiceSchedulerInitiated", "Task failed container health checks"), 1),
+        ("a task that exited", stopped("EssentialContainerExited", "Essential container in task exited"), 1),
+        ("a task that could not start", stopped("TaskFailedToStart", "ResourceInitializationError: unable to pull secrets"), 1),
+        ("a task replaced by a deployment",
+         stopped("ServiceSchedulerInitiated", "Scaling activity initiated by (deployment ecs-svc/1234567890)"), 0),
+        ("check-config as a one-off task", stopped("EssentialContainerExited", "Essential container in task exited",
+                                                   group="family:revoke-role-bot"), 0),
+        ("a task that started", ecs_event("ECS Task State Change", {
+            "clusterArn": cluster_arn, "group": f"service:{service['serviceName']}", "lastStatus": "RUNNING"}), 0),
+        ("a service that cannot start tasks", ecs_event("ECS Service Action", {"eventName": "SERVICE_TASK_START_IMPAIRED"},
+                                                        [service["serviceArn"]]), 1),
+        ("a failed deployment", ecs_event("ECS Deployment State Change", {"eventName": "SERVICE_DEPLOYMENT_FAILED"},
+                                          [service["serviceArn"]]), 1),
+        ("a finished deployment", ecs_event("ECS Deployment State Change", {"eventName": "SERVICE_DEPLOYMENT_COMPLETED"},
+                                            [service["serviceArn"]]), 0),
+        ("a steady service", ecs_event("ECS Service Action", {"eventName": "SERVICE_STEADY_STATE"},
+                                       [service["serviceArn"]]), 0),
+    ]
+    for what, event, want_n in ops_cases:
+        got_rules = matched(bot_rules, event)
+        check(len(got_rules) == want_n, f"bot.yaml alarm rules: {what} matches {want_n} rule(s)", got_rules)
     print(f"     (alert topic {alarms_out.get('AlertTopicArn')})")
 
 

@@ -246,6 +246,7 @@ def static_checks():
     check("TableDeletionProtection=true" in readme,
           "deploy/README.md turns deletion protection on with an update after the first create")
     check_listener(bot_t)
+    check_config_parameter(bot_t)
     lb_sg = res["LoadBalancerSecurityGroup"]["Properties"]
     egress = lb_sg.get("SecurityGroupEgress", [])
     check(bool(egress) and all("CidrIp" not in e and "CidrIpv6" not in e for e in egress)
@@ -256,6 +257,37 @@ def static_checks():
           "bot.yaml: the container health check runs `revoke-role-bot health`")
     readme = (REPO / "deploy" / "README.md").read_text()
     check("--image-tag-mutability IMMUTABLE" in readme, "deploy/README.md creates the ECR repository with immutable tags")
+
+
+def check_config_parameter(bot_t):
+    """The task gets its config from the SSM parameter ConfigParameterName as REVOKE_ROLE_BOT_CONFIG_TOML (its
+    only config source), and the execution role may read exactly that parameter, in every partition."""
+    res = bot_t["Resources"]
+    container = res["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    source, reader = [], []
+    for partition in PARTITIONS:
+        secret = f"arn:{partition}:secretsmanager:{PARTITIONS[partition]}:{BOT_ACCOUNT}:secret:revoke-role-bot/slack-AbCdEf"
+        for name in ("/revoke-role-bot/config", "/team/sec/revoke-role-bot"):
+            bot = Stack(bot_t, {"SlackSecretArn": secret, "ConfigParameterName": name}, partition, BOT_ACCOUNT,
+                        "revoke-role-bot")
+            arn = f"arn:{partition}:ssm:{bot.region}:{BOT_ACCOUNT}:parameter{name}"
+            secrets = {x["Name"]: x["ValueFrom"] for x in bot.resolve(container.get("Secrets", []))}
+            env = {x["Name"] for x in bot.resolve(container.get("Environment", []))}
+            config_vars = sorted(n for n in set(secrets) | env if n.startswith("REVOKE_ROLE_BOT_CONFIG"))
+            if secrets.get("REVOKE_ROLE_BOT_CONFIG_TOML") != arn or config_vars != ["REVOKE_ROLE_BOT_CONFIG_TOML"]:
+                source.append(f"{partition} {name}: secrets {secrets}, environment {sorted(env)}, want {arn}")
+            statements = []
+            for pol in bot.role("ExecutionRole")["policies"]:
+                st = pol["policy"]["Statement"]
+                statements += st if isinstance(st, list) else [st]
+            got = [(st["Effect"], st["Action"], st["Resource"]) for st in statements
+                   if "ssm:" in json.dumps(st.get("Action"))]
+            if got != [("Allow", "ssm:GetParameters", arn)]:
+                reader.append(f"{partition} {name}: {got}, want ssm:GetParameters on {arn}")
+    check(not source, "bot.yaml: the container's only config source is REVOKE_ROLE_BOT_CONFIG_TOML, from the "
+          "parameter ConfigParameterName", "\n".join(source))
+    check(not reader, "bot.yaml: the execution role may read exactly the config parameter (ssm:GetParameters)",
+          "\n".join(reader))
 
 
 def check_listener(bot_t):
