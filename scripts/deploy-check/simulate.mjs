@@ -28,8 +28,8 @@ const fail = (what) => {
 const trustOf = {}
 
 // Calls made only by the clean-up after the window (watch.cleanup_after_window), which the templates grant
-// only with CleanupAfterWindow=true.
-const CLEANUP_ONLY = new Set(['iam:DeleteRolePolicy', 'iam:DeleteUserPolicy'])
+// only with CleanupAfterWindow=true: src/aws/calls.rs describes each as "clean-up …".
+const cleanupOnly = (call) => call.why.startsWith('clean-up') || call.api === 'iam:DeleteRolePolicy'
 
 async function simulate(role, action, resource, account, contextVariables = {}) {
   const resourcePolicy = action === 'sts:AssumeRole' ? trustOf[resource] : undefined
@@ -115,7 +115,7 @@ for (const s of scenarios) {
   for (const call of calls) {
     if (!call.needs_permission || call.caller === 'local_development') continue
     const sso = call.api.startsWith('sso:')
-    const noCleanup = CLEANUP_ONLY.has(call.api) && !s.cleanup
+    const noCleanup = cleanupOnly(call) && !s.cleanup
     const want = (sso && !s.identity_center) || noCleanup ? 'Denied' : 'Allowed'
     const why =
       sso && !s.identity_center
@@ -130,9 +130,11 @@ for (const s of scenarios) {
         'sts:ExternalId': s.external_id
       })
     } else if (call.caller === 'account_role') {
+      // {target_role} of a call the bot makes as its role in an account is that role itself: the task role in
+      // the bot's account, revoke-role-bot-target elsewhere (e.g. check-config simulating its own policies).
       for (const [role, account] of accountRoles) {
         for (const r of revocable) {
-          await expect(s, role, call, { ...base, account, role: r }, want, why)
+          await expect(s, role, call, { ...base, account, role: r, target_role: role.name }, want, why)
         }
       }
     } else if (call.caller === 'operator') {
