@@ -324,11 +324,17 @@ def main():
         ("another Identity Center write", trail("sso", "AttachManagedPolicyToPermissionSet", {"permissionSetArn": "x"}), 1),
         ("an account assignment", trail("sso", "CreateAccountAssignment", {"permissionSetArn": "x"}), 1),
         ("someone else's policy", trail("iam", "PutRolePolicy", {"roleName": "app", "policyName": "Backdoor"}, issuer="admin"), 0),
+        ("a leaked key's user's cut-off", trail("iam", "PutUserPolicy", {"userName": "ci", "policyName": "AWSRevokeOlderSessions"}), 0),
+        ("another user policy", trail("iam", "PutUserPolicy", {"userName": "ci", "policyName": "Backdoor"}), 1),
+        ("a leaked key set Inactive", trail("iam", "UpdateAccessKey", {"userName": "ci", "accessKeyId": "AKIAEXAMPLE", "status": "Inactive"}), 0),
+        ("a new access key", trail("iam", "CreateAccessKey", {"userName": "ci"}), 1),
     ]
+    own_user_delete = trail("iam", "DeleteUserPolicy", {"userName": "ci", "policyName": "AWSRevokeOlderSessions"})
     for stack, cleanup in (("revoke-role-bot-alarms", False), ("revoke-role-bot-alarms-cleanup", True)):
         rules = rules_of(stack)
         label = f"alarms.yaml, CleanupAfterWindow={str(cleanup).lower()}"
-        for what, event, want_n in cases + [("the bot deleting its own cut-off", own_delete, 0 if cleanup else 1)]:
+        for what, event, want_n in cases + [("the bot deleting its own cut-off", own_delete, 0 if cleanup else 1),
+                                            ("the bot deleting a user's cut-off", own_user_delete, 0 if cleanup else 1)]:
             got_rules = matched(rules, event)
             check(len(got_rules) == want_n, f"{label}: {what} matches {want_n} rule(s)", got_rules)
         check(len(rules) == (3 if cleanup else 4), f"{label} made {3 if cleanup else 4} rules", list(rules))
