@@ -9,6 +9,7 @@ moto cannot do this part: it resolves AWS::Partition as `aws` and skips AWS::IAM
 
 Usage: python policies.py OUT.json
 """
+import itertools
 import json
 import re
 import sys
@@ -176,10 +177,14 @@ def scenarios():
     out = []
     for partition in PARTITIONS:
         instance = f"arn:{partition}:sso:::instance/{INSTANCE}"
-        for identity_center, cleanup in ((True, False), (False, False), (True, True), (False, True)):
+        # Every combination of the options in aws; all on and all off in the other partitions.
+        options = itertools.product((False, True), repeat=3) if partition == "aws" else ((False,) * 3, (True,) * 3)
+        for cleanup, users, identity_center in options:
             params = {"IdentityCenterInstanceArn": instance} if identity_center else {}
             if cleanup:
                 params["CleanupAfterWindow"] = "true"
+            if users:
+                params["RevocableUserPattern"] = f"arn:{partition}:iam::*:user/*"
             secret = f"arn:{partition}:secretsmanager:{PARTITIONS[partition]}:{BOT_ACCOUNT}:secret:revoke-role-bot/slack-AbCdEf"
             bot = Stack(bot_t, {**params, "SlackSecretArn": secret}, partition, BOT_ACCOUNT, "revoke-role-bot")
             target = Stack(target_t, {**params, "BotRoleArn": bot.arn("TaskRole")[0], "ExternalId": EXTERNAL_ID}, partition,
@@ -187,11 +192,12 @@ def scenarios():
             operator = bot.resolve(bot_t["Resources"]["AuditReaderPolicy"]["Properties"]["PolicyDocument"])
             out.append({
                 "name": f"{partition}, Identity Center {'on' if identity_center else 'off'}, "
-                        f"clean-up {'on' if cleanup else 'off'}",
+                        f"clean-up {'on' if cleanup else 'off'}, users {'on' if users else 'off'}",
                 "partition": partition,
                 "region": bot.region,
                 "identity_center": identity_center,
                 "cleanup": cleanup,
+                "users": users,
                 "role_pattern": None,
                 "table": bot.params["TableName"],
                 "target_role": bot.params["TargetRoleName"],
@@ -211,7 +217,8 @@ def scenarios():
                               "BotRoleArn": bot.arn("TaskRole")[0],
                               "ExternalId": EXTERNAL_ID}, "aws",
                    TARGET_ACCOUNT, "StackSet-revoke-role-bot-target-1234")
-    out.append({**out[1], "name": "aws, RevocableRolePattern app-*, clean-up on", "role_pattern": "app-",
+    plain = next(x for x in out if x["partition"] == "aws" and not (x["identity_center"] or x["users"] or x["cleanup"]))
+    out.append({**plain, "name": "aws, RevocableRolePattern app-*, clean-up on", "role_pattern": "app-",
                 "cleanup": True,
                 "task_role": bot.role("TaskRole"), "execution_role": bot.role("ExecutionRole"),
                 "target_role_in_target": target.role("TargetRole")})
