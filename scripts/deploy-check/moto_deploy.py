@@ -18,6 +18,7 @@ Usage: python moto_deploy.py MOTO_ENDPOINT BOT_BINARY WORK_DIR
 """
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -27,6 +28,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import boto3
+from cfnlint.decode import decode_str
 
 from checks import check, failures
 
@@ -74,14 +76,18 @@ def deploy(client, name, template, params):
 
 
 class FakeSlack(BaseHTTPRequestHandler):
+    """auth.test with the bot token, apps.connections.open with the app token; anything else invalid_auth."""
+
     def do_GET(self):  # noqa: N802
-        good = self.headers.get("Authorization") == "Bearer xoxb-deploy-check"
-        body = (
-            {"ok": True, "user_id": "U0BOT", "team_id": "T0TEAM", "team": "Deploy Check", "user": "revoke-role-bot",
-             "url": "https://deploy-check.slack.com/"}
-            if urlparse(self.path).path.endswith("/auth.test") and good
-            else {"ok": False, "error": "invalid_auth"}
-        )
+        token = self.headers.get("Authorization")
+        path = urlparse(self.path).path
+        if path.endswith("/auth.test") and token == "Bearer xoxb-deploy-check":
+            body = {"ok": True, "user_id": "U0BOT", "team_id": "T0TEAM", "team": "Deploy Check",
+                    "user": "revoke-role-bot", "url": "https://deploy-check.slack.com/"}
+        elif path.endswith("/apps.connections.open") and token == "Bearer xapp-deploy-check":
+            body = {"ok": True, "url": "wss://127.0.0.1:9/link/?ticket=deploy-check"}
+        else:
+            body = {"ok": False, "error": "invalid_auth"}
         data = json.dumps(body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -145,7 +151,8 @@ def run_check_config(binary, env, endpoint, work):
 def check_config(binary, env, endpoint, work, what):
     out = run_check_config(binary, env, endpoint, work)
     text = out.stdout + out.stderr
-    check(out.returncode == 0 and "ok   dynamodb: table" in out.stdout, f"check-config passes ({what})", text)
+    table_ok = re.search(r"^ok +dynamodb:.* table ", out.stdout, re.M) is not None
+    check(out.returncode == 0 and table_ok, f"check-config passes ({what})", text)
     return out.stdout
 
 
@@ -217,6 +224,17 @@ def main():
            {"WatchedRoleNames": socket_out.get("TaskRoleName", ""), "CleanupAfterWindow": "true"})
     if failures:
         return
+    # moto's CloudFormation skips PointInTimeRecoverySpecification; apply what the template asks for, as
+    # CloudFormation does (policies.py checks that it asks for it).
+    template, _ = decode_str((REPO / "deploy" / "bot.yaml").read_text())
+    pitr = template["Resources"]["AuditTable"]["Properties"]["PointInTimeRecoverySpecification"]
+    for out in (socket_out, http_out):
+        bot("dynamodb").update_continuous_backups(TableName=out["AuditTableName"],
+                                                   PointInTimeRecoverySpecification=dict(pitr))
+    # A target account has roles of its own besides the bot's: one for check-config to try its reads on.
+    target("iam").create_role(RoleName="app-deployer", AssumeRolePolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}))
     check(target_out.get("TargetRoleArn") == f"arn:aws:iam::{TARGET_ACCOUNT}:role/revoke-role-bot-target",
           "target-account.yaml makes the role the config names before the stack exists", target_out)
     if not READS_CONFIG_TOML:

@@ -249,6 +249,9 @@ def static_checks():
             res["AuditTable"]["Properties"].get("DeletionProtectionEnabled", False))
         check(got is want, f"bot.yaml AuditTable: DeletionProtectionEnabled is {want} with "
               f"TableDeletionProtection={value or 'default'}", f"got {got!r}")
+    check(res["AuditTable"]["Properties"].get("PointInTimeRecoverySpecification")
+          == {"PointInTimeRecoveryEnabled": True},
+          "bot.yaml AuditTable: point-in-time recovery on (moto's CloudFormation does not apply it)")
     readme = (REPO / "deploy" / "README.md").read_text()
     check("TableDeletionProtection=true" in readme,
           "deploy/README.md turns deletion protection on with an update after the first create")
