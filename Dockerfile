@@ -39,9 +39,10 @@ RUN apt-get update \
 
 COPY --from=builder /build/target/release/revoke-role-bot /usr/local/bin/revoke-role-bot
 
-# The image carries no config. Mount one here, or bake it into a derived image
-# (see deploy/README.md); --config on the command line overrides this path.
-ENV REVOKE_ROLE_BOT_CONFIG=/etc/revoke-role-bot/config.toml
+# The image carries no config and names none: give the bot exactly one of
+# --config FILE, REVOKE_ROLE_BOT_CONFIG (a path, e.g. a mounted file) or
+# REVOKE_ROLE_BOT_CONFIG_TOML (the TOML text; deploy/bot.yaml feeds it from an
+# SSM parameter). A default here would be a second source, which the bot refuses.
 
 USER 10001:10001
 EXPOSE 3000

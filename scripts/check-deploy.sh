@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The deploy checks that would have noticed a broken first deploy (issue "The first deploy works"):
-#   1. the config stays readable by the image's runtime user (scripts/deploy-check/dockerfile_check.py);
+#   1. the image carries no config and names no config source (scripts/deploy-check/dockerfile_check.py);
 #   2. the templates' IAM policies, resolved per partition and option, evaluated offline by
 #      @cloud-copilot/iam-simulate for every AWS call in src/aws/calls.rs (policies.py, simulate.mjs);
 #   3. deploy/*.yaml deployed into moto's CloudFormation, and `revoke-role-bot check-config` passing

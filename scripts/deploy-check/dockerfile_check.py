@@ -1,13 +1,13 @@
-"""The config stays readable by the bot's runtime user in the image deploy/README.md builds.
+"""The image carries no config, and names no config source of its own.
 
-The bot runs as uid 10001 (Dockerfile `USER`). COPY keeps a file's mode, so a config.toml written under
-`umask 077` lands as 0600 root and the bot cannot read it (issue: the first deploy crash-looped). This
+A deployment gives the bot its config as REVOKE_ROLE_BOT_CONFIG_TOML, from an SSM parameter (deploy/bot.yaml),
+so that a config change needs no rebuild. The bot refuses to start when more than one config source is set, so
+an image that set REVOKE_ROLE_BOT_CONFIG (as it once did, for a config baked in) would stop every task. This
 checks, without Docker:
-- the runtime stage of Dockerfile runs as a non-root user and names the config path;
-- every COPY/ADD of the config in deploy/config.Dockerfile sets --chmod with read for others (or
-  --chown to the runtime user with owner read), and the file enables BuildKit syntax for --chmod;
-- deploy/README.md builds the image from deploy/config.Dockerfile and never leaves `umask 077` set in
-  the shell that writes config.toml (only in a subshell).
+- the runtime stage of Dockerfile runs as a non-root user;
+- it sets neither REVOKE_ROLE_BOT_CONFIG nor REVOKE_ROLE_BOT_CONFIG_TOML, and copies no config file;
+- deploy/README.md puts the config into the parameter from a file, and never leaves `umask 077` set in the
+  shell that writes files (only in a subshell).
 
 Usage: python dockerfile_check.py
 """
@@ -18,7 +18,6 @@ from pathlib import Path
 from checks import check, failures
 
 REPO = Path(__file__).resolve().parents[2]
-
 
 
 def instructions(path):
@@ -34,54 +33,26 @@ def instructions(path):
     return out
 
 
-def runtime_user(steps):
-    """The USER and ENV of the last stage."""
-    last = max(i for i, (w, _) in enumerate(steps) if w == "FROM")
-    user = next((a for w, a in reversed(steps[last:]) if w == "USER"), "root")
-    env = " ".join(a for w, a in steps[last:] if w == "ENV")
-    return user, env
-
-
-def readable_by(flags, uid):
-    """Whether COPY/ADD flags make the file readable by `uid` (not root)."""
-    mode = next((f.split("=", 1)[1] for f in flags if f.startswith("--chmod=")), None)
-    owner = next((f.split("=", 1)[1].split(":")[0] for f in flags if f.startswith("--chown=")), None)
-    if mode is None or not re.fullmatch(r"0?[0-7]{3,4}", mode):
-        return False
-    bits = int(mode, 8)
-    return bool(bits & 0o004) or (owner in (uid, "revoke-role-bot") and bool(bits & 0o400))
-
-
 def main():
-    base = instructions(REPO / "Dockerfile")
-    user, env = runtime_user(base)
-    uid = user.split(":")[0]
-    check(uid not in ("root", "0", ""), f"Dockerfile: the bot runs as a non-root user ({user})")
-    config_path = re.search(r"REVOKE_ROLE_BOT_CONFIG=(\S+)", env)
-    check(config_path is not None, "Dockerfile: REVOKE_ROLE_BOT_CONFIG names the config path", env)
-    config_path = config_path.group(1) if config_path else "/etc/revoke-role-bot/config.toml"
-
-    derived_path = REPO / "deploy" / "config.Dockerfile"
-    derived = instructions(derived_path)
-    first_line = derived_path.read_text().splitlines()[0]
-    check(first_line.startswith("# syntax=docker/dockerfile:1"),
-          "deploy/config.Dockerfile: BuildKit syntax line (COPY --chmod needs it)", first_line)
-    copies = []
-    for word, args in base + derived:
-        if word in ("COPY", "ADD"):
-            parts = args.split()
-            flags = [p for p in parts if p.startswith("--")]
-            dest = [p for p in parts if not p.startswith("--")][-1]
-            if dest == config_path or dest.rstrip("/") == str(Path(config_path).parent):
-                copies.append((word, args, readable_by(flags, uid)))
-    check(bool(copies), f"deploy/config.Dockerfile copies the config to {config_path}")
-    for word, args, ok in copies:
-        check(ok, f"{word} {args}: readable by uid {uid} whatever the file's mode",
-              "add --chmod=0444 (or --chown=10001:10001 --chmod=0400)")
+    steps = instructions(REPO / "Dockerfile")
+    last = max(i for i, (w, _) in enumerate(steps) if w == "FROM")
+    runtime = steps[last:]
+    user = next((a for w, a in reversed(runtime) if w == "USER"), "root")
+    check(user.split(":")[0] not in ("root", "0", ""), f"Dockerfile: the bot runs as a non-root user ({user})")
+    env = " ".join(a for w, a in runtime if w in ("ENV", "ARG"))
+    check(not re.search(r"REVOKE_ROLE_BOT_CONFIG", env),
+          "Dockerfile: the image names no config source (the task's REVOKE_ROLE_BOT_CONFIG_TOML must be the only one)",
+          env)
+    copies = [a for w, a in runtime if w in ("COPY", "ADD") and re.search(r"\.toml|/etc/revoke-role-bot", a)]
+    check(not copies, "Dockerfile: no config copied into the image", "\n".join(copies))
+    check(not (REPO / "deploy" / "config.Dockerfile").exists(),
+          "no deploy/config.Dockerfile: the config comes from the SSM parameter, not a derived image")
 
     readme = (REPO / "deploy" / "README.md").read_text()
-    check("-f deploy/config.Dockerfile" in readme, "deploy/README.md builds the image with deploy/config.Dockerfile")
     blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
+    commands = "\n".join(blocks)
+    check(re.search(r"aws ssm put-parameter[^`]*--value file://", commands) is not None,
+          "deploy/README.md puts the config into the SSM parameter from a file (put-parameter --value file://)")
     bare_umask = [line for b in blocks for line in b.splitlines()
                   if "umask" in line and not re.match(r"\s*\(\s*umask\b", line)]
     check(not bare_umask, "deploy/README.md sets umask only in a subshell", "\n".join(bare_umask))

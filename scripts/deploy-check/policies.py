@@ -9,10 +9,12 @@ moto cannot do this part: it resolves AWS::Partition as `aws` and skips AWS::IAM
 
 Usage: python policies.py OUT.json
 """
+import itertools
 import json
 import re
 import sys
 from pathlib import Path
+from urllib.parse import urlparse
 
 from cfnlint.decode import decode_str
 
@@ -175,18 +177,27 @@ def scenarios():
     out = []
     for partition in PARTITIONS:
         instance = f"arn:{partition}:sso:::instance/{INSTANCE}"
-        for identity_center in (True, False):
+        # Every combination of the options in aws; all on and all off in the other partitions.
+        options = itertools.product((False, True), repeat=3) if partition == "aws" else ((False,) * 3, (True,) * 3)
+        for cleanup, users, identity_center in options:
             params = {"IdentityCenterInstanceArn": instance} if identity_center else {}
+            if cleanup:
+                params["CleanupAfterWindow"] = "true"
+            if users:
+                params["RevocableUserPattern"] = f"arn:{partition}:iam::*:user/*"
             secret = f"arn:{partition}:secretsmanager:{PARTITIONS[partition]}:{BOT_ACCOUNT}:secret:revoke-role-bot/slack-AbCdEf"
             bot = Stack(bot_t, {**params, "SlackSecretArn": secret}, partition, BOT_ACCOUNT, "revoke-role-bot")
             target = Stack(target_t, {**params, "BotRoleArn": bot.arn("TaskRole")[0], "ExternalId": EXTERNAL_ID}, partition,
                            TARGET_ACCOUNT, "StackSet-revoke-role-bot-target-1234")
             operator = bot.resolve(bot_t["Resources"]["AuditReaderPolicy"]["Properties"]["PolicyDocument"])
             out.append({
-                "name": f"{partition}, Identity Center {'on' if identity_center else 'off'}",
+                "name": f"{partition}, Identity Center {'on' if identity_center else 'off'}, "
+                        f"clean-up {'on' if cleanup else 'off'}, users {'on' if users else 'off'}",
                 "partition": partition,
                 "region": bot.region,
                 "identity_center": identity_center,
+                "cleanup": cleanup,
+                "users": users,
                 "role_pattern": None,
                 "table": bot.params["TableName"],
                 "target_role": bot.params["TargetRoleName"],
@@ -197,15 +208,18 @@ def scenarios():
                 "operator": {"arn": f"arn:{partition}:iam::{BOT_ACCOUNT}:role/incident-responder",
                              "account": BOT_ACCOUNT, "policies": [{"name": "AuditReaderPolicy", "policy": operator}]},
             })
-    # A narrower RevocableRolePattern: only the roles it names.
+    # A narrower RevocableRolePattern: only the roles it names (the clean-up's delete too).
     pattern = "arn:aws:iam::*:role/app-*"
     secret = f"arn:aws:secretsmanager:eu-west-1:{BOT_ACCOUNT}:secret:revoke-role-bot/slack-AbCdEf"
-    bot = Stack(bot_t, {"RevocableRolePattern": pattern, "SlackSecretArn": secret}, "aws", BOT_ACCOUNT,
-                "revoke-role-bot")
-    target = Stack(target_t, {"RevocableRolePattern": pattern, "BotRoleArn": bot.arn("TaskRole")[0],
+    bot = Stack(bot_t, {"RevocableRolePattern": pattern, "SlackSecretArn": secret, "CleanupAfterWindow": "true"},
+                "aws", BOT_ACCOUNT, "revoke-role-bot")
+    target = Stack(target_t, {"RevocableRolePattern": pattern, "CleanupAfterWindow": "true",
+                              "BotRoleArn": bot.arn("TaskRole")[0],
                               "ExternalId": EXTERNAL_ID}, "aws",
                    TARGET_ACCOUNT, "StackSet-revoke-role-bot-target-1234")
-    out.append({**out[1], "name": "aws, RevocableRolePattern app-*", "role_pattern": "app-",
+    plain = next(x for x in out if x["partition"] == "aws" and not (x["identity_center"] or x["users"] or x["cleanup"]))
+    out.append({**plain, "name": "aws, RevocableRolePattern app-*, clean-up on", "role_pattern": "app-",
+                "cleanup": True,
                 "task_role": bot.role("TaskRole"), "execution_role": bot.role("ExecutionRole"),
                 "target_role_in_target": target.role("TargetRole")})
     return out
@@ -226,6 +240,23 @@ def static_checks():
               and res[logical].get("UpdateReplacePolicy") == "Retain",
               f"bot.yaml {logical}: DeletionPolicy RetainExceptOnCreate, UpdateReplacePolicy Retain "
               "(a failed first create can be retried)")
+    # A protected table cannot be removed by a failed first create's rollback (ROLLBACK_FAILED, and the
+    # retry says "already exists"); moto ignores deletion protection, so only the template text can show it.
+    secret = f"arn:aws:secretsmanager:eu-west-1:{BOT_ACCOUNT}:secret:revoke-role-bot/slack-AbCdEf"
+    for value, want in ((None, False), ("false", False), ("true", True)):
+        params = {"SlackSecretArn": secret, **({"TableDeletionProtection": value} if value else {})}
+        got = Stack(bot_t, params, "aws", BOT_ACCOUNT, "revoke-role-bot").resolve(
+            res["AuditTable"]["Properties"].get("DeletionProtectionEnabled", False))
+        check(got is want, f"bot.yaml AuditTable: DeletionProtectionEnabled is {want} with "
+              f"TableDeletionProtection={value or 'default'}", f"got {got!r}")
+    check(res["AuditTable"]["Properties"].get("PointInTimeRecoverySpecification")
+          == {"PointInTimeRecoveryEnabled": True},
+          "bot.yaml AuditTable: point-in-time recovery on (moto's CloudFormation does not apply it)")
+    readme = (REPO / "deploy" / "README.md").read_text()
+    check("TableDeletionProtection=true" in readme,
+          "deploy/README.md turns deletion protection on with an update after the first create")
+    check_listener(bot_t)
+    check_config_parameter(bot_t)
     lb_sg = res["LoadBalancerSecurityGroup"]["Properties"]
     egress = lb_sg.get("SecurityGroupEgress", [])
     check(bool(egress) and all("CidrIp" not in e and "CidrIpv6" not in e for e in egress)
@@ -236,6 +267,60 @@ def static_checks():
           "bot.yaml: the container health check runs `revoke-role-bot health`")
     readme = (REPO / "deploy" / "README.md").read_text()
     check("--image-tag-mutability IMMUTABLE" in readme, "deploy/README.md creates the ECR repository with immutable tags")
+
+
+def check_config_parameter(bot_t):
+    """The task gets its config from the SSM parameter ConfigParameterName as REVOKE_ROLE_BOT_CONFIG_TOML (its
+    only config source), and the execution role may read exactly that parameter, in every partition."""
+    res = bot_t["Resources"]
+    container = res["TaskDefinition"]["Properties"]["ContainerDefinitions"][0]
+    source, reader = [], []
+    for partition in PARTITIONS:
+        secret = f"arn:{partition}:secretsmanager:{PARTITIONS[partition]}:{BOT_ACCOUNT}:secret:revoke-role-bot/slack-AbCdEf"
+        for name in ("/revoke-role-bot/config", "/team/sec/revoke-role-bot"):
+            bot = Stack(bot_t, {"SlackSecretArn": secret, "ConfigParameterName": name}, partition, BOT_ACCOUNT,
+                        "revoke-role-bot")
+            arn = f"arn:{partition}:ssm:{bot.region}:{BOT_ACCOUNT}:parameter{name}"
+            secrets = {x["Name"]: x["ValueFrom"] for x in bot.resolve(container.get("Secrets", []))}
+            env = {x["Name"] for x in bot.resolve(container.get("Environment", []))}
+            config_vars = sorted(n for n in set(secrets) | env if n.startswith("REVOKE_ROLE_BOT_CONFIG"))
+            if secrets.get("REVOKE_ROLE_BOT_CONFIG_TOML") != arn or config_vars != ["REVOKE_ROLE_BOT_CONFIG_TOML"]:
+                source.append(f"{partition} {name}: secrets {secrets}, environment {sorted(env)}, want {arn}")
+            statements = []
+            for pol in bot.role("ExecutionRole")["policies"]:
+                st = pol["policy"]["Statement"]
+                statements += st if isinstance(st, list) else [st]
+            got = [(st["Effect"], st["Action"], st["Resource"]) for st in statements
+                   if "ssm:" in json.dumps(st.get("Action"))]
+            if got != [("Allow", "ssm:GetParameters", arn)]:
+                reader.append(f"{partition} {name}: {got}, want ssm:GetParameters on {arn}")
+    check(not source, "bot.yaml: the container's only config source is REVOKE_ROLE_BOT_CONFIG_TOML, from the "
+          "parameter ConfigParameterName", "\n".join(source))
+    check(not reader, "bot.yaml: the execution role may read exactly the config parameter (ssm:GetParameters)",
+          "\n".join(reader))
+
+
+def check_listener(bot_t):
+    """Every request URL Slack is given in manifest.yml reaches the bot through the load balancer, and the bot
+    serves each path the listener forwards."""
+    import yaml
+
+    manifest = yaml.safe_load((REPO / "manifest.yml").read_text())
+    urls = [c["url"] for c in manifest.get("features", {}).get("slash_commands", []) if "url" in c]
+    interactivity = manifest.get("settings", {}).get("interactivity", {})
+    urls += [interactivity[k] for k in ("request_url", "message_menu_options_url") if k in interactivity]
+    urls.append(manifest.get("settings", {}).get("event_subscriptions", {}).get("request_url"))
+    paths = {urlparse(u).path for u in urls if u}
+    rules = [r for r in bot_t["Resources"].values() if r["Type"] == "AWS::ElasticLoadBalancingV2::ListenerRule"]
+    forwarded = {v for r in rules for c in r["Properties"]["Conditions"] if c["Field"] == "path-pattern"
+                 for v in c["PathPatternConfig"]["Values"]}
+    check(len(paths) >= 3 and paths <= forwarded,
+          f"bot.yaml: the load balancer forwards every request URL in manifest.yml ({', '.join(sorted(paths))})",
+          f"manifest paths {sorted(paths)}, forwarded {sorted(forwarded)}, missing {sorted(paths - forwarded)}")
+    router = (REPO / "src" / "http" / "mod.rs").read_text()
+    served = set(re.findall(r'\.route\("(/slack/[a-z_/]+)"', router))
+    check(forwarded <= served, "bot.yaml: every path the load balancer forwards is one the bot serves (src/http/mod.rs)",
+          f"forwarded {sorted(forwarded)}, served {sorted(served)}")
 
 
 def main():

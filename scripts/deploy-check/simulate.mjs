@@ -5,7 +5,9 @@
 //   - explicitly denied for every write on service-linked roles, Identity Center
 //     roles and the bot's own roles (task, execution and target-account role);
 //   - nothing the roles allow that no call needs (e.g. dynamodb:Scan for the bot);
-//   - Identity Center calls only when the stack is given an instance.
+//   - Identity Center calls only when the stack is given an instance;
+//   - the clean-up's deletes only when the stack is given CleanupAfterWindow=true;
+//   - calls on IAM users (a leaked access key's) only when the stack is given RevocableUserPattern.
 //
 // Usage: node simulate.mjs CALLS.json SCENARIOS.json
 import { readFileSync } from 'node:fs'
@@ -25,6 +27,10 @@ const fail = (what) => {
 
 // A role's trust policy is the resource policy of sts:AssumeRole on it.
 const trustOf = {}
+
+// Calls made only by the clean-up after the window (watch.cleanup_after_window), which the templates grant
+// only with CleanupAfterWindow=true: src/aws/calls.rs describes each as "clean-up …".
+const cleanupOnly = (call) => call.why.startsWith('clean-up') || call.api === 'iam:DeleteRolePolicy'
 
 async function simulate(role, action, resource, account, contextVariables = {}) {
   const resourcePolicy = action === 'sts:AssumeRole' ? trustOf[resource] : undefined
@@ -105,14 +111,25 @@ for (const s of scenarios) {
     [s.task_role, s.task_role.account],
     [s.target_role_in_target, s.target_role_in_target.account]
   ]
+  // IAM users whose leaked keys the bot contains (path and name).
+  const users = ['ci-deployer', 'team/ci/deployer']
   const revocable = s.role_pattern
     ? [`${s.role_pattern}deployer`, `${s.role_pattern}team/ci`]
     : ['app-deployer', 'team/app-ci']
   for (const call of calls) {
     if (!call.needs_permission || call.caller === 'local_development') continue
     const sso = call.api.startsWith('sso:')
-    const want = sso && !s.identity_center ? 'Denied' : 'Allowed'
-    const why = sso && !s.identity_center ? 'no Identity Center without IdentityCenterInstanceArn' : call.why
+    const noCleanup = cleanupOnly(call) && !s.cleanup
+    const noUsers = call.resources.some((r) => r.includes('{user}')) && !s.users
+    const want = (sso && !s.identity_center) || noCleanup || noUsers ? 'Denied' : 'Allowed'
+    const why =
+      sso && !s.identity_center
+        ? 'no Identity Center without IdentityCenterInstanceArn'
+        : noCleanup
+          ? 'no clean-up without CleanupAfterWindow=true'
+          : noUsers
+            ? 'no users without RevocableUserPattern'
+            : call.why
     if (call.caller === 'task_role') {
       // sts:AssumeRole is made on the target role in another account; the rest in the bot's.
       const account = call.api === 'sts:AssumeRole' ? s.target_role_in_target.account : s.task_role.account
@@ -120,9 +137,11 @@ for (const s of scenarios) {
         'sts:ExternalId': s.external_id
       })
     } else if (call.caller === 'account_role') {
+      // {target_role} of a call the bot makes as its role in an account is that role itself: the task role in
+      // the bot's account, revoke-role-bot-target elsewhere (e.g. check-config simulating its own policies).
       for (const [role, account] of accountRoles) {
-        for (const r of revocable) {
-          await expect(s, role, call, { ...base, account, role: r }, want, why)
+        for (const [r, user] of revocable.map((r, i) => [r, users[i % users.length]])) {
+          await expect(s, role, call, { ...base, account, role: r, user, target_role: role.name }, want, why)
         }
       }
     } else if (call.caller === 'operator') {
