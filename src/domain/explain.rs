@@ -322,6 +322,7 @@ mod tests {
                         in_force: c,
                         policy_sha256: "abc".into(),
                         verified: true,
+                        session_secs_at_apply: None,
                     },
                     t0(),
                 )

@@ -232,7 +232,12 @@ impl App {
             ));
         }
         let current = current.map_err(NotApplied::iam)?;
-        self.write_slot(Slot::Role(role), current, ours, None).await
+        let mut written = self
+            .write_slot(Slot::Role(role), current, ours, None)
+            .await?;
+        // Kept for clean-up: its window is the longest session length seen, this one included.
+        written.session_secs_at_apply = info.max_session_duration_secs.map(i64::from);
+        Ok(written)
     }
 
     /// A permission set: re-check it against Identity Center (the request item is not trusted

@@ -4,7 +4,8 @@
 //! longest session the role may have issued before the cut-off has ended.
 //!
 //! The window is the longest session length seen: the role's `MaxSessionDuration` when the
-//! request was made and again now (it may have been raised since), and at least 12 h when an
+//! request was made, when the deny was written, and again now (it may have been raised and lowered
+//! again in between), and at least 12 h when an
 //! instance profile carries the role or a compute service is trusted to assume it: the
 //! credentials EC2, ECS, Lambda, EKS and the like hand out are not bounded by `MaxSessionDuration`.
 
@@ -87,6 +88,15 @@ impl SessionsSeen {
                 },
         }
     }
+
+    /// What `GetRole` said when the deny was written (a role's length raised between the
+    /// request and the approval counts, even if it was lowered again before clean-up).
+    pub fn at_apply(request: &Request) -> SessionsSeen {
+        SessionsSeen {
+            max_session_secs: request.written().and_then(|w| w.session_secs_at_apply),
+            compute: false,
+        }
+    }
 }
 
 /// The window after the cut-off in force: the longest session length seen, at least
@@ -137,8 +147,12 @@ impl App {
         }
         match self.sessions_now(role).await {
             Ok(now) => {
-                let end =
-                    in_force.time() + cleanup_window(&[SessionsSeen::at_request(request), now]);
+                let end = in_force.time()
+                    + cleanup_window(&[
+                        SessionsSeen::at_request(request),
+                        SessionsSeen::at_apply(request),
+                        now,
+                    ]);
                 if self.clock.now() < end {
                     info!(%end, "sessions issued before the cut-off may last until later; clean-up waits");
                     return Cleanup::Retry;
@@ -229,7 +243,13 @@ impl App {
 /// watch's own window, before clean-up re-reads the role).
 pub fn earliest_cleanup(request: &Request) -> Option<DateTime<Utc>> {
     let in_force = request.written()?.in_force;
-    Some(in_force.time() + cleanup_window(&[SessionsSeen::at_request(request)]))
+    Some(
+        in_force.time()
+            + cleanup_window(&[
+                SessionsSeen::at_request(request),
+                SessionsSeen::at_apply(request),
+            ]),
+    )
 }
 
 #[cfg(test)]

@@ -127,6 +127,7 @@ impl App {
                     in_force: plan.cutoff(),
                     policy_sha256: plan.json().sha256(),
                     verified: true,
+                    session_secs_at_apply: None,
                 });
             }
             self.put_slot(slot, &plan).await?;
@@ -142,6 +143,7 @@ impl App {
                         in_force: plan.cutoff(),
                         policy_sha256: plan.json().sha256(),
                         verified: true,
+                        session_secs_at_apply: None,
                     });
                 }
                 ReadBack::Later(later) => {
@@ -150,6 +152,7 @@ impl App {
                         in_force: later,
                         policy_sha256: plan.json().sha256(),
                         verified: true,
+                        session_secs_at_apply: None,
                     });
                 }
                 ReadBack::Earlier => {
@@ -164,6 +167,7 @@ impl App {
                         in_force: plan.cutoff(),
                         policy_sha256: plan.json().sha256(),
                         verified: false,
+                        session_secs_at_apply: None,
                     });
                 }
                 ReadBack::Other(text) => {
@@ -176,6 +180,7 @@ impl App {
                         in_force: plan.cutoff(),
                         policy_sha256: plan.json().sha256(),
                         verified: false,
+                        session_secs_at_apply: None,
                     });
                 }
             }

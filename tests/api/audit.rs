@@ -602,6 +602,7 @@ async fn a_request_item_edited_to_applied_without_events_fails_verify_and_is_mar
                 in_force: cutoff,
                 policy_sha256: "0".repeat(64),
                 verified: true,
+                session_secs_at_apply: None,
             },
             chrono::Utc::now(),
         )

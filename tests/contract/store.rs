@@ -633,6 +633,7 @@ pub async fn an_applied_request_is_watched_until_its_watch_is_finished(store: St
                 in_force: cutoff,
                 policy_sha256: "0".repeat(64),
                 verified: true,
+                session_secs_at_apply: None,
             },
             t0() + secs(1),
         )
@@ -801,6 +802,7 @@ pub async fn every_item_the_lifecycle_writes_is_accounted_for(store: Store) {
                 in_force: r.cutoff().unwrap(),
                 policy_sha256: "0".repeat(64),
                 verified: true,
+                session_secs_at_apply: None,
             },
             t0() + secs(2),
         )

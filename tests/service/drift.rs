@@ -533,3 +533,29 @@ async fn a_permission_set_whose_inline_policy_was_replaced_is_drift_and_reapplie
     assert_eq!(count(&env, &old, EventKind::Cleanup).await, 0);
     assert_every_item_is_accounted_for(&env).await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn cleanup_waits_for_a_session_length_raised_before_the_approval_and_lowered_after() {
+    let env = Env::with_config(&watch_config(true));
+    env.iam.inner.add_role(&role("app"), &[]);
+    // 1 h when the request is made, 4 h when it is approved (sessions issued before the cut-off
+    // may last 4 h), back to 1 h before clean-up: the length seen at apply still counts.
+    let request = env.request("app").await;
+    env.iam
+        .inner
+        .set_max_session_duration(&role("app"), 4 * 3600);
+    let request = env.approve(BOB, request.id()).await;
+    assert_eq!(request.state(), State::Applied);
+    assert_eq!(
+        request.written().and_then(|w| w.session_secs_at_apply),
+        Some(4 * 3600)
+    );
+    env.iam.inner.set_max_session_duration(&role("app"), 3600);
+    pass_after(&env, chrono::Duration::hours(2)).await;
+    pass_after(&env, chrono::Duration::hours(1)).await;
+    assert!(env.policy(&role("app")).is_some(), "not before 4 h");
+    assert_eq!(count(&env, &request, EventKind::Cleanup).await, 0);
+    pass_after(&env, chrono::Duration::minutes(61)).await;
+    assert!(env.policy(&role("app")).is_none(), "removed after 4 h");
+    assert_every_item_is_accounted_for(&env).await;
+}

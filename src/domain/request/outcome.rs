@@ -21,6 +21,11 @@ pub struct Written {
     pub policy_sha256: String,
     /// False when the write succeeded but IAM never showed it back within the retry window.
     pub verified: bool,
+    /// The role's `MaxSessionDuration` as `GetRole` returned it when the deny was written: one of
+    /// the lengths the clean-up window is the longest of (README "Revocations that stay in
+    /// force"). Absent for permission sets and in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_secs_at_apply: Option<i64>,
 }
 
 /// Why an approved request could not be applied, in terms a responder can act on.

@@ -52,5 +52,6 @@ pub(super) fn written(c: Cutoff) -> Written {
         in_force: c,
         policy_sha256: "abc".into(),
         verified: true,
+        session_secs_at_apply: None,
     }
 }
