@@ -12,21 +12,23 @@ use crate::helpers::*;
 async fn mount_form_api(app: &TestApp) {
     Mock::given(method("POST"))
         .and(path("/views.open"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "ok": true,
-            "view": {
-                "id": "V0FORM", "team_id": "T0TEAM", "hash": "1.2", "type": "modal",
-                "title": {"type": "plain_text", "text": "Revoke role sessions"}, "blocks": []
-            }
-        })))
+        // Refused as Slack refuses a view beyond Block Kit's limits (`slack::limits`).
+        .respond_with(BlockKitChecked(ResponseTemplate::new(200).set_body_json(
+            json!({
+                "ok": true,
+                "view": {
+                    "id": "V0FORM", "team_id": "T0TEAM", "hash": "1.2", "type": "modal",
+                    "title": {"type": "plain_text", "text": "Revoke role sessions"}, "blocks": []
+                }
+            }),
+        )))
         .mount(&app.slack)
         .await;
     Mock::given(method("POST"))
         .and(path("/chat.postEphemeral"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"ok": true, "message_ts": "1700000000.000200"})),
-        )
+        .respond_with(BlockKitChecked(ResponseTemplate::new(200).set_body_json(
+            json!({"ok": true, "message_ts": "1700000000.000200"}),
+        )))
         .mount(&app.slack)
         .await;
 }
