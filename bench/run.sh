@@ -116,8 +116,10 @@ if ! command -v wrk >/dev/null; then
   as_root apt-get install -y wrk || { as_root apt-get update && as_root apt-get install -y wrk; }
 fi
 
+wants() { [[ " $TARGETS " == *" $1"* ]]; } # a target whose name starts with $1 is asked for
+
 PY_OK=1
-if [[ ! -x $VENV/bin/uvicorn || ! -x $VENV/bin/gunicorn ]] || ! "$VENV/bin/python" -c 'import slack_bolt, aiohttp, slack_sdk' 2>/dev/null; then
+if wants bolt-py- && { [[ ! -x $VENV/bin/uvicorn || ! -x $VENV/bin/gunicorn ]] || ! "$VENV/bin/python" -c 'import slack_bolt, aiohttp, slack_sdk' 2>/dev/null; }; then
   log "creating bench/.venv (slack_bolt gunicorn uvicorn aiohttp slack_sdk)"
   if ! { "$PY" -m venv "$VENV" && "$VENV/bin/pip" install -q slack_bolt gunicorn uvicorn aiohttp slack_sdk; }; then
     PY_OK=0
@@ -126,7 +128,7 @@ if [[ ! -x $VENV/bin/uvicorn || ! -x $VENV/bin/gunicorn ]] || ! "$VENV/bin/pytho
 fi
 
 JS_OK=1
-if [[ ! -f $JS_DIR/node_modules/@slack/bolt/package.json ]] || ! cmp -s "$PEERS/bolt-js/package.json" "$JS_DIR/package.json" || ! cmp -s "$PEERS/bolt-js/app.js" "$JS_DIR/app.js"; then
+if wants bolt-js && { [[ ! -f $JS_DIR/node_modules/@slack/bolt/package.json ]] || ! cmp -s "$PEERS/bolt-js/package.json" "$JS_DIR/package.json" || ! cmp -s "$PEERS/bolt-js/app.js" "$JS_DIR/app.js"; }; then
   log "npm install in a copy of the Bolt for JS peer (target/bench-peers/bolt-js)"
   mkdir -p "$JS_DIR"
   cp "$PEERS/bolt-js/app.js" "$PEERS/bolt-js/package.json" "$JS_DIR/"
