@@ -9,7 +9,8 @@
 # `cargo build --release --examples` (or bench/run.sh) first.
 #
 # Needs perf: Debian's package is `linux-perf` (apt-get install linux-perf), wrk as for bench/run.sh.
-# Environment: DURATION (12, seconds of load; perf samples DURATION - 4 of them), TARGET (bot | bare).
+# Environment: DURATION (12, seconds of load; perf samples DURATION - 4 of them), TARGET (bot | bare), BIN (the
+# server binary, e.g. a copy of an earlier build).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -22,8 +23,8 @@ SCENARIOS=("$@")
 ((${#SCENARIOS[@]})) || SCENARIOS=(help unsigned)
 
 case $TARGET in
-bot) BIN=$ROOT/target/release/examples/bench_server ;;
-bare) BIN=$ROOT/target/release/examples/bare_ceiling ;;
+bot) BIN=${BIN:-$ROOT/target/release/examples/bench_server} ;;
+bare) BIN=${BIN:-$ROOT/target/release/examples/bare_ceiling} ;;
 *)
   echo "TARGET is bot or bare" >&2
   exit 2
@@ -73,9 +74,11 @@ for scenario in "${SCENARIOS[@]}"; do
     echo "# $TARGET, $scenario: $(date -u +%Y-%m-%dT%H:%M:%SZ), load average $load at the start"
     grep -E 'Requests/sec' "$OUT/$TARGET.$scenario.wrk.txt" || true
     echo "## by symbol (self time)"
-    perf report -i "$data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -40
+    perf report -i "$data" --no-children -g none --sort symbol --stdio 2>/dev/null >"$data.sym" || true
+    grep -E '^ +[0-9]' "$data.sym" | sed 's/ *$//' | head -40 || true
     echo "## by shared object"
-    perf report -i "$data" --no-children --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -10
+    perf report -i "$data" --no-children -g none --sort dso --stdio 2>/dev/null >"$data.dso" || true
+    grep -E '^ +[0-9]' "$data.dso" | sed 's/ *$//' | head -10 || true
   } >"$OUT/$TARGET.$scenario.txt"
   cat "$OUT/$TARGET.$scenario.txt"
 done
