@@ -156,6 +156,7 @@ log "cargo build --release --example bench_server --example bare_ceiling"
 (cd "$ROOT" && cargo build --release --example bench_server --example bare_ceiling "${BUILD_FLAGS[@]}")
 
 # ---- one target ----
+rm -rf "$RAW"
 mkdir -p "$RAW"
 : >"$OUT/results.tsv"
 SLACK_SIGNING_SECRET=$(openssl rand -hex 16)
