@@ -14,7 +14,7 @@ use crate::domain::role_arn::RoleArn;
 pub struct Card {
     pub request: Request,
     pub account_name: Option<String>,
-    /// The last event's place in the chain, shown once the request is closed (SPEC §7).
+    /// The last event's place in the chain, shown once the request is closed (README "The audit table (DynamoDB)").
     pub witness: Option<Witness>,
     /// The short card, sent when Slack refused the full one (README, "Slack").
     pub minimal: bool,
@@ -219,13 +219,13 @@ pub enum Notice {
 }
 
 impl Notice {
-    /// Lookups answer in the channel (SPEC §5); everything else only to the person.
+    /// Lookups answer in the channel (README "Using it in Slack"); everything else only to the person.
     pub fn in_channel(&self) -> bool {
         matches!(self, Notice::Found(_))
     }
 }
 
-/// A reply in the card's thread: the request's timeline (SPEC §12). The card stays the summary.
+/// A reply in the card's thread: the request's timeline (README "Using it in Slack"). The card stays the summary.
 #[derive(Debug, Clone)]
 pub enum ThreadNote {
     Approval {
@@ -249,7 +249,7 @@ pub enum ThreadNote {
         approvers: Vec<crate::domain::ids::Principal>,
         escalate_to: Vec<crate::domain::ids::Principal>,
     },
-    /// The revocation is no longer in force (SPEC §11): rendered with a button that opens a new
+    /// The revocation is no longer in force (README "Revocations that stay in force"): rendered with a button that opens a new
     /// request to re-apply it (`action_id` `reapply`, `value` = this request's id).
     Drift {
         id: RequestId,

@@ -13,7 +13,7 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 
 use crate::domain::role_arn::{AccountId, RoleArn};
 
-/// One try of an AWS operation (SPEC §5): IAM and DynamoDB answer in well under a second.
+/// One try of an AWS operation (README "Using it in Slack"): IAM and DynamoDB answer in well under a second.
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(5);
 /// An AWS operation with all its SDK retries, well inside the 60 s apply lease.
 pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(20);

@@ -1,4 +1,4 @@
-//! The command line (SPEC §8): the commands, and `serve`, `health`, `policy`, `create-table`.
+//! The command line (README "Command line"): the commands, and `serve`, `health`, `policy`, `create-table`.
 //! `check-config` is in `check` (its list of protected roles in `protected`), `audit` and
 //! `audit verify` in `audit`.
 

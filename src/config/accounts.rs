@@ -126,7 +126,7 @@ impl Settings {
         self.accounts.iter().find(|a| &a.id == id)
     }
 
-    /// Turn what a person typed into a full ARN, using the configured accounts (SPEC §2).
+    /// Turn what a person typed into a full ARN, using the configured accounts (README "Using it in Slack").
     /// This is only what was typed: IAM's canonical ARN decides what is checked and written.
     pub fn resolve_role(&self, spec: &RoleSpec) -> Result<RoleArn, ResolveError> {
         match spec {

@@ -1,4 +1,4 @@
-//! `[identity_center]` (SPEC §10): where permission sets are administered.
+//! `[identity_center]` (README "Identity Center permission sets"): where permission sets are administered.
 
 use serde::Deserialize;
 
@@ -15,7 +15,7 @@ pub(super) struct RawIdentityCenter {
     protect: Option<Vec<String>>,
 }
 
-/// `[identity_center]` (SPEC §10): where permission sets are administered.
+/// `[identity_center]` (README "Identity Center permission sets"): where permission sets are administered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IdentityCenter {
     /// `arn:aws:sso:::instance/ssoins-…`

@@ -1,4 +1,4 @@
-//! Settings (SPEC §6): a TOML file for everything but secrets, which come only from the environment.
+//! Settings (README "Configuration"): a TOML file for everything but secrets, which come only from the environment.
 //! Read and validated once at start; a missing or bad key stops the process with the key's name.
 //!
 //! Each group of keys is read in its own module (`[approval]`, `[access]` and `[roles]`,
@@ -94,7 +94,7 @@ pub struct Settings {
     pub table: String,
     pub approvals_required: u32,
     pub expires_after: Duration,
-    /// Remind the approvers in the card's thread after this long without a decision (SPEC §12).
+    /// Remind the approvers in the card's thread after this long without a decision (README "Using it in Slack").
     pub remind_after: Duration,
     /// Also mention `escalate_to` in reminders after this long.
     pub escalate_after: Option<Duration>,
@@ -109,9 +109,9 @@ pub struct Settings {
     pub identity_center: Option<IdentityCenter>,
     /// `[users]`: which IAM users (and their keys) may be revoked; none without it.
     pub users: Option<Users>,
-    /// How often an applied revocation's deny is re-read until its window has passed (SPEC §11).
+    /// How often an applied revocation's deny is re-read until its window has passed (README "Revocations that stay in force").
     pub drift_check_every: Duration,
-    /// Remove the deny once its window has passed (SPEC §11; off by default).
+    /// Remove the deny once its window has passed (README "Revocations that stay in force"; off by default).
     pub cleanup_after_window: bool,
 }
 

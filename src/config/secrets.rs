@@ -1,4 +1,4 @@
-//! Secrets and endpoints from the environment (SPEC §6), and how long the bot waits on Slack.
+//! Secrets and endpoints from the environment (README "Configuration"), and how long the bot waits on Slack.
 
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ pub struct SlackSecrets {
     pub timeouts: SlackTimeouts,
 }
 
-/// How long the bot waits on Slack (SPEC §5). Not read from the environment: tests shorten them.
+/// How long the bot waits on Slack (README "Using it in Slack"). Not read from the environment: tests shorten them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SlackTimeouts {
     /// One try of a Web API or `response_url` call.

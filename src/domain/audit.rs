@@ -1,4 +1,4 @@
-//! Audit events and the hash chain that makes the trail tamper-evident (SPEC §7).
+//! Audit events and the hash chain that makes the trail tamper-evident (README "The audit table (DynamoDB)").
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -33,7 +33,7 @@ pub enum EventKind {
     ClickRefused,
     /// The approvers were reminded in the card's thread.
     Reminded,
-    /// An applied revocation's deny was found gone, moved back or unreadable (SPEC §11).
+    /// An applied revocation's deny was found gone, moved back or unreadable (README "Revocations that stay in force").
     Drift,
     /// An applied revocation's deny was removed after its window (`cleanup_after_window`).
     Cleanup,

@@ -1,4 +1,4 @@
-//! The `/revoke-role` grammar (SPEC §2). Text arrives as Slack sends it with `should_escape: true`:
+//! The `/revoke-role` grammar (README "Using it in Slack"). Text arrives as Slack sends it with `should_escape: true`:
 //! `&`, `<` and `>` HTML-escaped, mentions as `<@U…|name>`, channels as `<#C…|name>`, links and
 //! e-mail addresses as `<url|label>` or `<url>`. What a person typed is kept: markup is unwrapped
 //! to its label, then the entities are decoded.
@@ -23,7 +23,7 @@ pub enum Command {
         /// Leaked temporary keys attached with trailing `key ASIA…` words, in the order typed.
         keys: Vec<AccessKeyId>,
     },
-    /// `permission-set <name or ARN> <reason>` (SPEC §10).
+    /// `permission-set <name or ARN> <reason>` (README "Identity Center permission sets").
     RevokePermissionSet {
         name: String,
         reason: String,
@@ -281,7 +281,7 @@ fn access_key(raw: &str) -> Result<AccessKeyId, CommandError> {
     AccessKeyId::parse(&unwrap_slack_text(raw)).map_err(|e| CommandError(e.0))
 }
 
-/// Trailing `key <id>` pairs (SPEC §14): recognised only at the end, repeatable. Returns what
+/// Trailing `key <id>` pairs (README "Leaked access keys and IAM users"): recognised only at the end, repeatable. Returns what
 /// comes before them and the keys in the order typed; a `key` followed by a word that is no
 /// attempt at a key id is left in the reason.
 fn trailing_keys(rest: &str) -> Result<(&str, Vec<AccessKeyId>), CommandError> {

@@ -1,4 +1,4 @@
-//! IAM Identity Center permission sets (SPEC §10): what a permission-set request targets, and
+//! IAM Identity Center permission sets (README "Identity Center permission sets"): what a permission-set request targets, and
 //! how to recognise the roles Identity Center creates for them.
 
 use serde::{Deserialize, Serialize};

@@ -1,4 +1,4 @@
-//! What a person should know before approving: the impact preview on the card (SPEC §5).
+//! What a person should know before approving: the impact preview on the card (README "Using it in Slack").
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ pub struct RolePreview {
     pub existing_cutoff: Option<Cutoff>,
     /// Characters used by the role's inline policies, not counting an existing `AWSRevokeOlderSessions`.
     pub inline_policy_chars_used: usize,
-    /// Who can assume the role again (SPEC §12), read from its trust policy when the request was
+    /// Who can assume the role again (README "The request form, and who can come back"), read from its trust policy when the request was
     /// made. `None` for requests stored before this was kept, or when IAM returned no trust policy.
     #[serde(default)]
     pub who_can_come_back: Option<WhoCanComeBack>,

@@ -1,4 +1,4 @@
-//! Which roles may never be revoked (SPEC §3). Pure: matched against the canonical ARN that IAM
+//! Which roles may never be revoked (README "Using it in Slack"). Pure: matched against the canonical ARN that IAM
 //! returned, never against what a person typed.
 
 use serde::{Deserialize, Serialize};

@@ -48,7 +48,7 @@ pub fn lease_end(now: DateTime<Utc>, length: std::time::Duration) -> DateTime<Ut
     now + chrono::Duration::from_std(length).unwrap_or(chrono::Duration::minutes(1))
 }
 
-/// An applied revocation under drift watch (SPEC §11), with the watch's state, which is stored
+/// An applied revocation under drift watch (README "Revocations that stay in force"), with the watch's state, which is stored
 /// beside the request: watched from the `applied` transition until the watch is finished.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Watch {

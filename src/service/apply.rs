@@ -1,4 +1,4 @@
-//! The revocation (SPEC §4): write the request's one cut-off, read it back, record the outcome.
+//! The revocation (README "Using it in Slack"): write the request's one cut-off, read it back, record the outcome.
 //! The cut-off was decided when the request was approved; every retry, recovery pass and replica
 //! writes that same cut-off, never a later one.
 

@@ -1,4 +1,4 @@
-//! Who may ask and who may approve (SPEC §3): user ids and user groups from the configuration,
+//! Who may ask and who may approve (README "Using it in Slack"): user ids and user groups from the configuration,
 //! group members from Slack, cached for at most 60 s. Fails closed: if Slack cannot answer, the
 //! check is an error, never a yes.
 

@@ -1,4 +1,4 @@
-//! Clicks on the card (SPEC §4–§5): approve, reject, cancel. Each valid click is one conditional
+//! Clicks on the card (README "Using it in Slack"–§5): approve, reject, cancel. Each valid click is one conditional
 //! write; a click that loses a race is re-read and retried while it still applies.
 
 use std::sync::Arc;

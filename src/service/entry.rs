@@ -68,7 +68,7 @@ pub struct ClickContext {
     pub card: Option<crate::domain::request::CardRef>,
 }
 
-/// A click on the Re-apply button under a drift note (SPEC §11): asks for a new request.
+/// A click on the Re-apply button under a drift note (README "Revocations that stay in force"): asks for a new request.
 #[derive(Debug, Clone)]
 pub struct ReapplyContext {
     pub user: SlackUserId,

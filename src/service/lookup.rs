@@ -1,4 +1,4 @@
-//! Audit lookups (SPEC §2 `status` / `audit`), shared by Slack and the command line. Returns data;
+//! Audit lookups (README "Using it in Slack" `status` / `audit`), shared by Slack and the command line. Returns data;
 //! `slack::messages` and the CLI render it.
 
 use super::App;

@@ -2,7 +2,7 @@
 //! and one module per use case: `submit` (a new request) and `permission_sets`, `modal` (the
 //! request form), `decide` (clicks), `apply` (the revocation, writing through `slot`), `recover`
 //! (finishing approved requests, expiring pending ones, reminders), `watch` (keeping applied
-//! revocations in force, SPEC §11, over the `deny` seam) with `cleanup` and `reapply`, and
+//! revocations in force, README "Revocations that stay in force", over the `deny` seam) with `cleanup` and `reapply`, and
 //! `lookup`. `authz` (with its group cache) and `cards` (what is shown where) serve them all.
 //! Slack handlers call [`App::on_command`] / [`App::on_click`] (in `entry`), which answer at once and continue
 //! in the background; what people are told comes back as [`notice::Notice`] values.

@@ -1,4 +1,4 @@
-//! The request form (SPEC §12): `/revoke-role` with no arguments opens a form with the role chosen
+//! The request form (README "The request form, and who can come back"): `/revoke-role` with no arguments opens a form with the role chosen
 //! by type-ahead over the configured accounts' roles and a required reason; submitting it makes the
 //! same request as the one-line form, through `App::submit`.
 //!

@@ -1,4 +1,4 @@
-//! Permission-set requests (SPEC §10): `/revoke-role permission-set <name|ARN> <reason>`, or an
+//! Permission-set requests (README "Identity Center permission sets"): `/revoke-role permission-set <name|ARN> <reason>`, or an
 //! `AWSReservedSSO_*` role when `[identity_center]` is configured. Checked against Identity
 //! Center, then the same lifecycle as a role request; `apply` writes the permission set's inline
 //! policy and provisions it.

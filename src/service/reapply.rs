@@ -1,4 +1,4 @@
-//! The Re-apply button on a drift note (SPEC §11): a new request for the same target, by the
+//! The Re-apply button on a drift note (README "Revocations that stay in force"): a new request for the same target, by the
 //! person who clicked, with the usual checks and approval.
 
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The background pass (SPEC §4): finish every `approved` request (after a crash, or when the
+//! The background pass (README "Using it in Slack"): finish every `approved` request (after a crash, or when the
 //! outcome could not be recorded) and expire overdue `pending` ones. Owned by the application:
 //! started with it, stopped and drained on shutdown.
 
@@ -70,7 +70,7 @@ impl App {
         }
     }
 
-    /// Remind the approvers in the card's thread when the next reminder is due (SPEC §12). The
+    /// Remind the approvers in the card's thread when the next reminder is due (README "Using it in Slack"). The
     /// count is claimed in the store first, so replicas do not double-remind and a restart does
     /// not forget.
     #[tracing::instrument(skip_all, fields(request_id = %r.id()))]

@@ -1,4 +1,4 @@
-//! Writing one deny (SPEC §4): read, plan forward-only, write, provision a permission set, and
+//! Writing one deny (README "Using it in Slack"): read, plan forward-only, write, provision a permission set, and
 //! read back until IAM shows it. Shared by role and permission-set revocations.
 
 use std::time::Duration;
@@ -306,7 +306,7 @@ impl App {
         }
     }
 
-    /// Read the policy back until it shows the write, with backoff (SPEC §4: about 10 s).
+    /// Read the policy back until it shows the write, with backoff (README "Using it in Slack": about 10 s).
     async fn read_back(&self, slot: Slot<'_>, plan: &Plan) -> ReadBack {
         let mut last = ReadBack::Missing;
         for pause in std::iter::once(Duration::ZERO).chain(READ_BACK_BACKOFF) {

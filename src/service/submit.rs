@@ -1,4 +1,4 @@
-//! A new request (SPEC §2–§3): the requester may ask, the role resolves to what IAM really holds,
+//! A new request (README "Using it in Slack"–§3): the requester may ask, the role resolves to what IAM really holds,
 //! no protection applies to that canonical role, and the request with its first event is written
 //! before the card is posted.
 

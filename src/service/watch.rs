@@ -1,4 +1,4 @@
-//! Revocations that stay in force (SPEC §11). Every `applied` request is watched until its window
+//! Revocations that stay in force (README "Revocations that stay in force"). Every `applied` request is watched until its window
 //! has passed (the role's maximum session duration, counted from the cut-off in force, at least
 //! 12 h when compute credentials may carry the role: `cleanup::cleanup_window`): its deny
 //! is re-read every `watch.drift_check_every`, and drift (the deny gone, moved back, or replaced

@@ -28,7 +28,7 @@ pub struct SlackWebApi {
     try_timeout: Duration,
 }
 
-/// How long one try of a Slack call may take (SPEC §5).
+/// How long one try of a Slack call may take (README "Using it in Slack").
 pub const TRY_TIMEOUT: Duration = Duration::from_secs(10);
 
 impl SlackWebApi {

@@ -1,4 +1,4 @@
-//! End to end (SPEC §12): the trust policy IAM returns is read into who can assume the role again,
+//! End to end (README "The request form, and who can come back"): the trust policy IAM returns is read into who can assume the role again,
 //! and a GitHub Actions trust without a subject condition is flagged on the card and in `status`.
 
 use serde_json::json;

@@ -1,4 +1,4 @@
-//! End to end (SPEC §11): an applied revocation whose deny is deleted in IAM is noticed by the
+//! End to end (README "Revocations that stay in force"): an applied revocation whose deny is deleted in IAM is noticed by the
 //! server's own watch loop, reported in the card's thread with a Re-apply button, recorded as a
 //! `drift` event in DynamoDB, and the button opens a new request.
 

@@ -1,4 +1,4 @@
-//! End to end (SPEC §12): `/revoke-role` with no arguments opens the request form through
+//! End to end (README "The request form, and who can come back"): `/revoke-role` with no arguments opens the request form through
 //! `views.open`, the type-ahead is answered on the options load URL from moto's roles, and a
 //! submitted form posts the same card as the one-line form; refusals show in the form, or (when
 //! only IAM can tell) ephemerally in the channel.

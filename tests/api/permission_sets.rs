@@ -1,4 +1,4 @@
-//! Identity Center permission sets end to end (SPEC §10): the real server, moto's sso-admin (with
+//! Identity Center permission sets end to end (README "Identity Center permission sets"): the real server, moto's sso-admin (with
 //! the fixture answering DescribePermissionSetProvisioningStatus), DynamoDB Local and the fake Slack.
 
 use aws_sdk_dynamodb::types::AttributeValue;

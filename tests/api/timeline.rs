@@ -1,4 +1,4 @@
-//! End to end (SPEC §12): the card's thread carries the reminders, the approvals and the outcome,
+//! End to end (README "Using it in Slack"): the card's thread carries the reminders, the approvals and the outcome,
 //! and the requester gets the outcome as a direct message, all through the real Slack Web API
 //! calls a workspace would receive.
 

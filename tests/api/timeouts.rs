@@ -1,4 +1,4 @@
-//! Slack calls that never answer (SPEC §5): each try is cut off and retried, so a hung call
+//! Slack calls that never answer (README "Using it in Slack"): each try is cut off and retried, so a hung call
 //! neither loses a request nor stalls the recovery and expiry pass.
 
 use std::sync::Arc;

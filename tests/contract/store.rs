@@ -605,7 +605,7 @@ pub async fn requests_by_user_are_those_they_acted_on(store: Store) {
     assert_eq!(ids(&alice_recent.items), ids(&[h[3].clone()]));
 }
 
-/// The drift watch (SPEC §11): an applied request is listed once its check is due, each check is
+/// The drift watch (README "Revocations that stay in force"): an applied request is listed once its check is due, each check is
 /// claimed once (the due time moves, and a lease holds it), reported drift is remembered until
 /// cleared, and a finished watch is gone.
 pub async fn an_applied_request_is_watched_until_its_watch_is_finished(store: Store) {

@@ -1,4 +1,4 @@
-//! Who can come back (issue 14 part 4, SPEC §12): the trust policy read with the request's
+//! Who can come back (issue 14 part 4, README "The request form, and who can come back"): the trust policy read with the request's
 //! preview, short on the card and complete in `status`, over real trust documents.
 
 use revoke_role_bot::domain::preview::WhoCanComeBack;

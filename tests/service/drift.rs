@@ -1,4 +1,4 @@
-//! Revocations that stay in force (SPEC §11): the drift watch, re-apply, and clean-up after the
+//! Revocations that stay in force (README "Revocations that stay in force"): the drift watch, re-apply, and clean-up after the
 //! window, over the in-memory adapters with the fake clock. Time is paused, so the pause before a
 //! drift is confirmed costs nothing.
 

@@ -1,4 +1,4 @@
-//! The request form (issue 14 part 5, SPEC §12): `/revoke-role` with no arguments opens it, the
+//! The request form (issue 14 part 5, README "The request form, and who can come back"): `/revoke-role` with no arguments opens it, the
 //! type-ahead lists the configured accounts' roles with protected ones marked, and a submission
 //! makes the same request as the one-line form; refusals show in the form or, when they need IAM,
 //! as an ephemeral message in the channel.

@@ -1,4 +1,4 @@
-//! Identity Center permission sets (SPEC §10) over the in-memory Identity Center.
+//! Identity Center permission sets (README "Identity Center permission sets") over the in-memory Identity Center.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -1,4 +1,4 @@
-//! At 3 a.m. (SPEC §12): reminders that wake an approver, escalation, the thread as the timeline,
+//! At 3 a.m. (README "Using it in Slack"): reminders that wake an approver, escalation, the thread as the timeline,
 //! and the outcome sent to the requester.
 
 use revoke_role_bot::domain::audit::EventKind;

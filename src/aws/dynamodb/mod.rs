@@ -1,4 +1,4 @@
-//! The audit store on DynamoDB (SPEC §7). One table, string keys `pk`/`sk`:
+//! The audit store on DynamoDB (README "The audit table (DynamoDB)"). One table, string keys `pk`/`sk`:
 //!
 //! | item | pk | sk | other attributes |
 //! |---|---|---|---|
@@ -12,7 +12,7 @@
 //!
 //! Indexes: `by_role` (`role_arn`, `created_at`), `by_actor` (`actor`, `at`), `by_time` (`kind`, `created_at`),
 //! `by_open_state` (`open_state`, `expires_at`), `by_watch` (`watch_state`, `watch_due`): the drift
-//! watch's due checks (SPEC §11), sparse like `by_open_state` (the attributes go when the watch ends).
+//! watch's due checks (README "Revocations that stay in force"), sparse like `by_open_state` (the attributes go when the watch ends).
 //!
 //! Apply bookkeeping on the request item, written only while it is approved: `lease_until` (the
 //! apply lease, renewed while the work runs) and `provisioning_request_id` (the permission-set

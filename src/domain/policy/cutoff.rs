@@ -27,7 +27,7 @@ impl From<Cutoff> for String {
 pub struct CutoffError(pub String);
 
 impl Cutoff {
-    /// The moment of application rounded up to the whole second (SPEC §4).
+    /// The moment of application rounded up to the whole second (README "Using it in Slack").
     pub fn at_or_after(now: DateTime<Utc>) -> Self {
         let floor = now.trunc_subsecs(0);
         if floor == now {

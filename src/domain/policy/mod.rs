@@ -35,7 +35,7 @@ pub(crate) use strict_json::{parse_strict_json, short};
 pub use verify::{Verification, verify};
 
 pub const POLICY_NAME: &str = "AWSRevokeOlderSessions";
-/// The `Sid` of the bot's statement in a permission set's inline policy (SPEC §10).
+/// The `Sid` of the bot's statement in a permission set's inline policy (README "Identity Center permission sets").
 pub const REVOKE_SID: &str = "AWSRevokeOlderSessions";
 /// IAM's limit on the summed size of a role's inline policies (characters, whitespace not counted).
 pub const INLINE_POLICY_QUOTA: usize = 10_240;

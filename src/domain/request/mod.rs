@@ -1,4 +1,4 @@
-//! A revocation request and its state machine (SPEC §4). Pure: no clock, no I/O. The data of each
+//! A revocation request and its state machine (README "Using it in Slack"). Pure: no clock, no I/O. The data of each
 //! state lives in its variant (a cut-off exists only once approved), and every transition goes
 //! through the transition table.
 //!

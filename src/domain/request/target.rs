@@ -13,7 +13,7 @@ use crate::domain::permission_set::PermissionSetTarget;
 use crate::domain::role_arn::RoleArn;
 use crate::domain::user::UserArn;
 
-/// What a request revokes: one IAM role, an Identity Center permission set (SPEC §10), or an
+/// What a request revokes: one IAM role, an Identity Center permission set (README "Identity Center permission sets"), or an
 /// IAM user's access keys (README "Leaked access keys and IAM users").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", try_from = "StoredTarget")]

@@ -1,4 +1,4 @@
-//! Who can come back (SPEC §12): a role's trust policy read as the list of principals that can
+//! Who can come back (README "The request form, and who can come back"): a role's trust policy read as the list of principals that can
 //! assume the role again after its sessions are revoked, and what revocation alone does not stop.
 //!
 //! Only `Allow` statements whose actions include an entry point (`sts:AssumeRole`,

@@ -365,7 +365,7 @@ pub fn thread_note(n: &ThreadNote) -> Msg {
     }
 }
 
-// ---- who can come back (SPEC §12) ----
+// ---- who can come back (README "The request form, and who can come back") ----
 
 /// The button a thread note offers, if any: its label, `action_id` and `value`.
 pub fn thread_note_button(n: &ThreadNote) -> Option<(&'static str, &'static str, String)> {

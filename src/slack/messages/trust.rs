@@ -234,4 +234,4 @@ pub fn pack(head: Msg, lines: Vec<Msg>) -> Vec<Msg> {
     out
 }
 
-// ---- the request form (SPEC §12) ----
+// ---- the request form (README "The request form, and who can come back") ----
