@@ -87,6 +87,13 @@ pub enum SubmitRefusal {
         name: String,
         used: usize,
     },
+    /// The permission set is provisioned to the organization's management account (`management`,
+    /// the instance's owner) and the bot administers Identity Center as a delegated
+    /// administrator, which AWS lets change no such permission set.
+    PermissionSetInManagementAccount {
+        name: String,
+        management: String,
+    },
 }
 
 impl SubmitRefusal {
@@ -105,6 +112,9 @@ impl SubmitRefusal {
             SubmitRefusal::PermissionSetProtected { .. } => "protected_permission_set",
             SubmitRefusal::IdentityCenter { .. } => "identity_center_lookup_failed",
             SubmitRefusal::PermissionSetPolicyFull { .. } => "permission_set_policy_full",
+            SubmitRefusal::PermissionSetInManagementAccount { .. } => {
+                "permission_set_in_management_account"
+            }
         }
     }
 }

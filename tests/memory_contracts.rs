@@ -112,8 +112,11 @@ mod identity_center {
     }
 
     async fn fresh() -> Fixture {
+        let ic = MemoryIdentityCenter::default();
+        // As moto: the instance is owned by the account the credentials are of.
+        ic.set_owner(ACCOUNT);
         Box::new(Memory {
-            ic: MemoryIdentityCenter::default(),
+            ic,
             names: AtomicU32::new(0),
         })
     }

@@ -4,7 +4,9 @@
 use async_trait::async_trait;
 use aws_config::SdkConfig;
 use aws_sdk_ssoadmin::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_ssoadmin::types::{PermissionSetProvisioningStatus, ProvisionTargetType, StatusValues};
+use aws_sdk_ssoadmin::types::{
+    InstanceMetadata, PermissionSetProvisioningStatus, ProvisionTargetType, StatusValues,
+};
 
 use crate::domain::permission_set::is_permission_set_arn;
 use crate::domain::policy::PERMISSION_SET_POLICY_ENCODING;
@@ -29,6 +31,34 @@ impl AwsIdentityCenter {
             client: aws_sdk_ssoadmin::Client::new(&config),
             instance_arn: instance_arn.to_string(),
         }
+    }
+}
+
+impl AwsIdentityCenter {
+    /// The configured instance as `ListInstances` lists it (paginated).
+    async fn instance(&self) -> Result<InstanceMetadata, IamError> {
+        let instances: Vec<InstanceMetadata> = self
+            .client
+            .list_instances()
+            .into_paginator()
+            .items()
+            .send()
+            .try_collect()
+            .await
+            .map_err(|e| map_err("ListInstances", e))?;
+        instances
+            .into_iter()
+            .find(|i| i.instance_arn() == Some(self.instance_arn.as_str()))
+            .ok_or_else(|| {
+                IamError::new(
+                    "ListInstances",
+                    IamErrorKind::NoSuchEntity,
+                    format!(
+                        "instance {} is not among this account's instances",
+                        self.instance_arn
+                    ),
+                )
+            })
     }
 }
 
@@ -73,28 +103,22 @@ fn returned<'a>(
 #[async_trait]
 impl IdentityCenter for AwsIdentityCenter {
     async fn check_instance(&self) -> Result<(), IamError> {
-        let out = self
-            .client
-            .list_instances()
-            .send()
-            .await
-            .map_err(|e| map_err("ListInstances", e))?;
-        if out
-            .instances()
-            .iter()
-            .any(|i| i.instance_arn() == Some(self.instance_arn.as_str()))
-        {
-            Ok(())
-        } else {
-            Err(IamError::new(
+        self.instance().await.map(|_| ())
+    }
+
+    async fn instance_owner(&self) -> Result<AccountId, IamError> {
+        let instance = self.instance().await?;
+        let owner = instance.owner_account_id().unwrap_or_default();
+        AccountId::parse(owner).map_err(|_| {
+            IamError::new(
                 "ListInstances",
-                IamErrorKind::NoSuchEntity,
+                IamErrorKind::Other,
                 format!(
-                    "instance {} is not among this account's instances",
+                    "instance {} has no OwnerAccountId that is an account id ({owner:?})",
                     self.instance_arn
                 ),
-            ))
-        }
+            )
+        })
     }
 
     async fn find_permission_set(

@@ -31,6 +31,8 @@ struct IcInner {
     requests: HashMap<String, VecDeque<Provisioning>>,
     provisioned: u32,
     status_checks: u32,
+    /// The instance's `OwnerAccountId`; [`MemoryIdentityCenter::DEFAULT_OWNER`] when not set.
+    owner: Option<AccountId>,
 }
 
 struct MemoryPermissionSet {
@@ -48,6 +50,17 @@ impl MemoryIdentityCenter {
                 "memory Identity Center poisoned".into(),
             )
         })
+    }
+
+    /// The instance's owner (the organization's management account) unless `set_owner` says
+    /// otherwise: an account no test configures.
+    pub const DEFAULT_OWNER: &'static str = "999999999999";
+
+    /// The instance is owned by `account` (the organization's management account).
+    pub fn set_owner(&self, account: &str) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.owner = AccountId::parse(account).ok();
+        }
     }
 
     /// A permission set `name` with id `ps-<id>` on instance `ssoins-memory`.
@@ -126,6 +139,15 @@ fn no_such_set(action: &'static str) -> IamError {
 impl IdentityCenter for MemoryIdentityCenter {
     async fn check_instance(&self) -> Result<(), IamError> {
         Ok(())
+    }
+
+    async fn instance_owner(&self) -> Result<AccountId, IamError> {
+        let inner = self.lock("ListInstances")?;
+        match &inner.owner {
+            Some(owner) => Ok(owner.clone()),
+            None => AccountId::parse(Self::DEFAULT_OWNER)
+                .map_err(|e| iam_err("ListInstances", IamErrorKind::Other, e.to_string())),
+        }
     }
 
     async fn find_permission_set(

@@ -39,6 +39,10 @@ pub struct ProvisioningStarted {
 pub trait IdentityCenter: Send + Sync {
     /// The instance is there and the credentials can read it (`ListInstances`).
     async fn check_instance(&self) -> Result<(), IamError>;
+    /// The account that owns the configured instance: `OwnerAccountId` in `ListInstances`, the
+    /// organization's management account for an organization instance (README, "Identity
+    /// Center permission sets"). `NoSuchEntity` when the instance is not among the answer.
+    async fn instance_owner(&self) -> Result<AccountId, IamError>;
     /// The permission set with this name or ARN (`ListPermissionSets` + `DescribePermissionSet`).
     async fn find_permission_set(
         &self,

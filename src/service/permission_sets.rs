@@ -112,12 +112,26 @@ impl App {
                 info.arn.clone(),
             ));
         }
-        let (accounts, policy) = tokio::join!(
+        let (accounts, policy, owner) = tokio::join!(
             ic.provisioned_accounts(&info.arn),
-            ic.get_inline_policy(&info.arn)
+            ic.get_inline_policy(&info.arn),
+            ic.instance_owner()
         );
         let accounts = accounts.map_err(failed)?;
         let policy = policy.map_err(failed)?;
+        let owner = owner.map_err(failed)?;
+        // A delegated administrator cannot change a permission set provisioned to the
+        // management account (the instance's owner): refused before a card offers an approval
+        // that would fail after the write (README, "Identity Center permission sets").
+        if owner != config.account && accounts.contains(&owner) {
+            return Err(Refused::new(
+                SubmitRefusal::PermissionSetInManagementAccount {
+                    name: info.name.clone(),
+                    management: owner.to_string(),
+                },
+                info.arn.clone(),
+            ));
+        }
         let (existing_cutoff, used) = match read_existing(policy.as_deref()) {
             Existing::Absent => (None, 0),
             Existing::Understood(p) => (

@@ -16,6 +16,11 @@ pub trait IdentityCenterFixture: Send + Sync {
     fn account(&self) -> AccountId {
         AccountId::parse(super::ACCOUNT).unwrap()
     }
+    /// The account that owns the instance: moto makes its one instance in the account it runs as
+    /// ([`super::ACCOUNT`]); in an organization it is the management account.
+    fn owner(&self) -> AccountId {
+        AccountId::parse(super::ACCOUNT).unwrap()
+    }
     /// A permission set with a fresh name, a session of `PT4H`, provisioned to `account()`, with
     /// `inline` as its inline policy; its ARN and name.
     async fn add_permission_set(&self, inline: Option<&str>) -> (String, String);
@@ -73,6 +78,12 @@ pub async fn a_permission_set_is_found_by_name_or_arn(f: Fixture) {
     );
     assert_eq!(ic.find_permission_set(&f.absent_arn()).await.unwrap(), None);
     assert_eq!(ic.provisioned_accounts(&arn).await.unwrap(), [f.account()]);
+}
+
+/// The instance's owner account (`OwnerAccountId` in `ListInstances`) is read for the
+/// configured instance: the service compares it with the administering account.
+pub async fn the_instance_owner_is_the_account_that_owns_the_instance(f: Fixture) {
+    assert_eq!(f.ic().instance_owner().await.unwrap(), f.owner());
 }
 
 /// The inline policy: `None` when there is none, what was put when there is (replacing), and
@@ -185,6 +196,7 @@ macro_rules! identity_center_contract {
     ($make:expr) => {
         $crate::contract_cases!(identity_center, $make;
             a_permission_set_is_found_by_name_or_arn,
+            the_instance_owner_is_the_account_that_owns_the_instance,
             the_inline_policy_is_read_and_written,
             the_inline_policy_comes_back_as_the_json_that_was_put,
             provisioning_reports_progress_until_it_ends,

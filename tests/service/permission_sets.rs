@@ -174,6 +174,68 @@ async fn unknown_protected_and_full_permission_sets_are_refused() {
     assert!(env.slack.cards().is_empty());
 }
 
+/// The organization's management account in these tests (not `[identity_center] account`).
+const MANAGEMENT: &str = "333333333333";
+
+#[tokio::test]
+async fn a_delegated_administrator_is_refused_a_permission_set_provisioned_to_the_management_account()
+ {
+    let env = env();
+    env.ic.set_owner(MANAGEMENT);
+    let arn = env
+        .ic
+        .add_permission_set("BreakGlass", "0555", "PT1H", &[ACCOUNT, MANAGEMENT]);
+    env.command(ALICE, "permission-set BreakGlass INC-7 laptop stolen")
+        .await;
+    assert!(env.slack.cards().is_empty());
+    match env.last_reply(ALICE) {
+        Notice::RequestRefused {
+            why: SubmitRefusal::PermissionSetInManagementAccount { name, management },
+            recorded: true,
+        } => {
+            assert_eq!(name, "BreakGlass");
+            assert_eq!(management, MANAGEMENT);
+        }
+        other => panic!("expected the management-account refusal: {other:?}"),
+    }
+    let text = env.slack.replies_to(ALICE).pop().unwrap().1;
+    for expected in [
+        "BreakGlass",
+        "management account 333333333333",
+        "delegated administrator",
+        "revoke-role-bot policy --cutoff now",
+        "deploy/README.md",
+    ] {
+        assert!(text.contains(expected), "{expected} missing: {text}");
+    }
+    let (events, _) = env.store.inner.whole_chain().await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].draft.kind, EventKind::RequestRefused);
+    assert_eq!(env.ic.inline(&arn), None);
+    assert_eq!(env.ic.provisioned(), 0);
+
+    // Provisioned elsewhere only, the same delegated administrator gets the card.
+    env.ic
+        .add_permission_set("DataEngineer", "0556", "PT1H", &[ACCOUNT]);
+    env.command(ALICE, "permission-set DataEngineer INC-7 laptop stolen")
+        .await;
+    assert_eq!(env.slack.cards().len(), 1);
+}
+
+#[tokio::test]
+async fn a_bot_administering_from_the_management_account_gets_the_card_for_a_set_provisioned_there()
+{
+    let env = env();
+    // `[identity_center] account` is "prod" (ACCOUNT), and it owns the instance.
+    env.ic.set_owner(ACCOUNT);
+    env.ic
+        .add_permission_set("BreakGlass", "0555", "PT1H", &[ACCOUNT, "222222222222"]);
+    env.command(ALICE, "permission-set BreakGlass INC-7 laptop stolen")
+        .await;
+    let card = env.slack.cards().pop().expect("a card");
+    assert_eq!(card.request.permission_set().unwrap().name, "BreakGlass");
+}
+
 #[tokio::test(start_paused = true)]
 async fn provisioning_in_progress_is_waited_for_and_a_failure_is_reported_with_awss_reason() {
     let env = env();
@@ -441,6 +503,10 @@ impl IdentityCenter for Replica {
     async fn check_instance(&self) -> Result<(), IamError> {
         self.count();
         self.ic.check_instance().await
+    }
+    async fn instance_owner(&self) -> Result<AccountId, IamError> {
+        self.count();
+        self.ic.instance_owner().await
     }
     async fn find_permission_set(
         &self,

@@ -327,6 +327,12 @@ pub(super) fn submit_refusal(r: &SubmitRefusal) -> Msg {
             .lit(" is full (")
             .text(format!("{used} of 32,768 characters"))
             .lit("): shrink it, then ask again. Nothing was requested."),
+        SubmitRefusal::PermissionSetInManagementAccount { name, management } => Msg::new()
+            .lit("The permission set ")
+            .code(name.clone())
+            .lit(" is provisioned to the organization's management account ")
+            .text(management.clone())
+            .lit(", and the bot administers Identity Center as a delegated administrator, which AWS does not let change such a permission set: approving would fail, so nothing was requested. An administrator of the management account revokes it by hand: `revoke-role-bot policy --cutoff now` prints the statement to add to the permission set's inline policy, then provision it (deploy/README.md, \"Identity Center: the management account and a delegated administrator\"). Meanwhile, in the Identity Center console, revoke the user's active sessions."),
     }
 }
 
