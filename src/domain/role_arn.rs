@@ -48,27 +48,33 @@ impl fmt::Display for AccountId {
 
 /// IAM's rule for role names: 1–64 characters of `[\w+=,.@-]`.
 pub fn check_role_name(name: &str) -> Result<(), RoleError> {
+    check_iam_name(name, "role").map_err(RoleError)
+}
+
+/// IAM's rule for role and user names (`noun`): 1–64 characters of `[\w+=,.@-]`.
+pub(crate) fn check_iam_name(name: &str, noun: &str) -> Result<(), String> {
     if name.is_empty() {
-        return Err(RoleError("the role name is empty".into()));
+        return Err(format!("the {noun} name is empty"));
     }
     if name.chars().count() > 64 {
-        return Err(RoleError(format!(
-            "`{}…` is longer than IAM's 64-character limit for role names",
+        return Err(format!(
+            "`{}…` is longer than IAM's 64-character limit for {noun} names",
             name.chars().take(20).collect::<String>()
-        )));
+        ));
     }
     if let Some(bad) = name
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || "_+=,.@-".contains(*c)))
     {
-        return Err(RoleError(format!(
-            "`{name}` is not a valid role name: `{bad}` is not allowed (letters, digits and _+=,.@- only)"
-        )));
+        return Err(format!(
+            "`{name}` is not a valid {noun} name: `{bad}` is not allowed (letters, digits and _+=,.@- only)"
+        ));
     }
     Ok(())
 }
 
-fn check_path(path: &str) -> Result<(), RoleError> {
+/// IAM's rule for paths: `/`, or `/`-delimited segments of printable ASCII, at most 512.
+fn check_path(path: &str) -> Result<(), String> {
     let ok = path.starts_with('/')
         && path.ends_with('/')
         && path.len() <= 512
@@ -77,7 +83,69 @@ fn check_path(path: &str) -> Result<(), RoleError> {
     if ok {
         Ok(())
     } else {
-        Err(RoleError(format!("`{path}` is not a valid IAM path")))
+        Err(format!("`{path}` is not a valid IAM path"))
+    }
+}
+
+/// An IAM ARN of one kind of resource (`role`, `user`), split and checked:
+/// `arn:<partition>:iam::<account>:<noun><path><name>`.
+pub(crate) struct IamArnParts {
+    pub partition: String,
+    pub account: AccountId,
+    pub path: String,
+    pub name: String,
+}
+
+pub(crate) fn parse_iam_arn(s: &str, noun: &str) -> Result<IamArnParts, String> {
+    let parts: Vec<&str> = s.splitn(6, ':').collect();
+    let [arn, partition, service, region, account, resource] = parts.as_slice() else {
+        return Err(format!(
+            "`{s}` is not a {noun} ARN (expected arn:aws:iam::123456789012:{noun}/Name)"
+        ));
+    };
+    if *arn != "arn" {
+        return Err(format!("`{s}` does not start with `arn:`"));
+    }
+    if !PARTITIONS.contains(partition) {
+        return Err(format!(
+            "`{partition}` is not an AWS partition (aws, aws-us-gov or aws-cn)"
+        ));
+    }
+    if *service != "iam" || !region.is_empty() {
+        return Err(format!(
+            "`{s}` is not an IAM ARN (expected arn:{partition}:iam::<account>:{noun}/<name>)"
+        ));
+    }
+    let account = AccountId::parse(account).map_err(|e| e.0)?;
+    let Some(rest) = resource
+        .strip_prefix(noun)
+        .and_then(|r| r.strip_prefix('/'))
+    else {
+        return Err(format!(
+            "`{s}` names a `{}`, not a {noun}",
+            resource.split('/').next().unwrap_or_default()
+        ));
+    };
+    let (path, name) = match rest.rfind('/') {
+        Some(i) => (format!("/{}", &rest[..=i]), &rest[i + 1..]),
+        None => ("/".to_string(), rest),
+    };
+    check_path(&path)?;
+    check_iam_name(name, noun)?;
+    Ok(IamArnParts {
+        partition: (*partition).to_string(),
+        account,
+        path,
+        name: name.to_string(),
+    })
+}
+
+/// The partition of a typed ARN, checked (for ARNs built from a typed name).
+pub(crate) fn check_partition(partition: &str) -> Result<(), String> {
+    if PARTITIONS.contains(&partition) {
+        Ok(())
+    } else {
+        Err(format!("`{partition}` is not an AWS partition"))
     }
 }
 
@@ -93,51 +161,18 @@ pub struct RoleArn {
 
 impl RoleArn {
     pub fn parse(s: &str) -> Result<Self, RoleError> {
-        let parts: Vec<&str> = s.splitn(6, ':').collect();
-        let [arn, partition, service, region, account, resource] = parts.as_slice() else {
-            return Err(RoleError(format!(
-                "`{s}` is not a role ARN (expected arn:aws:iam::123456789012:role/Name)"
-            )));
-        };
-        if *arn != "arn" {
-            return Err(RoleError(format!("`{s}` does not start with `arn:`")));
-        }
-        if !PARTITIONS.contains(partition) {
-            return Err(RoleError(format!(
-                "`{partition}` is not an AWS partition (aws, aws-us-gov or aws-cn)"
-            )));
-        }
-        if *service != "iam" || !region.is_empty() {
-            return Err(RoleError(format!(
-                "`{s}` is not an IAM ARN (expected arn:{partition}:iam::<account>:role/<name>)"
-            )));
-        }
-        let account = AccountId::parse(account)?;
-        let Some(rest) = resource.strip_prefix("role/") else {
-            return Err(RoleError(format!(
-                "`{s}` names a `{}`, not a role",
-                resource.split('/').next().unwrap_or_default()
-            )));
-        };
-        let (path, name) = match rest.rfind('/') {
-            Some(i) => (format!("/{}", &rest[..=i]), &rest[i + 1..]),
-            None => ("/".to_string(), rest),
-        };
-        check_path(&path)?;
-        check_role_name(name)?;
+        let p = parse_iam_arn(s, "role").map_err(RoleError)?;
         Ok(RoleArn {
-            partition: (*partition).to_string(),
-            account,
-            path,
-            name: name.to_string(),
+            partition: p.partition,
+            account: p.account,
+            path: p.path,
+            name: p.name,
         })
     }
 
     pub fn new(partition: &str, account: AccountId, name: &str) -> Result<Self, RoleError> {
         check_role_name(name)?;
-        if !PARTITIONS.contains(&partition) {
-            return Err(RoleError(format!("`{partition}` is not an AWS partition")));
-        }
+        check_partition(partition).map_err(RoleError)?;
         Ok(RoleArn {
             partition: partition.into(),
             account,

@@ -6,48 +6,17 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::role_arn::{AccountId, glob};
+use super::role_arn::{
+    AccountId, check_iam_name, check_partition, glob_ignoring_case, parse_iam_arn,
+};
 
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[error("{0}")]
 pub struct UserError(pub String);
 
-const PARTITIONS: &[&str] = &["aws", "aws-us-gov", "aws-cn"];
-
 /// IAM's rule for user names: 1–64 characters of `[\w+=,.@-]`.
 pub fn check_user_name(name: &str) -> Result<(), UserError> {
-    if name.is_empty() {
-        return Err(UserError("the user name is empty".into()));
-    }
-    if name.chars().count() > 64 {
-        return Err(UserError(format!(
-            "`{}…` is longer than IAM's 64-character limit for user names",
-            name.chars().take(20).collect::<String>()
-        )));
-    }
-    if let Some(bad) = name
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "_+=,.@-".contains(*c)))
-    {
-        return Err(UserError(format!(
-            "`{name}` is not a valid user name: `{bad}` is not allowed (letters, digits and _+=,.@- only)"
-        )));
-    }
-    Ok(())
-}
-
-/// IAM's rule for paths: `/`, or `/`-delimited segments of printable ASCII, at most 512.
-fn check_path(path: &str) -> Result<(), UserError> {
-    let ok = path.starts_with('/')
-        && path.ends_with('/')
-        && path.len() <= 512
-        && !path.contains("//")
-        && path.chars().all(|c| ('\u{21}'..='\u{7e}').contains(&c));
-    if ok {
-        Ok(())
-    } else {
-        Err(UserError(format!("`{path}` is not a valid IAM path")))
-    }
+    check_iam_name(name, "user").map_err(UserError)
 }
 
 /// A fully qualified IAM user: `arn:<partition>:iam::<account>:user<path><name>`.
@@ -62,43 +31,12 @@ pub struct UserArn {
 
 impl UserArn {
     pub fn parse(s: &str) -> Result<Self, UserError> {
-        let parts: Vec<&str> = s.splitn(6, ':').collect();
-        let [arn, partition, service, region, account, resource] = parts.as_slice() else {
-            return Err(UserError(format!(
-                "`{s}` is not a user ARN (expected arn:aws:iam::123456789012:user/Name)"
-            )));
-        };
-        if *arn != "arn" {
-            return Err(UserError(format!("`{s}` does not start with `arn:`")));
-        }
-        if !PARTITIONS.contains(partition) {
-            return Err(UserError(format!(
-                "`{partition}` is not an AWS partition (aws, aws-us-gov or aws-cn)"
-            )));
-        }
-        if *service != "iam" || !region.is_empty() {
-            return Err(UserError(format!(
-                "`{s}` is not an IAM ARN (expected arn:{partition}:iam::<account>:user/<name>)"
-            )));
-        }
-        let account = AccountId::parse(account).map_err(|e| UserError(e.0))?;
-        let Some(rest) = resource.strip_prefix("user/") else {
-            return Err(UserError(format!(
-                "`{s}` names a `{}`, not a user",
-                resource.split('/').next().unwrap_or_default()
-            )));
-        };
-        let (path, name) = match rest.rfind('/') {
-            Some(i) => (format!("/{}", &rest[..=i]), &rest[i + 1..]),
-            None => ("/".to_string(), rest),
-        };
-        check_path(&path)?;
-        check_user_name(name)?;
+        let p = parse_iam_arn(s, "user").map_err(UserError)?;
         Ok(UserArn {
-            partition: (*partition).to_string(),
-            account,
-            path,
-            name: name.to_string(),
+            partition: p.partition,
+            account: p.account,
+            path: p.path,
+            name: p.name,
         })
     }
 
@@ -106,9 +44,7 @@ impl UserArn {
     /// `GetUser` gives the canonical ARN).
     pub fn new(partition: &str, account: AccountId, name: &str) -> Result<Self, UserError> {
         check_user_name(name)?;
-        if !PARTITIONS.contains(&partition) {
-            return Err(UserError(format!("`{partition}` is not an AWS partition")));
-        }
+        check_partition(partition).map_err(UserError)?;
         Ok(UserArn {
             partition: partition.into(),
             account,
@@ -260,13 +196,9 @@ impl UserPattern {
     }
 
     pub fn matches(&self, user: &UserArn) -> bool {
-        matches_ignoring_case(&self.0, &user.to_string())
-            || (!self.names_a_path() && matches_ignoring_case(&self.0, &user.pathless()))
+        glob_ignoring_case(&self.0, &user.to_string())
+            || (!self.names_a_path() && glob_ignoring_case(&self.0, &user.pathless()))
     }
-}
-
-fn matches_ignoring_case(pattern: &str, text: &str) -> bool {
-    glob(&pattern.to_ascii_lowercase(), &text.to_ascii_lowercase())
 }
 
 /// Why a user (or a key of theirs) may not be revoked.
