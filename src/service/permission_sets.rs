@@ -13,7 +13,7 @@ use super::{App, CommandContext};
 use crate::domain::permission_set::{PermissionSetTarget, name_from_reserved_role};
 use crate::domain::policy::{DocumentShape, Existing, read_existing};
 use crate::domain::protection::is_identity_center_role;
-use crate::domain::request::Request;
+use crate::domain::request::{Request, Target};
 use crate::domain::role_arn::RoleSpec;
 
 /// Room the deny statement needs in a permission set's inline policy (the bot's whole document is 163
@@ -44,8 +44,8 @@ impl App {
             Ok(t) => t,
             Err(refused) => return self.refuse(&ctx, &reason, refused).await,
         };
-        let request = Request::pending_permission_set(
-            target,
+        let request = Request::pending_target(
+            Target::PermissionSet(target),
             ctx.user.clone(),
             reason.clone(),
             ctx.channel.clone(),

@@ -108,9 +108,10 @@ impl Request {
         }
     }
 
-    /// A permission-set request: `pending`, as [`Request::pending`] makes role requests.
-    pub fn pending_permission_set(
-        target: PermissionSetTarget,
+    /// A request for a permission set or a user (a pasted key, a user, or a restore): `pending`,
+    /// as [`Request::pending`] makes role requests (which carry their preview).
+    pub fn pending_target(
+        target: Target,
         requester: SlackUserId,
         reason: String,
         channel: ChannelId,
@@ -124,27 +125,7 @@ impl Request {
             channel,
             approvals_required,
         };
-        Request::fresh(Target::PermissionSet(target), opening, now, expires_after)
-    }
-
-    /// A user request (a pasted key, a user, or a restore): `pending`, as [`Request::pending`]
-    /// makes role requests.
-    pub fn pending_user(
-        target: UserTarget,
-        requester: SlackUserId,
-        reason: String,
-        channel: ChannelId,
-        approvals_required: u32,
-        now: DateTime<Utc>,
-        expires_after: chrono::Duration,
-    ) -> Request {
-        let opening = Opening {
-            requester,
-            reason,
-            channel,
-            approvals_required,
-        };
-        Request::fresh(Target::User(target), opening, now, expires_after)
+        Request::fresh(target, opening, now, expires_after)
     }
 
     /// Pending, version 1, a new id, no approvals and no preview yet.

@@ -204,12 +204,12 @@ mod tests {
         use crate::domain::user::UserArn;
 
         let key = AccessKeyId::parse("AKIAIOSFODNN7EXAMPLE").unwrap();
-        let pending = Request::pending_user(
-            UserTarget {
+        let pending = Request::pending_target(
+            Target::User(UserTarget {
                 arn: UserArn::parse("arn:aws:iam::111111111111:user/ci").unwrap(),
                 keys: KeyPlan::Key { key: key.clone() },
                 changed: vec![],
-            },
+            }),
             super::super::test_support::user("U0ALICE"),
             "INC-7".into(),
             ChannelId::parse("C0INC").unwrap(),

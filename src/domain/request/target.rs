@@ -243,8 +243,8 @@ mod tests {
             keys: KeyPlan::AllActive,
             changed: vec![],
         };
-        let r = Request::pending_user(
-            target.clone(),
+        let r = Request::pending_target(
+            Target::User(target.clone()),
             user("U0ALICE"),
             "INC-7".into(),
             ChannelId::parse("C0INC").unwrap(),
